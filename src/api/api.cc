@@ -1,0 +1,272 @@
+#include "api/api.h"
+
+#include <atomic>
+#include <cstdio>
+#include <random>
+
+#include "api/routes.h"
+#include "common/strings.h"
+#include "ns/names.h"
+
+namespace strata::api {
+
+struct Api::Routed {
+  Account* account = nullptr;
+  std::string container, blob;
+  const Route* route = nullptr;
+  auth::Scheme scheme = auth::Scheme::kAnonymous;
+  std::string base_url;
+};
+
+namespace {
+
+std::string NewRequestId() {
+  thread_local std::mt19937_64 rng(std::random_device{}());
+  uint64_t a = rng(), b = rng();
+  char buf[40];
+  std::snprintf(buf, sizeof(buf), "%08x-%04x-4%03x-%04x-%012llx", uint32_t(a >> 32),
+                uint32_t(a >> 16) & 0xffff, uint32_t(a) & 0xfff,
+                (uint32_t(b >> 48) & 0x3fff) | 0x8000,
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return buf;
+}
+
+bool ValidVersion(const std::string& v) {
+  if (v.size() != 10 || v[4] != '-' || v[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (v[i] < '0' || v[i] > '9') return false;
+  return v >= "2009-09-19";
+}
+
+std::optional<auth::StoredPolicy> LookupPolicy(Account* acct, const std::string& container,
+                                               const std::string& id) {
+  auto rec = acct->store->GetContainer(container);
+  if (!rec.ok()) return std::nullopt;
+  for (const auto& s : rec->identifiers) {
+    if (s.id == id) return auth::StoredPolicy{s.id, s.start, s.expiry, s.permission};
+  }
+  return std::nullopt;
+}
+
+AzError AuthError(const std::string& code) {
+  if (code == "AuthorizationPermissionMismatch") return AzError::kAuthorizationPermissionMismatch;
+  if (code == "AuthorizationResourceTypeMismatch") return AzError::kAuthorizationResourceTypeMismatch;
+  if (code == "AuthorizationSourceIPMismatch") return AzError::kAuthorizationSourceIPMismatch;
+  if (code == "AuthorizationProtocolMismatch") return AzError::kAuthorizationProtocolMismatch;
+  if (code == "AuthorizationServiceMismatch") return AzError::kAuthorizationServiceMismatch;
+  return AzError::kAuthenticationFailed;
+}
+
+}  // namespace
+
+Api::Api(std::vector<std::unique_ptr<Account>> accounts) : accounts_(std::move(accounts)) {}
+
+std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
+  if (!StartsWith(req.path, "/")) return ErrorResponse(AzError::kInvalidUri);
+  // Host-style: the first label of Host names a known account.
+  std::string host = req.Header("host").value_or("");
+  std::string host_name = host.substr(0, host.rfind(':') == std::string::npos || host.back() == ']'
+                                             ? host.size()
+                                             : host.rfind(':'));
+  Account* acct = nullptr;
+  bool path_style = true;
+  size_t dot = host_name.find('.');
+  if (dot != std::string::npos) {
+    std::string label = host_name.substr(0, dot);
+    for (auto& a : accounts_)
+      if (a->name == label) acct = a.get();
+    if (acct) path_style = false;
+  }
+  // Segments of the path: [account/]container/blob...
+  std::string rest = req.path.substr(1);
+  auto next_segment = [&rest]() {
+    size_t slash = rest.find('/');
+    std::string seg = rest.substr(0, slash);
+    rest = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    return seg;
+  };
+  std::string scheme_host = std::string(req.https ? "https://" : "http://") + host;
+  if (path_style) {
+    std::string name = next_segment();
+    for (auto& a : accounts_)
+      if (a->name == name) acct = a.get();
+    if (!acct) {
+      if (name.empty() && !accounts_.empty()) {
+        acct = accounts_.front().get();
+      } else {
+        return ErrorResponse(AzError::kAccountNotFound);
+      }
+    }
+    out->base_url = scheme_host + "/" + acct->name;
+  } else {
+    out->base_url = scheme_host;
+  }
+  out->account = acct;
+  auto c = UrlDecode(next_segment());
+  auto b = UrlDecode(rest);
+  if (!c || !b) return ErrorResponse(AzError::kInvalidUri);
+  out->container = *c;
+  out->blob = *b;
+  Level level = out->container.empty() ? Level::kService
+                : out->blob.empty()    ? Level::kContainer
+                                       : Level::kBlob;
+  if (req.method == "OPTIONS") return std::nullopt;  // CORS preflight; no auth
+  out->route = FindRoute(level, req);
+  if (!out->route) {
+    if (level == Level::kContainer && !req.Query("restype") && !req.Query("comp")) {
+      // "/account/container" without restype: Azure treats it as a blob in $root.
+      return ErrorResponse(AzError::kInvalidUri);
+    }
+    if (req.method != "GET" && req.method != "PUT" && req.method != "HEAD" &&
+        req.method != "DELETE")
+      return ErrorResponse(AzError::kUnsupportedHttpVerb);
+    return ErrorResponse(AzError::kInvalidQueryParameterValue,
+                         "The requested operation is not supported for this resource.");
+  }
+  if (auto v = req.Header("x-ms-version"); v && !ValidVersion(*v))
+    return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-version is not a valid version.");
+  if (level != Level::kService) {
+    Status s = ns::ValidateContainerName(out->container);
+    if (!s.ok()) return ErrorResponse(AzError::kInvalidResourceName, s.message());
+  }
+  if (level == Level::kBlob) {
+    Status s = ns::ValidateBlobName(out->blob);
+    if (!s.ok()) {
+      if (out->route->write) return ErrorResponse(AzError::kInvalidResourceName, s.message());
+      if (req.method == "DELETE" || req.method == "GET" || req.method == "HEAD")
+        return ErrorResponse(AzError::kBlobNotFound);
+      return ErrorResponse(AzError::kInvalidResourceName, s.message());
+    }
+  }
+  // Authenticate.
+  auth::RequestView view;
+  view.method = req.method;
+  view.raw_path = req.path;
+  view.raw_query = req.query;
+  view.header = [&req](std::string_view n) { return req.Header(n); };
+  view.headers = req.headers;
+  view.account = acct->name;
+  view.path_style = path_style;
+  view.container = out->container;
+  view.blob = out->blob;
+  view.client_ip = req.remote_ip;
+  view.https = req.https;
+  auth::Account aa{acct->name, acct->key};
+  auth::Outcome o = auth::Authorize(
+      view, aa, out->route->demand,
+      [acct](const std::string& c, const std::string& id) { return LookupPolicy(acct, c, id); },
+      NowNs());
+  if (!o.ok) return ErrorResponse(AuthError(o.code), o.message);
+  out->scheme = o.scheme;
+  if (o.scheme == auth::Scheme::kAnonymous) {
+    Anon anon = out->route->anon;
+    if (anon == Anon::kNever || level == Level::kService) {
+      if (level == Level::kService) return ErrorResponse(AzError::kNoAuthenticationInformation);
+      return ErrorResponse(AzError::kResourceNotFound);
+    }
+    auto rec = acct->store->GetContainer(out->container);
+    std::string access = rec.ok() ? rec->public_access : "";
+    bool allowed = access == "container" || (access == "blob" && anon == Anon::kBlobRead);
+    if (!allowed) return ErrorResponse(AzError::kResourceNotFound);
+  }
+  return std::nullopt;
+}
+
+std::optional<http::Response> Api::Prepare(http::Request& req, http::BodyPlan* plan) {
+  auto routed = std::make_shared<Routed>();
+  if (auto err = Resolve(req, routed.get())) {
+    Stamp(&req, *err);
+    return err;
+  }
+  Routed& r = *routed;
+  req.state = routed;
+  plan->kind = http::BodyPlan::kMemory;
+  plan->max_size = 1 << 20;
+  if (r.route) {
+    if (r.route->body == Body::kXml) {
+      plan->max_size = 16 << 20;
+    } else if (r.route->body == Body::kData) {
+      plan->kind = http::BodyPlan::kFile;
+      plan->spool_dir = r.account->store->TmpDir();
+      plan->md5 = true;
+      std::string comp = req.Query("comp").value_or("");
+      plan->max_size = comp == "appendblock" ? (100ull << 20)
+                       : comp == "block"     ? (4000ull << 20)
+                                             : (5000ull << 20);
+    }
+  }
+  return std::nullopt;
+}
+
+http::Response Api::Handle(http::Request& req) {
+  std::shared_ptr<Routed> routed = std::static_pointer_cast<Routed>(req.state);
+  http::Response resp;
+  if (!routed) {
+    resp = ErrorResponse(AzError::kInternalError);
+  } else {
+    Routed& r = *routed;
+    Ctx ctx;
+    ctx.account = r.account;
+    ctx.container = r.container;
+    ctx.blob = r.blob;
+    ctx.req = &req;
+    ctx.scheme = r.scheme;
+    ctx.now = NowNs();
+    ctx.base_url = r.base_url;
+    if (req.method == "OPTIONS") {
+      resp = Preflight(ctx);
+    } else {
+      if (auto cl = req.Header("content-length"); cl && !req.Header("transfer-encoding")) {
+        auto n = ParseUint(*cl);
+        if (n && *n != req.body_size) {
+          resp = ErrorResponse(AzError::kContentLengthMismatch);
+          Stamp(&req, resp);
+          return resp;
+        }
+      }
+      try {
+        resp = r.route->fn(ctx);
+      } catch (const std::exception& e) {
+        resp = ErrorResponse(AzError::kInternalError, e.what());
+      }
+    }
+  }
+  Stamp(&req, resp);
+  return resp;
+}
+
+http::Response Api::Fail(http::Failure kind, const http::Request* req, const Status& detail) {
+  http::Response r;
+  switch (kind) {
+    case http::Failure::kHeaderTooLarge: r = ErrorResponse(AzError::kRequestHeaderTooLarge); break;
+    case http::Failure::kBodyTooLarge: r = ErrorResponse(AzError::kRequestBodyTooLarge); break;
+    case http::Failure::kBodyIo:
+      r = ErrorResponse(detail.kind() == ErrorKind::kNoSpace ? AzError::kInternalError
+                                                             : AzError::kInternalError,
+                        detail.message());
+      break;
+    case http::Failure::kLengthMismatch: r = ErrorResponse(AzError::kContentLengthMismatch); break;
+    default: r = ErrorResponse(AzError::kInvalidInput, "The request is malformed."); break;
+  }
+  r.close = true;
+  Stamp(req, r);
+  return r;
+}
+
+void Api::Stamp(const http::Request* req, http::Response& r) {
+  std::string version = kDefaultVersion;
+  if (req) {
+    if (auto v = req->Header("x-ms-version"); v && ValidVersion(*v)) version = *v;
+    if (auto id = req->Header("x-ms-client-request-id")) r.Set("x-ms-client-request-id", *id);
+  }
+  r.Set("x-ms-request-id", NewRequestId());
+  r.Set("x-ms-version", version);
+  r.Set("Date", FormatHttpDate(NowNs()));
+  r.Set("Server", "strata");
+  if (req && req->state && req->Header("origin")) {
+    auto routed = std::static_pointer_cast<Routed>(req->state);
+    if (routed->account) AddCorsHeaders(routed->account, *req, r);
+  }
+}
+
+}  // namespace strata::api

@@ -1,0 +1,41 @@
+// Api: the Blob REST API as an http::Handler. Resolves the account (path- or
+// host-style), routes through the route table, authenticates, plans where
+// the body goes, calls the handler and stamps the common response headers.
+//
+// Thread-safety: Prepare/Handle/Fail may run concurrently for different
+// connections; the accounts are fixed at construction.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/context.h"
+#include "http/server.h"
+
+namespace strata::api {
+
+// The newest x-ms-version strata speaks; echoed when a request names none.
+inline constexpr char kDefaultVersion[] = "2025-11-05";
+
+class Api : public http::Handler {
+ public:
+  // The first account is the default (used when neither path nor host
+  // names one).
+  explicit Api(std::vector<std::unique_ptr<Account>> accounts);
+
+  std::optional<http::Response> Prepare(http::Request& req, http::BodyPlan* plan) override;
+  http::Response Handle(http::Request& req) override;
+  http::Response Fail(http::Failure kind, const http::Request* req, const Status& detail) override;
+
+ private:
+  struct Routed;
+  // Fills `out` or returns the error response.
+  std::optional<http::Response> Resolve(http::Request& req, Routed* out);
+  void Stamp(const http::Request* req, http::Response& r);
+
+  std::vector<std::unique_ptr<Account>> accounts_;
+};
+
+}  // namespace strata::api

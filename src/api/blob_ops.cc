@@ -1,0 +1,325 @@
+// Blob operations: Put Blob, Get Blob, properties, metadata, delete, tier.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include "api/conditions.h"
+#include "api/context.h"
+#include "api/range.h"
+#include "common/crypto.h"
+#include "common/strings.h"
+
+namespace strata::api {
+
+namespace {
+
+constexpr uint64_t kMaxRangeMd5 = 4 << 20;
+
+void LeaseHeaders(http::Response& r, const ns::Lease& lease, TimeNs now) {
+  std::string state = lease.State(now);
+  r.Set("x-ms-lease-state", state);
+  r.Set("x-ms-lease-status", state == "leased" || state == "breaking" ? "locked" : "unlocked");
+  if (state == "leased") r.Set("x-ms-lease-duration", lease.duration < 0 ? "infinite" : "fixed");
+}
+
+void BlobHeaders(http::Response& r, const ns::BlobInfo& info, TimeNs now) {
+  const ns::BlobRecord& rec = info.rec;
+  SetEtagHeaders(r, rec.etag, rec.last_modified);
+  r.Set("Content-Type", rec.content_type.empty() ? "application/octet-stream" : rec.content_type);
+  if (!rec.content_encoding.empty()) r.Set("Content-Encoding", rec.content_encoding);
+  if (!rec.content_language.empty()) r.Set("Content-Language", rec.content_language);
+  if (!rec.cache_control.empty()) r.Set("Cache-Control", rec.cache_control);
+  if (!rec.content_disposition.empty()) r.Set("Content-Disposition", rec.content_disposition);
+  r.Set("x-ms-blob-type", rec.blob_type);
+  r.Set("x-ms-creation-time", FormatHttpDate(rec.created ? rec.created : rec.last_modified));
+  SetMetadataHeaders(r, rec.metadata);
+  LeaseHeaders(r, rec.lease, now);
+  r.Set("Accept-Ranges", "bytes");
+  r.Set("x-ms-server-encrypted", "true");
+  if (rec.blob_type == "AppendBlob")
+    r.Set("x-ms-blob-committed-block-count", std::to_string(rec.append_block_count));
+  if (!rec.copy_id.empty()) {
+    r.Set("x-ms-copy-id", rec.copy_id);
+    r.Set("x-ms-copy-status", rec.copy_status);
+    r.Set("x-ms-copy-source", rec.copy_source);
+    r.Set("x-ms-copy-progress",
+          std::to_string(rec.copy_length) + "/" + std::to_string(rec.copy_length));
+    r.Set("x-ms-copy-completion-time", FormatHttpDate(rec.copy_completion));
+  }
+}
+
+// Read conditions and the lease id check for reads.
+std::optional<http::Response> CheckRead(const Ctx& ctx, const ns::BlobInfo& info) {
+  if (auto id = ctx.H("x-ms-lease-id")) {
+    if (!info.rec.lease.Held(ctx.now)) return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
+    if (*id != info.rec.lease.id) return ErrorResponse(AzError::kLeaseIdMismatchWithBlobOperation);
+  }
+  Conditions c = ParseConditions(*ctx.req);
+  CondOutcome o = Evaluate(c, true, info.rec.etag, info.rec.last_modified, true);
+  if (o == CondOutcome::kNotModified) {
+    http::Response r;
+    r.status = 304;
+    SetEtagHeaders(r, info.rec.etag, info.rec.last_modified);
+    r.Set("x-ms-error-code", "ConditionNotMet");
+    return r;
+  }
+  if (o == CondOutcome::kFailed) return ErrorResponse(AzError::kConditionNotMet);
+  return std::nullopt;
+}
+
+http::Response NotFound(const Status& s) {
+  return ErrorResponse(s.kind() == ErrorKind::kContainerNotFound ? AzError::kContainerNotFound
+                                                                 : AzError::kBlobNotFound);
+}
+
+}  // namespace
+
+// Fills the content headers of a record from x-ms-blob-content-* headers.
+void ApplyContentHeaders(const Ctx& ctx, ns::BlobRecord* rec, bool reset) {
+  auto set = [&](const char* h, std::string* field) {
+    auto v = ctx.H(h);
+    if (v) *field = *v;
+    else if (reset) field->clear();
+  };
+  set("x-ms-blob-content-type", &rec->content_type);
+  set("x-ms-blob-content-encoding", &rec->content_encoding);
+  set("x-ms-blob-content-language", &rec->content_language);
+  set("x-ms-blob-content-disposition", &rec->content_disposition);
+  set("x-ms-blob-cache-control", &rec->cache_control);
+}
+
+// Creates an empty staged file when a request carried no body.
+Result<std::string> StagedBody(Ctx& ctx) {
+  if (!ctx.req->body_file.empty()) return ctx.req->body_file;
+  std::string tmp = ctx.store().NewTempPath();
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return ErrnoStatus(errno, "create staged file");
+  ::close(fd);
+  ctx.req->body_file = tmp;  // the server removes it if it is not committed
+  return tmp;
+}
+
+http::Response PutBlob(Ctx& ctx) {
+  auto type = ctx.H("x-ms-blob-type");
+  if (!type) return ErrorResponse(AzError::kMissingRequiredHeader, "x-ms-blob-type");
+  if (*type != "BlockBlob" && *type != "AppendBlob") {
+    if (*type == "PageBlob")
+      return ErrorResponse(AzError::kInvalidHeaderValue, "Page blobs are not supported by strata.");
+    return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-blob-type");
+  }
+  if (*type == "AppendBlob" && ctx.req->body_size != 0)
+    return ErrorResponse(AzError::kInvalidHeaderValue, "Content-Length must be 0 for an append blob.");
+  if (auto e = CheckContentMd5(ctx)) return ErrorResponse(*e);
+  ns::BlobRecord rec;
+  rec.blob_type = *type;
+  ApplyContentHeaders(ctx, &rec, true);
+  if (rec.content_type.empty()) rec.content_type = "application/octet-stream";
+  AzError err;
+  if (!ParseMetadata(*ctx.req, &rec.metadata, &err)) return ErrorResponse(err);
+  if (auto md5 = ctx.H("x-ms-blob-content-md5")) {
+    auto raw = Base64Decode(*md5);
+    if (!raw || raw->size() != 16) return ErrorResponse(AzError::kInvalidMd5);
+    rec.content_md5 = *raw;
+  } else if (*type == "BlockBlob") {
+    rec.content_md5 = ctx.req->body_md5.empty() ? Md5("") : ctx.req->body_md5;
+  }
+  if (auto tier = ctx.H("x-ms-access-tier")) {
+    if (*tier != "Hot" && *tier != "Cool" && *tier != "Cold" && *tier != "Archive")
+      return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+    rec.tier = *tier;
+  }
+  auto staged = StagedBody(ctx);
+  if (!staged.ok()) return ErrorResponse(FromStatus(staged.status(), true), staged.status().message());
+
+  auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
+  auto old = ctx.store().Head(ctx.container, ctx.blob);
+  if (!old.ok() && old.status().kind() == ErrorKind::kContainerNotFound)
+    return ErrorResponse(AzError::kContainerNotFound);
+  bool exists = old.ok();
+  if (exists) {
+    if (auto e = CheckBlobLeaseForWrite(ctx, old->rec.lease)) return ErrorResponse(*e);
+    rec.lease = old->rec.lease;
+    rec.created = old->rec.created;
+  } else if (ctx.H("x-ms-lease-id")) {
+    return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
+  }
+  if (auto e = CheckWriteConditions(ctx, exists, exists ? old->rec : ns::BlobRecord{})) return *e;
+  rec.etag = ns::NewEtag();
+  rec.last_modified = ctx.now;
+  if (!rec.created) rec.created = ctx.now;
+  Status s = ctx.store().Commit(ctx.container, ctx.blob, *staged, rec, true);
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+  ctx.req->body_file.clear();
+  http::Response r;
+  r.status = 201;
+  SetEtagHeaders(r, rec.etag, rec.last_modified);
+  if (!rec.content_md5.empty()) r.Set("Content-MD5", Base64Encode(rec.content_md5));
+  r.Set("x-ms-request-server-encrypted", "true");
+  return r;
+}
+
+http::Response GetBlob(Ctx& ctx) {
+  auto ob = ctx.store().Open(ctx.container, ctx.blob);
+  if (!ob.ok()) return NotFound(ob.status());
+  ns::BlobInfo& info = ob->info;
+  if (auto e = CheckRead(ctx, info)) return *e;
+  uint64_t size = info.st.size;
+  http::Response r;
+  BlobHeaders(r, info, ctx.now);
+  std::optional<std::string> range_h = ctx.H("x-ms-range");
+  if (!range_h) range_h = ctx.H("range");
+  ByteRange range{0, size};
+  bool ranged = false;
+  if (range_h) {
+    RangeParse p = ParseRange(*range_h, size, &range);
+    if (p == RangeParse::kUnsatisfiable) {
+      http::Response e = ErrorResponse(AzError::kInvalidRange);
+      e.Set("Content-Range", "bytes */" + std::to_string(size));
+      return e;
+    }
+    ranged = p == RangeParse::kOk;
+    if (!ranged) range = {0, size};
+  }
+  auto want_md5 = ctx.H("x-ms-range-get-content-md5");
+  if (want_md5 && *want_md5 == "true") {
+    if (!ranged) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-range-get-content-md5 needs a range.");
+    if (range.length > kMaxRangeMd5) return ErrorResponse(AzError::kOutOfRangeInput);
+    std::string buf(range.length, '\0');
+    auto n = ob->file->PRead(buf.data(), buf.size(), range.offset);
+    if (!n.ok() || *n != buf.size()) return ErrorResponse(AzError::kInternalError);
+    r.Set("Content-MD5", Base64Encode(Md5(buf)));
+  } else if (!info.rec.content_md5.empty()) {
+    if (!ranged) r.Set("Content-MD5", Base64Encode(info.rec.content_md5));
+    else r.Set("x-ms-blob-content-md5", Base64Encode(info.rec.content_md5));
+  }
+  if (ranged) {
+    r.status = 206;
+    r.Set("Content-Range", "bytes " + std::to_string(range.offset) + "-" +
+                               std::to_string(range.offset + range.length - 1) + "/" +
+                               std::to_string(size));
+  }
+  r.file = http::FileBody{std::shared_ptr<File>(std::move(ob->file)), range.offset, range.length};
+  return r;
+}
+
+http::Response GetBlobProperties(Ctx& ctx) {
+  auto info = ctx.store().Head(ctx.container, ctx.blob);
+  if (!info.ok()) {
+    http::Response e = NotFound(info.status());
+    e.body.clear();  // HEAD: no body, the code is in x-ms-error-code
+    return e;
+  }
+  if (auto e = CheckRead(ctx, *info)) {
+    e->head_length = 0;
+    return *e;
+  }
+  http::Response r;
+  BlobHeaders(r, *info, ctx.now);
+  if (!info->rec.content_md5.empty()) r.Set("Content-MD5", Base64Encode(info->rec.content_md5));
+  if (info->rec.blob_type == "BlockBlob") {
+    r.Set("x-ms-access-tier", info->rec.tier.empty() ? "Hot" : info->rec.tier);
+    if (info->rec.tier.empty()) r.Set("x-ms-access-tier-inferred", "true");
+  }
+  r.head_length = info->st.size;
+  return r;
+}
+
+http::Response GetBlobMetadata(Ctx& ctx) {
+  auto info = ctx.store().Head(ctx.container, ctx.blob);
+  if (!info.ok()) return NotFound(info.status());
+  if (auto e = CheckRead(ctx, *info)) return *e;
+  http::Response r;
+  SetEtagHeaders(r, info->rec.etag, info->rec.last_modified);
+  SetMetadataHeaders(r, info->rec.metadata);
+  return r;
+}
+
+namespace {
+// Shared by Set Blob Properties and Set Blob Metadata: lock, check, mutate,
+// new ETag, rewrite the record.
+template <typename Mutate>
+http::Response UpdateBlob(Ctx& ctx, Mutate mutate) {
+  auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
+  auto info = ctx.store().Head(ctx.container, ctx.blob);
+  if (!info.ok()) return NotFound(info.status());
+  if (auto e = CheckBlobLeaseForWrite(ctx, info->rec.lease)) return ErrorResponse(*e);
+  if (auto e = CheckWriteConditions(ctx, true, info->rec)) return *e;
+  ns::BlobRecord rec = info->rec;
+  if (auto e = mutate(rec)) return *e;
+  rec.etag = ns::NewEtag();
+  rec.last_modified = ctx.now;
+  Status s = ctx.store().UpdateRecord(ctx.container, ctx.blob, rec);
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+  http::Response r;
+  SetEtagHeaders(r, rec.etag, rec.last_modified);
+  r.Set("x-ms-request-server-encrypted", "true");
+  if (rec.blob_type == "AppendBlob") r.Set("x-ms-blob-committed-block-count", std::to_string(rec.append_block_count));
+  return r;
+}
+}  // namespace
+
+http::Response SetBlobProperties(Ctx& ctx) {
+  return UpdateBlob(ctx, [&ctx](ns::BlobRecord& rec) -> std::optional<http::Response> {
+    if (ctx.H("x-ms-blob-content-length") || ctx.H("x-ms-sequence-number-action"))
+      return ErrorResponse(AzError::kInvalidBlobType, "Only page blobs can be resized.");
+    ApplyContentHeaders(ctx, &rec, true);
+    if (auto md5 = ctx.H("x-ms-blob-content-md5")) {
+      auto raw = Base64Decode(*md5);
+      if (!raw || raw->size() != 16) return ErrorResponse(AzError::kInvalidMd5);
+      rec.content_md5 = *raw;
+    } else {
+      rec.content_md5.clear();
+    }
+    return std::nullopt;
+  });
+}
+
+http::Response SetBlobMetadata(Ctx& ctx) {
+  return UpdateBlob(ctx, [&ctx](ns::BlobRecord& rec) -> std::optional<http::Response> {
+    ns::Metadata meta;
+    AzError err;
+    if (!ParseMetadata(*ctx.req, &meta, &err)) return ErrorResponse(err);
+    rec.metadata = std::move(meta);
+    return std::nullopt;
+  });
+}
+
+http::Response DeleteBlob(Ctx& ctx) {
+  if (ctx.H("x-ms-delete-snapshots") && ctx.Q("snapshot"))
+    return ErrorResponse(AzError::kInvalidQueryParameterValue);
+  auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
+  auto info = ctx.store().Head(ctx.container, ctx.blob);
+  if (!info.ok()) return NotFound(info.status());
+  if (auto e = CheckBlobLeaseForWrite(ctx, info->rec.lease)) return ErrorResponse(*e);
+  if (auto e = CheckWriteConditions(ctx, true, info->rec)) return *e;
+  Status s = ctx.store().DeleteBlob(ctx.container, ctx.blob);
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+  http::Response r;
+  r.status = 202;
+  r.Set("x-ms-delete-type-permanent", "true");
+  return r;
+}
+
+http::Response SetBlobTier(Ctx& ctx) {
+  auto tier = ctx.H("x-ms-access-tier");
+  if (!tier) return ErrorResponse(AzError::kMissingRequiredHeader, "x-ms-access-tier");
+  if (*tier != "Hot" && *tier != "Cool" && *tier != "Cold" && *tier != "Archive")
+    return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+  auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
+  auto info = ctx.store().Head(ctx.container, ctx.blob);
+  if (!info.ok()) return NotFound(info.status());
+  if (info->rec.blob_type != "BlockBlob") return ErrorResponse(AzError::kInvalidBlobType);
+  if (auto e = CheckBlobLeaseForWrite(ctx, info->rec.lease)) return ErrorResponse(*e);
+  // Without a capacity tier, only Hot is meaningful; cooler tiers need one.
+  if (*tier != "Hot")
+    return ErrorResponse(AzError::kInvalidHeaderValue,
+                         "No capacity tier is configured; only the Hot tier is available.");
+  ns::BlobRecord rec = info->rec;
+  rec.tier = *tier;
+  Status s = ctx.store().UpdateRecord(ctx.container, ctx.blob, rec);
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+  http::Response r;
+  r.status = 200;
+  return r;
+}
+
+}  // namespace strata::api

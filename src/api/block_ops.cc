@@ -1,0 +1,273 @@
+// Block blob and append blob operations: Put Block, Put Block List, Get
+// Block List, Append Block.
+#include <pugixml.hpp>
+
+#include "api/conditions.h"
+#include "api/context.h"
+#include "common/crypto.h"
+#include "common/strings.h"
+
+namespace strata::api {
+
+void ApplyContentHeaders(const Ctx& ctx, ns::BlobRecord* rec, bool reset);
+Result<std::string> StagedBody(Ctx& ctx);
+
+namespace {
+constexpr size_t kMaxCommittedBlocks = 50000;
+constexpr size_t kMaxUncommittedBlocks = 100000;
+constexpr size_t kMaxBlockIdBytes = 64;
+
+http::Response NotFound(const Status& s) {
+  return ErrorResponse(s.kind() == ErrorKind::kContainerNotFound ? AzError::kContainerNotFound
+                                                                 : AzError::kBlobNotFound);
+}
+}  // namespace
+
+http::Response PutBlock(Ctx& ctx) {
+  auto id_b64 = ctx.Q("blockid");
+  if (!id_b64) return ErrorResponse(AzError::kMissingRequiredQueryParameter, "blockid");
+  auto id = Base64Decode(*id_b64);
+  if (!id || id->empty() || id->size() > kMaxBlockIdBytes)
+    return ErrorResponse(AzError::kInvalidQueryParameterValue,
+                         "blockid must be Base64 of at most 64 bytes.");
+  if (auto e = CheckContentMd5(ctx)) return ErrorResponse(*e);
+  auto staged = StagedBody(ctx);
+  if (!staged.ok()) return ErrorResponse(FromStatus(staged.status(), true), staged.status().message());
+  auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
+  auto cont = ctx.store().GetContainer(ctx.container);
+  if (!cont.ok()) return ErrorResponse(AzError::kContainerNotFound);
+  auto existing = ctx.store().Head(ctx.container, ctx.blob);
+  if (existing.ok()) {
+    if (existing->rec.blob_type != "BlockBlob") return ErrorResponse(AzError::kInvalidBlobType);
+    if (auto e = CheckBlobLeaseForWrite(ctx, existing->rec.lease)) return ErrorResponse(*e);
+  }
+  auto blocks = ctx.store().UncommittedBlocks(ctx.container, ctx.blob);
+  if (!blocks.ok()) return ErrorResponse(AzError::kInternalError, blocks.status().message());
+  // All block ids of a blob have one length.
+  const std::vector<ns::BlockInfo>* ref = &*blocks;
+  size_t want_len = 0;
+  if (!ref->empty()) want_len = ref->front().id.size();
+  else if (existing.ok() && !existing->rec.committed_blocks.empty())
+    want_len = existing->rec.committed_blocks.front().id.size();
+  if (want_len && want_len != id->size())
+    return ErrorResponse(AzError::kInvalidBlobOrBlock,
+                         "All block ids of a blob must have the same length.");
+  if (blocks->size() >= kMaxUncommittedBlocks)
+    return ErrorResponse(AzError::kBlockCountExceedsLimit, "Too many uncommitted blocks.");
+  Status s = ctx.store().StoreBlock(ctx.container, ctx.blob, *id, *staged);
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+  ctx.req->body_file.clear();
+  http::Response r;
+  r.status = 201;
+  r.Set("Content-MD5", Base64Encode(ctx.req->body_md5.empty() ? Md5("") : ctx.req->body_md5));
+  r.Set("x-ms-request-server-encrypted", "true");
+  return r;
+}
+
+http::Response PutBlockList(Ctx& ctx) {
+  if (auto h = ctx.H("content-md5")) {
+    auto raw = Base64Decode(*h);
+    if (!raw || raw->size() != 16) return ErrorResponse(AzError::kInvalidMd5);
+    if (*raw != Md5(ctx.req->body)) return ErrorResponse(AzError::kMd5Mismatch);
+  }
+  struct Want {
+    enum Kind { kLatest, kCommitted, kUncommitted } kind;
+    std::string id;
+  };
+  std::vector<Want> wants;
+  {
+    pugi::xml_document doc;
+    if (!doc.load_buffer(ctx.req->body.data(), ctx.req->body.size()))
+      return ErrorResponse(AzError::kInvalidXmlDocument);
+    pugi::xml_node root = doc.child("BlockList");
+    if (!root) return ErrorResponse(AzError::kInvalidXmlDocument, "The root element must be BlockList.");
+    for (pugi::xml_node n : root.children()) {
+      if (n.type() != pugi::node_element) continue;
+      std::string tag = n.name();
+      Want::Kind kind;
+      if (tag == "Latest") kind = Want::kLatest;
+      else if (tag == "Committed") kind = Want::kCommitted;
+      else if (tag == "Uncommitted") kind = Want::kUncommitted;
+      else return ErrorResponse(AzError::kInvalidXmlDocument, "Unexpected element " + tag + ".");
+      auto id = Base64Decode(std::string(Trim(n.child_value())));
+      if (!id || id->empty() || id->size() > kMaxBlockIdBytes)
+        return ErrorResponse(AzError::kInvalidBlockId);
+      wants.push_back({kind, *id});
+    }
+  }
+  if (wants.size() > kMaxCommittedBlocks) return ErrorResponse(AzError::kBlockCountExceedsLimit);
+  ns::BlobRecord rec;
+  rec.blob_type = "BlockBlob";
+  ApplyContentHeaders(ctx, &rec, true);
+  if (rec.content_type.empty()) rec.content_type = "application/octet-stream";
+  AzError err;
+  if (!ParseMetadata(*ctx.req, &rec.metadata, &err)) return ErrorResponse(err);
+  if (auto md5 = ctx.H("x-ms-blob-content-md5")) {
+    auto raw = Base64Decode(*md5);
+    if (!raw || raw->size() != 16) return ErrorResponse(AzError::kInvalidMd5);
+    rec.content_md5 = *raw;
+  }
+  if (auto tier = ctx.H("x-ms-access-tier")) {
+    if (*tier != "Hot") return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+    rec.tier = *tier;
+  }
+
+  auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
+  auto cont = ctx.store().GetContainer(ctx.container);
+  if (!cont.ok()) return ErrorResponse(AzError::kContainerNotFound);
+  auto old = ctx.store().Open(ctx.container, ctx.blob);
+  bool exists = old.ok();
+  if (exists) {
+    if (auto e = CheckBlobLeaseForWrite(ctx, old->info.rec.lease)) return ErrorResponse(*e);
+    rec.lease = old->info.rec.lease;
+    rec.created = old->info.rec.created;
+  } else if (ctx.H("x-ms-lease-id")) {
+    return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
+  }
+  if (auto e = CheckWriteConditions(ctx, exists, exists ? old->info.rec : ns::BlobRecord{})) return *e;
+  auto uncommitted = ctx.store().UncommittedBlocks(ctx.container, ctx.blob);
+  if (!uncommitted.ok()) return ErrorResponse(AzError::kInternalError);
+  // Offsets of committed blocks within the current blob.
+  std::vector<std::pair<const ns::BlockInfo*, uint64_t>> committed;
+  if (exists) {
+    uint64_t off = 0;
+    for (const auto& b : old->info.rec.committed_blocks) {
+      committed.push_back({&b, off});
+      off += b.size;
+    }
+  }
+  auto find_uncommitted = [&](const std::string& id) -> const ns::BlockInfo* {
+    for (const auto& b : *uncommitted)
+      if (b.id == id) return &b;
+    return nullptr;
+  };
+  auto find_committed = [&](const std::string& id) -> const std::pair<const ns::BlockInfo*, uint64_t>* {
+    for (const auto& c : committed)
+      if (c.first->id == id) return &c;
+    return nullptr;
+  };
+  std::string tmp = ctx.store().NewTempPath();
+  auto out = ctx.store().fs()->OpenWrite(tmp, true, true);
+  if (!out.ok()) return ErrorResponse(AzError::kInternalError, out.status().message());
+  ctx.req->body_file = tmp;  // removed by the server unless committed
+  uint64_t pos = 0;
+  for (const Want& w : wants) {
+    const ns::BlockInfo* u = w.kind != Want::kCommitted ? find_uncommitted(w.id) : nullptr;
+    const std::pair<const ns::BlockInfo*, uint64_t>* c =
+        (!u && w.kind != Want::kUncommitted) ? find_committed(w.id) : nullptr;
+    Status s;
+    if (u) {
+      auto src = ctx.store().fs()->OpenRead(ctx.store().BlockPath(ctx.container, ctx.blob, u->id));
+      if (!src.ok()) return ErrorResponse(AzError::kInvalidBlockList);
+      s = (*out)->CopyFrom(**src, 0, pos, u->size);
+      rec.committed_blocks.push_back({u->id, u->size});
+      pos += u->size;
+    } else if (c) {
+      s = (*out)->CopyFrom(*old->file, c->second, pos, c->first->size);
+      rec.committed_blocks.push_back(*c->first);
+      pos += c->first->size;
+    } else {
+      return ErrorResponse(AzError::kInvalidBlockList);
+    }
+    if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+  }
+  out->reset();
+  rec.etag = ns::NewEtag();
+  rec.last_modified = ctx.now;
+  if (!rec.created) rec.created = ctx.now;
+  Status s = ctx.store().Commit(ctx.container, ctx.blob, tmp, rec, true);
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+  ctx.req->body_file.clear();
+  http::Response r;
+  r.status = 201;
+  SetEtagHeaders(r, rec.etag, rec.last_modified);
+  r.Set("x-ms-request-server-encrypted", "true");
+  return r;
+}
+
+http::Response GetBlockList(Ctx& ctx) {
+  std::string type = ctx.Q("blocklisttype").value_or("committed");
+  if (type != "committed" && type != "uncommitted" && type != "all")
+    return ErrorResponse(AzError::kInvalidQueryParameterValue, "blocklisttype");
+  auto info = ctx.store().Head(ctx.container, ctx.blob);
+  if (!info.ok() && info.status().kind() == ErrorKind::kContainerNotFound)
+    return ErrorResponse(AzError::kContainerNotFound);
+  auto uncommitted = ctx.store().UncommittedBlocks(ctx.container, ctx.blob);
+  if (!uncommitted.ok()) return ErrorResponse(AzError::kInternalError);
+  if (!info.ok() && uncommitted->empty()) return ErrorResponse(AzError::kBlobNotFound);
+  if (info.ok() && info->rec.blob_type != "BlockBlob") return ErrorResponse(AzError::kInvalidBlobType);
+  if (info.ok()) {
+    if (auto id = ctx.H("x-ms-lease-id")) {
+      if (!info->rec.lease.Held(ctx.now)) return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
+      if (*id != info->rec.lease.id) return ErrorResponse(AzError::kLeaseIdMismatchWithBlobOperation);
+    }
+  }
+  auto list = [](std::string& x, const std::vector<ns::BlockInfo>& blocks) {
+    for (const auto& b : blocks)
+      x += "<Block><Name>" + Base64Encode(b.id) + "</Name><Size>" + std::to_string(b.size) + "</Size></Block>";
+  };
+  std::string x = "<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>";
+  if (type != "uncommitted") {
+    x += "<CommittedBlocks>";
+    if (info.ok()) list(x, info->rec.committed_blocks);
+    x += "</CommittedBlocks>";
+  }
+  if (type != "committed") {
+    x += "<UncommittedBlocks>";
+    list(x, *uncommitted);
+    x += "</UncommittedBlocks>";
+  }
+  x += "</BlockList>";
+  http::Response r;
+  if (info.ok()) {
+    SetEtagHeaders(r, info->rec.etag, info->rec.last_modified);
+    r.Set("x-ms-blob-content-length", std::to_string(info->st.size));
+  }
+  r.Set("Content-Type", "application/xml");
+  r.body = std::move(x);
+  return r;
+}
+
+http::Response AppendBlock(Ctx& ctx) {
+  if (ctx.req->body_size == 0)
+    return ErrorResponse(AzError::kInvalidHeaderValue, "Content-Length must be greater than 0.");
+  if (auto e = CheckContentMd5(ctx)) return ErrorResponse(*e);
+  auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
+  auto info = ctx.store().Head(ctx.container, ctx.blob);
+  if (!info.ok()) return NotFound(info.status());
+  if (info->rec.blob_type != "AppendBlob") return ErrorResponse(AzError::kInvalidBlobType);
+  if (auto e = CheckBlobLeaseForWrite(ctx, info->rec.lease)) return ErrorResponse(*e);
+  if (auto e = CheckWriteConditions(ctx, true, info->rec)) return *e;
+  uint64_t size = info->st.size;
+  if (auto pos = ctx.H("x-ms-blob-condition-appendpos")) {
+    auto v = ParseUint(*pos);
+    if (!v) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-blob-condition-appendpos");
+    if (*v != size) return ErrorResponse(AzError::kAppendPositionConditionNotMet);
+  }
+  if (auto max = ctx.H("x-ms-blob-condition-maxsize")) {
+    auto v = ParseUint(*max);
+    if (!v) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-blob-condition-maxsize");
+    if (size + ctx.req->body_size > *v) return ErrorResponse(AzError::kMaxBlobSizeConditionNotMet);
+  }
+  if (info->rec.append_block_count >= kMaxCommittedBlocks)
+    return ErrorResponse(AzError::kBlockCountExceedsLimit);
+  auto src = ctx.store().fs()->OpenRead(ctx.req->body_file);
+  if (!src.ok()) return ErrorResponse(AzError::kInternalError);
+  ns::BlobRecord rec = info->rec;
+  rec.append_block_count++;
+  rec.etag = ns::NewEtag();
+  rec.last_modified = ctx.now;
+  rec.content_md5.clear();
+  Status s = ctx.store().AppendFrom(ctx.container, ctx.blob, **src, ctx.req->body_size, rec);
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+  http::Response r;
+  r.status = 201;
+  SetEtagHeaders(r, rec.etag, rec.last_modified);
+  r.Set("Content-MD5", Base64Encode(ctx.req->body_md5));
+  r.Set("x-ms-blob-append-offset", std::to_string(size));
+  r.Set("x-ms-blob-committed-block-count", std::to_string(rec.append_block_count));
+  r.Set("x-ms-request-server-encrypted", "true");
+  return r;
+}
+
+}  // namespace strata::api

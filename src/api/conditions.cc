@@ -1,0 +1,58 @@
+#include "api/conditions.h"
+
+#include "common/strings.h"
+
+namespace strata::api {
+
+namespace {
+std::string Unquote(std::string_view s) {
+  s = Trim(s);
+  if (StartsWith(s, "W/")) s.remove_prefix(2);
+  if (s.size() >= 2 && s.front() == '"' && s.back() == '"') s = s.substr(1, s.size() - 2);
+  return std::string(s);
+}
+}  // namespace
+
+bool EtagListMatches(const std::string& header, const std::string& etag) {
+  for (const auto& part : Split(header, ',')) {
+    std::string v = Unquote(part);
+    if (v == "*" || v == etag) return true;
+  }
+  return false;
+}
+
+Conditions ParseConditions(const http::Request& req, const std::string& prefix) {
+  Conditions c;
+  c.if_match = req.Header(prefix + "if-match");
+  c.if_none_match = req.Header(prefix + "if-none-match");
+  if (auto v = req.Header(prefix + "if-modified-since")) {
+    c.if_modified_since = ParseHttpDate(*v);
+    if (!c.if_modified_since) c.bad_date = true;
+  }
+  if (auto v = req.Header(prefix + "if-unmodified-since")) {
+    c.if_unmodified_since = ParseHttpDate(*v);
+    if (!c.if_unmodified_since) c.bad_date = true;
+  }
+  return c;
+}
+
+CondOutcome Evaluate(const Conditions& c, bool exists, const std::string& etag,
+                     TimeNs last_modified, bool is_read) {
+  // HTTP dates have one-second resolution.
+  TimeNs lm_s = last_modified / 1000000000LL * 1000000000LL;
+  if (c.if_match) {
+    if (!exists || !EtagListMatches(*c.if_match, etag)) return CondOutcome::kFailed;
+  } else if (c.if_unmodified_since && exists) {
+    if (lm_s > *c.if_unmodified_since) return CondOutcome::kFailed;
+  }
+  if (c.if_none_match) {
+    if (exists && EtagListMatches(*c.if_none_match, etag))
+      return is_read ? CondOutcome::kNotModified : CondOutcome::kFailed;
+  } else if (c.if_modified_since && exists) {
+    if (lm_s <= *c.if_modified_since)
+      return is_read ? CondOutcome::kNotModified : CondOutcome::kFailed;
+  }
+  return CondOutcome::kOk;
+}
+
+}  // namespace strata::api

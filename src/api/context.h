@@ -1,0 +1,96 @@
+// What every handler gets: the routed account, container and blob, the
+// request, and helpers shared by the handlers. Handlers are functions
+// Response(Ctx&) that never touch the socket.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "api/errors.h"
+#include "auth/auth.h"
+#include "http/message.h"
+#include "ns/store.h"
+
+namespace strata::api {
+
+struct Account {
+  std::string name;
+  std::string key;  // raw bytes
+  std::unique_ptr<ns::Store> store;
+};
+
+struct Ctx {
+  Account* account = nullptr;
+  std::string container;  // decoded; "" for service requests
+  std::string blob;       // decoded; "" for container requests
+  http::Request* req = nullptr;
+  auth::Scheme scheme = auth::Scheme::kAnonymous;
+  TimeNs now = 0;
+  std::string base_url;  // "http://host:port/account" as the client addressed us
+  ns::Store& store() { return *account->store; }
+  std::optional<std::string> H(std::string_view name) const { return req->Header(name); }
+  std::optional<std::string> Q(std::string_view name) const { return req->Query(name); }
+};
+
+using HandlerFn = http::Response (*)(Ctx&);
+
+// ---- helpers shared by handlers (handlers.cc) ----
+
+// ETag in quotes, as sent on the wire.
+std::string QuoteEtag(const std::string& etag);
+// Adds ETag and Last-Modified.
+void SetEtagHeaders(http::Response& r, const std::string& etag, TimeNs last_modified);
+// x-ms-meta-* headers of the request, in order; false with `err` set when a
+// name is invalid.
+bool ParseMetadata(const http::Request& req, ns::Metadata* out, AzError* err);
+void SetMetadataHeaders(http::Response& r, const ns::Metadata& m);
+// Checks a write against the blob's lease (x-ms-lease-id). nullopt when allowed.
+std::optional<AzError> CheckBlobLeaseForWrite(const Ctx& ctx, const ns::Lease& lease);
+// Checks the four conditional headers for a write to a blob that may not
+// exist; nullopt when allowed.
+std::optional<http::Response> CheckWriteConditions(const Ctx& ctx, bool exists,
+                                                   const ns::BlobRecord& rec);
+// Validates Content-MD5 against the body's computed MD5.
+std::optional<AzError> CheckContentMd5(const Ctx& ctx);
+
+// CORS: adds Access-Control-* headers when the request's Origin matches a
+// rule of the account's service properties.
+void AddCorsHeaders(Account* account, const http::Request& req, http::Response& r);
+
+// ---- the handlers ----
+http::Response ListContainers(Ctx&);
+http::Response GetAccountInfo(Ctx&);
+http::Response GetServiceProperties(Ctx&);
+http::Response SetServiceProperties(Ctx&);
+http::Response Preflight(Ctx&);
+
+http::Response CreateContainer(Ctx&);
+http::Response GetContainerProperties(Ctx&);
+http::Response SetContainerMetadata(Ctx&);
+http::Response DeleteContainer(Ctx&);
+http::Response GetContainerAcl(Ctx&);
+http::Response SetContainerAcl(Ctx&);
+http::Response ListBlobs(Ctx&);
+http::Response LeaseContainer(Ctx&);
+
+http::Response PutBlob(Ctx&);
+http::Response GetBlob(Ctx&);
+http::Response GetBlobProperties(Ctx&);
+http::Response SetBlobProperties(Ctx&);
+http::Response GetBlobMetadata(Ctx&);
+http::Response SetBlobMetadata(Ctx&);
+http::Response DeleteBlob(Ctx&);
+http::Response LeaseBlob(Ctx&);
+http::Response SetBlobTier(Ctx&);
+http::Response CopyBlob(Ctx&);
+http::Response CopyBlobFromUrl(Ctx&);
+http::Response PutBlobFromUrl(Ctx&);
+http::Response AbortCopyBlob(Ctx&);
+
+http::Response PutBlock(Ctx&);
+http::Response PutBlockList(Ctx&);
+http::Response GetBlockList(Ctx&);
+http::Response AppendBlock(Ctx&);
+
+}  // namespace strata::api

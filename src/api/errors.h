@@ -1,0 +1,96 @@
+// The one table of Azure errors: status, code and default message. Handlers
+// name an AzError; nothing else in strata writes a wire error code.
+#pragma once
+
+#include <string>
+
+#include "common/status.h"
+#include "http/message.h"
+
+namespace strata::api {
+
+enum class AzError {
+  kAuthenticationFailed,
+  kAuthorizationPermissionMismatch,
+  kAuthorizationResourceTypeMismatch,
+  kAuthorizationSourceIPMismatch,
+  kAuthorizationProtocolMismatch,
+  kAuthorizationServiceMismatch,
+  kNoAuthenticationInformation,
+  kResourceNotFound,
+  kAccountNotFound,  // unknown account in the URL or Host
+  kContainerNotFound,
+  kContainerAlreadyExists,
+  kContainerBeingDeleted,
+  kBlobNotFound,
+  kBlobAlreadyExists,
+  kInvalidResourceName,
+  kInvalidBlobOrBlock,
+  kInvalidBlockId,
+  kInvalidBlockList,
+  kInvalidXmlDocument,
+  kInvalidQueryParameterValue,
+  kInvalidHeaderValue,
+  kMissingRequiredHeader,
+  kMissingRequiredQueryParameter,
+  kInvalidInput,
+  kInvalidRange,
+  kOutOfRangeInput,
+  kMd5Mismatch,
+  kInvalidMd5,
+  kRequestBodyTooLarge,
+  kRequestHeaderTooLarge,
+  kUnsupportedHeader,
+  kUnsupportedQueryParameter,
+  kUnsupportedHttpVerb,
+  kInvalidUri,
+  kConditionNotMet,
+  kTargetConditionNotMet,
+  kSourceConditionNotMet,
+  kInvalidBlobType,
+  kAppendPositionConditionNotMet,
+  kMaxBlobSizeConditionNotMet,
+  kBlockCountExceedsLimit,
+  kLeaseNotPresentWithBlobOperation,
+  kLeaseNotPresentWithContainerOperation,
+  kLeaseNotPresentWithLeaseOperation,
+  kLeaseIdMismatchWithBlobOperation,
+  kLeaseIdMismatchWithContainerOperation,
+  kLeaseIdMismatchWithLeaseOperation,
+  kLeaseIdMissing,
+  kLeaseAlreadyPresent,
+  kLeaseAlreadyBroken,
+  kLeaseIsBrokenAndCannotBeRenewed,
+  kLeaseIsBreakingAndCannotBeAcquired,
+  kLeaseIsBreakingAndCannotBeChanged,
+  kLeaseLost,
+  kCannotVerifyCopySource,
+  kPathConflict,  // blob "a" vs "a/b"
+  kInsufficientAccountPermissions,
+  kInternalError,
+  kServerBusy,
+  kOperationTimedOut,
+  kInvalidOperation,
+  kEmptyMetadataKey,
+  kInvalidMetadata,
+  kContentLengthMismatch,
+  kNoPendingCopyOperation,
+  kCorsPreflightFailure,
+};
+
+struct AzErrorInfo {
+  int status;
+  const char* code;
+  const char* message;
+};
+
+const AzErrorInfo& Info(AzError e);
+
+// The full error response: status, x-ms-error-code, and the XML body
+// <Error><Code/><Message/></Error> (Message gets `detail` appended).
+http::Response ErrorResponse(AzError e, const std::string& detail = "");
+
+// Maps a namespace Status to an Azure error for a blob or container request.
+AzError FromStatus(const Status& s, bool blob_request);
+
+}  // namespace strata::api

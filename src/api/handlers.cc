@@ -1,0 +1,73 @@
+// Helpers shared by the handlers.
+#include <cctype>
+
+#include "api/conditions.h"
+#include "api/context.h"
+#include "common/strings.h"
+
+namespace strata::api {
+
+std::string QuoteEtag(const std::string& etag) { return "\"" + etag + "\""; }
+
+void SetEtagHeaders(http::Response& r, const std::string& etag, TimeNs last_modified) {
+  r.Set("ETag", QuoteEtag(etag));
+  r.Set("Last-Modified", FormatHttpDate(last_modified));
+}
+
+bool ParseMetadata(const http::Request& req, ns::Metadata* out, AzError* err) {
+  for (const auto& [k, v] : req.headers) {
+    if (!StartsWith(k, "x-ms-meta-")) continue;
+    std::string name = k.substr(10);
+    if (name.empty()) {
+      *err = AzError::kEmptyMetadataKey;
+      return false;
+    }
+    // C# identifier rules, as Azure enforces.
+    bool ok = std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_';
+    for (char c : name) ok = ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_');
+    if (!ok) {
+      *err = AzError::kInvalidMetadata;
+      return false;
+    }
+    out->emplace_back(name, v);
+  }
+  return true;
+}
+
+void SetMetadataHeaders(http::Response& r, const ns::Metadata& m) {
+  for (const auto& [k, v] : m) r.Set("x-ms-meta-" + k, v);
+}
+
+std::optional<AzError> CheckBlobLeaseForWrite(const Ctx& ctx, const ns::Lease& lease) {
+  auto id = ctx.H("x-ms-lease-id");
+  bool held = lease.Held(ctx.now);
+  if (held) {
+    if (!id) return AzError::kLeaseIdMissing;
+    if (*id != lease.id) return AzError::kLeaseIdMismatchWithBlobOperation;
+    return std::nullopt;
+  }
+  if (id) return AzError::kLeaseNotPresentWithBlobOperation;
+  return std::nullopt;
+}
+
+std::optional<http::Response> CheckWriteConditions(const Ctx& ctx, bool exists,
+                                                   const ns::BlobRecord& rec) {
+  Conditions c = ParseConditions(*ctx.req);
+  if (!c.any()) return std::nullopt;
+  if (exists && c.if_none_match && Trim(*c.if_none_match) == "*")
+    return ErrorResponse(AzError::kBlobAlreadyExists);
+  CondOutcome o = Evaluate(c, exists, rec.etag, rec.last_modified, false);
+  if (o != CondOutcome::kOk) return ErrorResponse(AzError::kConditionNotMet);
+  return std::nullopt;
+}
+
+std::optional<AzError> CheckContentMd5(const Ctx& ctx) {
+  auto h = ctx.H("content-md5");
+  if (!h) return std::nullopt;
+  auto raw = Base64Decode(*h);
+  if (!raw || raw->size() != 16) return AzError::kInvalidMd5;
+  if (!ctx.req->body_md5.empty() && *raw != ctx.req->body_md5) return AzError::kMd5Mismatch;
+  return std::nullopt;
+}
+
+}  // namespace strata::api

@@ -1,0 +1,207 @@
+// List Containers and List Blobs: XML enumeration results.
+#include <algorithm>
+
+#include "api/context.h"
+#include "common/strings.h"
+#include "ns/names.h"
+
+namespace strata::api {
+
+namespace {
+
+void Elem(std::string& x, const char* name, const std::string& v) {
+  if (v.empty()) {
+    x += "<";
+    x += name;
+    x += " />";
+    return;
+  }
+  x += "<";
+  x += name;
+  x += ">";
+  x += XmlEscape(v);
+  x += "</";
+  x += name;
+  x += ">";
+}
+
+void MetadataXml(std::string& x, const ns::Metadata& m) {
+  x += "<Metadata>";
+  for (const auto& [k, v] : m) Elem(x, k.c_str(), v);
+  x += "</Metadata>";
+}
+
+// maxresults: absent -> 5000; invalid or < 1 -> error.
+std::optional<http::Response> ParseMax(Ctx& ctx, size_t* out) {
+  *out = 5000;
+  if (auto m = ctx.Q("maxresults")) {
+    auto v = ParseUint(*m);
+    if (!v || *v == 0)
+      return ErrorResponse(AzError::kOutOfRangeInput, "maxresults must be a positive integer.");
+    *out = *v > 5000 ? 5000 : *v;
+  }
+  return std::nullopt;
+}
+
+std::string DecodeMarker(const std::string& m) {
+  if (m.empty()) return m;
+  auto d = Base64Decode(m);
+  return d ? *d : m;
+}
+
+}  // namespace
+
+http::Response ListContainers(Ctx& ctx) {
+  size_t max;
+  if (auto e = ParseMax(ctx, &max)) return *e;
+  std::string prefix = ctx.Q("prefix").value_or("");
+  std::string marker_raw = ctx.Q("marker").value_or("");
+  std::string marker = DecodeMarker(marker_raw);
+  std::string include = ctx.Q("include").value_or("");
+  bool with_meta = include.find("metadata") != std::string::npos;
+  auto names = ctx.store().ContainerNames();
+  if (!names.ok()) return ErrorResponse(AzError::kInternalError, names.status().message());
+  std::string x = "<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"" +
+                  XmlEscape(ctx.base_url) + "/\">";
+  Elem(x, "Prefix", prefix);
+  Elem(x, "Marker", marker_raw);
+  x += "<MaxResults>" + std::to_string(max) + "</MaxResults><Containers>";
+  std::string next;
+  size_t n = 0;
+  for (const auto& name : *names) {
+    if (!StartsWith(name, prefix) || name < marker) continue;
+    if (ns::ValidateContainerName(name).kind() != ErrorKind::kOk) continue;
+    auto rec = ctx.store().GetContainer(name);
+    if (!rec.ok()) continue;
+    if (n == max) {
+      next = Base64Encode(name);
+      break;
+    }
+    ++n;
+    x += "<Container>";
+    Elem(x, "Name", name);
+    x += "<Properties><Last-Modified>" + FormatHttpDate(rec->last_modified) +
+         "</Last-Modified><Etag>\"" + rec->etag + "\"</Etag>";
+    std::string state = rec->lease.State(ctx.now);
+    x += "<LeaseStatus>" + std::string(state == "leased" || state == "breaking" ? "locked" : "unlocked") +
+         "</LeaseStatus><LeaseState>" + state + "</LeaseState>";
+    if (state == "leased")
+      x += std::string("<LeaseDuration>") + (rec->lease.duration < 0 ? "infinite" : "fixed") + "</LeaseDuration>";
+    if (!rec->public_access.empty()) x += "<PublicAccess>" + rec->public_access + "</PublicAccess>";
+    x += "<HasImmutabilityPolicy>false</HasImmutabilityPolicy><HasLegalHold>false</HasLegalHold>"
+         "</Properties>";
+    if (with_meta) MetadataXml(x, rec->metadata);
+    x += "</Container>";
+  }
+  x += "</Containers>";
+  Elem(x, "NextMarker", next);
+  x += "</EnumerationResults>";
+  http::Response r;
+  r.Set("Content-Type", "application/xml");
+  r.body = std::move(x);
+  return r;
+}
+
+void BlobPropertiesXml(std::string& x, const ns::BlobInfo& info, TimeNs now) {
+  const ns::BlobRecord& rec = info.rec;
+  x += "<Properties>";
+  x += "<Creation-Time>" + FormatHttpDate(rec.created ? rec.created : rec.last_modified) + "</Creation-Time>";
+  x += "<Last-Modified>" + FormatHttpDate(rec.last_modified) + "</Last-Modified>";
+  x += "<Etag>" + rec.etag + "</Etag>";
+  x += "<Content-Length>" + std::to_string(info.st.size) + "</Content-Length>";
+  Elem(x, "Content-Type", rec.content_type);
+  Elem(x, "Content-Encoding", rec.content_encoding);
+  Elem(x, "Content-Language", rec.content_language);
+  x += "<Content-CRC64 />";
+  Elem(x, "Content-MD5", rec.content_md5.empty() ? "" : Base64Encode(rec.content_md5));
+  Elem(x, "Cache-Control", rec.cache_control);
+  Elem(x, "Content-Disposition", rec.content_disposition);
+  x += "<BlobType>" + rec.blob_type + "</BlobType>";
+  if (rec.blob_type == "BlockBlob") {
+    x += "<AccessTier>" + (rec.tier.empty() ? std::string("Hot") : rec.tier) + "</AccessTier>";
+    x += std::string("<AccessTierInferred>") + (rec.tier.empty() ? "true" : "false") + "</AccessTierInferred>";
+  }
+  std::string state = rec.lease.State(now);
+  x += "<LeaseStatus>" + std::string(state == "leased" || state == "breaking" ? "locked" : "unlocked") +
+       "</LeaseStatus><LeaseState>" + state + "</LeaseState>";
+  if (state == "leased")
+    x += std::string("<LeaseDuration>") + (rec.lease.duration < 0 ? "infinite" : "fixed") + "</LeaseDuration>";
+  if (!rec.copy_id.empty()) {
+    x += "<CopyId>" + rec.copy_id + "</CopyId><CopyStatus>" + rec.copy_status + "</CopyStatus>";
+    x += "<CopySource>" + XmlEscape(rec.copy_source) + "</CopySource>";
+    x += "<CopyProgress>" + std::to_string(rec.copy_length) + "/" + std::to_string(rec.copy_length) + "</CopyProgress>";
+    x += "<CopyCompletionTime>" + FormatHttpDate(rec.copy_completion) + "</CopyCompletionTime>";
+  }
+  x += "<ServerEncrypted>true</ServerEncrypted>";
+  x += "</Properties>";
+}
+
+http::Response ListBlobs(Ctx& ctx) {
+  size_t max;
+  if (auto e = ParseMax(ctx, &max)) return *e;
+  std::string prefix = ctx.Q("prefix").value_or("");
+  std::string delimiter = ctx.Q("delimiter").value_or("");
+  std::string marker_raw = ctx.Q("marker").value_or("");
+  std::string include = ctx.Q("include").value_or("");
+  for (const auto& part : Split(include, ',')) {
+    std::string p(Trim(part));
+    if (!p.empty() && p != "metadata" && p != "uncommittedblobs" && p != "snapshots" &&
+        p != "copy" && p != "deleted" && p != "tags" && p != "versions" && p != "immutabilitypolicy" &&
+        p != "legalhold" && p != "deletedwithversions")
+      return ErrorResponse(AzError::kInvalidQueryParameterValue, "include=" + p);
+  }
+  bool with_meta = include.find("metadata") != std::string::npos;
+  bool uncommitted = include.find("uncommittedblobs") != std::string::npos;
+  auto page = ctx.store().List(ctx.container, prefix, delimiter, DecodeMarker(marker_raw), max);
+  if (!page.ok()) return ErrorResponse(FromStatus(page.status(), false), page.status().message());
+  if (uncommitted) {
+    // Blobs that exist only as uncommitted blocks, within this page's range.
+    auto names = ctx.store().UncommittedBlobNames(ctx.container);
+    std::string lo = std::max(prefix, DecodeMarker(marker_raw));
+    const std::string& hi = page->next_marker;
+    for (const auto& name : names) {
+      if (!StartsWith(name, prefix) || name < lo || (!hi.empty() && name >= hi)) continue;
+      if (!delimiter.empty() && name.find(delimiter, prefix.size()) != std::string::npos) continue;
+      bool present = std::any_of(page->items.begin(), page->items.end(),
+                                 [&](const ns::ListItem& it) { return it.name == name; });
+      if (present) continue;
+      ns::ListItem item;
+      item.name = name;
+      item.info.name = name;
+      item.info.rec.etag = ns::NewEtag();
+      item.info.rec.last_modified = ctx.now;
+      page->items.push_back(std::move(item));
+    }
+    std::sort(page->items.begin(), page->items.end(),
+              [](const ns::ListItem& a, const ns::ListItem& b) { return a.name < b.name; });
+  }
+  std::string x = "<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"" +
+                  XmlEscape(ctx.base_url) + "/\" ContainerName=\"" + XmlEscape(ctx.container) + "\">";
+  Elem(x, "Prefix", prefix);
+  Elem(x, "Marker", marker_raw);
+  x += "<MaxResults>" + std::to_string(max) + "</MaxResults>";
+  if (!delimiter.empty()) Elem(x, "Delimiter", delimiter);
+  x += "<Blobs>";
+  for (const auto& item : page->items) {
+    if (item.is_prefix) {
+      x += "<BlobPrefix>";
+      Elem(x, "Name", item.name);
+      x += "</BlobPrefix>";
+      continue;
+    }
+    x += "<Blob>";
+    Elem(x, "Name", item.name);
+    BlobPropertiesXml(x, item.info, ctx.now);
+    if (with_meta) MetadataXml(x, item.info.rec.metadata);
+    x += "</Blob>";
+  }
+  x += "</Blobs>";
+  Elem(x, "NextMarker", page->next_marker.empty() ? "" : Base64Encode(page->next_marker));
+  x += "</EnumerationResults>";
+  http::Response r;
+  r.Set("Content-Type", "application/xml");
+  r.body = std::move(x);
+  return r;
+}
+
+}  // namespace strata::api

@@ -1,0 +1,36 @@
+// The route table: (level, method, restype, comp, copy mode) -> handler and
+// its checks. Adding an operation is one row here and one handler.
+#pragma once
+
+#include <string>
+
+#include "api/context.h"
+#include "auth/auth.h"
+
+namespace strata::api {
+
+enum class Level { kService, kContainer, kBlob };
+// Who may call it without credentials, by the container's public access.
+enum class Anon { kNever, kBlobRead, kContainerRead };
+enum class Body { kNone, kXml, kData };
+// How PUT on a blob is told apart: by x-ms-copy-source and friends.
+enum class CopyMode { kAny, kNone, kAsync, kSync, kFromUrl };
+
+struct Route {
+  const char* name;
+  Level level;
+  const char* method;
+  const char* restype;  // required value, or nullptr for absent
+  const char* comp;     // required value, or nullptr for absent
+  CopyMode copy;
+  HandlerFn fn;
+  auth::Demand demand;
+  Anon anon;
+  Body body;
+  bool write;  // changes state: names that cannot be stored are refused
+};
+
+// The row for a request, or nullptr when none matches.
+const Route* FindRoute(Level level, const http::Request& req);
+
+}  // namespace strata::api

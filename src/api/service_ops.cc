@@ -1,0 +1,234 @@
+// Service operations: account information, service properties (stored as
+// XML under .strata/), and CORS for browser clients.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <map>
+#include <mutex>
+#include <pugixml.hpp>
+#include <sstream>
+
+#include "api/context.h"
+#include "common/strings.h"
+
+namespace strata::api {
+
+namespace {
+
+constexpr char kDefaultProperties[] =
+    "<?xml version=\"1.0\" encoding=\"utf-8\"?><StorageServiceProperties>"
+    "<Logging><Version>1.0</Version><Delete>false</Delete><Read>false</Read><Write>false</Write>"
+    "<RetentionPolicy><Enabled>false</Enabled></RetentionPolicy></Logging>"
+    "<HourMetrics><Version>1.0</Version><Enabled>false</Enabled>"
+    "<RetentionPolicy><Enabled>false</Enabled></RetentionPolicy></HourMetrics>"
+    "<MinuteMetrics><Version>1.0</Version><Enabled>false</Enabled>"
+    "<RetentionPolicy><Enabled>false</Enabled></RetentionPolicy></MinuteMetrics>"
+    "<Cors /><DeleteRetentionPolicy><Enabled>false</Enabled></DeleteRetentionPolicy>"
+    "<StaticWebsite><Enabled>false</Enabled></StaticWebsite></StorageServiceProperties>";
+
+std::string PropsPath(Account* a) { return a->store->root() + "/.strata/service-properties.xml"; }
+
+std::string ReadProps(Account* a) {
+  auto f = a->store->fs()->OpenRead(PropsPath(a));
+  if (!f.ok()) return kDefaultProperties;
+  auto st = (*f)->Stat();
+  if (!st.ok()) return kDefaultProperties;
+  std::string buf(st->size, '\0');
+  auto n = (*f)->PRead(buf.data(), buf.size(), 0);
+  if (!n.ok()) return kDefaultProperties;
+  buf.resize(*n);
+  return buf;
+}
+
+struct CorsRule {
+  std::vector<std::string> origins, methods, allowed_headers, exposed_headers;
+  std::string max_age;
+};
+
+std::vector<std::string> CommaList(const char* s) {
+  std::vector<std::string> out;
+  for (auto& p : Split(s, ',')) {
+    std::string t(Trim(p));
+    if (!t.empty()) out.push_back(t);
+  }
+  return out;
+}
+
+// CORS rules of an account, re-read when the properties file changes.
+std::vector<CorsRule> CorsRules(Account* a) {
+  static std::mutex mu;
+  static std::map<std::string, std::pair<int64_t, std::vector<CorsRule>>> cache;
+  auto st = a->store->fs()->Stat(PropsPath(a));
+  int64_t stamp = st.ok() ? st->mtime_ns ^ static_cast<int64_t>(st->ino) : 0;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = cache.find(a->name);
+  if (it != cache.end() && it->second.first == stamp) return it->second.second;
+  std::vector<CorsRule> rules;
+  std::string xml = ReadProps(a);
+  pugi::xml_document doc;
+  if (doc.load_buffer(xml.data(), xml.size())) {
+    for (pugi::xml_node r : doc.child("StorageServiceProperties").child("Cors").children("CorsRule")) {
+      CorsRule rule;
+      rule.origins = CommaList(r.child_value("AllowedOrigins"));
+      rule.methods = CommaList(r.child_value("AllowedMethods"));
+      rule.allowed_headers = CommaList(r.child_value("AllowedHeaders"));
+      rule.exposed_headers = CommaList(r.child_value("ExposedHeaders"));
+      rule.max_age = r.child_value("MaxAgeInSeconds");
+      rules.push_back(std::move(rule));
+    }
+  }
+  cache[a->name] = {stamp, rules};
+  return rules;
+}
+
+bool Contains(const std::vector<std::string>& list, const std::string& v, bool icase) {
+  for (const auto& x : list)
+    if (x == "*" || (icase ? IEquals(x, v) : x == v)) return true;
+  return false;
+}
+
+bool HeaderAllowed(const std::vector<std::string>& allowed, const std::string& h) {
+  for (const auto& a : allowed) {
+    if (a == "*") return true;
+    if (!a.empty() && a.back() == '*') {
+      if (StartsWith(ToLower(h), ToLower(a.substr(0, a.size() - 1)))) return true;
+    } else if (IEquals(a, h)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+const CorsRule* Match(const std::vector<CorsRule>& rules, const std::string& origin,
+                      const std::string& method) {
+  for (const auto& r : rules)
+    if (Contains(r.origins, origin, true) && Contains(r.methods, method, false)) return &r;
+  return nullptr;
+}
+
+std::string Join(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ",") + s;
+  return out;
+}
+
+}  // namespace
+
+void AddCorsHeaders(Account* account, const http::Request& req, http::Response& r) {
+  auto origin = req.Header("origin");
+  if (!origin) return;
+  auto rules = CorsRules(account);
+  const CorsRule* rule = Match(rules, *origin, req.method);
+  if (!rule) return;
+  bool any = Contains(rule->origins, "*", false) && rule->origins.size() == 1;
+  r.Set("Access-Control-Allow-Origin", any ? "*" : *origin);
+  if (!any) r.Set("Access-Control-Allow-Credentials", "true");
+  r.Set("Vary", "Origin");
+  if (!rule->exposed_headers.empty())
+    r.Set("Access-Control-Expose-Headers", Join(rule->exposed_headers));
+}
+
+http::Response Preflight(Ctx& ctx) {
+  auto origin = ctx.H("origin");
+  auto method = ctx.H("access-control-request-method");
+  if (!origin || !method)
+    return ErrorResponse(AzError::kCorsPreflightFailure,
+                         "Origin and Access-Control-Request-Method are required.");
+  auto rules = CorsRules(ctx.account);
+  const CorsRule* rule = Match(rules, *origin, *method);
+  std::vector<std::string> req_headers;
+  if (auto h = ctx.H("access-control-request-headers")) req_headers = CommaList(h->c_str());
+  if (rule) {
+    for (const auto& h : req_headers)
+      if (!HeaderAllowed(rule->allowed_headers, h)) rule = nullptr;
+  }
+  if (!rule) return ErrorResponse(AzError::kCorsPreflightFailure);
+  http::Response r;
+  bool any = Contains(rule->origins, "*", false) && rule->origins.size() == 1;
+  r.Set("Access-Control-Allow-Origin", any ? "*" : *origin);
+  if (!any) r.Set("Access-Control-Allow-Credentials", "true");
+  r.Set("Access-Control-Allow-Methods", *method);
+  if (!req_headers.empty()) r.Set("Access-Control-Allow-Headers", Join(req_headers));
+  if (!rule->max_age.empty()) r.Set("Access-Control-Max-Age", rule->max_age);
+  return r;
+}
+
+http::Response GetAccountInfo(Ctx& ctx) {
+  http::Response r;
+  r.Set("x-ms-sku-name", "Standard_LRS");
+  r.Set("x-ms-account-kind", "StorageV2");
+  r.Set("x-ms-is-hns-enabled", "true");
+  return r;
+}
+
+http::Response GetServiceProperties(Ctx& ctx) {
+  http::Response r;
+  r.Set("Content-Type", "application/xml");
+  r.body = ReadProps(ctx.account);
+  return r;
+}
+
+http::Response SetServiceProperties(Ctx& ctx) {
+  pugi::xml_document in;
+  if (!in.load_buffer(ctx.req->body.data(), ctx.req->body.size()))
+    return ErrorResponse(AzError::kInvalidXmlDocument);
+  pugi::xml_node props = in.child("StorageServiceProperties");
+  if (!props) return ErrorResponse(AzError::kInvalidXmlDocument, "The root element must be StorageServiceProperties.");
+  // Validate CORS.
+  if (pugi::xml_node cors = props.child("Cors")) {
+    int n = 0;
+    for (pugi::xml_node rule : cors.children()) {
+      if (std::string(rule.name()) != "CorsRule") return ErrorResponse(AzError::kInvalidXmlDocument);
+      if (++n > 5) return ErrorResponse(AzError::kInvalidXmlDocument, "At most 5 CORS rules are allowed.");
+      if (!rule.child("AllowedOrigins") || !rule.child("AllowedMethods"))
+        return ErrorResponse(AzError::kInvalidXmlDocument, "A CORS rule needs AllowedOrigins and AllowedMethods.");
+      for (const auto& m : CommaList(rule.child_value("AllowedMethods"))) {
+        static const char* kVerbs[] = {"DELETE", "GET", "HEAD", "MERGE", "POST", "OPTIONS", "PUT", "PATCH"};
+        bool ok = false;
+        for (const char* v : kVerbs) ok = ok || m == v;
+        if (!ok) return ErrorResponse(AzError::kInvalidXmlDocument, "Invalid CORS method " + m + ".");
+      }
+      std::string age = rule.child_value("MaxAgeInSeconds");
+      if (!age.empty() && !ParseUint(age)) return ErrorResponse(AzError::kInvalidXmlDocument);
+    }
+  }
+  // Merge: elements given replace the stored ones; others stay.
+  std::string current = ReadProps(ctx.account);
+  pugi::xml_document doc;
+  doc.load_buffer(current.data(), current.size());
+  pugi::xml_node root = doc.child("StorageServiceProperties");
+  if (!root) {
+    doc.load_string(kDefaultProperties);
+    root = doc.child("StorageServiceProperties");
+  }
+  for (pugi::xml_node child : props.children()) {
+    if (child.type() != pugi::node_element) continue;
+    pugi::xml_node old = root.child(child.name());
+    if (old) {
+      root.insert_copy_after(child, old);
+      root.remove_child(old);
+    } else {
+      root.append_copy(child);
+    }
+  }
+  std::ostringstream os;
+  doc.save(os, "", pugi::format_raw);
+  std::string text = os.str();
+  std::string tmp = ctx.store().NewTempPath();
+  {
+    auto f = ctx.store().fs()->OpenWrite(tmp, true, true);
+    if (!f.ok()) return ErrorResponse(AzError::kInternalError);
+    Status s = (*f)->PWrite(text.data(), text.size(), 0);
+    if (!s.ok()) {
+      (void)ctx.store().fs()->Unlink(tmp);
+      return ErrorResponse(FromStatus(s, false), s.message());
+    }
+  }
+  Status s = ctx.store().fs()->Rename(tmp, PropsPath(ctx.account));
+  if (!s.ok()) return ErrorResponse(FromStatus(s, false), s.message());
+  http::Response r;
+  r.status = 202;
+  return r;
+}
+
+}  // namespace strata::api

@@ -1,0 +1,115 @@
+// Authentication and authorization of Blob/DFS requests: SharedKey, account
+// SAS and service SAS. Pure logic, no I/O: callers pass everything in, and
+// container access levels (anonymous reads) are decided by api/, not here.
+//
+// Thread-safety: all functions are pure and may be called concurrently.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/clock.h"
+
+namespace strata::auth {
+
+struct Account {
+  std::string name;
+  std::string key;  // raw key bytes (already base64-decoded)
+};
+
+// What authentication sees of one request.
+struct RequestView {
+  std::string method;      // "GET", "PUT", ...
+  std::string raw_path;    // request-target path exactly as received, percent-encoded
+  std::string raw_query;   // request-target query without '?', percent-encoded; may be ""
+  // Header lookup by lowercase name; nullopt when absent.
+  std::function<std::optional<std::string>(std::string_view)> header;
+  // All header (lowercase name, value) pairs, in received order.
+  std::vector<std::pair<std::string, std::string>> headers;
+  // The account the request was routed to, and whether the account name was
+  // the first path segment (path-style URL) rather than in the Host.
+  std::string account;
+  bool path_style = true;
+  // Decoded container and blob name ("" when the request is for the service
+  // or the container).
+  std::string container;
+  std::string blob;
+  std::string client_ip;   // textual IPv4/IPv6 of the peer
+  bool https = false;
+};
+
+// What an operation requires, from the route table.
+enum class ResourceType { kService, kContainer, kObject };
+struct Demand {
+  ResourceType resource_type = ResourceType::kObject;
+  // One SAS permission letter (r a c w d x y l t m e o p i), or 0 when the
+  // operation may not be done with a SAS at all (e.g. Set Container ACL with
+  // a service SAS).
+  char permission = 'r';
+  // The operation is allowed with a service SAS (most are; some account-level
+  // ones, such as List Containers or service properties, are not).
+  bool service_sas_allowed = true;
+};
+
+// A stored access policy (container ACL SignedIdentifier).
+struct StoredPolicy {
+  std::string id;
+  std::string start;       // ISO 8601 or ""
+  std::string expiry;      // ISO 8601 or ""
+  std::string permission;  // letters or ""
+};
+using PolicyLookup =
+    std::function<std::optional<StoredPolicy>(const std::string& container, const std::string& id)>;
+
+enum class Scheme { kAnonymous, kSharedKey, kSharedKeyLite, kAccountSas, kServiceSas };
+
+struct Outcome {
+  bool ok = false;
+  Scheme scheme = Scheme::kAnonymous;
+  int status = 403;
+  std::string code;     // Azure error code when !ok, e.g. "AuthenticationFailed"
+  std::string message;  // human detail for <AuthenticationErrorDetail>/<Message>
+};
+
+// Decides whether the request is authentic and allowed.
+//   - No Authorization header and no `sig` query parameter: ok, kAnonymous
+//     (the caller then applies the container's public access level).
+//   - "SharedKey account:sig": the signature must match one of the accepted
+//     canonical forms (see SharedKeyStringToSign) and x-ms-date/Date must be
+//     within 15 minutes of `now`; otherwise 403 AuthenticationFailed.
+//   - A SAS (query has `sig`): account SAS when `ss`/`srt` present, else
+//     service SAS; checks signature, sv, st/se window, sip, spr, srt/sr scope
+//     and permissions against `demand`, returning AuthenticationFailed,
+//     AuthorizationPermissionMismatch, AuthorizationResourceTypeMismatch,
+//     AuthorizationSourceIPMismatch, AuthorizationProtocolMismatch or
+//     AuthorizationServiceMismatch, each 403.
+Outcome Authorize(const RequestView& req, const Account& account, const Demand& demand,
+                  const PolicyLookup& policies, TimeNs now);
+
+// The SharedKey string-to-sign for `req` with the given canonicalized
+// resource path prefix (e.g. "/account/container/blob"), per Microsoft's
+// "Authorize with Shared Key" rules for version 2009-09-19 and later.
+std::string SharedKeyStringToSign(const RequestView& req, std::string_view canonical_path);
+
+// Signs `string_to_sign` with `key` (raw bytes): base64(HMAC-SHA256).
+std::string Sign(std::string_view key, std::string_view string_to_sign);
+
+// Parsed SAS query parameters (decoded values).
+struct SasParams {
+  std::string sv, ss, srt, sp, st, se, sip, spr, sr, si, sig, ses, sdd, snapshot_time,
+      rscc, rscd, rsce, rscl, rsct;
+  bool is_account_sas() const { return !ss.empty() || !srt.empty(); }
+};
+// nullopt when the query has no `sig`.
+std::optional<SasParams> ParseSas(std::string_view raw_query);
+
+// String-to-sign for an account SAS, by signed version.
+std::string AccountSasStringToSign(const std::string& account, const SasParams& p);
+// String-to-sign for a blob service SAS, by signed version; `canonical_resource`
+// is "/blob/account/container[/blob]".
+std::string ServiceSasStringToSign(const std::string& canonical_resource, const SasParams& p);
+
+}  // namespace strata::auth

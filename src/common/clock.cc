@@ -1,0 +1,133 @@
+#include "common/clock.h"
+
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+
+namespace strata {
+
+namespace {
+constexpr const char* kDays[] = {"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"};
+constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+
+int MonthIndex(std::string_view m) {
+  for (int i = 0; i < 12; ++i)
+    if (m == kMonths[i]) return i;
+  return -1;
+}
+
+bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
+  if (pos + n > s.size()) return false;
+  int v = 0;
+  for (size_t i = 0; i < n; ++i) {
+    char c = s[pos + i];
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *out = v;
+  return true;
+}
+
+std::optional<TimeNs> FromFields(int year, int mon, int day, int h, int m, int sec, int64_t ns) {
+  if (mon < 0 || mon > 11 || day < 1 || day > 31 || h > 23 || m > 59 || sec > 60) return {};
+  struct tm tm {};
+  tm.tm_year = year - 1900;
+  tm.tm_mon = mon;
+  tm.tm_mday = day;
+  tm.tm_hour = h;
+  tm.tm_min = m;
+  tm.tm_sec = sec;
+  time_t t = timegm(&tm);
+  return static_cast<TimeNs>(t) * 1000000000LL + ns;
+}
+}  // namespace
+
+TimeNs NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string FormatHttpDate(TimeNs t) {
+  time_t secs = static_cast<time_t>(t / 1000000000LL);
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday],
+                tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
+                tm.tm_sec);
+  return buf;
+}
+
+std::optional<TimeNs> ParseHttpDate(std::string_view s) {
+  // RFC 1123: "Sun, 06 Nov 1994 08:49:37 GMT"
+  char wd[8], mon[8], tz[8];
+  int day, year, h, m, sec;
+  std::string str(s);
+  if (std::sscanf(str.c_str(), "%3s, %d %3s %d %d:%d:%d %3s", wd, &day, mon, &year, &h, &m,
+                  &sec, tz) == 8) {
+    if (std::strcmp(tz, "GMT") != 0 && std::strcmp(tz, "UTC") != 0) return {};
+    return FromFields(year, MonthIndex(mon), day, h, m, sec, 0);
+  }
+  // RFC 850: "Sunday, 06-Nov-94 08:49:37 GMT"
+  char wdl[16];
+  if (std::sscanf(str.c_str(), "%15[A-Za-z], %d-%3s-%d %d:%d:%d %3s", wdl, &day, mon, &year, &h,
+                  &m, &sec, tz) == 8) {
+    if (year < 100) year += (year < 70 ? 2000 : 1900);
+    return FromFields(year, MonthIndex(mon), day, h, m, sec, 0);
+  }
+  // asctime: "Sun Nov  6 08:49:37 1994"
+  if (std::sscanf(str.c_str(), "%3s %3s %d %d:%d:%d %d", wd, mon, &day, &h, &m, &sec, &year) ==
+      7) {
+    return FromFields(year, MonthIndex(mon), day, h, m, sec, 0);
+  }
+  return {};
+}
+
+std::string FormatIso8601(TimeNs t) {
+  time_t secs = static_cast<time_t>(t / 1000000000LL);
+  int64_t frac = (t % 1000000000LL) / 100;  // 100 ns units, 7 digits
+  struct tm tm {};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof(buf), "%04d-%02d-%02dT%02d:%02d:%02d.%07lldZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<long long>(frac));
+  return buf;
+}
+
+std::optional<TimeNs> ParseIso8601(std::string_view s) {
+  int y, mo, d, h = 0, mi = 0, sec = 0;
+  int64_t ns = 0;
+  if (!Digits(s, 0, 4, &y) || s.size() < 10 || s[4] != '-' || !Digits(s, 5, 2, &mo) ||
+      s[7] != '-' || !Digits(s, 8, 2, &d))
+    return {};
+  size_t p = 10;
+  if (p == s.size()) return FromFields(y, mo - 1, d, 0, 0, 0, 0);
+  if (s[p] != 'T') return {};
+  ++p;
+  if (!Digits(s, p, 2, &h) || p + 2 >= s.size() || s[p + 2] != ':' || !Digits(s, p + 3, 2, &mi))
+    return {};
+  p += 5;
+  if (p < s.size() && s[p] == ':') {
+    if (!Digits(s, p + 1, 2, &sec)) return {};
+    p += 3;
+    if (p < s.size() && s[p] == '.') {
+      ++p;
+      int64_t scale = 100000000;
+      size_t start = p;
+      while (p < s.size() && s[p] >= '0' && s[p] <= '9') {
+        if (scale > 0) ns += (s[p] - '0') * scale;
+        scale /= 10;
+        ++p;
+      }
+      if (p == start) return {};
+    }
+  }
+  if (p != s.size() - 1 || s[p] != 'Z') return {};
+  return FromFields(y, mo - 1, d, h, mi, sec, ns);
+}
+
+}  // namespace strata

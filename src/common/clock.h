@@ -1,0 +1,26 @@
+// Time: wall-clock now, and the two wire formats Azure uses.
+// All functions are pure and thread-safe.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace strata {
+
+// Nanoseconds since the Unix epoch.
+using TimeNs = int64_t;
+
+TimeNs NowNs();
+// "Sun, 06 Nov 1994 08:49:37 GMT"
+std::string FormatHttpDate(TimeNs t);
+// RFC 1123 / RFC 850 / asctime; nullopt when unparseable.
+std::optional<TimeNs> ParseHttpDate(std::string_view s);
+// "2024-01-02T03:04:05.1234567Z" (7 fractional digits, as Azure writes).
+std::string FormatIso8601(TimeNs t);
+// ISO 8601 UTC as SAS uses: "2024-01-02", "2024-01-02T03:04Z",
+// "2024-01-02T03:04:05Z", "2024-01-02T03:04:05.1234567Z".
+std::optional<TimeNs> ParseIso8601(std::string_view s);
+
+}  // namespace strata

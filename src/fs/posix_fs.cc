@@ -1,0 +1,313 @@
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <vector>
+
+#include "fs/fs.h"
+
+namespace strata {
+
+bool FileStat::is_dir() const { return S_ISDIR(mode); }
+bool FileStat::is_file() const { return S_ISREG(mode); }
+bool FileStat::is_symlink() const { return S_ISLNK(mode); }
+
+namespace {
+
+FileStat FromStatx(const struct statx& sx) {
+  FileStat st;
+  st.size = sx.stx_size;
+  st.ino = sx.stx_ino;
+  st.dev = (uint64_t(sx.stx_dev_major) << 32) | sx.stx_dev_minor;
+  st.mtime_ns = int64_t(sx.stx_mtime.tv_sec) * 1000000000LL + sx.stx_mtime.tv_nsec;
+  st.ctime_ns = int64_t(sx.stx_ctime.tv_sec) * 1000000000LL + sx.stx_ctime.tv_nsec;
+  if (sx.stx_mask & STATX_BTIME) {
+    st.btime_ns = int64_t(sx.stx_btime.tv_sec) * 1000000000LL + sx.stx_btime.tv_nsec;
+  } else {
+    st.btime_ns = st.ctime_ns;
+  }
+  st.mode = sx.stx_mode;
+  return st;
+}
+
+Result<std::string> GetXattrImpl(int fd, const std::string& path, const std::string& name) {
+  std::string buf(512, '\0');
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    ssize_t n = fd >= 0 ? fgetxattr(fd, name.c_str(), buf.data(), buf.size())
+                        : lgetxattr(path.c_str(), name.c_str(), buf.data(), buf.size());
+    if (n >= 0) {
+      buf.resize(n);
+      return buf;
+    }
+    if (errno == ERANGE) {
+      ssize_t need = fd >= 0 ? fgetxattr(fd, name.c_str(), nullptr, 0)
+                             : lgetxattr(path.c_str(), name.c_str(), nullptr, 0);
+      if (need < 0) break;
+      buf.resize(need + 1);
+      continue;
+    }
+    if (errno == ENODATA) return Status(ErrorKind::kNotFound, "no xattr " + name);
+    if (errno == ENOTSUP) return Status(ErrorKind::kUnsupported, "xattrs unsupported");
+    return ErrnoStatus(errno, "getxattr " + path);
+  }
+  return ErrnoStatus(errno, "getxattr " + path);
+}
+
+Status SetXattrImpl(int fd, const std::string& path, const std::string& name,
+                    const std::string& value) {
+  int rc = fd >= 0 ? fsetxattr(fd, name.c_str(), value.data(), value.size(), 0)
+                   : lsetxattr(path.c_str(), name.c_str(), value.data(), value.size(), 0);
+  if (rc == 0) return Status::Ok();
+  if (errno == ENOTSUP) return Status(ErrorKind::kUnsupported, "xattrs unsupported");
+  if (errno == E2BIG || errno == ERANGE) return Status(ErrorKind::kTooLarge, "xattr too large");
+  return ErrnoStatus(errno, "setxattr " + path);
+}
+
+class PosixFile : public File {
+ public:
+  PosixFile(int fd, std::string path) : fd_(fd), path_(std::move(path)) {}
+  ~PosixFile() override { ::close(fd_); }
+  int fd() const override { return fd_; }
+
+  Result<size_t> PRead(void* buf, size_t n, uint64_t offset) override {
+    while (true) {
+      ssize_t r = ::pread(fd_, buf, n, static_cast<off_t>(offset));
+      if (r >= 0) return static_cast<size_t>(r);
+      if (errno != EINTR) return ErrnoStatus(errno, "pread " + path_);
+    }
+  }
+
+  Status PWrite(const void* buf, size_t n, uint64_t offset) override {
+    const char* p = static_cast<const char*>(buf);
+    while (n > 0) {
+      ssize_t w = ::pwrite(fd_, p, n, static_cast<off_t>(offset));
+      if (w < 0) {
+        if (errno == EINTR) continue;
+        return ErrnoStatus(errno, "pwrite " + path_);
+      }
+      p += w;
+      n -= w;
+      offset += w;
+    }
+    return Status::Ok();
+  }
+
+  Status Append(const void* buf, size_t n) override {
+    struct stat st;
+    if (::fstat(fd_, &st) != 0) return ErrnoStatus(errno, "fstat " + path_);
+    return PWrite(buf, n, st.st_size);
+  }
+
+  Status CopyFrom(File& src, uint64_t src_off, uint64_t dst_off, uint64_t n) override {
+    loff_t in = static_cast<loff_t>(src_off), out = static_cast<loff_t>(dst_off);
+    while (n > 0) {
+      ssize_t c = ::copy_file_range(src.fd(), &in, fd_, &out, n, 0);
+      if (c < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL) break;
+        return ErrnoStatus(errno, "copy_file_range " + path_);
+      }
+      if (c == 0) return Status(ErrorKind::kIo, "source shorter than expected: " + path_);
+      n -= c;
+    }
+    std::vector<char> buf(1 << 20);
+    while (n > 0) {
+      size_t want = n < buf.size() ? n : buf.size();
+      auto r = src.PRead(buf.data(), want, in);
+      if (!r.ok()) return r.status();
+      if (*r == 0) return Status(ErrorKind::kIo, "source shorter than expected: " + path_);
+      STRATA_RETURN_IF_ERROR(PWrite(buf.data(), *r, out));
+      in += *r;
+      out += *r;
+      n -= *r;
+    }
+    return Status::Ok();
+  }
+
+  Status Sync() override {
+    if (::fdatasync(fd_) != 0) return ErrnoStatus(errno, "fsync " + path_);
+    return Status::Ok();
+  }
+
+  Status Truncate(uint64_t size) override {
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0)
+      return ErrnoStatus(errno, "ftruncate " + path_);
+    return Status::Ok();
+  }
+
+  Result<FileStat> Stat() override {
+    struct statx sx;
+    if (::statx(fd_, "", AT_EMPTY_PATH, STATX_BASIC_STATS | STATX_BTIME, &sx) != 0)
+      return ErrnoStatus(errno, "statx " + path_);
+    return FromStatx(sx);
+  }
+
+  Status SetXattr(const std::string& name, const std::string& value) override {
+    return SetXattrImpl(fd_, path_, name, value);
+  }
+  Result<std::string> GetXattr(const std::string& name) override {
+    return GetXattrImpl(fd_, path_, name);
+  }
+
+ private:
+  int fd_;
+  std::string path_;
+};
+
+class PosixFsImpl : public Fs {
+ public:
+  Result<std::unique_ptr<File>> OpenRead(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (fd < 0) return ErrnoStatus(errno, "open " + path);
+    return std::unique_ptr<File>(new PosixFile(fd, path));
+  }
+
+  Result<std::unique_ptr<File>> OpenWrite(const std::string& path, bool create,
+                                          bool exclusive) override {
+    int flags = O_RDWR | O_CLOEXEC | O_NOFOLLOW;
+    if (create) flags |= O_CREAT;
+    if (exclusive) flags |= O_EXCL;
+    int fd = ::open(path.c_str(), flags, 0644);
+    if (fd < 0) return ErrnoStatus(errno, "open " + path);
+    return std::unique_ptr<File>(new PosixFile(fd, path));
+  }
+
+  Result<FileStat> Stat(const std::string& path) override {
+    struct statx sx;
+    if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME,
+                &sx) != 0)
+      return ErrnoStatus(errno, "statx " + path);
+    return FromStatx(sx);
+  }
+
+  Status Rename(const std::string& from, const std::string& to) override {
+    if (::rename(from.c_str(), to.c_str()) != 0) return ErrnoStatus(errno, "rename " + to);
+    return Status::Ok();
+  }
+
+  Status RenameNoReplace(const std::string& from, const std::string& to) override {
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0)
+      return ErrnoStatus(errno, "rename " + to);
+    return Status::Ok();
+  }
+
+  Status Unlink(const std::string& path) override {
+    if (::unlink(path.c_str()) != 0) return ErrnoStatus(errno, "unlink " + path);
+    return Status::Ok();
+  }
+
+  Status Mkdir(const std::string& path) override {
+    if (::mkdir(path.c_str(), 0755) == 0) return Status::Ok();
+    if (errno == EEXIST) {
+      struct stat st;
+      if (::lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return Status::Ok();
+      return Status(ErrorKind::kPathConflict, "not a directory: " + path);
+    }
+    return ErrnoStatus(errno, "mkdir " + path);
+  }
+
+  Status MkdirAll(const std::string& path) override {
+    if (path.empty()) return Status::Ok();
+    struct stat st;
+    if (::lstat(path.c_str(), &st) == 0) {
+      if (S_ISDIR(st.st_mode)) return Status::Ok();
+      return Status(ErrorKind::kPathConflict, "not a directory: " + path);
+    }
+    size_t slash = path.find_last_of('/');
+    if (slash != std::string::npos && slash > 0) {
+      STRATA_RETURN_IF_ERROR(MkdirAll(path.substr(0, slash)));
+    }
+    return Mkdir(path);
+  }
+
+  Status Rmdir(const std::string& path) override {
+    if (::rmdir(path.c_str()) != 0) return ErrnoStatus(errno, "rmdir " + path);
+    return Status::Ok();
+  }
+
+  Result<std::vector<DirEntry>> ListDir(const std::string& path) override {
+    DIR* d = ::opendir(path.c_str());
+    if (!d) return ErrnoStatus(errno, "opendir " + path);
+    std::vector<DirEntry> out;
+    while (struct dirent* e = ::readdir(d)) {
+      if (e->d_name[0] == '.' && (e->d_name[1] == 0 || (e->d_name[1] == '.' && !e->d_name[2])))
+        continue;
+      DirEntry de;
+      de.name = e->d_name;
+      unsigned char t = e->d_type;
+      if (t == DT_UNKNOWN) {
+        struct stat st;
+        if (::fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+          t = S_ISDIR(st.st_mode) ? DT_DIR : S_ISREG(st.st_mode) ? DT_REG : DT_LNK;
+        }
+      }
+      de.is_dir = t == DT_DIR;
+      de.is_file = t == DT_REG;
+      out.push_back(std::move(de));
+    }
+    ::closedir(d);
+    return out;
+  }
+
+  Status SetXattr(const std::string& path, const std::string& name,
+                  const std::string& value) override {
+    return SetXattrImpl(-1, path, name, value);
+  }
+  Result<std::string> GetXattr(const std::string& path, const std::string& name) override {
+    return GetXattrImpl(-1, path, name);
+  }
+  Status RemoveXattr(const std::string& path, const std::string& name) override {
+    if (::lremovexattr(path.c_str(), name.c_str()) == 0 || errno == ENODATA)
+      return Status::Ok();
+    return ErrnoStatus(errno, "removexattr " + path);
+  }
+
+  Status SyncDir(const std::string& path) override {
+    int fd = ::open(path.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return ErrnoStatus(errno, "open dir " + path);
+    int rc = ::fsync(fd);
+    int err = errno;
+    ::close(fd);
+    if (rc != 0) return ErrnoStatus(err, "fsync dir " + path);
+    return Status::Ok();
+  }
+
+  Status RemoveAll(const std::string& path) override {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) {
+      if (errno == ENOENT) return Status::Ok();
+      return ErrnoStatus(errno, "lstat " + path);
+    }
+    if (S_ISDIR(st.st_mode)) {
+      auto entries = ListDir(path);
+      if (!entries.ok()) return entries.status();
+      for (const auto& e : *entries) STRATA_RETURN_IF_ERROR(RemoveAll(path + "/" + e.name));
+      return Rmdir(path);
+    }
+    return Unlink(path);
+  }
+
+  Status SetMtime(const std::string& path, int64_t mtime_ns) override {
+    struct timespec ts[2];
+    ts[0].tv_sec = 0;
+    ts[0].tv_nsec = UTIME_OMIT;
+    ts[1].tv_sec = mtime_ns / 1000000000LL;
+    ts[1].tv_nsec = mtime_ns % 1000000000LL;
+    if (::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
+      return ErrnoStatus(errno, "utimensat " + path);
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+Fs* PosixFs() {
+  static PosixFsImpl* fs = new PosixFsImpl();
+  return fs;
+}
+
+}  // namespace strata

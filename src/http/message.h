@@ -1,0 +1,72 @@
+// The HTTP messages handlers see. Knows nothing of Azure.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "fs/fs.h"
+
+namespace strata::http {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct Request {
+  std::string method;     // "GET", ...
+  std::string target;     // raw request-target
+  std::string path;       // raw (percent-encoded) path part of target
+  std::string query;      // raw query without '?'
+  Headers headers;        // names lowercased, in received order
+  std::string remote_ip;
+  bool https = false;
+
+  // The body, after the handler's OnHeaders chose where it goes:
+  std::string body;       // in memory (BodyPlan::kMemory)
+  std::string body_file;  // spooled file (BodyPlan::kFile); the server removes it
+                          // after the response unless the handler cleared this field
+  uint64_t body_size = 0;
+  std::string body_md5;   // raw MD5 of the body when BodyPlan::md5 was set
+  // The handler's own state from Prepare to Handle (opaque to the server).
+  std::shared_ptr<void> state;
+
+  // First value of a header by lowercase name.
+  std::optional<std::string> Header(std::string_view lower_name) const;
+  // Decoded value of a query parameter (first occurrence, case-sensitive name).
+  std::optional<std::string> Query(std::string_view name) const;
+  bool HasBody() const;  // Content-Length > 0 or chunked
+};
+
+// A body read from part of a file with sendfile(2).
+struct FileBody {
+  std::shared_ptr<File> file;
+  uint64_t offset = 0;
+  uint64_t length = 0;
+};
+
+struct Response {
+  int status = 200;
+  Headers headers;
+  std::string body;               // used when file is unset
+  std::optional<FileBody> file;   // zero-copy body
+  // For HEAD: the Content-Length to advertise without a body.
+  std::optional<uint64_t> head_length;
+  bool close = false;             // close the connection after this response
+
+  void Set(std::string name, std::string value) {
+    headers.emplace_back(std::move(name), std::move(value));
+  }
+};
+
+// Where the server puts a request body.
+struct BodyPlan {
+  enum Kind { kMemory, kFile, kDiscard } kind = kMemory;
+  uint64_t max_size = 4 << 20;  // larger bodies get too_large_response
+  std::string spool_dir;        // for kFile: a directory on the target file system
+  bool md5 = false;             // compute the body's MD5 while reading
+};
+
+}  // namespace strata::http

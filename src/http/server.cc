@@ -1,0 +1,371 @@
+#include "http/server.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+#include "common/crypto.h"
+#include "common/strings.h"
+
+namespace strata::http {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using asio::awaitable;
+using asio::use_awaitable;
+using tcp = asio::ip::tcp;
+
+namespace {
+
+constexpr size_t kBodyChunk = 1 << 20;
+
+const char* Reason(int status) {
+  return bhttp::obsolete_reason(static_cast<bhttp::status>(status)).data();
+}
+
+std::string SerializeHead(const Response& r, uint64_t content_length, bool keep_alive) {
+  std::string out;
+  out.reserve(512);
+  out += "HTTP/1.1 ";
+  out += std::to_string(r.status);
+  out += ' ';
+  out += Reason(r.status);
+  out += "\r\n";
+  for (const auto& [k, v] : r.headers) {
+    out += k;
+    out += ": ";
+    out += v;
+    out += "\r\n";
+  }
+  if (r.status != 304 && r.status != 204 && r.status >= 200) {
+    out += "Content-Length: ";
+    out += std::to_string(content_length);
+    out += "\r\n";
+  }
+  if (!keep_alive) out += "Connection: close\r\n";
+  out += "\r\n";
+  return out;
+}
+
+// Arms a timer that cancels the socket when an operation makes no progress.
+// Everything runs on the connection's strand, so the timer's handler never
+// races the coroutine; the shared flag outlives a destroyed Watchdog.
+class Watchdog {
+ public:
+  Watchdog(tcp::socket& sock, int seconds)
+      : live_(std::make_shared<tcp::socket*>(&sock)), timer_(sock.get_executor()), secs_(seconds) {}
+  ~Watchdog() {
+    *live_ = nullptr;
+    timer_.cancel();
+  }
+  void Arm() {
+    timer_.expires_after(std::chrono::seconds(secs_));
+    timer_.async_wait([live = live_](boost::system::error_code ec) {
+      if (!ec && *live) {
+        boost::system::error_code ignored;
+        (*live)->cancel(ignored);
+      }
+    });
+  }
+  void Disarm() { timer_.cancel(); }
+
+ private:
+  std::shared_ptr<tcp::socket*> live_;
+  asio::steady_timer timer_;
+  int secs_;
+};
+
+}  // namespace
+
+struct Server::Impl {
+  ServerOptions opt;
+  Handler* handler;
+  asio::io_context ioc;
+  tcp::acceptor acceptor{ioc};
+
+  Impl(ServerOptions o, Handler* h) : opt(std::move(o)), handler(h) {}
+
+  awaitable<void> Accept() {
+    while (true) {
+      boost::system::error_code ec;
+      tcp::socket sock = co_await acceptor.async_accept(
+          asio::make_strand(ioc), asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        if (ec == asio::error::operation_aborted) co_return;
+        continue;
+      }
+      auto ex = sock.get_executor();
+      asio::co_spawn(ex, Session(std::move(sock)), asio::detached);
+    }
+  }
+
+  // Sends all of `data` (with MSG_MORE when more follows).
+  awaitable<bool> SendAll(tcp::socket& sock, std::string_view data, bool more) {
+    int fd = sock.native_handle();
+    while (!data.empty()) {
+      ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+      if (n > 0) {
+        data.remove_prefix(n);
+        continue;
+      }
+      if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        Watchdog wd(sock, opt.io_timeout_s);
+        wd.Arm();
+        boost::system::error_code ec;
+        co_await sock.async_wait(tcp::socket::wait_write, asio::redirect_error(use_awaitable, ec));
+        if (ec) co_return false;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      co_return false;
+    }
+    co_return true;
+  }
+
+  awaitable<bool> SendFile(tcp::socket& sock, const FileBody& fb) {
+    int fd = sock.native_handle();
+    off_t off = static_cast<off_t>(fb.offset);
+    uint64_t left = fb.length;
+    while (left > 0) {
+      size_t want = left > (1u << 30) ? (1u << 30) : static_cast<size_t>(left);
+      ssize_t n = ::sendfile(fd, fb.file->fd(), &off, want);
+      if (n > 0) {
+        left -= n;
+        continue;
+      }
+      if (n == 0) co_return false;  // file shrank underneath us
+      if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        Watchdog wd(sock, opt.io_timeout_s);
+        wd.Arm();
+        boost::system::error_code ec;
+        co_await sock.async_wait(tcp::socket::wait_write, asio::redirect_error(use_awaitable, ec));
+        if (ec) co_return false;
+        continue;
+      }
+      if (errno == EINTR) continue;
+      co_return false;
+    }
+    co_return true;
+  }
+
+  awaitable<bool> Write(tcp::socket& sock, Response& r, bool head, bool keep_alive) {
+    uint64_t len = r.file ? r.file->length : r.body.size();
+    if (r.head_length) len = *r.head_length;
+    std::string headbytes = SerializeHead(r, len, keep_alive);
+    if (head || r.status == 304 || r.status == 204) co_return co_await SendAll(sock, headbytes, false);
+    if (r.file) {
+      if (!co_await SendAll(sock, headbytes, r.file->length > 0)) co_return false;
+      co_return co_await SendFile(sock, *r.file);
+    }
+    if (r.body.size() < 16384) {
+      headbytes += r.body;
+      co_return co_await SendAll(sock, headbytes, false);
+    }
+    if (!co_await SendAll(sock, headbytes, true)) co_return false;
+    co_return co_await SendAll(sock, r.body, false);
+  }
+
+  static Request MakeRequest(const bhttp::request_parser<bhttp::buffer_body>& parser,
+                             const std::string& ip) {
+    const auto& msg = parser.get();
+    Request req;
+    req.method = std::string(msg.method_string());
+    req.target = std::string(msg.target());
+    size_t q = req.target.find('?');
+    req.path = req.target.substr(0, q);
+    if (q != std::string::npos) req.query = req.target.substr(q + 1);
+    for (const auto& f : msg) {
+      req.headers.emplace_back(ToLower(std::string_view(f.name_string().data(), f.name_string().size())),
+                               std::string(Trim(std::string_view(f.value().data(), f.value().size()))));
+    }
+    req.remote_ip = ip;
+    return req;
+  }
+
+  awaitable<void> Session(tcp::socket sock) {
+    boost::system::error_code ec;
+    sock.set_option(tcp::no_delay(true), ec);
+    sock.native_non_blocking(true, ec);
+    std::string ip;
+    {
+      auto ep = sock.remote_endpoint(ec);
+      if (!ec) ip = ep.address().to_string();
+    }
+    beast::flat_buffer buffer(64 * 1024);
+    std::vector<char> chunk;
+    Watchdog wd(sock, opt.idle_timeout_s);
+    while (true) {
+      bhttp::request_parser<bhttp::buffer_body> parser;
+      parser.header_limit(opt.header_limit);
+      parser.body_limit(boost::none);
+      wd.Arm();
+      co_await bhttp::async_read_header(sock, buffer, parser,
+                                        asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
+            ec == asio::error::operation_aborted || ec == asio::error::connection_reset)
+          co_return;
+        Failure kind = ec == bhttp::error::header_limit ? Failure::kHeaderTooLarge
+                                                        : Failure::kBadRequest;
+        Response r = handler->Fail(kind, nullptr, Status(ErrorKind::kInvalidArgument, ec.message()));
+        co_await Write(sock, r, false, false);
+        co_return;
+      }
+      wd.Disarm();
+      Request req = MakeRequest(parser, ip);
+      bool keep_alive = parser.get().keep_alive();
+      bool head = req.method == "HEAD";
+      BodyPlan plan;
+      std::optional<Response> early = handler->Prepare(req, &plan);
+      bool has_body = !parser.is_done();
+      if (early) {
+        if (has_body) {
+          // Drain a modest body so the client reads the answer; else close.
+          plan = BodyPlan{};
+          plan.kind = BodyPlan::kDiscard;
+          plan.max_size = 64ull << 20;
+        }
+      } else if (has_body) {
+        auto expect = req.Header("expect");
+        if (expect && IEquals(*expect, "100-continue")) {
+          if (!co_await SendAll(sock, "HTTP/1.1 100 Continue\r\n\r\n", false)) co_return;
+        }
+      }
+      std::optional<Failure> failure;
+      Status failure_detail;
+      if (has_body) {
+        int fd = -1;
+        std::unique_ptr<Md5Hasher> md5;
+        if (plan.md5) md5 = std::make_unique<Md5Hasher>();
+        if (plan.kind == BodyPlan::kFile) {
+          static std::atomic<uint64_t> seq{0};
+          req.body_file = plan.spool_dir + "/body." + std::to_string(::getpid()) + "." +
+                          std::to_string(seq++);
+          fd = ::open(req.body_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+          if (fd < 0) {
+            failure = Failure::kBodyIo;
+            failure_detail = ErrnoStatus(errno, "spool body");
+            req.body_file.clear();
+          }
+        }
+        chunk.resize(kBodyChunk);
+        uint64_t total = 0;
+        Watchdog body_wd(sock, opt.io_timeout_s);
+        while (!parser.is_done()) {
+          parser.get().body().data = chunk.data();
+          parser.get().body().size = chunk.size();
+          body_wd.Arm();
+          co_await bhttp::async_read(sock, buffer, parser, asio::redirect_error(use_awaitable, ec));
+          if (ec == bhttp::error::need_buffer) ec = {};
+          if (ec) break;
+          size_t n = chunk.size() - parser.get().body().size;
+          total += n;
+          if (total > plan.max_size) {
+            failure = Failure::kBodyTooLarge;
+            break;
+          }
+          if (n == 0) continue;
+          if (md5) md5->Update(chunk.data(), n);
+          if (plan.kind == BodyPlan::kMemory) {
+            req.body.append(chunk.data(), n);
+          } else if (fd >= 0 && !failure) {
+            const char* p = chunk.data();
+            size_t left = n;
+            while (left > 0) {
+              ssize_t w = ::write(fd, p, left);
+              if (w < 0) {
+                if (errno == EINTR) continue;
+                failure = Failure::kBodyIo;
+                failure_detail = ErrnoStatus(errno, "spool body");
+                break;
+              }
+              p += w;
+              left -= w;
+            }
+          }
+        }
+        if (fd >= 0) ::close(fd);
+        req.body_size = total;
+        if (md5) req.body_md5 = md5->Final();
+        if (ec) {
+          // Stalled, reset or malformed mid-body: nothing is left behind.
+          if (!req.body_file.empty()) ::unlink(req.body_file.c_str());
+          if (ec == bhttp::error::partial_message || ec == asio::error::eof ||
+              ec == asio::error::operation_aborted || ec == asio::error::connection_reset)
+            co_return;
+          Response r = handler->Fail(Failure::kBadRequest, &req, Status(ErrorKind::kInvalidArgument, ec.message()));
+          co_await Write(sock, r, head, false);
+          co_return;
+        }
+      }
+      Response resp;
+      if (early) {
+        resp = std::move(*early);
+        if (failure) keep_alive = false;
+      } else if (failure) {
+        resp = handler->Fail(*failure, &req, failure_detail);
+        keep_alive = false;
+      } else {
+        resp = handler->Handle(req);
+      }
+      if (!req.body_file.empty()) ::unlink(req.body_file.c_str());
+      if (resp.close) keep_alive = false;
+      bool ok = co_await Write(sock, resp, head, keep_alive);
+      if (!ok || !keep_alive) {
+        sock.shutdown(tcp::socket::shutdown_send, ec);
+        co_return;
+      }
+    }
+  }
+};
+
+Server::Server(ServerOptions options, Handler* handler)
+    : impl_(std::make_unique<Impl>(std::move(options), handler)) {}
+
+Server::~Server() = default;
+
+Result<uint16_t> Server::Listen() {
+  boost::system::error_code ec;
+  auto addr = asio::ip::make_address(impl_->opt.host, ec);
+  if (ec) return Status(ErrorKind::kInvalidArgument, "bad --host: " + impl_->opt.host);
+  tcp::endpoint ep(addr, impl_->opt.port);
+  impl_->acceptor.open(ep.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(ep, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return Status(ErrorKind::kIo, "listen on " + impl_->opt.host + ":" +
+                                            std::to_string(impl_->opt.port) + ": " + ec.message());
+  return impl_->acceptor.local_endpoint().port();
+}
+
+void Server::Run() {
+  asio::co_spawn(impl_->ioc, impl_->Accept(), asio::detached);
+  int n = impl_->opt.threads > 0 ? impl_->opt.threads
+                                 : static_cast<int>(std::thread::hardware_concurrency());
+  if (n < 1) n = 1;
+  std::vector<std::thread> threads;
+  for (int i = 1; i < n; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
+  impl_->ioc.run();
+  for (auto& t : threads) t.join();
+}
+
+void Server::Stop() {
+  asio::post(impl_->ioc, [this] {
+    boost::system::error_code ec;
+    impl_->acceptor.close(ec);
+    impl_->ioc.stop();
+  });
+}
+
+}  // namespace strata::http

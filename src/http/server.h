@@ -1,0 +1,65 @@
+// The HTTP/1.1 server: sockets, parsing, keep-alive, limits and body
+// streaming. Knows nothing of Azure: a Handler decides what requests mean.
+//
+// Threading: Run() serves on `threads` I/O threads. Each connection is one
+// coroutine, so a Handler call for a connection never overlaps another for
+// the same connection; calls for different connections run concurrently.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "common/status.h"
+#include "http/message.h"
+
+namespace strata::http {
+
+enum class Failure {
+  kBadRequest,      // malformed request line, header or chunking
+  kHeaderTooLarge,  // request header over the limit
+  kBodyTooLarge,    // body over the plan's max_size
+  kBodyIo,          // the spooled body could not be written (disk full, ...)
+  kLengthMismatch,  // the body ended before Content-Length
+};
+
+class Handler {
+ public:
+  virtual ~Handler() = default;
+  // Called once the header is read. Returns a response to send at once (the
+  // body, if any, is then drained or the connection closed), or nullopt and
+  // fills `plan` to say where the body goes.
+  virtual std::optional<Response> Prepare(Request& req, BodyPlan* plan) = 0;
+  // Called with the body in place. Never touches the socket.
+  virtual Response Handle(Request& req) = 0;
+  // The response for a failure the server detected itself. `req` is null
+  // when not even the header could be parsed; `detail` explains.
+  virtual Response Fail(Failure kind, const Request* req, const Status& detail) = 0;
+};
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 10000;  // 0 picks a free port
+  int threads = 0;        // 0: one per core
+  uint32_t header_limit = 64 * 1024;
+  int idle_timeout_s = 120;  // waiting for the next request on a kept-alive connection
+  int io_timeout_s = 60;     // without progress while reading a request or writing a response
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Handler* handler);
+  ~Server();
+  // Binds and listens. Returns the bound port.
+  Result<uint16_t> Listen();
+  // Serves until Stop(). REQUIRES: Listen() succeeded.
+  void Run();
+  void Stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace strata::http

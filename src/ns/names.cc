@@ -1,0 +1,46 @@
+#include "ns/names.h"
+
+namespace strata::ns {
+
+Status ValidateContainerName(std::string_view name) {
+  if (name == "$root" || name == "$logs" || name == "$web") return Status::Ok();
+  if (name.size() < 3 || name.size() > 63)
+    return Status(ErrorKind::kInvalidName, "container name must be 3 to 63 characters long");
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && c != '-')
+      return Status(ErrorKind::kInvalidName,
+                    "container name may hold only lowercase letters, digits and hyphens");
+    if (c == '-' && (i == 0 || i + 1 == name.size() || name[i - 1] == '-'))
+      return Status(ErrorKind::kInvalidName,
+                    "container name must start and end with a letter or digit and must not "
+                    "hold consecutive hyphens");
+  }
+  return Status::Ok();
+}
+
+Status ValidateBlobName(std::string_view name) {
+  if (name.empty() || name.size() > 1024)
+    return Status(ErrorKind::kInvalidName, "blob name must be 1 to 1024 characters long");
+  if (name.find('\0') != std::string_view::npos)
+    return Status(ErrorKind::kInvalidName, "blob name must not contain NUL");
+  size_t start = 0;
+  while (true) {
+    size_t slash = name.find('/', start);
+    std::string_view seg = name.substr(start, slash == std::string_view::npos ? slash
+                                                                               : slash - start);
+    if (seg.empty())
+      return Status(ErrorKind::kInvalidName,
+                    "blob name has an empty path segment (leading, trailing or doubled '/')");
+    if (seg == "." || seg == "..")
+      return Status(ErrorKind::kInvalidName, "blob name has a '.' or '..' path segment");
+    if (seg.size() > 255)
+      return Status(ErrorKind::kInvalidName, "blob name has a path segment longer than 255 bytes");
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return Status::Ok();
+}
+
+}  // namespace strata::ns

@@ -1,0 +1,22 @@
+// Name rules: which container and blob names can be stored, and how a blob
+// name maps to a path relative to its container directory. Pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace strata::ns {
+
+// Azure container rules: 3-63 chars of [a-z0-9-], starting and ending with a
+// letter or digit, no "--". "$root" is accepted. Returns kInvalidName.
+Status ValidateContainerName(std::string_view name);
+
+// A blob name maps to the same relative path when each '/'-separated
+// segment is non-empty, is not "." or "..", is at most 255 bytes and holds
+// no NUL. The whole name is 1..1024 characters. On failure returns
+// kInvalidName whose message names the broken rule.
+Status ValidateBlobName(std::string_view name);
+
+}  // namespace strata::ns

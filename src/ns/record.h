@@ -1,0 +1,92 @@
+// The metadata records of blobs and containers, and their packed form.
+//
+// A BlobRecord is stored in one xattr of the blob file (or a sidecar, see
+// MetadataStore). It carries a fingerprint (size, inode, mtime) of the file
+// it describes: when the file was changed behind strata's back (POSIX
+// writes), the fingerprint no longer matches and properties are derived
+// from the file instead, so the ETag changes (invariant 2).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/status.h"
+
+namespace strata::ns {
+
+using Metadata = std::vector<std::pair<std::string, std::string>>;
+
+// A lease on a blob or container. Times are absolute; 0 means none.
+struct Lease {
+  std::string id;
+  int duration = 0;          // seconds, -1 infinite; meaningful while leased
+  TimeNs expiry = 0;         // end of a finite lease
+  TimeNs break_time = 0;     // when a breaking lease becomes broken
+  bool active = false;       // acquired and not released
+  bool breaking = false;     // break requested
+
+  // Azure's lease state and status at `now`:
+  // state: available | leased | expired | breaking | broken
+  std::string State(TimeNs now) const;
+  bool Held(TimeNs now) const;  // leased or breaking (a lease id is required to write)
+};
+
+struct BlockInfo {
+  std::string id;  // raw (decoded) block id bytes
+  uint64_t size = 0;
+};
+
+struct BlobRecord {
+  std::string blob_type = "BlockBlob";  // BlockBlob | AppendBlob
+  std::string content_type;
+  std::string content_encoding;
+  std::string content_language;
+  std::string content_disposition;
+  std::string cache_control;
+  std::string content_md5;  // raw 16 bytes or empty
+  Metadata metadata;
+  std::string etag;  // without quotes, e.g. 0x8DB...
+  TimeNs last_modified = 0;
+  TimeNs created = 0;
+  // Fingerprint of the file this record describes.
+  uint64_t fp_size = 0;
+  uint64_t fp_ino = 0;
+  int64_t fp_mtime = 0;
+  Lease lease;
+  std::vector<BlockInfo> committed_blocks;
+  uint64_t append_block_count = 0;
+  std::string copy_id, copy_source, copy_status;
+  TimeNs copy_completion = 0;
+  uint64_t copy_length = 0;
+  std::string tier;  // "" = default (Hot, inferred)
+
+  std::string Pack() const;
+  static Result<BlobRecord> Unpack(std::string_view packed);
+};
+
+struct SignedIdentifier {
+  std::string id, start, expiry, permission;
+};
+
+struct ContainerRecord {
+  Metadata metadata;
+  std::string etag;
+  TimeNs last_modified = 0;
+  std::string public_access;  // "" (private) | "blob" | "container"
+  std::vector<SignedIdentifier> identifiers;
+  Lease lease;
+
+  std::string Pack() const;
+  static Result<ContainerRecord> Unpack(std::string_view packed);
+};
+
+// A fresh ETag value (unique per call within the process, time-ordered).
+std::string NewEtag();
+// A stable ETag derived from a file's identity, for files without a record.
+std::string DerivedEtag(uint64_t ino, uint64_t size, int64_t mtime_ns);
+
+}  // namespace strata::ns

@@ -1,0 +1,143 @@
+// Store: one account's namespace on a POSIX tree.
+//
+//   ROOT/CONTAINER/path/to/blob   a blob is a plain file; its record in one xattr
+//   ROOT/.strata/tmp/             staged uploads (same file system: atomic rename)
+//   ROOT/.strata/blocks/H/        uncommitted blocks of one blob (H = md5 of its name)
+//   ROOT/.strata/sidecar/H        records too large for the xattr, or where the
+//                                 file system has no xattrs
+//
+// Thread-safety: all methods are thread-safe. Read-modify-write sequences on
+// one blob (conditions, leases, metadata) must hold LockBlob() for that blob;
+// on one container, LockContainer().
+#pragma once
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+#include "fs/fs.h"
+#include "ns/record.h"
+
+namespace strata::ns {
+
+struct BlobInfo {
+  std::string name;
+  BlobRecord rec;  // stored record, or one derived from the file's stat
+  FileStat st;
+  bool has_record = false;  // false: written through POSIX, properties derived
+};
+
+struct ListItem {
+  std::string name;
+  bool is_prefix = false;
+  BlobInfo info;  // for blobs
+};
+
+struct ListPage {
+  std::vector<ListItem> items;
+  std::string next_marker;  // "" when the listing is complete
+};
+
+class Store {
+ public:
+  // `fs` outlives the store. `sync` fsyncs staged files before commit.
+  Store(Fs* fs, std::string root, bool sync);
+
+  // Creates ROOT/.strata/{tmp,blocks,sidecar}, removes anything left in tmp
+  // by an earlier run (invariant 4) and blocks older than 7 days.
+  Status Open();
+
+  const std::string& root() const { return root_; }
+  Fs* fs() const { return fs_; }
+  std::string TmpDir() const { return root_ + "/.strata/tmp"; }
+
+  // ---- containers ----
+  Status CreateContainer(const std::string& name, const ContainerRecord& rec);
+  // kContainerNotFound when absent.
+  Result<ContainerRecord> GetContainer(const std::string& name);
+  Status PutContainer(const std::string& name, const ContainerRecord& rec);
+  // Removes the container and every blob in it.
+  Status DeleteContainer(const std::string& name);
+  // Sorted names of all containers.
+  Result<std::vector<std::string>> ContainerNames();
+
+  // ---- blobs ----
+  // kContainerNotFound, or kNotFound when the blob does not exist (a
+  // directory is not a blob).
+  Result<BlobInfo> Head(const std::string& c, const std::string& b);
+  struct OpenBlob {
+    std::unique_ptr<File> file;
+    BlobInfo info;
+  };
+  Result<OpenBlob> Open(const std::string& c, const std::string& b);
+
+  // A fresh path in TmpDir(); the caller creates the file and removes it on
+  // failure.
+  std::string NewTempPath();
+  // Publishes the staged file `temp` as blob b: stores `rec` (fingerprint
+  // filled in here) in its xattr, fsyncs per the setting, creates parent
+  // directories and renames over any old blob. `drop_blocks` discards the
+  // blob's uncommitted blocks. On failure `temp` is left for the caller.
+  // kPathConflict when a parent is a file; kIsDirectory when b is a directory.
+  Status Commit(const std::string& c, const std::string& b, const std::string& temp,
+                BlobRecord rec, bool drop_blocks);
+  // Rewrites the record of an existing blob in place (its data unchanged).
+  Status UpdateRecord(const std::string& c, const std::string& b, BlobRecord rec);
+  // Appends the bytes of `src` to the blob and rewrites its record.
+  Status AppendFrom(const std::string& c, const std::string& b, File& src, uint64_t n,
+                    BlobRecord rec);
+  // Removes the blob, its blocks and its sidecar, and prunes now-empty parent
+  // directories up to the container.
+  Status DeleteBlob(const std::string& c, const std::string& b);
+
+  // ---- uncommitted blocks ----
+  // Moves the staged file `temp` into the blob's block directory as block `id`.
+  Status StoreBlock(const std::string& c, const std::string& b, const std::string& id,
+                    const std::string& temp);
+  // Uncommitted blocks in upload order.
+  Result<std::vector<BlockInfo>> UncommittedBlocks(const std::string& c, const std::string& b);
+  std::string BlockPath(const std::string& c, const std::string& b, const std::string& id) const;
+  Status DropBlocks(const std::string& c, const std::string& b);
+  // Names of blobs of container c that have uncommitted blocks.
+  std::vector<std::string> UncommittedBlobNames(const std::string& c);
+
+  // ---- listing ----
+  // Blobs of container c in name order, starting at `marker` (a name, from
+  // an earlier page's next_marker), restricted to `prefix`, collapsed into
+  // prefixes at `delimiter` when non-empty, at most `max` items.
+  Result<ListPage> List(const std::string& c, const std::string& prefix,
+                        const std::string& delimiter, const std::string& marker, size_t max);
+
+  // ---- locks ----
+  std::unique_lock<std::mutex> LockBlob(const std::string& c, const std::string& b);
+  std::unique_lock<std::mutex> LockContainer(const std::string& c);
+
+ private:
+  std::string ContainerDir(const std::string& c) const { return root_ + "/" + c; }
+  std::string BlobPath(const std::string& c, const std::string& b) const {
+    return root_ + "/" + c + "/" + b;
+  }
+  std::string BlockDir(const std::string& c, const std::string& b) const;
+  std::string SidecarPath(const std::string& c, const std::string& b) const;
+  // kPathConflict when a component between the container and b is a symlink
+  // or a file.
+  Status CheckParents(const std::string& c, const std::string& b);
+  Status WriteRecord(const std::string& path, const std::string& c, const std::string& b,
+                     const BlobRecord& rec);
+  BlobInfo InfoFromFile(const std::string& path, const std::string& c, const std::string& b,
+                        const FileStat& st);
+  Status RemoveEmptyParents(const std::string& c, const std::string& b);
+  // Creates the directories of b's parents; kPathConflict when one is a file.
+  Status CheckParentsForCreate(const std::string& c, const std::string& b);
+
+  Fs* fs_;
+  std::string root_;
+  bool sync_;
+  static constexpr int kStripes = 64;
+  std::mutex blob_locks_[kStripes];
+  std::mutex container_locks_[kStripes];
+};
+
+}  // namespace strata::ns
