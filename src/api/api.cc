@@ -246,7 +246,7 @@ http::Response Api::Fail(http::Failure kind, const http::Request* req, const Sta
                         detail.message());
       break;
     case http::Failure::kLengthMismatch: r = ErrorResponse(AzError::kContentLengthMismatch); break;
-    default: r = ErrorResponse(AzError::kInvalidInput, "The request is malformed."); break;
+    default: r = ErrorResponse(AzError::kInvalidInput, "The request is malformed: " + detail.message()); break;
   }
   r.close = true;
   Stamp(req, r);

@@ -11,6 +11,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstring>
+#include <limits>
 #include <thread>
 #include <vector>
 
@@ -208,7 +209,7 @@ struct Server::Impl {
     while (true) {
       bhttp::request_parser<bhttp::buffer_body> parser;
       parser.header_limit(opt.header_limit);
-      parser.body_limit(boost::none);
+      parser.body_limit(std::numeric_limits<std::uint64_t>::max());
       wd.Arm();
       co_await bhttp::async_read_header(sock, buffer, parser,
                                         asio::redirect_error(use_awaitable, ec));

@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Installs what strata needs on a fresh Debian 12 machine. Idempotent: only
+# missing packages are installed. Usage: scripts/deps.sh [build|test]
+set -euo pipefail
+mode="${1:-build}"
+pkgs=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev libcurl4-openssl-dev
+      libpugixml-dev nlohmann-json3-dev libcli11-dev libgtest-dev googletest)
+if [ "$mode" = test ]; then
+  pkgs+=(python3 python3-azure-storage python3-pytest python3-requests rclone
+         libsecret-1-0 nodejs npm)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  sudo_cmd=""
+  [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}"
+fi
+if [ "$mode" = test ]; then
+  cd "$(dirname "$0")/.."
+  if [ ! -x node_modules/.bin/azurite ] || [ ! -d node_modules/@azure-tools/azcopy-linux ]; then
+    npm ci --no-audit --no-fund
+  fi
+  # The azcopy binary ships without its execute bit.
+  find node_modules/@azure-tools/azcopy-linux/dist/bin -type f -name 'azcopy*' -exec chmod +x {} +
+fi

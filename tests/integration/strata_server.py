@@ -1,0 +1,87 @@
+"""Starts and stops a strata server for tests: a free loopback port (the
+server picks it with --port 0 and prints it), a fresh root, and a readiness
+probe instead of a fixed sleep."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+DEV_ACCOUNT = "devstoreaccount1"
+DEV_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tQ/"
+           "K1SZFPTOtr/KBHBeksoGMGw==")
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def strata_binary():
+    return os.environ.get("STRATA_BIN", os.path.join(REPO, "build", "strata"))
+
+
+class StrataServer:
+    def __init__(self, root=None, extra_args=(), config=None):
+        self.root = root or tempfile.mkdtemp(prefix="strata-test-")
+        self.extra_args = list(extra_args)
+        self.config = config
+        self.proc = None
+        self.port = None
+
+    def start(self, timeout=20):
+        args = [strata_binary(), "serve", "--host", "127.0.0.1", "--port", "0",
+                "--root", self.root] + self.extra_args
+        if self.config:
+            args += ["--config", self.config]
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True)
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                if self.proc.poll() is not None:
+                    raise RuntimeError("strata exited with %s" % self.proc.returncode)
+                continue
+            m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
+            if m:
+                self.port = int(m.group(1))
+                break
+        if self.port is None:
+            self.stop()
+            raise RuntimeError("strata did not report its port")
+        self._wait_ready(deadline)
+        return self
+
+    def _wait_ready(self, deadline):
+        while time.time() < deadline:
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1):
+                    return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError("strata did not accept connections")
+
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc and self.proc.stdout:
+            self.proc.stdout.close()
+
+    def kill(self):
+        self.stop(signal.SIGKILL)
+
+    def alive(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def endpoint(self):
+        return "http://127.0.0.1:%d/%s" % (self.port, DEV_ACCOUNT)
+
+    @property
+    def connection_string(self):
+        return ("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;"
+                % (DEV_ACCOUNT, DEV_KEY, self.endpoint))
