@@ -138,6 +138,10 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
       return ErrorResponse(AzError::kInvalidResourceName, s.message());
     }
   }
+  // No snapshots or versions exist here: naming one names a blob that does not.
+  if (level == Level::kBlob && (req.Query("snapshot") || req.Query("versionid")) &&
+      !out->route->write && req.method != "PUT")
+    return ErrorResponse(AzError::kBlobNotFound);
   // Authenticate.
   auth::RequestView view;
   view.method = req.method;
