@@ -142,7 +142,8 @@ http::Response PutBlob(Ctx& ctx) {
   } else if (ctx.H("x-ms-lease-id")) {
     return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
   }
-  if (auto e = CheckWriteConditions(ctx, exists, exists ? old->rec : ns::BlobRecord{})) return *e;
+  if (auto e = CheckWriteConditions(ctx, exists, exists ? old->rec : ns::BlobRecord{}, true))
+    return *e;
   rec.etag = ns::NewEtag();
   rec.last_modified = ctx.now;
   if (!rec.created) rec.created = ctx.now;
@@ -182,7 +183,10 @@ http::Response GetBlob(Ctx& ctx) {
   auto want_md5 = ctx.H("x-ms-range-get-content-md5");
   if (want_md5 && *want_md5 == "true") {
     if (!ranged) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-range-get-content-md5 needs a range.");
-    if (range.length > kMaxRangeMd5) return ErrorResponse(AzError::kOutOfRangeInput);
+    // Azure names the header, as for x-ms-range-get-content-crc64.
+    if (range.length > kMaxRangeMd5)
+      return ErrorResponse(AzError::kInvalidHeaderValue,
+                           "x-ms-range-get-content-md5 needs a range of at most 4 MiB.");
     std::string buf(range.length, '\0');
     auto n = ob->file->PRead(buf.data(), buf.size(), range.offset);
     if (!n.ok() || *n != buf.size()) return ErrorResponse(AzError::kInternalError);

@@ -90,8 +90,11 @@ http::Response PutBlockList(Ctx& ctx) {
       else if (tag == "Uncommitted") kind = Want::kUncommitted;
       else return ErrorResponse(AzError::kInvalidXmlDocument, "Unexpected element " + tag + ".");
       auto id = Base64Decode(std::string(Trim(n.child_value())));
+      // Azure answers an id that is not Base64 (or too long) as a block
+      // it cannot find.
       if (!id || id->empty() || id->size() > kMaxBlockIdBytes)
-        return ErrorResponse(AzError::kInvalidBlockId);
+        return ErrorResponse(AzError::kInvalidBlockList,
+                             "A block id is not valid Base64 of 1 to 64 bytes.");
       wants.push_back({kind, *id});
     }
   }
@@ -124,7 +127,8 @@ http::Response PutBlockList(Ctx& ctx) {
   } else if (ctx.H("x-ms-lease-id")) {
     return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
   }
-  if (auto e = CheckWriteConditions(ctx, exists, exists ? old->info.rec : ns::BlobRecord{})) return *e;
+  if (auto e = CheckWriteConditions(ctx, exists, exists ? old->info.rec : ns::BlobRecord{}, true))
+    return *e;
   auto uncommitted = ctx.store().UncommittedBlocks(ctx.container, ctx.blob);
   if (!uncommitted.ok()) return ErrorResponse(AzError::kInternalError);
   // Offsets of committed blocks within the current blob.

@@ -40,17 +40,32 @@ CondOutcome Evaluate(const Conditions& c, bool exists, const std::string& etag,
                      TimeNs last_modified, bool is_read) {
   // HTTP dates have one-second resolution.
   TimeNs lm_s = last_modified / 1000000000LL * 1000000000LL;
+  if (is_read) {
+    // Get Blob and Get Blob Properties (version 2013-08-15 and later):
+    //   If-Match && If-Unmodified-Since && (If-None-Match || If-Modified-Since)
+    // 412 when the first part fails, else 304 when the second does.
+    if (c.if_match && (!exists || !EtagListMatches(*c.if_match, etag))) return CondOutcome::kFailed;
+    if (c.if_unmodified_since && exists && lm_s > *c.if_unmodified_since)
+      return CondOutcome::kFailed;
+    if (c.if_none_match || c.if_modified_since) {
+      bool none_match_ok =
+          c.if_none_match && !(exists && EtagListMatches(*c.if_none_match, etag));
+      bool modified_ok = c.if_modified_since && (!exists || lm_s > *c.if_modified_since);
+      if (!none_match_ok && !modified_ok) return CondOutcome::kNotModified;
+    }
+    return CondOutcome::kOk;
+  }
+  // Writes: of the pairs If-Match + If-Unmodified-Since and If-None-Match +
+  // If-Modified-Since the ETag header decides.
   if (c.if_match) {
     if (!exists || !EtagListMatches(*c.if_match, etag)) return CondOutcome::kFailed;
   } else if (c.if_unmodified_since && exists) {
     if (lm_s > *c.if_unmodified_since) return CondOutcome::kFailed;
   }
   if (c.if_none_match) {
-    if (exists && EtagListMatches(*c.if_none_match, etag))
-      return is_read ? CondOutcome::kNotModified : CondOutcome::kFailed;
+    if (exists && EtagListMatches(*c.if_none_match, etag)) return CondOutcome::kFailed;
   } else if (c.if_modified_since && exists) {
-    if (lm_s <= *c.if_modified_since)
-      return is_read ? CondOutcome::kNotModified : CondOutcome::kFailed;
+    if (lm_s <= *c.if_modified_since) return CondOutcome::kFailed;
   }
   return CondOutcome::kOk;
 }

@@ -27,7 +27,12 @@ Conditions ParseConditions(const http::Request& req, const std::string& prefix =
 enum class CondOutcome { kOk, kNotModified, kFailed };
 
 // `exists` false: the resource does not exist (etag/lm ignored). Reads
-// (GET/HEAD) answer kNotModified where writes answer kFailed.
+// (GET/HEAD) follow Azure's expression for version 2013-08-15 and later,
+//   If-Match && If-Unmodified-Since && (If-None-Match || If-Modified-Since),
+// answering kFailed when the first part fails and kNotModified when the
+// second does. Writes answer kFailed for any failed condition; of each pair
+// (If-Match, If-Unmodified-Since) and (If-None-Match, If-Modified-Since)
+// the ETag header, when present, decides.
 CondOutcome Evaluate(const Conditions& c, bool exists, const std::string& etag, TimeNs last_modified,
                      bool is_read);
 

@@ -48,9 +48,12 @@ void SetMetadataHeaders(http::Response& r, const ns::Metadata& m);
 // Checks a write against the blob's lease (x-ms-lease-id). nullopt when allowed.
 std::optional<AzError> CheckBlobLeaseForWrite(const Ctx& ctx, const ns::Lease& lease);
 // Checks the four conditional headers for a write to a blob that may not
-// exist; nullopt when allowed.
+// exist; nullopt when allowed. `creates`: the write creates or replaces the
+// blob (Put Blob, Put Block List, copies), where If-None-Match: * on an
+// existing blob is 409 BlobAlreadyExists rather than 412 ConditionNotMet.
 std::optional<http::Response> CheckWriteConditions(const Ctx& ctx, bool exists,
-                                                   const ns::BlobRecord& rec);
+                                                   const ns::BlobRecord& rec,
+                                                   bool creates = false);
 // Validates Content-MD5 against the body's computed MD5.
 std::optional<AzError> CheckContentMd5(const Ctx& ctx);
 

@@ -105,10 +105,15 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
                          "Only blobs in this account can be copied.");
   if (auto e = AuthorizeSource(ctx, *src, kind)) return *e;
   auto source = ctx.store().Open(src->container, src->blob);
-  if (!source.ok())
-    return ErrorResponse(kind == CopyKind::kAsync ? AzError::kBlobNotFound
-                                                  : AzError::kCannotVerifyCopySource,
-                         "The copy source does not exist.");
+  if (!source.ok()) {
+    if (kind == CopyKind::kAsync)
+      return ErrorResponse(AzError::kBlobNotFound, "The copy source does not exist.");
+    // Azure passes the status of its read of the source through: 404.
+    http::Response r = ErrorResponse(AzError::kCannotVerifyCopySource,
+                                     "The specified blob does not exist.");
+    r.status = 404;
+    return r;
+  }
   Conditions sc = ParseConditions(*ctx.req, "x-ms-source-");
   if (Evaluate(sc, true, source->info.rec.etag, source->info.rec.last_modified, false) !=
       CondOutcome::kOk)
@@ -157,7 +162,7 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   } else if (ctx.H("x-ms-lease-id")) {
     return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
   }
-  if (auto e = CheckWriteConditions(ctx, exists, exists ? old->rec : ns::BlobRecord{})) {
+  if (auto e = CheckWriteConditions(ctx, exists, exists ? old->rec : ns::BlobRecord{}, true)) {
     if (e->status == 412) return ErrorResponse(AzError::kTargetConditionNotMet);
     return *e;
   }

@@ -51,10 +51,10 @@ std::optional<AzError> CheckBlobLeaseForWrite(const Ctx& ctx, const ns::Lease& l
 }
 
 std::optional<http::Response> CheckWriteConditions(const Ctx& ctx, bool exists,
-                                                   const ns::BlobRecord& rec) {
+                                                   const ns::BlobRecord& rec, bool creates) {
   Conditions c = ParseConditions(*ctx.req);
   if (!c.any()) return std::nullopt;
-  if (exists && c.if_none_match && Trim(*c.if_none_match) == "*")
+  if (creates && exists && c.if_none_match && Trim(*c.if_none_match) == "*")
     return ErrorResponse(AzError::kBlobAlreadyExists);
   CondOutcome o = Evaluate(c, exists, rec.etag, rec.last_modified, false);
   if (o != CondOutcome::kOk) return ErrorResponse(AzError::kConditionNotMet);

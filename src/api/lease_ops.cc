@@ -17,7 +17,8 @@ std::string NewLeaseId() {
   uint64_t a = rng(), b = rng();
   char buf[40];
   std::snprintf(buf, sizeof(buf), "%08x-%04x-4%03x-%04x-%012llx", uint32_t(a >> 32),
-                uint32_t(a >> 16) & 0xffff, uint32_t(a) & 0xfff, (uint32_t(b >> 48) & 0x3fff) | 0x8000,
+                uint32_t(a >> 16) & 0xffff, uint32_t(a) & 0xfff,
+                (uint32_t(b >> 48) & 0x3fff) | 0x8000,
                 static_cast<unsigned long long>(b & 0xffffffffffffULL));
   return buf;
 }
@@ -60,7 +61,12 @@ std::optional<http::Response> Apply(const Ctx& ctx, ns::Lease& lease, http::Resp
         return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-lease-duration");
       dur = static_cast<int>(*v);
     }
-    if (state == "breaking") return ErrorResponse(AzError::kLeaseIsBreakingAndCannotBeAcquired);
+    // Breaking: acquiring with the current id is "breaking", with any other
+    // id the lease is simply still present.
+    if (state == "breaking")
+      return ErrorResponse(proposed && *proposed == lease.id
+                               ? AzError::kLeaseIsBreakingAndCannotBeAcquired
+                               : AzError::kLeaseAlreadyPresent);
     if (state == "leased" && (!proposed || *proposed != lease.id))
       return ErrorResponse(AzError::kLeaseAlreadyPresent);
     lease = ns::Lease{};
@@ -82,8 +88,10 @@ std::optional<http::Response> Apply(const Ctx& ctx, ns::Lease& lease, http::Resp
     if (state == "available") return ErrorResponse(AzError::kLeaseNotPresentWithLeaseOperation);
     TimeNs when = now;
     if (state == "leased") {
-      if (period) when = now + static_cast<TimeNs>(*period) * kSec;
-      else if (lease.duration > 0) when = lease.expiry;
+      if (period)
+        when = now + static_cast<TimeNs>(*period) * kSec;
+      else if (lease.duration > 0)
+        when = lease.expiry;
       if (lease.duration > 0 && when > lease.expiry) when = lease.expiry;
       lease.breaking = true;
       lease.break_time = when;
@@ -117,9 +125,10 @@ std::optional<http::Response> Apply(const Ctx& ctx, ns::Lease& lease, http::Resp
     if (!proposed) return ErrorResponse(AzError::kMissingRequiredHeader, "x-ms-proposed-lease-id");
     if (state == "available" || state == "expired" || state == "broken")
       return ErrorResponse(AzError::kLeaseNotPresentWithLeaseOperation);
-    if (state == "breaking") return ErrorResponse(AzError::kLeaseIsBreakingAndCannotBeChanged);
+    // A wrong id is a mismatch in any state; "breaking" is for the right one.
     if (*id != lease.id && *proposed != lease.id)
       return ErrorResponse(AzError::kLeaseIdMismatchWithLeaseOperation);
+    if (state == "breaking") return ErrorResponse(AzError::kLeaseIsBreakingAndCannotBeChanged);
     lease.id = *proposed;
     ok->status = 200;
     ok->Set("x-ms-lease-id", lease.id);

@@ -31,13 +31,19 @@ void MetadataXml(std::string& x, const ns::Metadata& m) {
   x += "</Metadata>";
 }
 
-// maxresults: absent -> 5000; invalid or < 1 -> error.
+// maxresults: absent -> 5000; larger values are capped at 5000. Not an
+// integer -> InvalidQueryParameterValue; zero or negative ->
+// OutOfRangeQueryParameterValue (as Azure answers).
 std::optional<http::Response> ParseMax(Ctx& ctx, size_t* out) {
   *out = 5000;
   if (auto m = ctx.Q("maxresults")) {
-    auto v = ParseUint(*m);
-    if (!v || *v == 0)
-      return ErrorResponse(AzError::kOutOfRangeInput, "maxresults must be a positive integer.");
+    bool negative = !m->empty() && (*m)[0] == '-';
+    auto v = ParseUint(negative ? m->substr(1) : *m);
+    if (!v)
+      return ErrorResponse(AzError::kInvalidQueryParameterValue, "maxresults must be an integer.");
+    if (negative || *v == 0)
+      return ErrorResponse(AzError::kOutOfRangeQueryParameterValue,
+                           "maxresults must be at least 1.");
     *out = *v > 5000 ? 5000 : *v;
   }
   return std::nullopt;
@@ -49,6 +55,47 @@ std::string DecodeMarker(const std::string& m) {
   return d ? *d : m;
 }
 
+// include=uncommittedblobs: merges the blobs that exist only as uncommitted
+// blocks into `page` (one page of committed items from the same marker), in
+// name order, collapsed at the delimiter like committed names, never more
+// than `max` items; next_marker is then the first item left out.
+void MergeUncommitted(Ctx& ctx, const std::string& prefix, const std::string& delimiter,
+                      const std::string& marker, size_t max, ns::ListPage* page) {
+  const std::string start = std::max(prefix, marker);
+  const std::string hi = page->next_marker;  // committed items from here on are not loaded
+  std::vector<ns::ListItem> extra;
+  for (const auto& name : ctx.store().UncommittedBlobNames(ctx.container)) {
+    if (!StartsWith(name, prefix) || name < start || (!hi.empty() && name >= hi)) continue;
+    ns::ListItem item;
+    size_t pos = delimiter.empty() ? std::string::npos : name.find(delimiter, prefix.size());
+    if (pos != std::string::npos) {
+      item.name = name.substr(0, pos + delimiter.size());
+      item.is_prefix = true;
+    } else {
+      item.name = name;
+      item.info.name = name;
+      item.info.rec.etag = ns::NewEtag();
+      item.info.rec.last_modified = ctx.now;
+    }
+    extra.push_back(std::move(item));
+  }
+  if (extra.empty()) return;
+  auto by_name = [](const ns::ListItem& a, const ns::ListItem& b) { return a.name < b.name; };
+  std::vector<ns::ListItem> merged = std::move(page->items);
+  for (auto& item : extra) merged.push_back(std::move(item));
+  // Committed items first among equals, so a committed blob or prefix wins.
+  std::stable_sort(merged.begin(), merged.end(), by_name);
+  merged.erase(
+      std::unique(merged.begin(), merged.end(),
+                  [](const ns::ListItem& a, const ns::ListItem& b) { return a.name == b.name; }),
+      merged.end());
+  if (merged.size() > max) {
+    page->next_marker = merged[max].name;
+    merged.resize(max);
+  }
+  page->items = std::move(merged);
+}
+
 }  // namespace
 
 http::Response ListContainers(Ctx& ctx) {
@@ -58,11 +105,17 @@ http::Response ListContainers(Ctx& ctx) {
   std::string marker_raw = ctx.Q("marker").value_or("");
   std::string marker = DecodeMarker(marker_raw);
   std::string include = ctx.Q("include").value_or("");
+  for (const auto& part : Split(include, ',')) {
+    std::string p(Trim(part));
+    if (!p.empty() && p != "metadata" && p != "deleted" && p != "system")
+      return ErrorResponse(AzError::kInvalidQueryParameterValue, "include=" + p);
+  }
   bool with_meta = include.find("metadata") != std::string::npos;
   auto names = ctx.store().ContainerNames();
   if (!names.ok()) return ErrorResponse(AzError::kInternalError, names.status().message());
-  std::string x = "<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"" +
-                  XmlEscape(ctx.base_url) + "/\">";
+  std::string x =
+      "<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"" +
+      XmlEscape(ctx.base_url) + "/\">";
   Elem(x, "Prefix", prefix);
   Elem(x, "Marker", marker_raw);
   x += "<MaxResults>" + std::to_string(max) + "</MaxResults><Containers>";
@@ -83,10 +136,12 @@ http::Response ListContainers(Ctx& ctx) {
     x += "<Properties><Last-Modified>" + FormatHttpDate(rec->last_modified) +
          "</Last-Modified><Etag>\"" + rec->etag + "\"</Etag>";
     std::string state = rec->lease.State(ctx.now);
-    x += "<LeaseStatus>" + std::string(state == "leased" || state == "breaking" ? "locked" : "unlocked") +
+    x += "<LeaseStatus>" +
+         std::string(state == "leased" || state == "breaking" ? "locked" : "unlocked") +
          "</LeaseStatus><LeaseState>" + state + "</LeaseState>";
     if (state == "leased")
-      x += std::string("<LeaseDuration>") + (rec->lease.duration < 0 ? "infinite" : "fixed") + "</LeaseDuration>";
+      x += std::string("<LeaseDuration>") + (rec->lease.duration < 0 ? "infinite" : "fixed") +
+           "</LeaseDuration>";
     if (!rec->public_access.empty()) x += "<PublicAccess>" + rec->public_access + "</PublicAccess>";
     x += "<HasImmutabilityPolicy>false</HasImmutabilityPolicy><HasLegalHold>false</HasLegalHold>"
          "</Properties>";
@@ -105,7 +160,8 @@ http::Response ListContainers(Ctx& ctx) {
 void BlobPropertiesXml(std::string& x, const ns::BlobInfo& info, TimeNs now) {
   const ns::BlobRecord& rec = info.rec;
   x += "<Properties>";
-  x += "<Creation-Time>" + FormatHttpDate(rec.created ? rec.created : rec.last_modified) + "</Creation-Time>";
+  x += "<Creation-Time>" + FormatHttpDate(rec.created ? rec.created : rec.last_modified) +
+       "</Creation-Time>";
   x += "<Last-Modified>" + FormatHttpDate(rec.last_modified) + "</Last-Modified>";
   x += "<Etag>" + rec.etag + "</Etag>";
   x += "<Content-Length>" + std::to_string(info.st.size) + "</Content-Length>";
@@ -119,17 +175,21 @@ void BlobPropertiesXml(std::string& x, const ns::BlobInfo& info, TimeNs now) {
   x += "<BlobType>" + rec.blob_type + "</BlobType>";
   if (rec.blob_type == "BlockBlob") {
     x += "<AccessTier>" + (rec.tier.empty() ? std::string("Hot") : rec.tier) + "</AccessTier>";
-    x += std::string("<AccessTierInferred>") + (rec.tier.empty() ? "true" : "false") + "</AccessTierInferred>";
+    x += std::string("<AccessTierInferred>") + (rec.tier.empty() ? "true" : "false") +
+         "</AccessTierInferred>";
   }
   std::string state = rec.lease.State(now);
-  x += "<LeaseStatus>" + std::string(state == "leased" || state == "breaking" ? "locked" : "unlocked") +
+  x += "<LeaseStatus>" +
+       std::string(state == "leased" || state == "breaking" ? "locked" : "unlocked") +
        "</LeaseStatus><LeaseState>" + state + "</LeaseState>";
   if (state == "leased")
-    x += std::string("<LeaseDuration>") + (rec.lease.duration < 0 ? "infinite" : "fixed") + "</LeaseDuration>";
+    x += std::string("<LeaseDuration>") + (rec.lease.duration < 0 ? "infinite" : "fixed") +
+         "</LeaseDuration>";
   if (!rec.copy_id.empty()) {
     x += "<CopyId>" + rec.copy_id + "</CopyId><CopyStatus>" + rec.copy_status + "</CopyStatus>";
     x += "<CopySource>" + XmlEscape(rec.copy_source) + "</CopySource>";
-    x += "<CopyProgress>" + std::to_string(rec.copy_length) + "/" + std::to_string(rec.copy_length) + "</CopyProgress>";
+    x += "<CopyProgress>" + std::to_string(rec.copy_length) + "/" +
+         std::to_string(rec.copy_length) + "</CopyProgress>";
     x += "<CopyCompletionTime>" + FormatHttpDate(rec.copy_completion) + "</CopyCompletionTime>";
   }
   x += "<ServerEncrypted>true</ServerEncrypted>";
@@ -146,37 +206,18 @@ http::Response ListBlobs(Ctx& ctx) {
   for (const auto& part : Split(include, ',')) {
     std::string p(Trim(part));
     if (!p.empty() && p != "metadata" && p != "uncommittedblobs" && p != "snapshots" &&
-        p != "copy" && p != "deleted" && p != "tags" && p != "versions" && p != "immutabilitypolicy" &&
-        p != "legalhold" && p != "deletedwithversions")
+        p != "copy" && p != "deleted" && p != "tags" && p != "versions" &&
+        p != "immutabilitypolicy" && p != "legalhold" && p != "deletedwithversions")
       return ErrorResponse(AzError::kInvalidQueryParameterValue, "include=" + p);
   }
   bool with_meta = include.find("metadata") != std::string::npos;
   bool uncommitted = include.find("uncommittedblobs") != std::string::npos;
   auto page = ctx.store().List(ctx.container, prefix, delimiter, DecodeMarker(marker_raw), max);
   if (!page.ok()) return ErrorResponse(FromStatus(page.status(), false), page.status().message());
-  if (uncommitted) {
-    // Blobs that exist only as uncommitted blocks, within this page's range.
-    auto names = ctx.store().UncommittedBlobNames(ctx.container);
-    std::string lo = std::max(prefix, DecodeMarker(marker_raw));
-    const std::string& hi = page->next_marker;
-    for (const auto& name : names) {
-      if (!StartsWith(name, prefix) || name < lo || (!hi.empty() && name >= hi)) continue;
-      if (!delimiter.empty() && name.find(delimiter, prefix.size()) != std::string::npos) continue;
-      bool present = std::any_of(page->items.begin(), page->items.end(),
-                                 [&](const ns::ListItem& it) { return it.name == name; });
-      if (present) continue;
-      ns::ListItem item;
-      item.name = name;
-      item.info.name = name;
-      item.info.rec.etag = ns::NewEtag();
-      item.info.rec.last_modified = ctx.now;
-      page->items.push_back(std::move(item));
-    }
-    std::sort(page->items.begin(), page->items.end(),
-              [](const ns::ListItem& a, const ns::ListItem& b) { return a.name < b.name; });
-  }
-  std::string x = "<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"" +
-                  XmlEscape(ctx.base_url) + "/\" ContainerName=\"" + XmlEscape(ctx.container) + "\">";
+  if (uncommitted) MergeUncommitted(ctx, prefix, delimiter, DecodeMarker(marker_raw), max, &*page);
+  std::string x =
+      "<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"" +
+      XmlEscape(ctx.base_url) + "/\" ContainerName=\"" + XmlEscape(ctx.container) + "\">";
   Elem(x, "Prefix", prefix);
   Elem(x, "Marker", marker_raw);
   x += "<MaxResults>" + std::to_string(max) + "</MaxResults>";

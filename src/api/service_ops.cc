@@ -67,7 +67,8 @@ std::vector<CorsRule> CorsRules(Account* a) {
   std::string xml = ReadProps(a);
   pugi::xml_document doc;
   if (doc.load_buffer(xml.data(), xml.size())) {
-    for (pugi::xml_node r : doc.child("StorageServiceProperties").child("Cors").children("CorsRule")) {
+    for (pugi::xml_node r :
+         doc.child("StorageServiceProperties").child("Cors").children("CorsRule")) {
       CorsRule rule;
       rule.origins = CommaList(r.child_value("AllowedOrigins"));
       rule.methods = CommaList(r.child_value("AllowedMethods"));
@@ -131,9 +132,12 @@ void AddCorsHeaders(Account* account, const http::Request& req, http::Response& 
 http::Response Preflight(Ctx& ctx) {
   auto origin = ctx.H("origin");
   auto method = ctx.H("access-control-request-method");
+  // A preflight without its two CORS headers is a bad request (400), not a
+  // refused one (403).
   if (!origin || !method)
-    return ErrorResponse(AzError::kCorsPreflightFailure,
-                         "Origin and Access-Control-Request-Method are required.");
+    return ErrorResponse(AzError::kInvalidHeaderValue,
+                         "A required CORS header (Origin, Access-Control-Request-Method) is "
+                         "not present.");
   auto rules = CorsRules(ctx.account);
   const CorsRule* rule = Match(rules, *origin, *method);
   std::vector<std::string> req_headers;
@@ -173,23 +177,44 @@ http::Response SetServiceProperties(Ctx& ctx) {
   if (!in.load_buffer(ctx.req->body.data(), ctx.req->body.size()))
     return ErrorResponse(AzError::kInvalidXmlDocument);
   pugi::xml_node props = in.child("StorageServiceProperties");
-  if (!props) return ErrorResponse(AzError::kInvalidXmlDocument, "The root element must be StorageServiceProperties.");
+  if (!props)
+    return ErrorResponse(AzError::kInvalidXmlDocument,
+                         "The root element must be StorageServiceProperties.");
   // Validate CORS.
   if (pugi::xml_node cors = props.child("Cors")) {
     int n = 0;
     for (pugi::xml_node rule : cors.children()) {
-      if (std::string(rule.name()) != "CorsRule") return ErrorResponse(AzError::kInvalidXmlDocument);
-      if (++n > 5) return ErrorResponse(AzError::kInvalidXmlDocument, "At most 5 CORS rules are allowed.");
+      if (std::string(rule.name()) != "CorsRule")
+        return ErrorResponse(AzError::kInvalidXmlDocument);
+      if (++n > 5)
+        return ErrorResponse(AzError::kInvalidXmlDocument, "At most 5 CORS rules are allowed.");
       if (!rule.child("AllowedOrigins") || !rule.child("AllowedMethods"))
-        return ErrorResponse(AzError::kInvalidXmlDocument, "A CORS rule needs AllowedOrigins and AllowedMethods.");
+        return ErrorResponse(AzError::kInvalidXmlDocument,
+                             "A CORS rule needs AllowedOrigins and AllowedMethods.");
+      // Values that parse but break a rule's limits are InvalidXmlNodeValue.
       for (const auto& m : CommaList(rule.child_value("AllowedMethods"))) {
-        static const char* kVerbs[] = {"DELETE", "GET", "HEAD", "MERGE", "POST", "OPTIONS", "PUT", "PATCH"};
+        static const char* kVerbs[] = {"DELETE", "GET",     "HEAD", "MERGE",
+                                       "POST",   "OPTIONS", "PUT",  "PATCH"};
         bool ok = false;
         for (const char* v : kVerbs) ok = ok || m == v;
-        if (!ok) return ErrorResponse(AzError::kInvalidXmlDocument, "Invalid CORS method " + m + ".");
+        if (!ok)
+          return ErrorResponse(AzError::kInvalidXmlNodeValue, "Invalid CORS method " + m + ".");
+      }
+      if (CommaList(rule.child_value("AllowedOrigins")).size() > 64)
+        return ErrorResponse(AzError::kInvalidXmlNodeValue, "A maximum of 64 origins are allowed.");
+      for (const char* list : {"AllowedHeaders", "ExposedHeaders"}) {
+        size_t literal = 0, prefixed = 0;
+        for (const auto& h : CommaList(rule.child_value(list)))
+          ++(h.back() == '*' ? prefixed : literal);
+        if (literal > 64 || prefixed > 2)
+          return ErrorResponse(
+              AzError::kInvalidXmlNodeValue,
+              std::string("Too many headers in ") + list + " (at most 64 literal and 2 prefixed).");
       }
       std::string age = rule.child_value("MaxAgeInSeconds");
-      if (!age.empty() && !ParseUint(age)) return ErrorResponse(AzError::kInvalidXmlDocument);
+      if (!age.empty() && !ParseUint(age))
+        return ErrorResponse(AzError::kInvalidXmlNodeValue,
+                             "MaxAgeInSeconds must be a non-negative integer.");
     }
   }
   // Merge: elements given replace the stored ones; others stay.

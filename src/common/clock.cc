@@ -30,8 +30,30 @@ bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
   return true;
 }
 
+int DaysInMonth(int year, int mon) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
+  return mon == 1 && leap ? 29 : kDays[mon];
+}
+
+// Splits t into whole seconds (rounded down, also before 1970) and the
+// nanoseconds past them.
+void SplitNs(TimeNs t, time_t* secs, int64_t* ns) {
+  int64_t s = t / 1000000000LL, r = t % 1000000000LL;
+  if (r < 0) {
+    --s;
+    r += 1000000000LL;
+  }
+  *secs = static_cast<time_t>(s);
+  *ns = r;
+}
+
+// A calendar date and time of day that exists (a leap second, :60, is let
+// through as HTTP allows it); nullopt for anything else. mon is 0-based.
 std::optional<TimeNs> FromFields(int year, int mon, int day, int h, int m, int sec, int64_t ns) {
-  if (mon < 0 || mon > 11 || day < 1 || day > 31 || h > 23 || m > 59 || sec > 60) return {};
+  if (year < 0 || year > 9999 || mon < 0 || mon > 11 || day < 1 ||
+      day > DaysInMonth(year, mon) || h < 0 || h > 23 || m < 0 || m > 59 || sec < 0 || sec > 60)
+    return {};
   struct tm tm {};
   tm.tm_year = year - 1900;
   tm.tm_mon = mon;
@@ -51,7 +73,9 @@ TimeNs NowNs() {
 }
 
 std::string FormatHttpDate(TimeNs t) {
-  time_t secs = static_cast<time_t>(t / 1000000000LL);
+  time_t secs;
+  int64_t ns;
+  SplitNs(t, &secs, &ns);
   struct tm tm {};
   gmtime_r(&secs, &tm);
   char buf[64];
@@ -87,8 +111,10 @@ std::optional<TimeNs> ParseHttpDate(std::string_view s) {
 }
 
 std::string FormatIso8601(TimeNs t) {
-  time_t secs = static_cast<time_t>(t / 1000000000LL);
-  int64_t frac = (t % 1000000000LL) / 100;  // 100 ns units, 7 digits
+  time_t secs;
+  int64_t ns;
+  SplitNs(t, &secs, &ns);
+  int64_t frac = ns / 100;  // 100 ns units, 7 digits
   struct tm tm {};
   gmtime_r(&secs, &tm);
   char buf[64];

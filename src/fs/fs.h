@@ -64,7 +64,8 @@ class Fs {
  public:
   virtual ~Fs() = default;
 
-  // Opens for reading. Refuses to follow a symlink in the final component.
+  // Opens for reading. Refuses to follow a symlink in the final component;
+  // never blocks (a FIFO opens at once and is then not a regular file).
   virtual Result<std::unique_ptr<File>> OpenRead(const std::string& path) = 0;
   // Opens for read/write; `create` adds O_CREAT, `exclusive` O_EXCL.
   virtual Result<std::unique_ptr<File>> OpenWrite(const std::string& path, bool create,

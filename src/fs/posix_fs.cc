@@ -161,7 +161,9 @@ class PosixFile : public File {
 class PosixFsImpl : public Fs {
  public:
   Result<std::unique_ptr<File>> OpenRead(const std::string& path) override {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    // O_NONBLOCK: a FIFO in the tree must not block the open (regular files
+    // ignore the flag).
+    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
     if (fd < 0) return ErrnoStatus(errno, "open " + path);
     return std::unique_ptr<File>(new PosixFile(fd, path));
   }

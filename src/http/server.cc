@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -30,6 +31,12 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr size_t kBodyChunk = 1 << 20;
+// A body the handler refused is drained (to keep the connection) up to this.
+constexpr uint64_t kDrainLimit = 64ull << 20;
+// After a response that closes the connection, what the client still sends
+// is read and dropped for at most this long / this much (see LingeringClose).
+constexpr int kLingerSeconds = 5;
+constexpr uint64_t kLingerBytes = 64ull << 20;
 
 const char* Reason(int status) {
   return bhttp::obsolete_reason(static_cast<bhttp::status>(status)).data();
@@ -70,8 +77,9 @@ class Watchdog {
     *live_ = nullptr;
     timer_.cancel();
   }
-  void Arm() {
-    timer_.expires_after(std::chrono::seconds(secs_));
+  void Arm() { Arm(secs_); }
+  void Arm(int seconds) {
+    timer_.expires_after(std::chrono::seconds(seconds));
     timer_.async_wait([live = live_](boost::system::error_code ec) {
       if (!ec && *live) {
         boost::system::error_code ignored;
@@ -177,6 +185,38 @@ struct Server::Impl {
     co_return co_await SendAll(sock, r.body, false);
   }
 
+  // Ends a connection whose last response said "Connection: close". Closing
+  // a socket with unread input makes the kernel send a reset, which can
+  // destroy the response before the client reads it; so stop sending, then
+  // read and drop whatever the client still sends until it closes (bounded
+  // in time and bytes), and only then close.
+  awaitable<void> LingeringClose(tcp::socket& sock) {
+    boost::system::error_code ec;
+    sock.shutdown(tcp::socket::shutdown_send, ec);
+    if (ec) co_return;
+    Watchdog wd(sock, std::min(kLingerSeconds, std::max(opt.io_timeout_s, 1)));
+    wd.Arm();
+    std::vector<char> buf(64 * 1024);
+    uint64_t total = 0;
+    while (total < kLingerBytes) {
+      size_t n = co_await sock.async_read_some(asio::buffer(buf),
+                                               asio::redirect_error(use_awaitable, ec));
+      if (ec) break;
+      total += n;
+    }
+    sock.close(ec);
+  }
+
+  // Sends a final response and ends the connection. (Keep the awaits as
+  // separate statements with an explicit co_return: GCC 12 miscompiled
+  // `if (co_await Write(...)) co_await LingeringClose(sock);` as the last
+  // statement of a coroutine, which died with SIGILL.)
+  awaitable<void> RespondAndClose(tcp::socket& sock, Response& r, bool head) {
+    bool sent = co_await Write(sock, r, head, false);
+    if (sent) co_await LingeringClose(sock);
+    co_return;
+  }
+
   static Request MakeRequest(const bhttp::request_parser<bhttp::buffer_body>& parser,
                              const std::string& ip) {
     const auto& msg = parser.get();
@@ -210,9 +250,17 @@ struct Server::Impl {
       bhttp::request_parser<bhttp::buffer_body> parser;
       parser.header_limit(opt.header_limit);
       parser.body_limit(std::numeric_limits<std::uint64_t>::max());
-      wd.Arm();
+      // Waiting for a request may take idle_timeout_s; once its first
+      // bytes are here, the whole header must arrive within io_timeout_s.
+      if (buffer.size() == 0) {
+        wd.Arm();
+        co_await sock.async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ec));
+        if (ec) co_return;
+      }
+      wd.Arm(opt.io_timeout_s);
       co_await bhttp::async_read_header(sock, buffer, parser,
                                         asio::redirect_error(use_awaitable, ec));
+      wd.Disarm();
       if (ec) {
         if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
             ec == asio::error::operation_aborted || ec == asio::error::connection_reset)
@@ -220,26 +268,38 @@ struct Server::Impl {
         Failure kind = ec == bhttp::error::header_limit ? Failure::kHeaderTooLarge
                                                         : Failure::kBadRequest;
         Response r = handler->Fail(kind, nullptr, Status(ErrorKind::kInvalidArgument, ec.message()));
-        co_await Write(sock, r, false, false);
+        co_await RespondAndClose(sock, r, false);
         co_return;
       }
-      wd.Disarm();
       Request req = MakeRequest(parser, ip);
       bool keep_alive = parser.get().keep_alive();
       bool head = req.method == "HEAD";
       BodyPlan plan;
       std::optional<Response> early = handler->Prepare(req, &plan);
       bool has_body = !parser.is_done();
-      if (early) {
-        if (has_body) {
-          // Drain a modest body so the client reads the answer; else close.
-          plan = BodyPlan{};
-          plan.kind = BodyPlan::kDiscard;
-          plan.max_size = 64ull << 20;
+      auto expect = req.Header("expect");
+      bool expects_continue = has_body && expect && IEquals(*expect, "100-continue");
+      std::optional<uint64_t> declared;
+      if (auto cl = parser.content_length()) declared = *cl;
+      if (early && has_body) {
+        if (expects_continue || (declared && *declared > kDrainLimit)) {
+          // The client waits for a verdict before sending, or the body is
+          // too large to drain: answer now and close.
+          co_await RespondAndClose(sock, *early, head);
+          co_return;
         }
+        // Drain a modest body so the client reads the answer; else close.
+        plan = BodyPlan{};
+        plan.kind = BodyPlan::kDiscard;
+        plan.max_size = kDrainLimit;
       } else if (has_body) {
-        auto expect = req.Header("expect");
-        if (expect && IEquals(*expect, "100-continue")) {
+        if (declared && *declared > plan.max_size) {
+          // Refuse an oversized body before reading any of it.
+          Response r = handler->Fail(Failure::kBodyTooLarge, &req, Status::Ok());
+          co_await RespondAndClose(sock, r, head);
+          co_return;
+        }
+        if (expects_continue) {
           if (!co_await SendAll(sock, "HTTP/1.1 100 Continue\r\n\r\n", false)) co_return;
         }
       }
@@ -306,7 +366,7 @@ struct Server::Impl {
               ec == asio::error::operation_aborted || ec == asio::error::connection_reset)
             co_return;
           Response r = handler->Fail(Failure::kBadRequest, &req, Status(ErrorKind::kInvalidArgument, ec.message()));
-          co_await Write(sock, r, head, false);
+          co_await RespondAndClose(sock, r, head);
           co_return;
         }
       }
@@ -323,8 +383,9 @@ struct Server::Impl {
       if (!req.body_file.empty()) ::unlink(req.body_file.c_str());
       if (resp.close) keep_alive = false;
       bool ok = co_await Write(sock, resp, head, keep_alive);
-      if (!ok || !keep_alive) {
-        sock.shutdown(tcp::socket::shutdown_send, ec);
+      if (!ok) co_return;
+      if (!keep_alive) {
+        co_await LingeringClose(sock);
         co_return;
       }
     }

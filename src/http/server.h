@@ -43,8 +43,13 @@ struct ServerOptions {
   uint16_t port = 10000;  // 0 picks a free port
   int threads = 0;        // 0: one per core
   uint32_t header_limit = 64 * 1024;
-  int idle_timeout_s = 120;  // waiting for the next request on a kept-alive connection
-  int io_timeout_s = 60;     // without progress while reading a request or writing a response
+  int idle_timeout_s = 120;  // waiting for the first byte of the next request
+  // Once a request has begun: its whole header, and then each 1 MiB of its
+  // body, must arrive within this; a write must make progress within it.
+  // A body whose Content-Length exceeds the handler's limit is refused
+  // before it is read; a connection closed after an error lingers (bounded)
+  // to drain what the client still sends, so the client reads the error.
+  int io_timeout_s = 60;
 };
 
 class Server {

@@ -89,16 +89,21 @@ Result<ListPage> Store::List(const std::string& c, const std::string& prefix,
     if (e.is_dir) {
       if (!StartsWith(name, prefix) && !StartsWith(prefix, name)) continue;
       if (name < start && !StartsWith(start, name)) continue;
-      if (slash_delim && name.size() > prefix.size() && StartsWith(name, prefix)) {
-        // Whole directory collapses to one prefix; never read it.
+      // When the marker points inside this directory, only its names from
+      // the marker on count: walk it (below) rather than collapse it whole.
+      const bool start_inside = name < start;
+      if (slash_delim && !start_inside && name.size() > prefix.size() &&
+          StartsWith(name, prefix)) {
+        // Whole directory collapses to one prefix (up to the first '/'
+        // after the prefix); never read it.
+        std::string p = name.substr(0, name.find('/', prefix.size()) + 1);
+        if (p == last_prefix) continue;
         if (page.items.size() == max) {
           page.next_marker = name;
           return page;
         }
-        if (name != last_prefix) {
-          page.items.push_back(ListItem{name, true, {}});
-          last_prefix = name;
-        }
+        page.items.push_back(ListItem{p, true, {}});
+        last_prefix = std::move(p);
         continue;
       }
       std::string rel = name;
@@ -117,6 +122,10 @@ Result<ListPage> Store::List(const std::string& c, const std::string& prefix,
         }
         page.items.push_back(ListItem{p, true, {}});
         last_prefix = p;
+        // Whatever is left of the directories below p collapses into p too.
+        while (!stack.empty() && stack.back().rel.size() >= p.size() &&
+               StartsWith(stack.back().rel, p))
+          stack.pop_back();
         continue;
       }
     }

@@ -20,8 +20,17 @@ Status ValidateContainerName(std::string_view name) {
   return Status::Ok();
 }
 
+namespace {
+// Characters of a UTF-8 string: the bytes that do not continue a sequence.
+size_t Utf8Length(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+}  // namespace
+
 Status ValidateBlobName(std::string_view name) {
-  if (name.empty() || name.size() > 1024)
+  if (name.empty() || Utf8Length(name) > 1024)
     return Status(ErrorKind::kInvalidName, "blob name must be 1 to 1024 characters long");
   if (name.find('\0') != std::string_view::npos)
     return Status(ErrorKind::kInvalidName, "blob name must not contain NUL");

@@ -8,6 +8,7 @@
 
 #include "common/crypto.h"
 #include "common/strings.h"
+#include "ns/names.h"
 
 namespace strata::ns {
 
@@ -20,6 +21,34 @@ constexpr TimeNs kBlockTtl = 7LL * 24 * 3600 * 1000000000LL;
 
 size_t Stripe(const std::string& a, const std::string& b) {
   return std::hash<std::string>()(a + '\0' + b) % 64;
+}
+
+// Now, but strictly later than every earlier call in this process.
+TimeNs BlockSequenceTime() {
+  static std::atomic<TimeNs> last{0};
+  TimeNs now = NowNs();
+  TimeNs prev = last.load();
+  TimeNs next;
+  do {
+    next = now > prev ? now : prev + 1;
+  } while (!last.compare_exchange_weak(prev, next));
+  return next;
+}
+
+std::optional<std::string> HexDecode(std::string_view hex) {
+  auto nibble = [](char ch) {
+    if (ch >= '0' && ch <= '9') return ch - '0';
+    if (ch >= 'a' && ch <= 'f') return ch - 'a' + 10;
+    return -1;
+  };
+  if (hex.size() % 2) return std::nullopt;
+  std::string out;
+  for (size_t i = 0; i < hex.size(); i += 2) {
+    int hi = nibble(hex[i]), lo = nibble(hex[i + 1]);
+    if (hi < 0 || lo < 0) return std::nullopt;
+    out += static_cast<char>(hi * 16 + lo);
+  }
+  return out;
 }
 }  // namespace
 
@@ -53,10 +82,13 @@ Status Store::CreateContainer(const std::string& name, const ContainerRecord& re
   if (st.ok()) return Status(ErrorKind::kAlreadyExists, "container exists: " + name);
   std::string tmp = NewTempPath();
   STRATA_RETURN_IF_ERROR(fs_->Mkdir(tmp));
-  Status s = fs_->SetXattr(tmp, kContainerXattr, rec.Pack());
+  auto tst = fs_->Stat(tmp);
+  Status s = tst.status();
+  if (s.ok()) s = WritePacked(tmp, kContainerXattr, name, "", tst->ino, rec.Pack());
   if (s.ok()) s = fs_->RenameNoReplace(tmp, dir);
   if (!s.ok()) {
     (void)fs_->Rmdir(tmp);
+    if (tst.ok()) (void)fs_->Unlink(SidecarPath(name, "", tst->ino));
     if (s.kind() == ErrorKind::kAlreadyExists || s.kind() == ErrorKind::kNotEmpty)
       return Status(ErrorKind::kAlreadyExists, "container exists: " + name);
   }
@@ -68,8 +100,8 @@ Result<ContainerRecord> Store::GetContainer(const std::string& name) {
   auto st = fs_->Stat(dir);
   if (!st.ok() || !st->is_dir())
     return Status(ErrorKind::kContainerNotFound, "no container " + name);
-  auto packed = fs_->GetXattr(dir, kContainerXattr);
-  if (packed.ok()) {
+  auto packed = ReadPacked(dir, kContainerXattr, name, "", st->ino);
+  if (packed) {
     auto rec = ContainerRecord::Unpack(*packed);
     if (rec.ok()) return rec;
   }
@@ -85,7 +117,7 @@ Status Store::PutContainer(const std::string& name, const ContainerRecord& rec) 
   auto st = fs_->Stat(dir);
   if (!st.ok() || !st->is_dir())
     return Status(ErrorKind::kContainerNotFound, "no container " + name);
-  return fs_->SetXattr(dir, kContainerXattr, rec.Pack());
+  return WritePacked(dir, kContainerXattr, name, "", st->ino, rec.Pack());
 }
 
 Status Store::DeleteContainer(const std::string& name) {
@@ -96,7 +128,29 @@ Status Store::DeleteContainer(const std::string& name) {
   // Move out of the namespace first so the delete looks atomic to readers.
   std::string tmp = NewTempPath();
   STRATA_RETURN_IF_ERROR(fs_->Rename(dir, tmp));
+  // The sidecars and blocks of its blobs would otherwise outlive it and be
+  // taken for those of a later container's blobs of the same names.
+  (void)fs_->Unlink(SidecarPath(name, "", st->ino));
+  DropContainerResidue(name, tmp);
   return fs_->RemoveAll(tmp);
+}
+
+void Store::DropContainerResidue(const std::string& c, const std::string& dir) {
+  std::function<void(const std::string&)> walk = [&](const std::string& rel) {
+    auto entries = fs_->ListDir(rel.empty() ? dir : dir + "/" + rel);
+    if (!entries.ok()) return;
+    for (const auto& e : *entries) {
+      std::string name = rel.empty() ? e.name : rel + "/" + e.name;
+      if (e.is_dir) {
+        walk(name);
+      } else if (e.is_file) {
+        auto st = fs_->Stat(dir + "/" + name);
+        if (st.ok()) (void)fs_->Unlink(SidecarPath(c, name, st->ino));
+      }
+    }
+  };
+  walk("");
+  for (const auto& b : UncommittedBlobNames(c)) (void)DropBlocks(c, b);
 }
 
 Result<std::vector<std::string>> Store::ContainerNames() {
@@ -104,7 +158,8 @@ Result<std::vector<std::string>> Store::ContainerNames() {
   if (!entries.ok()) return entries.status();
   std::vector<std::string> names;
   for (const auto& e : *entries) {
-    if (!e.is_dir || e.name.empty() || e.name[0] == '.') continue;
+    // Only directories that Azure could name (never .strata, lost+found, ...).
+    if (!e.is_dir || !ValidateContainerName(e.name).ok()) continue;
     names.push_back(e.name);
   }
   std::sort(names.begin(), names.end());
@@ -117,8 +172,8 @@ std::string Store::BlockDir(const std::string& c, const std::string& b) const {
   return root_ + "/.strata/blocks/" + HexEncode(Md5(c + "/" + b));
 }
 
-std::string Store::SidecarPath(const std::string& c, const std::string& b) const {
-  return root_ + "/.strata/sidecar/" + HexEncode(Md5(c + "/" + b));
+std::string Store::SidecarPath(const std::string& c, const std::string& b, uint64_t ino) const {
+  return root_ + "/.strata/sidecar/" + HexEncode(Md5(c + "/" + b)) + "." + std::to_string(ino);
 }
 
 std::string Store::BlockPath(const std::string& c, const std::string& b,
@@ -136,6 +191,9 @@ std::string Store::NewTempPath() {
 }
 
 Status Store::CheckParents(const std::string& c, const std::string& b) {
+  auto cst = fs_->Stat(ContainerDir(c));
+  if (!cst.ok()) return cst.status();
+  if (!cst->is_dir()) return Status(ErrorKind::kPathConflict, "the container is not a directory");
   size_t pos = 0;
   while ((pos = b.find('/', pos)) != std::string::npos) {
     auto st = fs_->Stat(ContainerDir(c) + "/" + b.substr(0, pos));
@@ -148,25 +206,11 @@ Status Store::CheckParents(const std::string& c, const std::string& b) {
 }
 
 BlobInfo Store::InfoFromFile(const std::string& path, const std::string& c, const std::string& b,
-                             const FileStat& st) {
+                             const FileStat& st, File* file, bool may_retry) {
   BlobInfo info;
   info.name = b;
   info.st = st;
-  auto packed = fs_->GetXattr(path, kRecordXattr);
-  std::optional<std::string> text;
-  if (packed.ok() && *packed != kSidecarMarker) {
-    text = std::move(*packed);
-  } else if (packed.ok() || packed.status().kind() == ErrorKind::kUnsupported) {
-    auto f = fs_->OpenRead(SidecarPath(c, b));
-    if (f.ok()) {
-      auto fst = (*f)->Stat();
-      if (fst.ok()) {
-        std::string buf(fst->size, '\0');
-        auto n = (*f)->PRead(buf.data(), buf.size(), 0);
-        if (n.ok() && *n == buf.size()) text = std::move(buf);
-      }
-    }
-  }
+  std::optional<std::string> text = ReadPacked(path, kRecordXattr, c, b, st.ino, file);
   if (text) {
     auto rec = BlobRecord::Unpack(*text);
     if (rec.ok() && rec->fp_size == st.size && rec->fp_ino == st.ino &&
@@ -174,6 +218,13 @@ BlobInfo Store::InfoFromFile(const std::string& path, const std::string& c, cons
       info.rec = std::move(*rec);
       info.has_record = true;
       return info;
+    }
+    if (!file && may_retry && rec.ok() && rec->fp_ino != st.ino) {
+      // Perhaps a commit renamed a new file over path after our stat: then
+      // the record read belongs to that file. Look at what path is now.
+      auto now = fs_->Stat(path);
+      if (now.ok() && now->is_file() && now->ino != st.ino)
+        return InfoFromFile(path, c, b, *now, nullptr, false);
     }
     if (rec.ok()) {
       // Changed through POSIX: keep what still holds (user metadata, type),
@@ -221,18 +272,34 @@ Result<Store::OpenBlob> Store::Open(const std::string& c, const std::string& b) 
   if (!st.ok()) return st.status();
   if (!st->is_file()) return Status(ErrorKind::kNotFound, "no blob " + b);
   OpenBlob ob;
-  ob.info = InfoFromFile(path, c, b, *st);
+  ob.info = InfoFromFile(path, c, b, *st, f->get());
   ob.file = std::move(*f);
   return ob;
 }
 
-Status Store::WriteRecord(const std::string& path, const std::string& c, const std::string& b,
-                          const BlobRecord& rec) {
-  std::string packed = rec.Pack();
+std::optional<std::string> Store::ReadPacked(const std::string& path, const char* xattr,
+                                             const std::string& c, const std::string& b,
+                                             uint64_t ino, File* file) {
+  auto packed = file ? file->GetXattr(xattr) : fs_->GetXattr(path, xattr);
+  if (packed.ok() && *packed != kSidecarMarker) return std::move(*packed);
+  if (!packed.ok() && packed.status().kind() != ErrorKind::kUnsupported) return std::nullopt;
+  auto f = fs_->OpenRead(SidecarPath(c, b, ino));
+  if (!f.ok()) return std::nullopt;
+  auto fst = (*f)->Stat();
+  if (!fst.ok()) return std::nullopt;
+  std::string buf(fst->size, '\0');
+  auto n = (*f)->PRead(buf.data(), buf.size(), 0);
+  if (!n.ok() || *n != buf.size()) return std::nullopt;
+  return buf;
+}
+
+Status Store::WritePacked(const std::string& path, const char* xattr, const std::string& c,
+                          const std::string& b, uint64_t ino, const std::string& packed) {
+  std::string sidecar = SidecarPath(c, b, ino);
   Status s = Status(ErrorKind::kTooLarge, "record too large for xattr");
-  if (packed.size() <= kXattrLimit) s = fs_->SetXattr(path, kRecordXattr, packed);
+  if (packed.size() <= kXattrLimit) s = fs_->SetXattr(path, xattr, packed);
   if (s.ok()) {
-    (void)fs_->Unlink(SidecarPath(c, b));
+    (void)fs_->Unlink(sidecar);
     return s;
   }
   if (s.kind() != ErrorKind::kTooLarge && s.kind() != ErrorKind::kUnsupported &&
@@ -251,10 +318,19 @@ Status Store::WriteRecord(const std::string& path, const std::string& c, const s
       return w;
     }
   }
-  STRATA_RETURN_IF_ERROR(fs_->Rename(tmp, SidecarPath(c, b)));
-  Status m = fs_->SetXattr(path, kRecordXattr, kSidecarMarker);
+  Status r = fs_->Rename(tmp, sidecar);
+  if (!r.ok()) {
+    (void)fs_->Unlink(tmp);
+    return r;
+  }
+  Status m = fs_->SetXattr(path, xattr, kSidecarMarker);
   if (!m.ok() && m.kind() != ErrorKind::kUnsupported) return m;
   return Status::Ok();
+}
+
+Status Store::WriteRecord(const std::string& path, const std::string& c, const std::string& b,
+                          const BlobRecord& rec) {
+  return WritePacked(path, kRecordXattr, c, b, rec.fp_ino, rec.Pack());
 }
 
 Status Store::Commit(const std::string& c, const std::string& b, const std::string& temp,
@@ -266,22 +342,28 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
   rec.fp_size = st->size;
   rec.fp_ino = st->ino;
   rec.fp_mtime = st->mtime_ns;
-  STRATA_RETURN_IF_ERROR(WriteRecord(temp, c, b, rec));
-  if (sync_) {
+  Status s = WriteRecord(temp, c, b, rec);
+  if (s.ok() && sync_) {
     auto f = fs_->OpenRead(temp);
-    if (!f.ok()) return f.status();
-    STRATA_RETURN_IF_ERROR((*f)->Sync());
+    s = f.ok() ? (*f)->Sync() : f.status();
   }
-  size_t slash = b.rfind('/');
-  if (slash != std::string::npos) {
-    STRATA_RETURN_IF_ERROR(CheckParentsForCreate(c, b));
+  if (s.ok() && b.find('/') != std::string::npos) s = CheckParentsForCreate(c, b);
+  if (!s.ok()) {
+    (void)fs_->Unlink(SidecarPath(c, b, rec.fp_ino));  // the staged record's, if any
+    return s;
   }
   std::string dest = BlobPath(c, b);
   auto dst = fs_->Stat(dest);
-  if (dst.ok() && dst->is_dir())
-    return Status(ErrorKind::kIsDirectory, "a directory exists at the blob's name");
-  STRATA_RETURN_IF_ERROR(fs_->Rename(temp, dest));
+  Status r = dst.ok() && dst->is_dir()
+                 ? Status(ErrorKind::kIsDirectory, "a directory exists at the blob's name")
+                 : fs_->Rename(temp, dest);
+  if (!r.ok()) {
+    (void)fs_->Unlink(SidecarPath(c, b, rec.fp_ino));  // the staged record's, if any
+    return r;
+  }
   if (sync_) (void)fs_->SyncDir(dest.substr(0, dest.rfind('/')));
+  if (dst.ok() && dst->is_file() && dst->ino != rec.fp_ino)
+    (void)fs_->Unlink(SidecarPath(c, b, dst->ino));
   if (drop_blocks) (void)DropBlocks(c, b);
   return Status::Ok();
 }
@@ -308,7 +390,8 @@ Status Store::CheckParentsForCreate(const std::string& c, const std::string& b) 
 Status Store::UpdateRecord(const std::string& c, const std::string& b, BlobRecord rec) {
   std::string path = BlobPath(c, b);
   auto st = fs_->Stat(path);
-  if (!st.ok() || !st->is_file()) return Status(ErrorKind::kNotFound, "no blob " + b);
+  if (!st.ok() || !st->is_file() || !CheckParents(c, b).ok())
+    return Status(ErrorKind::kNotFound, "no blob " + b);
   rec.fp_size = st->size;
   rec.fp_ino = st->ino;
   rec.fp_mtime = st->mtime_ns;
@@ -318,22 +401,30 @@ Status Store::UpdateRecord(const std::string& c, const std::string& b, BlobRecor
 Status Store::AppendFrom(const std::string& c, const std::string& b, File& src, uint64_t n,
                          BlobRecord rec) {
   std::string path = BlobPath(c, b);
+  if (!CheckParents(c, b).ok()) return Status(ErrorKind::kNotFound, "no blob " + b);
   auto f = fs_->OpenWrite(path, false, false);
   if (!f.ok()) return f.status();
   auto st = (*f)->Stat();
   if (!st.ok()) return st.status();
+  if (!st->is_file()) return Status(ErrorKind::kNotFound, "no blob " + b);
+  // On failure the blob goes back to its old bytes and mtime, so its old
+  // record (fingerprint included) still describes it.
+  auto undo = [&](Status s) {
+    (void)(*f)->Truncate(st->size);
+    (void)fs_->SetMtime(path, st->mtime_ns);
+    return s;
+  };
   Status s = (*f)->CopyFrom(src, 0, st->size, n);
   if (s.ok() && sync_) s = (*f)->Sync();
-  if (!s.ok()) {
-    (void)(*f)->Truncate(st->size);  // no partial append left behind
-    return s;
-  }
+  if (!s.ok()) return undo(s);
   auto st2 = (*f)->Stat();
-  if (!st2.ok()) return st2.status();
+  if (!st2.ok()) return undo(st2.status());
   rec.fp_size = st2->size;
   rec.fp_ino = st2->ino;
   rec.fp_mtime = st2->mtime_ns;
-  return WriteRecord(path, c, b, rec);
+  s = WriteRecord(path, c, b, rec);
+  if (!s.ok()) return undo(s);
+  return Status::Ok();
 }
 
 Status Store::RemoveEmptyParents(const std::string& c, const std::string& b) {
@@ -350,14 +441,14 @@ Status Store::RemoveEmptyParents(const std::string& c, const std::string& b) {
 Status Store::DeleteBlob(const std::string& c, const std::string& b) {
   std::string path = BlobPath(c, b);
   auto st = fs_->Stat(path);
-  if (!st.ok() || !st->is_file()) {
+  if (!st.ok() || !st->is_file() || !CheckParents(c, b).ok()) {
     auto cst = fs_->Stat(ContainerDir(c));
     if (!cst.ok() || !cst->is_dir())
       return Status(ErrorKind::kContainerNotFound, "no container " + c);
     return Status(ErrorKind::kNotFound, "no blob " + b);
   }
   STRATA_RETURN_IF_ERROR(fs_->Unlink(path));
-  (void)fs_->Unlink(SidecarPath(c, b));
+  (void)fs_->Unlink(SidecarPath(c, b, st->ino));
   (void)DropBlocks(c, b);
   return RemoveEmptyParents(c, b);
 }
@@ -372,13 +463,20 @@ Status Store::StoreBlock(const std::string& c, const std::string& b, const std::
     // The directory's name file says whose blocks these are (for listings).
     std::string tmpdir = NewTempPath();
     STRATA_RETURN_IF_ERROR(fs_->Mkdir(tmpdir));
-    auto f = fs_->OpenWrite(tmpdir + "/.name", true, true);
-    if (!f.ok()) return f.status();
-    std::string name = c + "/" + b;
-    STRATA_RETURN_IF_ERROR((*f)->PWrite(name.data(), name.size(), 0));
-    Status r = fs_->RenameNoReplace(tmpdir, dir);
-    if (!r.ok()) (void)fs_->RemoveAll(tmpdir);
+    Status w;
+    {
+      auto f = fs_->OpenWrite(tmpdir + "/.name", true, true);
+      std::string name = c + "/" + b;
+      w = f.ok() ? (*f)->PWrite(name.data(), name.size(), 0) : f.status();
+    }
+    if (w.ok()) w = fs_->RenameNoReplace(tmpdir, dir);
+    if (!w.ok()) (void)fs_->RemoveAll(tmpdir);  // a concurrent StoreBlock may have won
+    if (!w.ok() && w.kind() != ErrorKind::kAlreadyExists && w.kind() != ErrorKind::kNotEmpty)
+      return w;
   }
+  // Upload order is kept in the blocks' mtimes (rename keeps them), strictly
+  // increasing within the process: ctime is too coarse to order quick uploads.
+  STRATA_RETURN_IF_ERROR(fs_->SetMtime(temp, BlockSequenceTime()));
   return fs_->Rename(temp, BlockPath(c, b, id));
 }
 
@@ -397,13 +495,12 @@ Result<std::vector<BlockInfo>> Store::UncommittedBlocks(const std::string& c,
   };
   std::vector<Item> items;
   for (const auto& e : *entries) {
-    if (e.name == ".name") continue;
+    if (!e.is_file) continue;
+    auto id = HexDecode(e.name);
+    if (!id || id->empty()) continue;  // .name, or a stranger's file
     auto st = fs_->Stat(dir + "/" + e.name);
     if (!st.ok()) continue;
-    std::string id;
-    for (size_t i = 0; i + 1 < e.name.size(); i += 2)
-      id += static_cast<char>(std::stoi(e.name.substr(i, 2), nullptr, 16));
-    items.push_back({st->ctime_ns, {id, st->size}});
+    items.push_back({st->mtime_ns, {std::move(*id), st->size}});
   }
   std::sort(items.begin(), items.end(), [](const Item& x, const Item& y) {
     return x.mtime != y.mtime ? x.mtime < y.mtime : x.info.id < y.info.id;
@@ -419,10 +516,11 @@ std::vector<std::string> Store::UncommittedBlobNames(const std::string& c) {
   for (const auto& d : *dirs) {
     auto f = fs_->OpenRead(root_ + "/.strata/blocks/" + d.name + "/.name");
     if (!f.ok()) continue;
-    char buf[2048];
-    auto n = (*f)->PRead(buf, sizeof(buf), 0);
-    if (!n.ok()) continue;
-    std::string name(buf, *n);
+    auto st = (*f)->Stat();
+    if (!st.ok() || st->size > 64 * 1024) continue;
+    std::string name(st->size, '\0');
+    auto n = (*f)->PRead(name.data(), name.size(), 0);
+    if (!n.ok() || *n != name.size()) continue;
     if (StartsWith(name, c + "/")) out.push_back(name.substr(c.size() + 1));
   }
   std::sort(out.begin(), out.end());

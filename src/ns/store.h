@@ -3,8 +3,11 @@
 //   ROOT/CONTAINER/path/to/blob   a blob is a plain file; its record in one xattr
 //   ROOT/.strata/tmp/             staged uploads (same file system: atomic rename)
 //   ROOT/.strata/blocks/H/        uncommitted blocks of one blob (H = md5 of its name)
-//   ROOT/.strata/sidecar/H        records too large for the xattr, or where the
-//                                 file system has no xattrs
+//   ROOT/.strata/sidecar/H.INO    records too large for the xattr, or where the
+//                                 file system has no xattrs (H = md5 of the name,
+//                                 INO = inode of the file or container directory
+//                                 described, so a staged file's record never
+//                                 replaces the published one's before the rename)
 //
 // Thread-safety: all methods are thread-safe. Read-modify-write sequences on
 // one blob (conditions, leases, metadata) must hold LockBlob() for that blob;
@@ -13,6 +16,7 @@
 
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -60,7 +64,8 @@ class Store {
   Status PutContainer(const std::string& name, const ContainerRecord& rec);
   // Removes the container and every blob in it.
   Status DeleteContainer(const std::string& name);
-  // Sorted names of all containers.
+  // Sorted names of all containers: the directories under ROOT whose names
+  // are valid container names (never .strata, lost+found, symlinks).
   Result<std::vector<std::string>> ContainerNames();
 
   // ---- blobs ----
@@ -120,14 +125,33 @@ class Store {
     return root_ + "/" + c + "/" + b;
   }
   std::string BlockDir(const std::string& c, const std::string& b) const;
-  std::string SidecarPath(const std::string& c, const std::string& b) const;
-  // kPathConflict when a component between the container and b is a symlink
-  // or a file.
+  // The sidecar of blob b whose file has inode `ino`; with b empty, that of
+  // container c whose directory has inode `ino`.
+  std::string SidecarPath(const std::string& c, const std::string& b, uint64_t ino) const;
+  // kPathConflict when the container directory or a component between it and
+  // b is a symlink or a file.
   Status CheckParents(const std::string& c, const std::string& b);
+  // Stores `packed` as attribute `xattr` of `path` (inode `ino`), or in the
+  // sidecar of (c, b, ino) when it is too large for an xattr or the file
+  // system has none. Leaves other inodes' sidecars alone.
+  Status WritePacked(const std::string& path, const char* xattr, const std::string& c,
+                     const std::string& b, uint64_t ino, const std::string& packed);
+  // The text stored by WritePacked, or nullopt when there is none.
+  std::optional<std::string> ReadPacked(const std::string& path, const char* xattr,
+                                        const std::string& c, const std::string& b,
+                                        uint64_t ino, File* file = nullptr);
   Status WriteRecord(const std::string& path, const std::string& c, const std::string& b,
                      const BlobRecord& rec);
+  // Removes the sidecars and uncommitted blocks of the blobs of container c,
+  // whose tree now lies at `dir`.
+  void DropContainerResidue(const std::string& c, const std::string& dir);
+  // The blob's properties from its record, or derived from `st`. With `file`
+  // (open on path, st its fstat) the record is read through the descriptor,
+  // so it belongs to the very inode being served even when a commit renames
+  // a new file over path meanwhile; without, a path replaced between the
+  // stat and the read is looked at again.
   BlobInfo InfoFromFile(const std::string& path, const std::string& c, const std::string& b,
-                        const FileStat& st);
+                        const FileStat& st, File* file = nullptr, bool may_retry = true);
   Status RemoveEmptyParents(const std::string& c, const std::string& b);
   // Creates the directories of b's parents; kPathConflict when one is a file.
   Status CheckParentsForCreate(const std::string& c, const std::string& b);

@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
   serve->add_option("--root", cfg.root, "Namespace root of the default account")->capture_default_str();
   serve->add_option("--durability", durability, "fsync (default) or none");
   serve->add_option("--threads", cfg.threads, "I/O threads (0: one per core)");
+  int io_timeout_s = 0;
+  // Hidden (empty group): tests shorten the stall timeout to stay fast.
+  serve->add_option("--io-timeout", io_timeout_s, "Seconds without progress before a request is dropped")
+      ->group("");
   CLI11_PARSE(app, argc, argv);
 
   if (!config_path.empty()) {
@@ -75,6 +79,7 @@ int main(int argc, char** argv) {
   opt.host = cfg.host;
   opt.port = static_cast<uint16_t>(cfg.port);
   opt.threads = cfg.threads;
+  if (io_timeout_s > 0) opt.io_timeout_s = io_timeout_s;
   http::Server server(opt, &handler);
   auto port = server.Listen();
   if (!port.ok()) {

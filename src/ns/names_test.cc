@@ -1,0 +1,118 @@
+#include "ns/names.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace strata::ns {
+namespace {
+
+using namespace std::string_literals;
+
+// The kInvalidName message of `name`, or "" when the name is accepted.
+std::string BlobNameError(std::string_view name) {
+  Status s = ValidateBlobName(name);
+  if (s.ok()) return "";
+  EXPECT_EQ(s.kind(), ErrorKind::kInvalidName) << name;
+  EXPECT_FALSE(s.message().empty());
+  return s.message();
+}
+
+TEST(ContainerName, AcceptsAzureNames) {
+  for (const char* n : {"abc", "a-b", "a1-b2-c3", "123", "0-0", "$root", "$logs", "$web",
+                        "abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz0"}) {
+    EXPECT_TRUE(ValidateContainerName(n).ok()) << n;
+  }
+}
+
+TEST(ContainerName, RefusesBrokenRules) {
+  const std::string too_long(64, 'a');
+  for (const std::string& n :
+       {""s, "a"s, "ab"s, too_long, "Abc"s, "a_b"s, "a.b"s, "a b"s, "-ab"s, "ab-"s, "a--b"s,
+        ".strata"s, "$other"s, "a/b"s, "abc\0"s, "ab\xc3\xa9"s}) {
+    Status s = ValidateContainerName(n);
+    EXPECT_FALSE(s.ok()) << n;
+    EXPECT_EQ(s.kind(), ErrorKind::kInvalidName) << n;
+  }
+}
+
+TEST(ContainerName, MessageNamesTheRule) {
+  EXPECT_NE(ValidateContainerName("ab").message().find("3 to 63"), std::string::npos);
+  EXPECT_NE(ValidateContainerName("aBc").message().find("lowercase"), std::string::npos);
+  EXPECT_NE(ValidateContainerName("a--b").message().find("consecutive hyphens"), std::string::npos);
+  EXPECT_NE(ValidateContainerName("-ab").message().find("start and end"), std::string::npos);
+}
+
+TEST(BlobName, AcceptsOrdinaryNames) {
+  for (const char* n : {"a", "a/b", "a/b/c.txt", ".hidden", "a/.b", "..a", "a..", "...", "a b",
+                        "a%2Fb", "dir/file-0001.tar", "\xc3\xa9t\xc3\xa9"}) {
+    EXPECT_EQ(BlobNameError(n), "") << n;
+  }
+}
+
+TEST(BlobName, EmptySegments) {
+  for (const char* n : {"/a", "a/", "a//b", "/", "//", "a/b/"}) {
+    std::string msg = BlobNameError(n);
+    EXPECT_NE(msg.find("empty path segment"), std::string::npos) << n << ": " << msg;
+  }
+}
+
+TEST(BlobName, DotSegments) {
+  for (const char* n : {".", "..", "./a", "../a", "a/.", "a/..", "a/./b", "a/../b", "a/../../x"}) {
+    std::string msg = BlobNameError(n);
+    EXPECT_NE(msg.find("'.' or '..'"), std::string::npos) << n << ": " << msg;
+  }
+}
+
+TEST(BlobName, SegmentLimitIs255Bytes) {
+  EXPECT_EQ(BlobNameError(std::string(255, 'x')), "");
+  EXPECT_EQ(BlobNameError("d/" + std::string(255, 'x') + "/f"), "");
+  for (const std::string& n :
+       {std::string(256, 'x'), "d/" + std::string(256, 'x'), std::string(256, 'x') + "/f"}) {
+    std::string msg = BlobNameError(n);
+    EXPECT_NE(msg.find("longer than 255 bytes"), std::string::npos) << msg;
+  }
+  // Bytes, not characters: 128 two-byte characters are 256 bytes.
+  std::string e_acute;
+  for (int i = 0; i < 128; ++i) e_acute += "\xc3\xa9";
+  EXPECT_NE(BlobNameError(e_acute).find("255 bytes"), std::string::npos);
+}
+
+TEST(BlobName, WholeNameLimitIs1024Characters) {
+  // Four 200-byte segments and four slashes are 804 characters.
+  std::string seg(200, 'x');
+  std::string head = seg + "/" + seg + "/" + seg + "/" + seg + "/";
+  ASSERT_EQ(head.size(), 804u);
+  EXPECT_EQ(BlobNameError(head + std::string(219, 'y')), "");     // 1023
+  EXPECT_EQ(BlobNameError(head + std::string(220, 'y')), "");     // 1024
+  std::string msg = BlobNameError(head + std::string(221, 'y'));  // 1025
+  EXPECT_NE(msg.find("1 to 1024 characters"), std::string::npos) << msg;
+  EXPECT_NE(BlobNameError("").find("1 to 1024 characters"), std::string::npos);
+}
+
+TEST(BlobName, LimitCountsCharactersNotBytes) {
+  // Azure limits a blob name to 1024 characters: 1000 two-byte characters
+  // (2000 bytes) in short segments are a valid name.
+  std::string name;
+  for (int i = 0; i < 1000; ++i) {
+    if (i && i % 100 == 0) name += '/';
+    name += "\xc3\xa9";
+  }
+  EXPECT_EQ(BlobNameError(name), "");
+  // 1020 two-byte characters and 10 slashes are 1030 characters: too many.
+  std::string too_long;
+  for (int i = 0; i < 1020; ++i) {
+    if (i && i % 100 == 0) too_long += '/';
+    too_long += "\xc3\xa9";
+  }
+  EXPECT_NE(BlobNameError(too_long).find("1 to 1024 characters"), std::string::npos);
+}
+
+TEST(BlobName, RefusesNul) {
+  std::string msg = BlobNameError("a\0b"s);
+  EXPECT_NE(msg.find("NUL"), std::string::npos) << msg;
+  EXPECT_NE(BlobNameError("\0"s).find("NUL"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace strata::ns

@@ -1,0 +1,143 @@
+"""Blob names: what can be stored, what is refused (400 InvalidResourceName,
+with the broken rule in the message), and the file/directory conflict of
+a hierarchical namespace (409)."""
+import os
+import urllib.parse
+import xml.etree.ElementTree as ET
+
+import pytest
+from azure.core.exceptions import HttpResponseError, ResourceExistsError
+
+import signing
+from blob_util import assert_no_residue, disk_path, raw
+
+
+def put(server, container, quoted_name, body=b"x"):
+    """Put Blob with the name already percent-encoded, so that no client
+    library normalizes "." or ".." segments away."""
+    return signing.request(server, "PUT", "/%s/%s" % (container, quoted_name),
+                           headers={"x-ms-blob-type": "BlockBlob"}, body=body)
+
+
+def message(resp):
+    return ET.fromstring(resp.content).findtext("Message")
+
+
+@pytest.mark.parametrize("quoted,rule", [
+    ("a//b", "empty"),
+    ("a/", "empty"),
+    ("a/b/", "empty"),
+    ("a/%2E/b", "'.'"),
+    ("a/%2E%2E/b", "'..'"),
+    ("%2E%2E", "'..'"),
+    ("x/" + "n" * 256, "255"),
+])
+def test_PutBlob_invalid_name(server, container, quoted, rule):
+    r = put(server, container.container_name, quoted)
+    assert r.status_code == 400, r.text
+    assert r.headers["x-ms-error-code"] == "InvalidResourceName"
+    assert rule in message(r)
+    assert_no_residue(server)
+    # Nothing was created anywhere under the root.
+    assert os.listdir(os.path.join(server.root, container.container_name)) == []
+
+
+def test_PutBlob_invalid_name_sdk(server, container):
+    with pytest.raises(HttpResponseError) as e:
+        container.get_blob_client("a//b").upload_blob(b"x")
+    assert e.value.status_code == 400
+    assert e.value.error_code == "InvalidResourceName"
+    assert "empty" in e.value.message
+
+
+def test_PutBlob_segment_of_255_bytes_is_fine(container):
+    name = "d/" + "\u00e9" * 127 + "x"  # 255 bytes in UTF-8
+    container.get_blob_client(name).upload_blob(b"ok")
+    assert container.get_blob_client(name).download_blob().readall() == b"ok"
+
+
+def test_PutBlob_multibyte_segment_over_255_bytes(server, container):
+    # 128 two-byte characters: 128 characters but 256 bytes.
+    r = put(server, container.container_name, urllib.parse.quote("\u00e9" * 128))
+    assert r.status_code == 400
+    assert r.headers["x-ms-error-code"] == "InvalidResourceName"
+    assert "255" in message(r)
+
+
+def test_PutBlockList_invalid_name(server, container):
+    r = signing.request(server, "PUT", "/%s/a//b" % container.container_name, query="comp=blocklist",
+                        body=b"<?xml version='1.0' encoding='utf-8'?><BlockList></BlockList>")
+    assert r.status_code == 400
+    assert r.headers["x-ms-error-code"] == "InvalidResourceName"
+
+
+@pytest.mark.parametrize("name", ["with space/and+plus", "unicode/\u00fc\u00f1\u00ee/\u65e5\u672c",
+                                  "percent%20literal", "q?mark#hash", "trailing.dot.", "-dash_"])
+def test_PutBlob_unusual_valid_names(server, container, name):
+    blob = container.get_blob_client(name)
+    blob.upload_blob(name.encode())
+    assert blob.download_blob().readall() == name.encode()
+    assert [b.name for b in container.list_blobs()] == [name]
+    assert os.path.isfile(disk_path(server, container.container_name, name))
+
+
+def test_PutBlob_file_then_child_conflicts(server, container):
+    container.get_blob_client("a").upload_blob(b"file")
+    with pytest.raises(ResourceExistsError) as e:
+        container.get_blob_client("a/b").upload_blob(b"child")
+    assert e.value.status_code == 409
+    assert e.value.error_code == "PathConflict"
+    assert container.get_blob_client("a").download_blob().readall() == b"file"
+    assert [b.name for b in container.list_blobs()] == ["a"]
+    assert_no_residue(server)
+
+
+def test_PutBlob_child_then_file_conflicts(server, container):
+    container.get_blob_client("a/b").upload_blob(b"child")
+    with pytest.raises(ResourceExistsError) as e:
+        container.get_blob_client("a").upload_blob(b"file", overwrite=True)
+    assert e.value.status_code == 409
+    assert e.value.error_code == "PathConflict"
+    assert container.get_blob_client("a/b").download_blob().readall() == b"child"
+    assert [b.name for b in container.list_blobs()] == ["a/b"]
+    assert_no_residue(server)
+
+
+def test_PutBlockList_conflicts_like_PutBlob(server, container):
+    container.get_blob_client("a").upload_blob(b"file")
+    child = container.get_blob_client("a/b/c")
+    with pytest.raises(ResourceExistsError) as e:
+        child.stage_block("MDE=", b"x")
+        child.commit_block_list(["MDE="])
+    assert e.value.status_code == 409
+    assert e.value.error_code == "PathConflict"
+    assert_no_residue(server)
+
+
+def test_GetBlob_invalid_name_is_not_found(server, container):
+    r = signing.request(server, "GET", "/%s/a//b" % container.container_name)
+    # No blob can have the name, so reads answer as for any missing blob.
+    assert r.status_code == 404
+    assert r.headers["x-ms-error-code"] == "BlobNotFound"
+
+
+def test_Names_symlink_out_of_root_is_not_followed(server, container, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_bytes(b"do not serve")
+    cdir = os.path.join(server.root, container.container_name)
+    os.symlink(str(outside), os.path.join(cdir, "link"))
+    os.symlink(str(outside / "secret"), os.path.join(cdir, "filelink"))
+    for name in ["link/secret", "filelink"]:
+        r = raw(server, "GET", container.container_name, name)
+        assert r.status_code == 404, name
+        assert r.headers["x-ms-error-code"] == "BlobNotFound"
+        assert b"do not serve" not in r.content
+    r = raw(server, "PUT", container.container_name, "link/new",
+            headers={"x-ms-blob-type": "BlockBlob"}, body=b"escape")
+    assert r.status_code == 409
+    assert r.headers["x-ms-error-code"] == "PathConflict"
+    assert sorted(os.listdir(outside)) == ["secret"]
+    assert b"do not serve" not in b"".join(
+        container.get_blob_client(b.name).download_blob().readall() for b in container.list_blobs())
+    assert_no_residue(server)

@@ -1,0 +1,114 @@
+"""Headers on every response: x-ms-request-id, x-ms-version (echoed), Date,
+x-ms-client-request-id (echoed); and the shape of error responses."""
+import email.utils
+import time
+import xml.etree.ElementTree as ET
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+
+import signing
+
+# Every x-ms-version published from 2019-02-02 on.
+VERSIONS = ["2019-02-02", "2019-07-07", "2019-10-10", "2019-12-12", "2020-02-10", "2020-04-08",
+            "2020-06-12", "2020-08-04", "2020-10-02", "2020-12-06", "2021-02-12", "2021-04-10",
+            "2021-06-08", "2021-08-06", "2021-10-04", "2021-12-02", "2022-11-02", "2023-01-03",
+            "2023-05-03", "2023-08-03", "2023-11-03", "2024-02-04", "2024-05-04", "2024-08-04",
+            "2024-11-04", "2025-01-05", "2025-05-05", "2025-07-05", "2025-11-05"]
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_Version_accepted_and_echoed(server, container, version):
+    resp = signing.request(server, "GET", "/" + container.container_name, "restype=container",
+                           headers={"x-ms-version": version})
+    assert resp.status_code == 200
+    assert resp.headers["x-ms-version"] == version
+
+
+@pytest.mark.parametrize("version", ["2019-02-02", "2020-10-02", "2021-08-06"])
+def test_Version_sdk_api_version(server, version, container_name):
+    svc = BlobServiceClient.from_connection_string(server.connection_string, api_version=version)
+    seen = {}
+    client = svc.create_container(container_name,
+                                  raw_response_hook=lambda r: seen.update(r.http_response.headers))
+    try:
+        assert seen["x-ms-version"] == version
+        client.upload_blob("b", b"v")
+        assert client.download_blob("b").readall() == b"v"
+    finally:
+        client.delete_container()
+
+
+def test_Version_echoed_on_error(server, container_name):
+    resp = signing.request(server, "GET", "/" + container_name, "restype=container",
+                           headers={"x-ms-version": "2020-04-08"})
+    assert resp.status_code == 404
+    assert resp.headers["x-ms-version"] == "2020-04-08"
+
+
+def test_Version_invalid(server):
+    resp = signing.request(server, "GET", "/", "comp=list", headers={"x-ms-version": "not-a-date"})
+    assert resp.status_code == 400
+    assert signing.error_code(resp) == "InvalidHeaderValue"
+
+
+def test_RequestId_and_Date(server, container):
+    r1 = signing.request(server, "GET", "/" + container.container_name, "restype=container")
+    r2 = signing.request(server, "GET", "/" + container.container_name, "restype=container")
+    for r in (r1, r2):
+        assert r.headers["x-ms-request-id"]
+        date = email.utils.parsedate_to_datetime(r.headers["Date"])
+        assert abs(date.timestamp() - time.time()) < 120
+        assert r.headers["Date"].endswith("GMT")
+    assert r1.headers["x-ms-request-id"] != r2.headers["x-ms-request-id"]
+
+
+def test_ClientRequestId_echoed(server, container):
+    resp = signing.request(server, "GET", "/" + container.container_name, "restype=container",
+                           headers={"x-ms-client-request-id": "my-trace-123"})
+    assert resp.headers["x-ms-client-request-id"] == "my-trace-123"
+    bad = signing.request(server, "GET", "/nosuchcontainer1", "restype=container",
+                          headers={"x-ms-client-request-id": "err-trace"})
+    assert bad.status_code == 404
+    assert bad.headers["x-ms-client-request-id"] == "err-trace"
+
+
+def test_ClientRequestId_from_sdk(service, container):
+    seen = {}
+    container.get_container_properties(raw_response_hook=lambda r: seen.update(
+        req=r.http_request.headers.get("x-ms-client-request-id"),
+        resp=r.http_response.headers.get("x-ms-client-request-id")))
+    assert seen["req"] and seen["resp"] == seen["req"]
+
+
+def test_CommonHeaders_on_auth_failure(server):
+    resp = signing.request(server, "GET", "/", "comp=list", sign_it=False,
+                           headers={"Authorization": "SharedKey devstoreaccount1:AAAA",
+                                    "x-ms-client-request-id": "auth-fail"})
+    assert resp.status_code == 403
+    assert resp.headers["x-ms-request-id"]
+    assert resp.headers["x-ms-client-request-id"] == "auth-fail"
+    assert "Date" in resp.headers
+
+
+@pytest.mark.parametrize("method,path,query,status,code", [
+    ("GET", "/nosuchcontainer2", "restype=container", 404, "ContainerNotFound"),
+    ("PUT", "/Bad_Name", "restype=container", 400, "InvalidResourceName"),
+    ("GET", "/nosuchcontainer3", "restype=container&comp=list", 404, "ContainerNotFound"),
+])
+def test_ErrorBody_shape(server, method, path, query, status, code):
+    resp = signing.request(server, method, path, query)
+    assert resp.status_code == status
+    assert resp.headers["x-ms-error-code"] == code
+    assert resp.headers["Content-Type"].startswith("application/xml")
+    root = ET.fromstring(resp.content)
+    assert root.tag == "Error"
+    assert root.findtext("Code") == code
+    assert root.findtext("Message")
+
+
+def test_ErrorBody_head_has_no_body(server):
+    resp = signing.request(server, "HEAD", "/nosuchcontainer4", "restype=container")
+    assert resp.status_code == 404
+    assert resp.headers["x-ms-error-code"] == "ContainerNotFound"
+    assert resp.content == b""

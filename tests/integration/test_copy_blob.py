@@ -1,0 +1,292 @@
+"""Copy Blob (synchronous within the account), Copy Blob From URL and Put
+Blob From URL with a SAS on the source."""
+import datetime
+import hashlib
+
+import pytest
+from azure.core import MatchConditions
+from azure.core.exceptions import HttpResponseError, ResourceExistsError
+from azure.storage.blob import BlobSasPermissions, ContentSettings, generate_blob_sas
+
+from blob_util import assert_no_residue, raw, read_sas_url
+from strata_server import DEV_ACCOUNT, DEV_KEY
+
+DATA = b"copy me please\n" * 50
+
+
+@pytest.fixture
+def source(container):
+    b = container.get_blob_client("src/data.txt")
+    b.upload_blob(DATA, metadata={"origin": "src"},
+                  content_settings=ContentSettings(content_type="text/plain", content_language="en"))
+    return b
+
+
+def test_CopyBlob_completes_synchronously(container, source):
+    dest = container.get_blob_client("dst/copy.txt")
+    resp = dest.start_copy_from_url(source.url)
+    assert resp["copy_status"] == "success"
+    assert resp["copy_id"]
+    props = dest.get_blob_properties()
+    assert props.copy.status == "success"
+    assert props.copy.id == resp["copy_id"]
+    assert props.copy.source == source.url
+    assert props.copy.progress == "%d/%d" % (len(DATA), len(DATA))
+    assert props.size == len(DATA)
+    assert props.metadata == {"origin": "src"}
+    assert props.content_settings.content_type == "text/plain"
+    assert props.content_settings.content_language == "en"
+    assert bytes(props.content_settings.content_md5) == hashlib.md5(DATA).digest()
+    assert props.etag != source.get_blob_properties().etag
+    assert dest.download_blob().readall() == DATA
+
+
+def test_CopyBlob_raw_status(server, container, source):
+    r = raw(server, "PUT", container.container_name, "dst",
+            headers={"x-ms-copy-source": source.url})
+    assert r.status_code == 202
+    assert r.headers["x-ms-copy-status"] == "success"
+    assert r.headers["x-ms-copy-id"]
+    assert r.headers["ETag"] and r.headers["Last-Modified"]
+    head = raw(server, "HEAD", container.container_name, "dst")
+    assert head.headers["x-ms-copy-id"] == r.headers["x-ms-copy-id"]
+    assert head.headers["x-ms-copy-status"] == "success"
+    assert head.headers["x-ms-copy-progress"] == "%d/%d" % (len(DATA), len(DATA))
+    assert head.headers["x-ms-copy-completion-time"].endswith(" GMT")
+
+
+def test_CopyBlob_metadata_override(container, source):
+    dest = container.get_blob_client("dst")
+    dest.start_copy_from_url(source.url, metadata={"new": "meta"})
+    assert dest.get_blob_properties().metadata == {"new": "meta"}
+
+
+def test_CopyBlob_across_containers(service, container, source):
+    other = service.create_container(container.container_name + "x")
+    try:
+        dest = other.get_blob_client("copied")
+        assert dest.start_copy_from_url(source.url)["copy_status"] == "success"
+        assert dest.download_blob().readall() == DATA
+    finally:
+        other.delete_container()
+
+
+def test_CopyBlob_overwrites_destination(container, source):
+    dest = container.get_blob_client("dst")
+    dest.upload_blob(b"old", metadata={"old": "1"})
+    dest.start_copy_from_url(source.url)
+    assert dest.download_blob().readall() == DATA
+    assert dest.get_blob_properties().metadata == {"origin": "src"}
+
+
+def test_CopyBlob_source_unchanged_by_later_writes(container, source):
+    dest = container.get_blob_client("dst")
+    dest.start_copy_from_url(source.url)
+    source.upload_blob(b"changed", overwrite=True)
+    assert dest.download_blob().readall() == DATA
+
+
+def test_CopyBlob_missing_source(server, container):
+    dest = container.get_blob_client("dst")
+    with pytest.raises(HttpResponseError) as e:
+        dest.start_copy_from_url(container.get_blob_client("missing").url)
+    assert e.value.status_code == 404
+    assert e.value.error_code == "BlobNotFound"
+    assert not dest.exists()
+    assert_no_residue(server)
+
+
+def test_CopyBlob_source_condition(server, container, source):
+    dest = container.get_blob_client("dst")
+    with pytest.raises(HttpResponseError) as e:
+        dest.start_copy_from_url(source.url, source_etag='"0x1"',
+                                 source_match_condition=MatchConditions.IfNotModified)
+    assert e.value.status_code == 412
+    assert e.value.error_code == "SourceConditionNotMet"
+    assert not dest.exists()
+    assert_no_residue(server)
+
+
+def test_CopyBlob_destination_condition(server, container, source):
+    dest = container.get_blob_client("dst")
+    dest.upload_blob(b"old")
+    with pytest.raises(HttpResponseError) as e:
+        dest.start_copy_from_url(source.url, etag='"0x1"',
+                                 match_condition=MatchConditions.IfNotModified)
+    assert e.value.status_code == 412
+    assert e.value.error_code == "TargetConditionNotMet"
+    assert dest.download_blob().readall() == b"old"
+    assert_no_residue(server)
+
+
+def test_CopyBlob_destination_leased(container, source):
+    dest = container.get_blob_client("dst")
+    dest.upload_blob(b"old")
+    lease = dest.acquire_lease(lease_duration=-1)
+    with pytest.raises(HttpResponseError) as e:
+        dest.start_copy_from_url(source.url)
+    assert e.value.status_code == 412
+    assert e.value.error_code == "LeaseIdMissing"
+    dest.start_copy_from_url(source.url, destination_lease=lease)
+    assert dest.download_blob().readall() == DATA
+
+
+def test_CopyBlob_abort_has_nothing_pending(container, source):
+    dest = container.get_blob_client("dst")
+    copy_id = dest.start_copy_from_url(source.url)["copy_id"]
+    with pytest.raises(HttpResponseError) as e:
+        dest.abort_copy(copy_id)
+    assert e.value.status_code == 409
+    assert e.value.error_code == "NoPendingCopyOperation"
+
+
+def test_CopyBlobFromUrl_with_sas(container, source):
+    dest = container.get_blob_client("sync")
+    resp = dest.start_copy_from_url(read_sas_url(source), requires_sync=True)
+    assert resp["copy_status"] == "success"
+    props = dest.get_blob_properties()
+    assert props.copy.status == "success"
+    assert props.size == len(DATA)
+    assert props.metadata == {"origin": "src"}
+    assert dest.download_blob().readall() == DATA
+
+
+def test_CopyBlobFromUrl_private_source_without_sas(server, container, source):
+    dest = container.get_blob_client("sync")
+    with pytest.raises(HttpResponseError) as e:
+        dest.start_copy_from_url(source.url, requires_sync=True)
+    assert e.value.status_code == 403
+    assert e.value.error_code == "CannotVerifyCopySource"
+    assert not dest.exists()
+    assert_no_residue(server)
+
+
+def test_CopyBlobFromUrl_expired_sas(server, container, source):
+    sas = generate_blob_sas(DEV_ACCOUNT, container.container_name, source.blob_name,
+                            account_key=DEV_KEY, permission=BlobSasPermissions(read=True),
+                            expiry=datetime.datetime.utcnow() - datetime.timedelta(minutes=5))
+    dest = container.get_blob_client("sync")
+    with pytest.raises(HttpResponseError) as e:
+        dest.start_copy_from_url(source.url + "?" + sas, requires_sync=True)
+    assert e.value.status_code == 403
+    assert e.value.error_code == "CannotVerifyCopySource"
+    assert not dest.exists()
+
+
+def test_CopyBlobFromUrl_sas_without_read(container, source):
+    dest = container.get_blob_client("sync")
+    with pytest.raises(HttpResponseError) as e:
+        dest.start_copy_from_url(read_sas_url(source, BlobSasPermissions(write=True)),
+                                 requires_sync=True)
+    assert e.value.status_code == 403
+    assert e.value.error_code == "CannotVerifyCopySource"
+
+
+def test_PutBlobFromUrl_with_sas(container, source):
+    dest = container.get_blob_client("fromurl")
+    resp = dest.upload_blob_from_url(read_sas_url(source))
+    assert resp["etag"]
+    props = dest.get_blob_properties()
+    assert props.size == len(DATA)
+    assert props.blob_type == "BlockBlob"
+    # Put Blob From URL copies the content properties but not the metadata,
+    # and records no copy.
+    assert props.content_settings.content_type == "text/plain"
+    assert props.metadata == {}
+    assert props.copy.id is None
+    assert dest.download_blob().readall() == DATA
+
+
+def test_PutBlobFromUrl_raw_status(server, container, source):
+    r = raw(server, "PUT", container.container_name, "dst", headers={
+        "x-ms-copy-source": read_sas_url(source), "x-ms-blob-type": "BlockBlob"})
+    assert r.status_code == 201, r.text
+    assert r.headers["ETag"]
+    assert "x-ms-copy-status" not in r.headers
+
+
+def test_PutBlobFromUrl_overwrite_false(server, container, source):
+    dest = container.get_blob_client("fromurl")
+    dest.upload_blob(b"existing")
+    with pytest.raises(ResourceExistsError) as e:
+        dest.upload_blob_from_url(read_sas_url(source), overwrite=False)
+    assert e.value.status_code == 409
+    assert e.value.error_code == "BlobAlreadyExists"
+    assert dest.download_blob().readall() == b"existing"
+    dest.upload_blob_from_url(read_sas_url(source), overwrite=True)
+    assert dest.download_blob().readall() == DATA
+    assert_no_residue(server)
+
+
+def test_PutBlobFromUrl_private_source_without_sas(server, container, source):
+    dest = container.get_blob_client("fromurl")
+    with pytest.raises(HttpResponseError) as e:
+        dest.upload_blob_from_url(source.url)
+    assert e.value.status_code == 403
+    assert e.value.error_code == "CannotVerifyCopySource"
+    assert not dest.exists()
+    assert_no_residue(server)
+
+
+def test_PutBlobFromUrl_content_settings_override(container, source):
+    dest = container.get_blob_client("fromurl")
+    dest.upload_blob_from_url(read_sas_url(source),
+                              content_settings=ContentSettings(content_type="application/json"))
+    assert dest.get_blob_properties().content_settings.content_type == "application/json"
+
+
+def test_CopyBlobFromUrl_missing_source(server, container):
+    missing = container.get_blob_client("missing")
+    dest = container.get_blob_client("sync")
+    with pytest.raises(HttpResponseError) as e:
+        dest.start_copy_from_url(read_sas_url(missing), requires_sync=True)
+    assert e.value.status_code == 404
+    assert e.value.error_code == "CannotVerifyCopySource"
+    with pytest.raises(HttpResponseError) as e:
+        dest.upload_blob_from_url(read_sas_url(missing))
+    assert e.value.status_code == 404
+    assert e.value.error_code == "CannotVerifyCopySource"
+    assert not dest.exists()
+    assert_no_residue(server)
+
+
+def test_CopyBlob_onto_itself_replaces_metadata(container, source):
+    etag = source.get_blob_properties().etag
+    assert source.start_copy_from_url(source.url, metadata={"fresh": "1"})["copy_status"] == "success"
+    props = source.get_blob_properties()
+    assert props.metadata == {"fresh": "1"}
+    assert props.etag != etag
+    assert source.download_blob().readall() == DATA
+
+
+def test_CopyBlob_append_blob_keeps_type(container):
+    src = container.get_blob_client("log")
+    src.create_append_blob()
+    src.append_block(b"one")
+    src.append_block(b"two")
+    dest = container.get_blob_client("logcopy")
+    dest.start_copy_from_url(src.url)
+    props = dest.get_blob_properties()
+    assert props.blob_type == "AppendBlob"
+    assert dest.download_blob().readall() == b"onetwo"
+    dest.append_block(b"three")
+    assert dest.download_blob().readall() == b"onetwothree"
+
+
+def test_CopyBlob_source_name_needing_encoding(container):
+    src = container.get_blob_client("dir/a b+c%d\u00e9.txt")
+    src.upload_blob(b"odd name")
+    for i, url in enumerate([src.url, read_sas_url(src)]):
+        dest = container.get_blob_client("copy%d" % i)
+        dest.start_copy_from_url(url, requires_sync=bool(i))
+        assert dest.download_blob().readall() == b"odd name"
+
+
+def test_CopyBlob_destination_path_conflict(server, container, source):
+    container.get_blob_client("a").upload_blob(b"file")
+    with pytest.raises(HttpResponseError) as e:
+        container.get_blob_client("a/b").start_copy_from_url(source.url)
+    assert e.value.status_code == 409
+    assert e.value.error_code == "PathConflict"
+    assert container.get_blob_client("a").download_blob().readall() == b"file"
+    assert_no_residue(server)
