@@ -31,11 +31,20 @@ std::string NewRequestId() {
   return buf;
 }
 
+// The published service versions; anything else is refused as Azure does.
 bool ValidVersion(const std::string& v) {
-  if (v.size() != 10 || v[4] != '-' || v[7] != '-') return false;
-  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
-    if (v[i] < '0' || v[i] > '9') return false;
-  return v >= "2009-09-19";
+  static const char* const kVersions[] = {
+      "2009-09-19", "2011-08-18", "2012-02-12", "2013-08-15", "2014-02-14", "2015-02-21",
+      "2015-04-05", "2015-07-08", "2015-12-11", "2016-05-31", "2017-04-17", "2017-07-29",
+      "2017-11-09", "2018-03-28", "2018-11-09", "2019-02-02", "2019-07-07", "2019-10-10",
+      "2019-12-12", "2020-02-10", "2020-04-08", "2020-06-12", "2020-08-04", "2020-10-02",
+      "2020-12-06", "2021-02-12", "2021-04-10", "2021-06-08", "2021-08-06", "2021-10-04",
+      "2021-12-02", "2022-11-02", "2023-01-03", "2023-05-03", "2023-08-03", "2023-11-03",
+      "2024-02-04", "2024-05-04", "2024-08-04", "2024-11-04", "2025-01-05", "2025-05-05",
+      "2025-07-05", "2025-11-05"};
+  for (const char* known : kVersions)
+    if (v == known) return true;
+  return false;
 }
 
 std::optional<auth::StoredPolicy> LookupPolicy(Account* acct, const std::string& container,

@@ -78,6 +78,7 @@ enum class AzError {
   kContentLengthMismatch,
   kNoPendingCopyOperation,
   kCorsPreflightFailure,
+  kEnd,  // not an error: one past the last, so tests can walk every value
 };
 
 struct AzErrorInfo {

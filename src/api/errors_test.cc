@@ -11,7 +11,7 @@ namespace {
 
 constexpr int kFirst = static_cast<int>(AzError::kAuthenticationFailed);
 // The last enumerator: a new AzError goes before it or moves this line.
-constexpr int kLast = static_cast<int>(AzError::kCorsPreflightFailure);
+constexpr int kLast = static_cast<int>(AzError::kEnd) - 1;
 
 std::string Header(const http::Response& r, const std::string& name) {
   for (const auto& [k, v] : r.headers)

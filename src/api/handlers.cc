@@ -15,9 +15,11 @@ void SetEtagHeaders(http::Response& r, const std::string& etag, TimeNs last_modi
 }
 
 bool ParseMetadata(const http::Request& req, ns::Metadata* out, AzError* err) {
-  for (const auto& [k, v] : req.headers) {
+  for (size_t i = 0; i < req.headers.size(); ++i) {
+    const auto& [k, v] = req.headers[i];
     if (!StartsWith(k, "x-ms-meta-")) continue;
-    std::string name = k.substr(10);
+    // Azure keeps the case a metadata name was sent in.
+    std::string name = i < req.header_names.size() ? req.header_names[i].substr(10) : k.substr(10);
     if (name.empty()) {
       *err = AzError::kEmptyMetadataKey;
       return false;

@@ -180,6 +180,25 @@ http::Response SetServiceProperties(Ctx& ctx) {
   if (!props)
     return ErrorResponse(AzError::kInvalidXmlDocument,
                          "The root element must be StorageServiceProperties.");
+  // Booleans and day counts anywhere in the document must be well formed.
+  struct Walker : pugi::xml_tree_walker {
+    std::string bad;
+    bool for_each(pugi::xml_node& n) override {
+      if (n.type() != pugi::node_element) return true;
+      std::string name = n.name(), v = n.child_value();
+      static const char* kBools[] = {"Enabled", "Delete", "Read", "Write", "IncludeAPIs",
+                                     "AllowPermanentDelete"};
+      for (const char* b : kBools)
+        if (name == b && v != "true" && v != "false") bad = name + " must be true or false.";
+      if (name == "Days") {
+        auto d = ParseUint(v);
+        if (!d || *d < 1 || *d > 365) bad = "Days must be between 1 and 365.";
+      }
+      return bad.empty();
+    }
+  } walker;
+  props.traverse(walker);
+  if (!walker.bad.empty()) return ErrorResponse(AzError::kInvalidXmlNodeValue, walker.bad);
   // Validate CORS.
   if (pugi::xml_node cors = props.child("Cors")) {
     int n = 0;

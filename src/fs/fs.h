@@ -26,6 +26,7 @@ struct FileStat {
   int64_t ctime_ns = 0;
   int64_t btime_ns = 0;  // birth time when the file system reports it, else ctime
   uint32_t mode = 0;
+  uint32_t nlink = 1;
   bool is_dir() const;
   bool is_file() const;
   bool is_symlink() const;

@@ -31,6 +31,7 @@ FileStat FromStatx(const struct statx& sx) {
     st.btime_ns = st.ctime_ns;
   }
   st.mode = sx.stx_mode;
+  st.nlink = sx.stx_nlink;
   return st;
 }
 

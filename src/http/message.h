@@ -21,6 +21,7 @@ struct Request {
   std::string path;       // raw (percent-encoded) path part of target
   std::string query;      // raw query without '?'
   Headers headers;        // names lowercased, in received order
+  std::vector<std::string> header_names;  // the same names as received (case kept)
   std::string remote_ip;
   bool https = false;
 

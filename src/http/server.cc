@@ -227,7 +227,9 @@ struct Server::Impl {
     req.path = req.target.substr(0, q);
     if (q != std::string::npos) req.query = req.target.substr(q + 1);
     for (const auto& f : msg) {
-      req.headers.emplace_back(ToLower(std::string_view(f.name_string().data(), f.name_string().size())),
+      std::string_view name(f.name_string().data(), f.name_string().size());
+      req.header_names.emplace_back(name);
+      req.headers.emplace_back(ToLower(name),
                                std::string(Trim(std::string_view(f.value().data(), f.value().size()))));
     }
     req.remote_ip = ip;
@@ -413,6 +415,12 @@ Result<uint16_t> Server::Listen() {
 
 void Server::Run() {
   asio::co_spawn(impl_->ioc, impl_->Accept(), asio::detached);
+  // SIGINT and SIGTERM stop the server from inside the event loop (a plain
+  // signal handler may not touch the loop safely).
+  asio::signal_set signals(impl_->ioc, SIGINT, SIGTERM);
+  signals.async_wait([this](boost::system::error_code ec, int) {
+    if (!ec) Stop();
+  });
   int n = impl_->opt.threads > 0 ? impl_->opt.threads
                                  : static_cast<int>(std::thread::hardware_concurrency());
   if (n < 1) n = 1;

@@ -58,7 +58,7 @@ class Server {
   ~Server();
   // Binds and listens. Returns the bound port.
   Result<uint16_t> Listen();
-  // Serves until Stop(). REQUIRES: Listen() succeeded.
+  // Serves until Stop(), SIGINT or SIGTERM. REQUIRES: Listen() succeeded.
   void Run();
   void Stop();
 

@@ -128,6 +128,7 @@ std::string BlobRecord::Pack() const {
   j["lm"] = last_modified;
   j["cr"] = created;
   j["fp"] = json::array({fp_size, fp_ino, fp_mtime});
+  if (fp_ctime_bound) j["fc"] = fp_ctime_bound;
   if (!lease.id.empty() || lease.active || lease.breaking) j["lease"] = LeaseToJson(lease);
   if (!committed_blocks.empty()) {
     json b = json::array();
@@ -164,6 +165,7 @@ Result<BlobRecord> BlobRecord::Unpack(std::string_view packed) {
       r.fp_size = j["fp"].at(0).get<uint64_t>();
       r.fp_ino = j["fp"].at(1).get<uint64_t>();
       r.fp_mtime = j["fp"].at(2).get<int64_t>();
+      r.fp_ctime_bound = j.value("fc", int64_t{0});
     }
     if (j.contains("lease")) r.lease = LeaseFromJson(j["lease"]);
     if (j.contains("blocks")) {
@@ -241,9 +243,9 @@ std::string NewEtag() {
   return buf;
 }
 
-std::string DerivedEtag(uint64_t ino, uint64_t size, int64_t mtime_ns) {
+std::string DerivedEtag(uint64_t ino, uint64_t size, int64_t mtime_ns, int64_t ctime_ns) {
   uint64_t h = 1469598103934665603ULL;
-  for (uint64_t v : {ino, size, static_cast<uint64_t>(mtime_ns)}) {
+  for (uint64_t v : {ino, size, static_cast<uint64_t>(mtime_ns), static_cast<uint64_t>(ctime_ns)}) {
     for (int i = 0; i < 8; ++i) {
       h ^= (v >> (i * 8)) & 0xff;
       h *= 1099511628211ULL;

@@ -56,6 +56,10 @@ struct BlobRecord {
   uint64_t fp_size = 0;
   uint64_t fp_ino = 0;
   int64_t fp_mtime = 0;
+  // The file's ctime is at most this when nothing but strata touched it since
+  // the record was written (0: unknown, not checked). A POSIX rewrite that
+  // keeps size and restores mtime still moves ctime past it (invariant 2).
+  int64_t fp_ctime_bound = 0;
   Lease lease;
   std::vector<BlockInfo> committed_blocks;
   uint64_t append_block_count = 0;
@@ -87,6 +91,6 @@ struct ContainerRecord {
 // A fresh ETag value (unique per call within the process, time-ordered).
 std::string NewEtag();
 // A stable ETag derived from a file's identity, for files without a record.
-std::string DerivedEtag(uint64_t ino, uint64_t size, int64_t mtime_ns);
+std::string DerivedEtag(uint64_t ino, uint64_t size, int64_t mtime_ns, int64_t ctime_ns = 0);
 
 }  // namespace strata::ns

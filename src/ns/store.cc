@@ -214,7 +214,10 @@ BlobInfo Store::InfoFromFile(const std::string& path, const std::string& c, cons
   if (text) {
     auto rec = BlobRecord::Unpack(*text);
     if (rec.ok() && rec->fp_size == st.size && rec->fp_ino == st.ino &&
-        rec->fp_mtime == st.mtime_ns) {
+        rec->fp_mtime == st.mtime_ns &&
+        // An unlinked file (replaced by a commit while a reader held it)
+        // has a new ctime but the same content.
+        (rec->fp_ctime_bound == 0 || st.nlink == 0 || st.ctime_ns <= rec->fp_ctime_bound)) {
       info.rec = std::move(*rec);
       info.has_record = true;
       return info;
@@ -234,7 +237,7 @@ BlobInfo Store::InfoFromFile(const std::string& path, const std::string& c, cons
       info.rec.committed_blocks.clear();
     }
   }
-  info.rec.etag = DerivedEtag(st.ino, st.size, st.mtime_ns);
+  info.rec.etag = DerivedEtag(st.ino, st.size, st.mtime_ns, st.ctime_ns);
   info.rec.last_modified = st.mtime_ns;
   if (info.rec.created == 0) info.rec.created = st.btime_ns;
   if (info.rec.content_type.empty() && !text) info.rec.content_type = "application/octet-stream";
@@ -329,8 +332,20 @@ Status Store::WritePacked(const std::string& path, const char* xattr, const std:
 }
 
 Status Store::WriteRecord(const std::string& path, const std::string& c, const std::string& b,
-                          const BlobRecord& rec) {
-  return WritePacked(path, kRecordXattr, c, b, rec.fp_ino, rec.Pack());
+                          BlobRecord rec, bool seal) {
+  // Writing the record moves the file's ctime, so the record cannot hold
+  // that ctime itself; it holds a bound taken just before the write, and the
+  // write is repeated (rarely: the thread was preempted) until the ctime it
+  // caused lies within the bound. Without success the bound is dropped.
+  constexpr int64_t kSlackNs = 200000;  // covers the syscall, not a preemption
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    rec.fp_ctime_bound = seal && attempt < 3 ? NowNs() + kSlackNs : 0;
+    STRATA_RETURN_IF_ERROR(WritePacked(path, kRecordXattr, c, b, rec.fp_ino, rec.Pack()));
+    if (rec.fp_ctime_bound == 0) break;
+    auto st = fs_->Stat(path);
+    if (!st.ok() || st->ctime_ns <= rec.fp_ctime_bound) break;
+  }
+  return Status::Ok();
 }
 
 Status Store::Commit(const std::string& c, const std::string& b, const std::string& temp,
@@ -342,7 +357,7 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
   rec.fp_size = st->size;
   rec.fp_ino = st->ino;
   rec.fp_mtime = st->mtime_ns;
-  Status s = WriteRecord(temp, c, b, rec);
+  Status s = WriteRecord(temp, c, b, rec, /*seal=*/false);
   if (s.ok() && sync_) {
     auto f = fs_->OpenRead(temp);
     s = f.ok() ? (*f)->Sync() : f.status();
@@ -361,6 +376,9 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
     (void)fs_->Unlink(SidecarPath(c, b, rec.fp_ino));  // the staged record's, if any
     return r;
   }
+  // The rename moved the file's ctime past the staged record's bound: seal
+  // the record again in place (same content, new bound).
+  (void)WriteRecord(dest, c, b, rec);
   if (sync_) (void)fs_->SyncDir(dest.substr(0, dest.rfind('/')));
   if (dst.ok() && dst->is_file() && dst->ino != rec.fp_ino)
     (void)fs_->Unlink(SidecarPath(c, b, dst->ino));
@@ -407,11 +425,13 @@ Status Store::AppendFrom(const std::string& c, const std::string& b, File& src, 
   auto st = (*f)->Stat();
   if (!st.ok()) return st.status();
   if (!st->is_file()) return Status(ErrorKind::kNotFound, "no blob " + b);
-  // On failure the blob goes back to its old bytes and mtime, so its old
-  // record (fingerprint included) still describes it.
+  // On failure the blob goes back to its old bytes and mtime, and its old
+  // record is sealed again (the rollback itself moved the ctime).
+  BlobInfo before = InfoFromFile(path, c, b, *st, f->get(), false);
   auto undo = [&](Status s) {
     (void)(*f)->Truncate(st->size);
     (void)fs_->SetMtime(path, st->mtime_ns);
+    if (before.has_record) (void)WriteRecord(path, c, b, before.rec);
     return s;
   };
   Status s = (*f)->CopyFrom(src, 0, st->size, n);

@@ -140,8 +140,11 @@ class Store {
   std::optional<std::string> ReadPacked(const std::string& path, const char* xattr,
                                         const std::string& c, const std::string& b,
                                         uint64_t ino, File* file = nullptr);
+  // Writes rec as the record of the file at path. `seal` stores a ctime bound
+  // (see BlobRecord::fp_ctime_bound); staged files are not sealed, since the
+  // commit rename moves their ctime.
   Status WriteRecord(const std::string& path, const std::string& c, const std::string& b,
-                     const BlobRecord& rec);
+                     BlobRecord rec, bool seal = true);
   // Removes the sidecars and uncommitted blocks of the blobs of container c,
   // whose tree now lies at `dir`.
   void DropContainerResidue(const std::string& c, const std::string& dir);

@@ -487,7 +487,7 @@ TEST_F(StoreTest, PlainFileIsABlobWithDerivedProperties) {
   EXPECT_EQ(h.rec.blob_type, "BlockBlob");
   EXPECT_EQ(h.rec.content_type, "application/octet-stream");
   EXPECT_TRUE(h.rec.content_md5.empty());
-  EXPECT_EQ(h.rec.etag, DerivedEtag(st.st_ino, 10, h.st.mtime_ns));
+  EXPECT_EQ(h.rec.etag, DerivedEtag(st.st_ino, 10, h.st.mtime_ns, h.st.ctime_ns));
   EXPECT_EQ(h.rec.last_modified, h.st.mtime_ns);
   EXPECT_NE(h.rec.created, 0);
   auto o = store_->Open("ctr", "dir/plain.bin");

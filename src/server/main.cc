@@ -12,13 +12,6 @@
 
 using namespace strata;
 
-namespace {
-http::Server* g_server = nullptr;
-void OnSignal(int) {
-  if (g_server) g_server->Stop();
-}
-}  // namespace
-
 int main(int argc, char** argv) {
   CLI::App app{"strata: Azure Blob Storage-compatible server for AI training clusters"};
   app.require_subcommand(1);
@@ -93,9 +86,6 @@ int main(int argc, char** argv) {
       "BlobEndpoint=http://%s:%u/%s;\n",
       server::kDevAccount, server::kDevKey, host.c_str(), *port, server::kDevAccount);
   std::fflush(stdout);
-  g_server = &server;
-  signal(SIGINT, OnSignal);
-  signal(SIGTERM, OnSignal);
   signal(SIGPIPE, SIG_IGN);
   server.Run();
   return 0;

@@ -45,8 +45,6 @@ def test_SetBlobMetadata_raw_status(server, container):
     assert r.headers["x-ms-request-server-encrypted"] == "true"
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: src/http lowercases request header names, "
-                   "so x-ms-meta-* names lose their case")
 def test_SetBlobMetadata_preserves_case(container):
     blob = container.get_blob_client("m")
     blob.upload_blob(b"data")

@@ -39,8 +39,6 @@ def test_CreateContainer_public_access_container(service, container_name):
         client.delete_container()
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: src/http/server.cc lowercases header names, "
-                   "so x-ms-meta-* names lose their case (Azure preserves it)")
 def test_CreateContainer_metadata_case_preserved(service, container_name):
     client = service.create_container(container_name, metadata={"MixedCase": "v"})
     try:

@@ -773,9 +773,6 @@ def test_Malformed_badServicePropertiesXml(mserver, body, code):
     assert (r.status_code, r.headers.get("x-ms-error-code")) == (400, code), r.text
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug (src/api/service_ops.cc): Set Blob Service Properties accepts a non-boolean "
-    "<Enabled> and stores it; Azure answers 400 InvalidXmlNodeValue"))
 def test_Malformed_servicePropertiesBadBoolean(mserver):
     body = (b"<StorageServiceProperties><DeleteRetentionPolicy><Enabled>maybe</Enabled>"
             b"</DeleteRetentionPolicy></StorageServiceProperties>")
@@ -802,9 +799,6 @@ def test_Malformed_invalidVersion(mserver, version):
     assert r.headers.get("x-ms-request-id")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "server bug (src/api ValidVersion): any date-shaped x-ms-version is accepted and echoed, "
-    "even impossible dates; Azure answers 400 InvalidHeaderValue for versions it does not know"))
 @pytest.mark.parametrize("version", ["2019-02-31", "2099-01-01", "9999-99-99"])
 def test_Malformed_unknownVersion(mserver, version):
     r = signing.request(mserver, "GET", "/victim/a.txt", headers={"x-ms-version": version})

@@ -167,9 +167,6 @@ def test_Posix_replace_by_rename_with_same_size_and_mtime(server, container):
     assert blob.download_blob().readall() == b"BBBB"
 
 
-@pytest.mark.xfail(strict=True, reason="server bug: src/ns fingerprints a file by (size, inode, "
-                   "mtime) only, so a same-size in-place rewrite that restores the mtime keeps "
-                   "the old ETag (invariant 2); ctime must take part")
 @pytest.mark.parametrize("uploaded", [False, True])
 def test_Posix_in_place_rewrite_with_restored_mtime(server, container, uploaded):
     blob = container.get_blob_client("i")
