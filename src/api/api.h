@@ -25,6 +25,12 @@ class Api : public http::Handler {
   // names one).
   explicit Api(std::vector<std::unique_ptr<Account>> accounts);
 
+  // Calls fn for each account's store (maintenance work).
+  template <typename Fn>
+  void ForEachStore(Fn fn) {
+    for (auto& a : accounts_) fn(*a->store);
+  }
+
   std::optional<http::Response> Prepare(http::Request& req, http::BodyPlan* plan) override;
   http::Response Handle(http::Request& req) override;
   http::Response Fail(http::Failure kind, const http::Request* req, const Status& detail) override;

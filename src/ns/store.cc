@@ -61,17 +61,21 @@ Status Store::Open() {
   STRATA_RETURN_IF_ERROR(fs_->MkdirAll(root_ + "/.strata/sidecar"));
   STRATA_RETURN_IF_ERROR(fs_->RemoveAll(TmpDir()));
   STRATA_RETURN_IF_ERROR(fs_->MkdirAll(TmpDir()));
-  // Expire uncommitted blocks older than 7 days.
-  auto dirs = fs_->ListDir(root_ + "/.strata/blocks");
-  if (dirs.ok()) {
-    TimeNs now = NowNs();
-    for (const auto& d : *dirs) {
-      std::string dir = root_ + "/.strata/blocks/" + d.name;
-      auto st = fs_->Stat(dir);
-      if (st.ok() && now - st->mtime_ns > kBlockTtl) (void)fs_->RemoveAll(dir);
-    }
-  }
+  ExpireBlocks(NowNs());
   return Status::Ok();
+}
+
+size_t Store::ExpireBlocks(TimeNs now) {
+  size_t removed = 0;
+  auto dirs = fs_->ListDir(root_ + "/.strata/blocks");
+  if (!dirs.ok()) return 0;
+  for (const auto& d : *dirs) {
+    std::string dir = root_ + "/.strata/blocks/" + d.name;
+    // A block directory's mtime is its last Put Block.
+    auto st = fs_->Stat(dir);
+    if (st.ok() && now - st->mtime_ns > kBlockTtl && fs_->RemoveAll(dir).ok()) ++removed;
+  }
+  return removed;
 }
 
 // ---------------------------------------------------------------- containers

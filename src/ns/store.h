@@ -53,6 +53,10 @@ class Store {
   // by an earlier run (invariant 4) and blocks older than 7 days.
   Status Open();
 
+  // Removes the uncommitted blocks of blobs that saw no Put Block for 7
+  // days before `now`. Returns how many blobs' blocks went.
+  size_t ExpireBlocks(TimeNs now);
+
   const std::string& root() const { return root_; }
   Fs* fs() const { return fs_; }
   std::string TmpDir() const { return root_ + "/.strata/tmp"; }

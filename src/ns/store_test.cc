@@ -744,5 +744,18 @@ TEST_F(StoreFaultTest, NoSpaceWhileStoringBlockLeavesNothing) {
   EXPECT_EQ(CountEntries(store_->TmpDir()), 1u);  // only the staged block, the caller's
 }
 
+// Uncommitted blocks go 7 days after their blob's last Put Block, not before.
+TEST_F(StoreTest, ExpireBlocksAfterSevenDays) {
+  ASSERT_TRUE(store_->StoreBlock("ctr", "old", "id1", Stage("a")).ok());
+  ASSERT_TRUE(store_->StoreBlock("ctr", "new", "id1", Stage("b")).ok());
+  const TimeNs day = 24LL * 3600 * 1000000000LL;
+  TimeNs now = NowNs();
+  EXPECT_EQ(store_->ExpireBlocks(now + 6 * day), 0u);
+  EXPECT_EQ(store_->UncommittedBlocks("ctr", "old")->size(), 1u);
+  EXPECT_EQ(store_->ExpireBlocks(now + 8 * day), 2u);
+  EXPECT_TRUE(store_->UncommittedBlocks("ctr", "old")->empty());
+  EXPECT_TRUE(store_->UncommittedBlocks("ctr", "new")->empty());
+}
+
 }  // namespace
 }  // namespace strata::ns

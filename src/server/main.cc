@@ -87,6 +87,15 @@ int main(int argc, char** argv) {
       server::kDevAccount, server::kDevKey, host.c_str(), *port, server::kDevAccount);
   std::fflush(stdout);
   signal(SIGPIPE, SIG_IGN);
+  // Uncommitted blocks expire 7 days after their blob's last Put Block;
+  // sweep hourly (and once at start, in Store::Open).
+  std::thread sweeper([&handler] {
+    while (true) {
+      std::this_thread::sleep_for(std::chrono::hours(1));
+      handler.ForEachStore([](ns::Store& s) { s.ExpireBlocks(NowNs()); });
+    }
+  });
+  sweeper.detach();
   server.Run();
   return 0;
 }
