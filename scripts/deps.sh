@@ -7,7 +7,9 @@ pkgs=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev libcurl4-openssl-
       libpugixml-dev nlohmann-json3-dev libcli11-dev libgtest-dev googletest)
 if [ "$mode" = test ]; then
   pkgs+=(python3 python3-azure-storage python3-pytest python3-requests rclone
-         libsecret-1-0 nodejs npm)
+         libsecret-1-0)
+  # Node.js may come from elsewhere (its own packages conflict with Debian's).
+  command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
