@@ -10,6 +10,8 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <mutex>
+#include <unordered_set>
 #include <optional>
 #include <string>
 #include <utility>
@@ -104,9 +106,40 @@ std::optional<Outcome> CheckFormat(const SasParams& p) {
   return std::nullopt;
 }
 
+// Signatures already verified. A training job sends one SAS on millions of
+// requests; the HMAC is most of what checking it costs, and whether a
+// signature matches depends only on key, string-to-sign and signature, so a
+// verified triple need not be computed again. Time, IP and permission
+// checks still run on every request. Bounded: cleared when full.
+class VerifiedSignatures {
+ public:
+  bool Contains(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    return set_.count(key) != 0;
+  }
+  void Add(std::string key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (set_.size() >= kMax) set_.clear();
+    set_.insert(std::move(key));
+  }
+
+ private:
+  static constexpr size_t kMax = 4096;
+  std::mutex mu_;
+  std::unordered_set<std::string> set_;
+};
+
 std::optional<Outcome> CheckSignature(const Account& account, const std::string& string_to_sign,
                                       const std::string& sig) {
-  if (internal::SignatureEquals(Sign(account.key, string_to_sign), sig)) return std::nullopt;
+  static VerifiedSignatures* verified = new VerifiedSignatures();
+  std::string key;
+  key.reserve(account.key.size() + string_to_sign.size() + sig.size() + 2);
+  key.append(account.key).append(1, '\0').append(string_to_sign).append(1, '\0').append(sig);
+  if (verified->Contains(key)) return std::nullopt;
+  if (internal::SignatureEquals(Sign(account.key, string_to_sign), sig)) {
+    verified->Add(std::move(key));
+    return std::nullopt;
+  }
   return Deny(kAuthenticationFailed,
               "Signature did not match. String to sign used was " + string_to_sign);
 }

@@ -76,12 +76,22 @@ std::string FormatHttpDate(TimeNs t) {
   time_t secs;
   int64_t ns;
   SplitNs(t, &secs, &ns);
+  // Every response formats "now" (and most a Last-Modified near it): keep
+  // the last two seconds formatted per thread.
+  thread_local time_t cached_secs[2] = {-1, -1};
+  thread_local std::string cached[2];
+  for (int i = 0; i < 2; ++i)
+    if (cached_secs[i] == secs) return cached[i];
   struct tm tm {};
   gmtime_r(&secs, &tm);
   char buf[64];
   std::snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday],
                 tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
                 tm.tm_sec);
+  thread_local int next = 0;
+  cached_secs[next] = secs;
+  cached[next] = buf;
+  next ^= 1;
   return buf;
 }
 

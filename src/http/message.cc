@@ -11,21 +11,29 @@ std::optional<std::string> Request::Header(std::string_view lower_name) const {
 }
 
 std::optional<std::string> Request::Query(std::string_view name) const {
-  size_t start = 0;
-  while (start <= query.size()) {
-    size_t amp = query.find('&', start);
-    if (amp == std::string::npos) amp = query.size();
-    std::string_view kv = std::string_view(query).substr(start, amp - start);
-    size_t eq = kv.find('=');
-    std::string_view k = kv.substr(0, eq);
-    auto dk = UrlDecode(k, true);
-    if (dk && *dk == name) {
-      if (eq == std::string_view::npos) return std::string();
-      auto v = UrlDecode(kv.substr(eq + 1), true);
-      return v ? *v : std::string(kv.substr(eq + 1));
+  if (!query_parsed_) {
+    // Decoded once per request; handlers ask for several parameters.
+    query_parsed_ = true;
+    size_t start = 0;
+    while (start <= query.size()) {
+      size_t amp = query.find('&', start);
+      if (amp == std::string::npos) amp = query.size();
+      std::string_view kv = std::string_view(query).substr(start, amp - start);
+      size_t eq = kv.find('=');
+      auto dk = UrlDecode(kv.substr(0, eq), true);
+      if (dk) {
+        std::string v;
+        if (eq != std::string_view::npos) {
+          auto dv = UrlDecode(kv.substr(eq + 1), true);
+          v = dv ? std::move(*dv) : std::string(kv.substr(eq + 1));
+        }
+        query_params_.emplace_back(std::move(*dk), std::move(v));
+      }
+      start = amp + 1;
     }
-    start = amp + 1;
   }
+  for (const auto& [k, v] : query_params_)
+    if (k == name) return v;
   return std::nullopt;
 }
 

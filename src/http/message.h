@@ -38,6 +38,12 @@ struct Request {
   std::optional<std::string> Header(std::string_view lower_name) const;
   // Decoded value of a query parameter (first occurrence, case-sensitive name).
   std::optional<std::string> Query(std::string_view name) const;
+
+ private:
+  mutable bool query_parsed_ = false;
+  mutable std::vector<std::pair<std::string, std::string>> query_params_;
+
+ public:
   bool HasBody() const;  // Content-Length > 0 or chunked
 };
 

@@ -113,77 +113,162 @@ Metadata MetaFromJson(const json& j) {
 }
 }  // namespace
 
+// A blob record is read on every HEAD, GET and listed blob, so it is packed
+// in a compact binary form rather than JSON: "SR2", then every field in a
+// fixed order, unsigned numbers as LEB128 varints, signed ones zigzagged,
+// strings as a varint length and the bytes (any octets). Nothing may follow.
+namespace {
+constexpr std::string_view kBlobMagic = "SR2";
+
+class Writer {
+ public:
+  explicit Writer(std::string* out) : out_(out) {}
+  void U(uint64_t v) {
+    while (v >= 0x80) {
+      out_->push_back(static_cast<char>((v & 0x7f) | 0x80));
+      v >>= 7;
+    }
+    out_->push_back(static_cast<char>(v));
+  }
+  void I(int64_t v) { U((static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63)); }
+  void S(std::string_view v) {
+    U(v.size());
+    out_->append(v);
+  }
+
+ private:
+  std::string* out_;
+};
+
+class Reader {
+ public:
+  explicit Reader(std::string_view in) : in_(in) {}
+  uint64_t U() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos_ >= in_.size()) throw std::runtime_error("truncated");
+      uint8_t b = static_cast<uint8_t>(in_[pos_++]);
+      v |= static_cast<uint64_t>(b & 0x7f) << shift;
+      if (!(b & 0x80)) return v;
+    }
+    throw std::runtime_error("varint too long");
+  }
+  int64_t I() {
+    uint64_t u = U();
+    return static_cast<int64_t>((u >> 1) ^ (~(u & 1) + 1));
+  }
+  std::string S() {
+    uint64_t n = U();
+    if (n > in_.size() - pos_) throw std::runtime_error("truncated string");
+    std::string v(in_.substr(pos_, n));
+    pos_ += n;
+    return v;
+  }
+  bool done() const { return pos_ == in_.size(); }
+
+ private:
+  std::string_view in_;
+  size_t pos_ = 0;
+};
+}  // namespace
+
 std::string BlobRecord::Pack() const {
-  json j;
-  j["v"] = 1;
-  j["type"] = Str(blob_type);
-  if (!content_type.empty()) j["ct"] = Str(content_type);
-  if (!content_encoding.empty()) j["ce"] = Str(content_encoding);
-  if (!content_language.empty()) j["cl"] = Str(content_language);
-  if (!content_disposition.empty()) j["cd"] = Str(content_disposition);
-  if (!cache_control.empty()) j["cc"] = Str(cache_control);
-  if (!content_md5.empty()) j["md5"] = Base64Encode(content_md5);
-  if (!metadata.empty()) j["meta"] = MetaToJson(metadata);
-  j["etag"] = Str(etag);
-  j["lm"] = last_modified;
-  j["cr"] = created;
-  j["fp"] = json::array({fp_size, fp_ino, fp_mtime});
-  if (fp_ctime_bound) j["fc"] = fp_ctime_bound;
-  if (!lease.id.empty() || lease.active || lease.breaking) j["lease"] = LeaseToJson(lease);
-  if (!committed_blocks.empty()) {
-    json b = json::array();
-    for (const auto& blk : committed_blocks)
-      b.push_back(json::array({Base64Encode(blk.id), blk.size}));
-    j["blocks"] = std::move(b);
+  std::string out(kBlobMagic);
+  out.reserve(256);
+  Writer w(&out);
+  w.S(blob_type);
+  w.S(content_type);
+  w.S(content_encoding);
+  w.S(content_language);
+  w.S(content_disposition);
+  w.S(cache_control);
+  w.S(content_md5);
+  w.U(metadata.size());
+  for (const auto& [k, v] : metadata) {
+    w.S(k);
+    w.S(v);
   }
-  if (append_block_count) j["appends"] = append_block_count;
-  if (!copy_id.empty()) {
-    j["copy"] = json{{"id", Str(copy_id)},         {"src", Str(copy_source)},
-                     {"status", Str(copy_status)}, {"done", copy_completion},
-                     {"len", copy_length}};
+  w.S(etag);
+  w.I(last_modified);
+  w.I(created);
+  w.U(fp_size);
+  w.U(fp_ino);
+  w.I(fp_mtime);
+  w.I(fp_ctime_bound);
+  w.S(lease.id);
+  w.I(lease.duration);
+  w.I(lease.expiry);
+  w.I(lease.break_time);
+  w.U((lease.active ? 1 : 0) | (lease.breaking ? 2 : 0));
+  w.U(committed_blocks.size());
+  for (const auto& b : committed_blocks) {
+    w.S(b.id);
+    w.U(b.size);
   }
-  if (!tier.empty()) j["tier"] = Str(tier);
-  return j.dump();
+  w.U(append_block_count);
+  w.S(copy_id);
+  w.S(copy_source);
+  w.S(copy_status);
+  w.I(copy_completion);
+  w.U(copy_length);
+  w.S(tier);
+  return out;
 }
 
 Result<BlobRecord> BlobRecord::Unpack(std::string_view packed) {
   try {
-    json j = json::parse(packed);
-    BlobRecord r;
-    r.blob_type = StrAt(j, "type", "BlockBlob");
-    r.content_type = StrAt(j, "ct");
-    r.content_encoding = StrAt(j, "ce");
-    r.content_language = StrAt(j, "cl");
-    r.content_disposition = StrAt(j, "cd");
-    r.cache_control = StrAt(j, "cc");
-    if (j.contains("md5")) r.content_md5 = Bytes(j["md5"]);
-    if (j.contains("meta")) r.metadata = MetaFromJson(j["meta"]);
-    r.etag = StrAt(j, "etag");
-    r.last_modified = j.value("lm", int64_t{0});
-    r.created = j.value("cr", int64_t{0});
-    if (j.contains("fp")) {
-      r.fp_size = j["fp"].at(0).get<uint64_t>();
-      r.fp_ino = j["fp"].at(1).get<uint64_t>();
-      r.fp_mtime = j["fp"].at(2).get<int64_t>();
-      r.fp_ctime_bound = j.value("fc", int64_t{0});
+    if (packed.substr(0, kBlobMagic.size()) != kBlobMagic)
+      throw std::runtime_error("not a blob record");
+    Reader r(packed.substr(kBlobMagic.size()));
+    BlobRecord b;
+    b.blob_type = r.S();
+    b.content_type = r.S();
+    b.content_encoding = r.S();
+    b.content_language = r.S();
+    b.content_disposition = r.S();
+    b.cache_control = r.S();
+    b.content_md5 = r.S();
+    uint64_t n = r.U();
+    if (n > packed.size()) throw std::runtime_error("bad metadata count");
+    for (uint64_t i = 0; i < n; ++i) {
+      std::string k = r.S();
+      b.metadata.emplace_back(std::move(k), r.S());
     }
-    if (j.contains("lease")) r.lease = LeaseFromJson(j["lease"]);
-    if (j.contains("blocks")) {
-      if (!j["blocks"].is_array()) throw std::runtime_error("blocks is not an array");
-      for (const auto& b : j["blocks"])
-        r.committed_blocks.push_back({Bytes(b.at(0)), b.at(1).get<uint64_t>()});
+    b.etag = r.S();
+    b.last_modified = r.I();
+    b.created = r.I();
+    b.fp_size = r.U();
+    b.fp_ino = r.U();
+    b.fp_mtime = r.I();
+    b.fp_ctime_bound = r.I();
+    b.lease.id = r.S();
+    int64_t dur = r.I();
+    if (dur < -1 || dur > 3600) throw std::runtime_error("bad lease duration");
+    b.lease.duration = static_cast<int>(dur);
+    b.lease.expiry = r.I();
+    b.lease.break_time = r.I();
+    uint64_t flags = r.U();
+    if (flags > 3) throw std::runtime_error("bad lease flags");
+    b.lease.active = flags & 1;
+    b.lease.breaking = flags & 2;
+    n = r.U();
+    if (n > packed.size()) throw std::runtime_error("bad block count");
+    b.committed_blocks.reserve(n);
+    for (uint64_t i = 0; i < n; ++i) {
+      std::string id = r.S();
+      b.committed_blocks.push_back({std::move(id), r.U()});
     }
-    r.append_block_count = j.value("appends", uint64_t{0});
-    if (j.contains("copy")) {
-      const auto& c = j["copy"];
-      r.copy_id = StrAt(c, "id");
-      r.copy_source = StrAt(c, "src");
-      r.copy_status = StrAt(c, "status");
-      r.copy_completion = c.value("done", int64_t{0});
-      r.copy_length = c.value("len", uint64_t{0});
-    }
-    r.tier = StrAt(j, "tier");
-    return r;
+    b.append_block_count = r.U();
+    b.copy_id = r.S();
+    b.copy_source = r.S();
+    b.copy_status = r.S();
+    b.copy_completion = r.I();
+    b.copy_length = r.U();
+    b.tier = r.S();
+    if (!r.done()) throw std::runtime_error("trailing bytes");
+    if (b.content_md5.size() != 0 && b.content_md5.size() != 16)
+      throw std::runtime_error("bad md5");
+    return b;
   } catch (const std::exception& e) {
     return Status(ErrorKind::kInvalidArgument, std::string("bad blob record: ") + e.what());
   }
