@@ -23,12 +23,18 @@ namespace {
 std::string NewRequestId() {
   thread_local std::mt19937_64 rng(std::random_device{}());
   uint64_t a = rng(), b = rng();
-  char buf[40];
-  std::snprintf(buf, sizeof(buf), "%08x-%04x-4%03x-%04x-%012llx", uint32_t(a >> 32),
-                uint32_t(a >> 16) & 0xffff, uint32_t(a) & 0xfff,
-                (uint32_t(b >> 48) & 0x3fff) | 0x8000,
-                static_cast<unsigned long long>(b & 0xffffffffffffULL));
-  return buf;
+  // A version-4 UUID, formatted by hand (this runs on every response).
+  a = (a & ~0xf000ULL) | 0x4000ULL;                            // version 4
+  b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;     // variant 10
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string id(36, '-');
+  int pos = 0;
+  for (int i = 0; i < 32; ++i) {
+    if (i == 8 || i == 12 || i == 16 || i == 20) ++pos;
+    uint64_t word = i < 16 ? a : b;
+    id[pos++] = kHex[(word >> (60 - 4 * (i % 16))) & 0xf];
+  }
+  return id;
 }
 
 // The published service versions; anything else is refused as Azure does.
@@ -157,7 +163,7 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
   view.raw_path = req.path;
   view.raw_query = req.query;
   view.header = [&req](std::string_view n) { return req.Header(n); };
-  view.headers = req.headers;
+  if (req.Header("authorization")) view.headers = req.headers;  // SharedKey signs them
   view.account = acct->name;
   view.path_style = path_style;
   view.container = out->container;

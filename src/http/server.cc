@@ -12,6 +12,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <cstring>
+#include <future>
 #include <limits>
 #include <thread>
 #include <vector>
@@ -31,6 +32,35 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr size_t kBodyChunk = 1 << 20;
+constexpr size_t kReadBufferLimit = 64 * 1024;  // request header bytes read ahead
+
+// MD5 of a body computed beside the socket reads: each full chunk is hashed
+// on a helper thread while the next one is read, so hashing (about 700 MB/s
+// on one core) overlaps receiving and spooling instead of adding to them.
+// The caller must leave a fed buffer untouched until the next Feed or Final.
+class PipelinedMd5 {
+ public:
+  void Feed(const char* p, size_t n) {
+    Wait();
+    if (n < (256u << 10)) {
+      md5_.Update(p, n);
+      return;
+    }
+    pending_ = std::async(std::launch::async, [this, p, n] { md5_.Update(p, n); });
+  }
+  std::string Final() {
+    Wait();
+    return md5_.Final();
+  }
+  ~PipelinedMd5() { Wait(); }
+
+ private:
+  void Wait() {
+    if (pending_.valid()) pending_.get();
+  }
+  Md5Hasher md5_;
+  std::future<void> pending_;
+};
 // A body the handler refused is drained (to keep the connection) up to this.
 constexpr uint64_t kDrainLimit = 64ull << 20;
 // After a response that closes the connection, what the client still sends
@@ -87,9 +117,24 @@ class Watchdog {
       }
     });
   }
-  void Disarm() { timer_.cancel(); }
+  // For the reads of a body: re-arming on every wakeup of a fast upload
+  // would cost a timer operation each; within a second of the last arming
+  // it is skipped, so a stall is still caught within the timeout plus 1 s.
+  void Touch() {
+    auto now = std::chrono::steady_clock::now();
+    if (touched_ && now - last_touch_ < std::chrono::seconds(1)) return;
+    touched_ = true;
+    last_touch_ = now;
+    Arm();
+  }
+  void Disarm() {
+    touched_ = false;
+    timer_.cancel();
+  }
 
  private:
+  bool touched_ = false;
+  std::chrono::steady_clock::time_point last_touch_;
   std::shared_ptr<tcp::socket*> live_;
   asio::steady_timer timer_;
   int secs_;
@@ -245,7 +290,7 @@ struct Server::Impl {
       auto ep = sock.remote_endpoint(ec);
       if (!ec) ip = ep.address().to_string();
     }
-    beast::flat_buffer buffer(64 * 1024);
+    beast::flat_buffer buffer(kReadBufferLimit);
     std::vector<char> chunk;
     Watchdog wd(sock, opt.idle_timeout_s);
     while (true) {
@@ -309,8 +354,8 @@ struct Server::Impl {
       Status failure_detail;
       if (has_body) {
         int fd = -1;
-        std::unique_ptr<Md5Hasher> md5;
-        if (plan.md5) md5 = std::make_unique<Md5Hasher>();
+        std::unique_ptr<PipelinedMd5> md5;
+        if (plan.md5) md5 = std::make_unique<PipelinedMd5>();
         if (plan.kind == BodyPlan::kFile) {
           static std::atomic<uint64_t> seq{0};
           req.body_file = plan.spool_dir + "/body." + std::to_string(::getpid()) + "." +
@@ -322,31 +367,29 @@ struct Server::Impl {
             req.body_file.clear();
           }
         }
-        chunk.resize(kBodyChunk);
+        // Two halves: one fills while the other hashes. Small bodies get
+        // small halves, so many small uploads hold little memory.
+        size_t half_size = kBodyChunk;
+        if (!parser.chunked() && parser.content_length())
+          half_size = static_cast<size_t>(
+              std::clamp<uint64_t>(*parser.content_length(), kReadBufferLimit, kBodyChunk));
+        chunk.resize(2 * half_size);
+        chunk.shrink_to_fit();
         uint64_t total = 0;
-        Watchdog body_wd(sock, opt.io_timeout_s);
-        while (!parser.is_done()) {
-          parser.get().body().data = chunk.data();
-          parser.get().body().size = chunk.size();
-          body_wd.Arm();
-          co_await bhttp::async_read(sock, buffer, parser, asio::redirect_error(use_awaitable, ec));
-          if (ec == bhttp::error::need_buffer) ec = {};
-          if (ec) break;
-          size_t n = chunk.size() - parser.get().body().size;
+        // Takes n body bytes: hash, then keep in memory or write to the spool.
+        // False when the body is over the plan's limit.
+        auto consume = [&](const char* p, size_t n) {
           total += n;
           if (total > plan.max_size) {
             failure = Failure::kBodyTooLarge;
-            break;
+            return false;
           }
-          if (n == 0) continue;
-          if (md5) md5->Update(chunk.data(), n);
+          if (md5) md5->Feed(p, n);
           if (plan.kind == BodyPlan::kMemory) {
-            req.body.append(chunk.data(), n);
+            req.body.append(p, n);
           } else if (fd >= 0 && !failure) {
-            const char* p = chunk.data();
-            size_t left = n;
-            while (left > 0) {
-              ssize_t w = ::write(fd, p, left);
+            while (n > 0) {
+              ssize_t w = ::write(fd, p, n);
               if (w < 0) {
                 if (errno == EINTR) continue;
                 failure = Failure::kBodyIo;
@@ -354,10 +397,72 @@ struct Server::Impl {
                 break;
               }
               p += w;
-              left -= w;
+              n -= w;
             }
           }
+          return true;
+        };
+        Watchdog body_wd(sock, opt.io_timeout_s);
+        if (!parser.chunked() && parser.content_length()) {
+          // A sized body bypasses the parser: the bytes already buffered,
+          // then large reads straight from the socket into one half of
+          // `chunk`, each taking all that has arrived; a full half is
+          // spooled and handed to the hasher while the other half fills.
+          uint64_t left = *parser.content_length();
+          size_t buffered = static_cast<size_t>(std::min<uint64_t>(buffer.size(), left));
+          char* half[2] = {chunk.data(), chunk.data() + half_size};
+          int cur = 0;
+          size_t fill = 0;
+          static_assert(kReadBufferLimit <= kBodyChunk);  // buffered fits a half
+          std::memcpy(half[cur], buffer.data().data(), buffered);
+          fill = buffered;
+          bool ok = true;
+          buffer.consume(buffered);
+          left -= buffered;
+          int sfd = sock.native_handle();
+          while (ok) {
+            if (fill == half_size || (left == 0 && fill > 0)) {
+              ok = consume(half[cur], fill);
+              cur ^= 1;
+              fill = 0;
+              continue;
+            }
+            if (left == 0) break;
+            size_t want = static_cast<size_t>(std::min<uint64_t>(half_size - fill, left));
+            ssize_t n = ::read(sfd, half[cur] + fill, want);
+            if (n > 0) {
+              fill += static_cast<size_t>(n);
+              left -= static_cast<uint64_t>(n);
+            } else if (n == 0) {
+              ec = bhttp::error::partial_message;
+              break;
+            } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
+              body_wd.Touch();
+              co_await sock.async_wait(tcp::socket::wait_read,
+                                       asio::redirect_error(use_awaitable, ec));
+              if (ec) break;
+            } else if (errno != EINTR) {
+              ec = asio::error::connection_reset;
+              break;
+            }
+          }
+        } else {
+          char* half[2] = {chunk.data(), chunk.data() + half_size};
+          int cur = 0;
+          while (!parser.is_done()) {
+            parser.get().body().data = half[cur];
+            parser.get().body().size = half_size;
+            body_wd.Touch();
+            co_await bhttp::async_read(sock, buffer, parser,
+                                       asio::redirect_error(use_awaitable, ec));
+            if (ec == bhttp::error::need_buffer) ec = {};
+            if (ec) break;
+            size_t n = half_size - parser.get().body().size;
+            if (n && !consume(half[cur], n)) break;
+            cur ^= 1;
+          }
         }
+        body_wd.Disarm();
         if (fd >= 0) ::close(fd);
         req.body_size = total;
         if (md5) req.body_md5 = md5->Final();
