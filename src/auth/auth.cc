@@ -5,6 +5,9 @@
 
 #include <openssl/crypto.h>
 
+#include <mutex>
+#include <unordered_map>
+
 #include "auth/auth_internal.h"
 #include "common/crypto.h"
 #include "common/strings.h"
@@ -73,6 +76,74 @@ std::string Sign(std::string_view key, std::string_view string_to_sign) {
   return Base64Encode(HmacSha256(key, string_to_sign));
 }
 
+namespace {
+
+// SAS decisions already granted. A job reads millions of blobs with one SAS;
+// everything a grant depends on except the time is in the key (the account
+// and its key, the whole query, the demand, the peer, the protocol, and for
+// a service SAS the blob), so a hit needs only the validity window checked.
+// Grants that name a stored access policy are not kept: the policy may
+// change. Bounded: cleared when full.
+class SasGrants {
+ public:
+  struct Window {
+    TimeNs start = 0, expiry = 0;
+    Scheme scheme = Scheme::kAccountSas;
+  };
+  std::optional<Window> Find(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = map_.find(key);
+    if (it == map_.end()) return std::nullopt;
+    return it->second;
+  }
+  void Add(std::string key, Window w) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (map_.size() >= 4096) map_.clear();
+    map_.emplace(std::move(key), w);
+  }
+
+ private:
+  std::mutex mu_;
+  std::unordered_map<std::string, Window> map_;
+};
+
+std::string GrantKey(const RequestView& req, const Account& account, const Demand& demand,
+                     bool per_blob) {
+  std::string key;
+  key.reserve(account.name.size() + account.key.size() + req.raw_query.size() +
+              req.client_ip.size() + 16 + (per_blob ? req.container.size() + req.blob.size() : 0));
+  key.append(account.name).append(1, '\0').append(account.key).append(1, '\0');
+  key.append(req.raw_query).append(1, '\0').append(req.client_ip).append(1, '\0');
+  key.push_back(static_cast<char>('0' + static_cast<int>(demand.resource_type)));
+  key.push_back(demand.permission);
+  key.push_back(demand.service_sas_allowed ? 'y' : 'n');
+  key.push_back(req.https ? 's' : 'p');
+  if (per_blob) key.append(1, '\0').append(req.container).append(1, '\0').append(req.blob);
+  return key;
+}
+
+Outcome AuthorizeSasCached(const RequestView& req, const Account& account, const Demand& demand,
+                           const PolicyLookup& policies, TimeNs now) {
+  static SasGrants* grants = new SasGrants();
+  for (bool per_blob : {false, true}) {
+    if (auto w = grants->Find(GrantKey(req, account, demand, per_blob))) {
+      if (w->start <= now && now < w->expiry) return internal::Allow(w->scheme);
+      break;  // outside its window now: let the full check say why
+    }
+  }
+  Outcome o = internal::AuthorizeSas(req, account, demand, policies, now);
+  if (!o.ok) return o;
+  auto p = ParseSas(req.raw_query);
+  if (!p || !p->si.empty()) return o;
+  auto expiry = ParseIso8601(p->se);
+  auto start = p->st.empty() ? std::optional<TimeNs>(0) : ParseIso8601(p->st);
+  if (!expiry || !start) return o;
+  grants->Add(GrantKey(req, account, demand, !p->is_account_sas()), {*start, *expiry, o.scheme});
+  return o;
+}
+
+}  // namespace
+
 Outcome Authorize(const RequestView& req, const Account& account, const Demand& demand,
                   const PolicyLookup& policies, TimeNs now) {
   // An Authorization header wins over a SAS in the query.
@@ -94,7 +165,7 @@ Outcome Authorize(const RequestView& req, const Account& account, const Demand& 
   }
   auto params = internal::ParseQuery(req.raw_query);
   if (internal::FindParam(params, "sig")) {
-    return internal::AuthorizeSas(req, account, demand, policies, now);
+    return AuthorizeSasCached(req, account, demand, policies, now);
   }
   return internal::Allow(Scheme::kAnonymous);
 }

@@ -146,6 +146,19 @@ TEST(SasAccountTest, ValidityWindow) {
   EXPECT_TRUE(Check(BlobRequest(kAccountSas), kReadBlob, nullptr, At("2020-01-01T00:00:00Z")).ok);
 }
 
+// A granted SAS is remembered (to skip the HMAC), but never past its window,
+// and never for another demand or another peer.
+TEST(SasAccountTest, RememberedGrantStillHonoursWindowAndDemand) {
+  EXPECT_TRUE(Check(BlobRequest(kAccountSas), kReadBlob, nullptr, At("2021-06-01T00:00:00Z")).ok);
+  EXPECT_TRUE(Check(BlobRequest(kAccountSas), kReadBlob, nullptr, At("2021-06-01T00:00:01Z")).ok);
+  Outcome expired = Check(BlobRequest(kAccountSas), kReadBlob, nullptr, At("2030-01-01T00:00:00Z"));
+  EXPECT_EQ(expired.code, "AuthenticationFailed");
+  Outcome early = Check(BlobRequest(kAccountSas), kReadBlob, nullptr, At("2019-12-31T23:59:59Z"));
+  EXPECT_EQ(early.code, "AuthenticationFailed");
+  EXPECT_EQ(Check(BlobRequest(kAccountSas), Need(ResourceType::kObject, 'd')).code,
+            "AuthorizationPermissionMismatch");
+}
+
 TEST(SasAccountTest, ResourceTypePermissionAndService) {
   EXPECT_EQ(Check(BlobRequest(kAccountSas), Need(ResourceType::kService, 'r')).code,
             "AuthorizationResourceTypeMismatch");

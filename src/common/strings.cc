@@ -131,10 +131,14 @@ std::vector<std::string> Split(std::string_view s, char sep) {
 }
 
 std::optional<std::string> UrlDecode(std::string_view s, bool plus_as_space) {
+  // Copies runs between escapes whole; most names and values have none.
   std::string out;
   out.reserve(s.size());
+  size_t run = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
+    if (c != '%' && !(c == '+' && plus_as_space)) continue;
+    out.append(s.data() + run, i - run);
     if (c == '%') {
       if (i + 2 >= s.size()) return std::nullopt;
       int hi = HexValue(s[i + 1]);
@@ -142,12 +146,12 @@ std::optional<std::string> UrlDecode(std::string_view s, bool plus_as_space) {
       if (hi < 0 || lo < 0) return std::nullopt;
       out += static_cast<char>(hi * 16 + lo);
       i += 2;
-    } else if (c == '+' && plus_as_space) {
-      out += ' ';
     } else {
-      out += c;
+      out += ' ';
     }
+    run = i + 1;
   }
+  out.append(s.data() + run, s.size() - run);
   return out;
 }
 
