@@ -163,8 +163,17 @@ Outcome Authorize(const RequestView& req, const Account& account, const Demand& 
                           "Unsupported authorization scheme '" + std::string(scheme) +
                               "'; use SharedKey, SharedKeyLite or a shared access signature.");
   }
-  auto params = internal::ParseQuery(req.raw_query);
-  if (internal::FindParam(params, "sig")) {
+  // A SAS is a query with a `sig` parameter; look for the name without
+  // decoding the whole query (the grant cache may make that unnecessary).
+  bool has_sig = false;
+  for (size_t start = 0; start < req.raw_query.size();) {
+    size_t amp = req.raw_query.find('&', start);
+    if (amp == std::string::npos) amp = req.raw_query.size();
+    std::string_view kv = std::string_view(req.raw_query).substr(start, amp - start);
+    if (kv.substr(0, kv.find('=')) == "sig") has_sig = true;
+    start = amp + 1;
+  }
+  if (has_sig) {
     return AuthorizeSasCached(req, account, demand, policies, now);
   }
   return internal::Allow(Scheme::kAnonymous);
