@@ -31,6 +31,8 @@
 namespace strata::auth::testing {
 
 inline constexpr char kAccountName[] = "devstoreaccount1";
+// A test key: it differs in one letter ("I6tQ") from the published
+// development key ("I6tq"); every expected signature here was computed with it.
 inline constexpr char kDevKey[] =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tQ/K1SZFPTOtr/KBHBeksoGMGw==";
 inline constexpr char kSdkDate[] = "Mon, 03 Jun 2024 12:00:00 GMT";

@@ -10,7 +10,7 @@ import tempfile
 import time
 
 DEV_ACCOUNT = "devstoreaccount1"
-DEV_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tQ/"
+DEV_KEY = ("Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/"
            "K1SZFPTOtr/KBHBeksoGMGw==")
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -35,8 +35,10 @@ class StrataServer:
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True)
         deadline = time.time() + timeout
+        self.banner = ""
         while time.time() < deadline:
             line = self.proc.stdout.readline()
+            self.banner += line
             if not line:
                 if self.proc.poll() is not None:
                     raise RuntimeError("strata exited with %s" % self.proc.returncode)
@@ -44,6 +46,7 @@ class StrataServer:
             m = re.search(r"listening on 127\.0\.0\.1:(\d+)", line)
             if m:
                 self.port = int(m.group(1))
+                self.banner += self.proc.stdout.readline()  # the connection string
                 break
         if self.port is None:
             self.stop()
