@@ -71,6 +71,11 @@ class Fs {
   // Opens for read/write; `create` adds O_CREAT, `exclusive` O_EXCL.
   virtual Result<std::unique_ptr<File>> OpenWrite(const std::string& path, bool create,
                                                   bool exclusive) = 0;
+  // Opens base/rel for reading, refusing (kPathConflict) any symlink or ".."
+  // on the way and anything that would resolve outside base (openat2 with
+  // RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS): confinement in one syscall.
+  virtual Result<std::unique_ptr<File>> OpenReadBeneath(const std::string& base,
+                                                        const std::string& rel) = 0;
   // lstat semantics (does not follow a final symlink).
   virtual Result<FileStat> Stat(const std::string& path) = 0;
   virtual Status Rename(const std::string& from, const std::string& to) = 0;
@@ -91,6 +96,9 @@ class Fs {
   virtual Status RemoveAll(const std::string& path) = 0;
   // Sets the modification time (used to keep mtime across rewrites of a stub).
   virtual Status SetMtime(const std::string& path, int64_t mtime_ns) = 0;
+  // Sets the permission bits (07777) of a file or directory.
+  // REQUIRES: path is not a symlink (callers check with Stat first).
+  virtual Status Chmod(const std::string& path, uint32_t mode) = 0;
 };
 
 // The real POSIX file system. The returned object lives for the process.
@@ -105,6 +113,10 @@ class FsWrapper : public Fs {
   }
   Result<std::unique_ptr<File>> OpenWrite(const std::string& p, bool c, bool e) override {
     return target_->OpenWrite(p, c, e);
+  }
+  Result<std::unique_ptr<File>> OpenReadBeneath(const std::string& b,
+                                                const std::string& r) override {
+    return target_->OpenReadBeneath(b, r);
   }
   Result<FileStat> Stat(const std::string& p) override { return target_->Stat(p); }
   Status Rename(const std::string& a, const std::string& b) override {
@@ -132,6 +144,7 @@ class FsWrapper : public Fs {
   Status SyncDir(const std::string& p) override { return target_->SyncDir(p); }
   Status RemoveAll(const std::string& p) override { return target_->RemoveAll(p); }
   Status SetMtime(const std::string& p, int64_t t) override { return target_->SetMtime(p, t); }
+  Status Chmod(const std::string& p, uint32_t m) override { return target_->Chmod(p, m); }
 
  protected:
   Fs* target() { return target_; }

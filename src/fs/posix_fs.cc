@@ -1,10 +1,14 @@
 #include <dirent.h>
+#include <linux/openat2.h>
+#include <sys/syscall.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/xattr.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <map>
+#include <mutex>
 #include <cstring>
 #include <vector>
 
@@ -179,6 +183,22 @@ class PosixFsImpl : public Fs {
     return std::unique_ptr<File>(new PosixFile(fd, path));
   }
 
+  Result<std::unique_ptr<File>> OpenReadBeneath(const std::string& base,
+                                                const std::string& rel) override {
+    int dirfd = BaseFd(base);
+    if (dirfd < 0) return ErrnoStatus(errno, "open " + base);
+    struct open_how how {};
+    how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+    how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
+    int fd = static_cast<int>(::syscall(SYS_openat2, dirfd, rel.c_str(), &how, sizeof(how)));
+    if (fd < 0) {
+      if (errno == ELOOP || errno == EXDEV)
+        return Status(ErrorKind::kPathConflict, "a symlink or '..' on the way: " + rel);
+      return ErrnoStatus(errno, "open " + base + "/" + rel);
+    }
+    return std::unique_ptr<File>(new PosixFile(fd, base + "/" + rel));
+  }
+
   Result<FileStat> Stat(const std::string& path) override {
     struct statx sx;
     if (::statx(AT_FDCWD, path.c_str(), AT_SYMLINK_NOFOLLOW, STATX_BASIC_STATS | STATX_BTIME,
@@ -294,6 +314,19 @@ class PosixFsImpl : public Fs {
     return Unlink(path);
   }
 
+  // An O_PATH handle per base directory, opened once: bases are the few
+  // account roots, which must not be replaced while the server runs.
+  int BaseFd(const std::string& base) {
+    std::lock_guard<std::mutex> lock(base_mu_);
+    auto it = base_fds_.find(base);
+    if (it != base_fds_.end()) return it->second;
+    int fd = ::open(base.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) base_fds_[base] = fd;
+    return fd;
+  }
+  std::mutex base_mu_;
+  std::map<std::string, int> base_fds_;
+
   Status SetMtime(const std::string& path, int64_t mtime_ns) override {
     struct timespec ts[2];
     ts[0].tv_sec = 0;
@@ -302,6 +335,12 @@ class PosixFsImpl : public Fs {
     ts[1].tv_nsec = mtime_ns % 1000000000LL;
     if (::utimensat(AT_FDCWD, path.c_str(), ts, AT_SYMLINK_NOFOLLOW) != 0)
       return ErrnoStatus(errno, "utimensat " + path);
+    return Status::Ok();
+  }
+
+  Status Chmod(const std::string& path, uint32_t mode) override {
+    if (::fchmodat(AT_FDCWD, path.c_str(), mode & 07777, 0) != 0)
+      return ErrnoStatus(errno, "chmod " + path);
     return Status::Ok();
   }
 };
