@@ -143,18 +143,24 @@ class Watchdog {
 }  // namespace
 
 struct Server::Impl {
+  // One event loop per I/O thread, each with its own SO_REUSEPORT acceptor:
+  // the kernel spreads connections over the loops and a connection lives on
+  // one thread, so nothing is handed between threads or locked per request.
+  struct Loop {
+    asio::io_context ioc{1};
+    tcp::acceptor acceptor{ioc};
+  };
   ServerOptions opt;
   Handler* handler;
-  asio::io_context ioc;
-  tcp::acceptor acceptor{ioc};
+  std::vector<std::unique_ptr<Loop>> loops;
 
   Impl(ServerOptions o, Handler* h) : opt(std::move(o)), handler(h) {}
 
-  awaitable<void> Accept() {
+  awaitable<void> Accept(Loop& loop) {
     while (true) {
       boost::system::error_code ec;
-      tcp::socket sock = co_await acceptor.async_accept(
-          asio::make_strand(ioc), asio::redirect_error(use_awaitable, ec));
+      tcp::socket sock =
+          co_await loop.acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
       if (ec) {
         if (ec == asio::error::operation_aborted) co_return;
         continue;
@@ -517,39 +523,59 @@ Result<uint16_t> Server::Listen() {
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(impl_->opt.host, ec);
   if (ec) return Status(ErrorKind::kInvalidArgument, "bad --host: " + impl_->opt.host);
-  tcp::endpoint ep(addr, impl_->opt.port);
-  impl_->acceptor.open(ep.protocol(), ec);
-  if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) impl_->acceptor.bind(ep, ec);
-  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) return Status(ErrorKind::kIo, "listen on " + impl_->opt.host + ":" +
-                                            std::to_string(impl_->opt.port) + ": " + ec.message());
-  return impl_->acceptor.local_endpoint().port();
-}
-
-void Server::Run() {
-  asio::co_spawn(impl_->ioc, impl_->Accept(), asio::detached);
-  // SIGINT and SIGTERM stop the server from inside the event loop (a plain
-  // signal handler may not touch the loop safely).
-  asio::signal_set signals(impl_->ioc, SIGINT, SIGTERM);
-  signals.async_wait([this](boost::system::error_code ec, int) {
-    if (!ec) Stop();
-  });
   int n = impl_->opt.threads > 0 ? impl_->opt.threads
                                  : static_cast<int>(std::thread::hardware_concurrency());
   if (n < 1) n = 1;
+  uint16_t port = impl_->opt.port;
+  for (int i = 0; i < n; ++i) {
+    auto loop = std::make_unique<Impl::Loop>();
+    tcp::endpoint ep(addr, port);
+    tcp::acceptor& a = loop->acceptor;
+    a.open(ep.protocol(), ec);
+    if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) {
+      int one = 1;
+      if (::setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+        ec = boost::system::error_code(errno, boost::system::system_category());
+    }
+    if (!ec) a.bind(ep, ec);
+    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+    if (ec) {
+      impl_->loops.clear();
+      return Status(ErrorKind::kIo, "listen on " + impl_->opt.host + ":" +
+                                        std::to_string(impl_->opt.port) + ": " + ec.message());
+    }
+    port = a.local_endpoint().port();  // later loops share the port the first one got
+    impl_->loops.push_back(std::move(loop));
+  }
+  return port;
+}
+
+void Server::Run() {
+  for (auto& loop : impl_->loops)
+    asio::co_spawn(loop->ioc, impl_->Accept(*loop), asio::detached);
+  // SIGINT and SIGTERM stop the server from inside an event loop (a plain
+  // signal handler may not touch the loops safely).
+  asio::signal_set signals(impl_->loops.front()->ioc, SIGINT, SIGTERM);
+  signals.async_wait([this](boost::system::error_code ec, int) {
+    if (!ec) Stop();
+  });
   std::vector<std::thread> threads;
-  for (int i = 1; i < n; ++i) threads.emplace_back([this] { impl_->ioc.run(); });
-  impl_->ioc.run();
+  for (size_t i = 1; i < impl_->loops.size(); ++i)
+    threads.emplace_back([this, i] { impl_->loops[i]->ioc.run(); });
+  impl_->loops.front()->ioc.run();
   for (auto& t : threads) t.join();
 }
 
 void Server::Stop() {
-  asio::post(impl_->ioc, [this] {
-    boost::system::error_code ec;
-    impl_->acceptor.close(ec);
-    impl_->ioc.stop();
-  });
+  for (auto& loop : impl_->loops) {
+    Impl::Loop* l = loop.get();
+    asio::post(l->ioc, [l] {
+      boost::system::error_code ec;
+      l->acceptor.close(ec);
+      l->ioc.stop();
+    });
+  }
 }
 
 }  // namespace strata::http
