@@ -397,6 +397,69 @@ def list_all(server, container, prefix="", delimiter=""):
     return count
 
 
+LIST_LUA = """
+prefixes = {}
+for p in string.gmatch(os.getenv("BENCH_PREFIXES") or ",", "([^,]*),") do table.insert(prefixes, p) end
+local base = os.getenv("BENCH_PATH")
+local sas = os.getenv("BENCH_QUERY") or ""
+local delim = os.getenv("BENCH_DELIM") or ""
+local nginx = os.getenv("BENCH_NGINX") == "1"
+local hdrs = {["x-ms-version"] = "2021-12-02"}
+idx, marker, items = 1, "", 0
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+local function enc(v) return (string.gsub(v, "[^%w]", function(c) return string.format("%%%02X", string.byte(c)) end)) end
+function request()
+  local p = prefixes[idx]
+  if nginx then return wrk.format("GET", base .. p) end
+  local q = "restype=container&comp=list&maxresults=5000"
+  if p ~= "" then q = q .. "&prefix=" .. enc(p) end
+  if delim ~= "" then q = q .. "&delimiter=" .. enc(delim) end
+  if marker ~= "" then q = q .. "&marker=" .. enc(marker) end
+  return wrk.format("GET", base .. "?" .. q .. "&" .. sas, hdrs)
+end
+function response(status, headers, body)
+  if nginx then
+    local _, c = string.gsub(body, '"name":', "")
+    items = items + c
+    idx = idx % #prefixes + 1
+    return
+  end
+  local _, c1 = string.gsub(body, "<Blob>", "")
+  local _, c2 = string.gsub(body, "<BlobPrefix>", "")
+  items = items + c1 + c2
+  local m = string.match(body, "<NextMarker>([^<]*)</NextMarker>")
+  if m and m ~= "" then marker = m else marker = ""; idx = idx % #prefixes + 1 end
+end
+function done(summary, latency, requests)
+  local total = 0
+  for _, t in ipairs(threads) do total = total + t:get("items") end
+  io.write(string.format("RESULT %d %d\\n", total, summary.duration))
+end
+"""
+
+
+def wrk_list(server, container, prefixes, delimiter, secs):
+    """Lists for `secs` seconds on one connection, page after page (a load
+    tool in C, so the server, not an XML parser, is measured); items/s."""
+    script = os.path.join(server.work, "list.lua")
+    with open(script, "w") as f:
+        f.write(LIST_LUA)
+    nginx = isinstance(server, Nginx)
+    env = dict(os.environ, BENCH_PATH=("/%s/" % container) if nginx else server.path(container),
+               BENCH_QUERY=server.q()[1:] if not nginx else "",
+               BENCH_PREFIXES="".join(p + "," for p in prefixes), BENCH_DELIM=delimiter,
+               BENCH_NGINX="1" if nginx else "0")
+    cmd = ["wrk", "-t", "1", "-c", "1", "-d", "%ds" % secs, "--timeout", "60s", "-s", script,
+           "http://127.0.0.1:%d" % server.port]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=secs + 120).stdout
+    for line in out.splitlines():
+        if line.startswith("RESULT"):
+            items, dur_us = map(int, line.split()[1:])
+            return items / (dur_us / 1e6)
+    raise RuntimeError("wrk printed no result: " + out)
+
+
 def walk_all(server, container, dirs):
     """A hierarchical walk: one delimiter listing per directory."""
     if isinstance(server, Nginx):
@@ -484,65 +547,58 @@ def main():
                 if st not in (200, 201, 204):
                     raise RuntimeError("%s: put small -> %d" % (s.name, st))
 
-        for s in servers:
-            q = s.q()
-            path_big = s.path("bench", "big.bin")
-            # a: one stream
-            vals, cpus = [], []
-            for _ in range(runs):
+        # Rows a-f, interleaved: each run measures every server in turn, so
+        # drift on this shared VM (page cache, ext4's allocator after a mass
+        # delete) hits all of them alike.
+        vals = {}   # (row, server) -> [values]
+        cpus = {}   # (row, server) -> [(wall, server cpu, client cpu)]
+        lat = {}    # server -> ([p50], [p99])
+
+        def add(row, s, value, m):
+            vals.setdefault((row, s.name), []).append(value)
+            cpus.setdefault((row, s.name), []).append(m)
+
+        blockbuf = os.urandom(8 * MiB)
+        for run in range(runs):
+            for s in servers:
+                q = s.q()
+                path_big = s.path("bench", "big.bin")
+                # a: one stream
                 r, wall, sc, cc = measured(s, lambda: wrk(s, "get", path_big, q, s.get_headers(), 1, secs))
-                vals.append(r["bytes"] / r["secs"])
-                cpus.append((wall, sc, cc))
-            record("a", s, vals, cpus)
-            # b: 8 concurrent 8 MiB ranges
-            vals, cpus = [], []
-            for _ in range(runs):
+                add("a", s, r["bytes"] / r["secs"], (wall, sc, cc))
+                # b: 8 concurrent 8 MiB ranges
                 r, wall, sc, cc = measured(s, lambda: wrk(s, "range", path_big, q, s.get_headers(), 8, secs))
-                vals.append(r["bytes"] / r["secs"])
-                cpus.append((wall, sc, cc))
-            record("b", s, vals, cpus)
-            # c: 16 KiB GETs over 64 connections
-            vals, p50s, p99s, cpus = [], [], [], []
-            for _ in range(runs):
+                add("b", s, r["bytes"] / r["secs"], (wall, sc, cc))
+                # c: 16 KiB GETs over 64 connections
                 r, wall, sc, cc = measured(s, lambda: wrk(s, "small", s.path("bench", "small/"), q,
                                                           s.get_headers(), 64, secs,
                                                           nblobs=small_count))
-                vals.append(r["requests"] / r["secs"])
-                p50s.append(r["p50"])
-                p99s.append(r["p99"])
-                cpus.append((wall, sc, cc))
+                add("c", s, r["requests"] / r["secs"], (wall, sc, cc))
+                lat.setdefault(s.name, ([], []))
+                lat[s.name][0].append(r["p50"])
+                lat[s.name][1].append(r["p99"])
                 if r["errors"]:
                     notes[("c", s.name)] = "%d errors" % r["errors"]
-            record("c", s, vals, cpus)
-            results[("c-lat", s.name)] = (statistics.median(p50s), statistics.median(p99s))
-            # d: Put Blob of put_size
-            vals, cpus = [], []
-            for i in range(runs):
-                r, wall, sc, cc = measured(s, lambda: put_file(s, "bench", "put-%d.bin" % i, putsrc))
-                vals.append(put_size / wall)
-                cpus.append((wall, sc, cc))
-            record("d", s, vals, cpus)
-            # e: 8 MiB Put Blocks, 4 in flight, then Put Block List
-            if not isinstance(s, Nginx):
-                buf = os.urandom(8 * MiB)
-                vals, cpus = [], []
-                for i in range(runs):
-                    r, wall, sc, cc = measured(s, lambda: put_blocks(s, "bench", "blocks-%d.bin" % i,
-                                                                     blocks_total, 8 * MiB, 4, buf))
-                    vals.append(blocks_total / wall)
-                    cpus.append((wall, sc, cc))
-                record("e", s, vals, cpus)
-            # f: 16 KiB Put Blob at concurrency 16
-            vals, cpus = [], []
-            for _ in range(runs):
+                # d: Put Blob of put_size
+                r, wall, sc, cc = measured(s, lambda: put_file(s, "bench", "put-%d.bin" % run, putsrc))
+                add("d", s, put_size / wall, (wall, sc, cc))
+                # e: 8 MiB Put Blocks, 4 in flight, then Put Block List
+                if not isinstance(s, Nginx):
+                    r, wall, sc, cc = measured(s, lambda: put_blocks(s, "bench", "blocks-%d.bin" % run,
+                                                                     blocks_total, 8 * MiB, 4, blockbuf))
+                    add("e", s, blocks_total / wall, (wall, sc, cc))
+                # f: 16 KiB Put Blob at concurrency 16
                 r, wall, sc, cc = measured(s, lambda: wrk(s, "put", s.path("bench", "f/"), q,
                                                           s.put_headers(), 16, secs, size=16384))
-                vals.append(r["requests"] / r["secs"])
-                cpus.append((wall, sc, cc))
+                add("f", s, r["requests"] / r["secs"], (wall, sc, cc))
                 if r["errors"]:
                     notes[("f", s.name)] = "%d errors" % r["errors"]
-            record("f", s, vals, cpus)
-            print("  %s: rows a-f done" % s.name, flush=True)
+            print("  rows a-f, run %d of %d done" % (run + 1, runs), flush=True)
+        for (row, name), v in vals.items():
+            srv = next(x for x in servers if x.name == name)
+            record(row, srv, v, cpus[(row, name)])
+        for name, (p50s, p99s) in lat.items():
+            results[("c-lat", name)] = (statistics.median(p50s), statistics.median(p99s))
 
         # g: listings. Blobs are made as files for strata and nginx (one
         # namespace: a file under the root is a blob) and uploaded to Azurite.
@@ -576,13 +632,17 @@ def main():
                 for kind in ("flat", "delim"):
                     if kind == "flat" and isinstance(s, Nginx):
                         continue
+                    # Correct first (every blob listed, by a real parser),
+                    # then timed with the C load tool.
+                    fn = (lambda: list_all(s, cname)) if kind == "flat" else (lambda: walk_all(s, cname, dirs))
+                    if fn() < n:
+                        raise RuntimeError("%s listed fewer than %d" % (s.name, n))
                     vals, cpus = [], []
                     for _ in range(runs):
-                        fn = (lambda: list_all(s, cname)) if kind == "flat" else (lambda: walk_all(s, cname, dirs))
-                        count, wall, sc, cc = measured(s, fn)
-                        if count < n:
-                            raise RuntimeError("%s listed %d of %d" % (s.name, count, n))
-                        vals.append(n / wall)
+                        rate, wall, sc, cc = measured(s, lambda: wrk_list(
+                            s, cname, [""] if kind == "flat" else [d + "/" for d in dirs],
+                            "" if kind == "flat" else "/", secs))
+                        vals.append(rate)
                         cpus.append((wall, sc, cc))
                     record("g-%s-%s" % (label, kind), s, vals, cpus)
             print("  listings %s done" % label, flush=True)

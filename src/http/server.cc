@@ -370,8 +370,8 @@ struct Server::Impl {
         if (plan.md5) md5 = std::make_unique<PipelinedMd5>();
         if (plan.kind == BodyPlan::kFile) {
           static std::atomic<uint64_t> seq{0};
-          req.body_file = plan.spool_dir + "/body." + std::to_string(::getpid()) + "." +
-                          std::to_string(seq++);
+          static const std::string pid = std::to_string(::getpid());
+          req.body_file = plan.spool_dir + "/body." + pid + "." + std::to_string(seq++);
           fd = ::open(req.body_file.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
           if (fd < 0) {
             failure = Failure::kBodyIo;
