@@ -6,6 +6,7 @@
 
 #include "api/routes.h"
 #include "common/strings.h"
+#include "dfs/dfs.h"
 #include "ns/names.h"
 
 namespace strata::api {
@@ -16,6 +17,7 @@ struct Api::Routed {
   const Route* route = nullptr;
   auth::Scheme scheme = auth::Scheme::kAnonymous;
   std::string base_url;
+  bool dfs = false;  // routed to the dfs path API: errors are JSON
 };
 
 namespace {
@@ -126,7 +128,9 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
                 : out->blob.empty()    ? Level::kContainer
                                        : Level::kBlob;
   if (req.method == "OPTIONS") return std::nullopt;  // CORS preflight; no auth
-  out->route = FindRoute(level, req);
+  out->route = dfs::FindRoute(level, req);
+  out->dfs = out->route != nullptr;
+  if (!out->route) out->route = FindRoute(level, req);
   if (!out->route) {
     if (level == Level::kContainer && !req.Query("restype") && !req.Query("comp")) {
       // "/account/container" without restype: Azure treats it as a blob in $root.
@@ -194,6 +198,7 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
 std::optional<http::Response> Api::Prepare(http::Request& req, http::BodyPlan* plan) {
   auto routed = std::make_shared<Routed>();
   if (auto err = Resolve(req, routed.get())) {
+    if (routed->dfs) dfs::ToJson(req, *err);
     Stamp(&req, *err);
     return err;
   }
@@ -247,6 +252,12 @@ http::Response Api::Handle(http::Request& req) {
         resp = r.route->fn(ctx);
       } catch (const std::exception& e) {
         resp = ErrorResponse(AzError::kInternalError, e.what());
+      }
+      if (r.dfs) {
+        dfs::ToJson(req, resp);
+      } else if (resp.status == 404 && r.route->level == Level::kBlob) {
+        // No blob there: perhaps a directory, which an HNS account shows as one.
+        if (auto dir = dfs::DirectoryAsBlob(ctx, r.route->name)) resp = std::move(*dir);
       }
     }
   }

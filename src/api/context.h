@@ -57,6 +57,13 @@ std::optional<http::Response> CheckWriteConditions(const Ctx& ctx, bool exists,
 // Validates Content-MD5 against the body's computed MD5.
 std::optional<AzError> CheckContentMd5(const Ctx& ctx);
 
+// Applies the request's lease action (x-ms-lease-action and friends) to
+// `lease`, the one state machine of Lease Blob, Lease Container and the dfs
+// Path Lease. Returns an error response, or fills `ok` with the success
+// status and lease headers.
+std::optional<http::Response> ApplyLeaseAction(const Ctx& ctx, ns::Lease& lease,
+                                               http::Response* ok);
+
 // CORS: adds Access-Control-* headers when the request's Origin matches a
 // rule of the account's service properties.
 void AddCorsHeaders(Account* account, const http::Request& req, http::Response& r);

@@ -37,9 +37,10 @@ bool ValidGuid(const std::string& s) {
 
 constexpr TimeNs kSec = 1000000000LL;
 
-// Applies the lease action of the request to `lease`. Returns an error
-// response, or fills `ok` with the success response (status and lease headers).
-std::optional<http::Response> Apply(const Ctx& ctx, ns::Lease& lease, http::Response* ok) {
+}  // namespace
+
+std::optional<http::Response> ApplyLeaseAction(const Ctx& ctx, ns::Lease& lease,
+                                               http::Response* ok) {
   auto action = ctx.H("x-ms-lease-action");
   if (!action) return ErrorResponse(AzError::kMissingRequiredHeader, "x-ms-lease-action");
   std::string a = ToLower(*action);
@@ -145,8 +146,6 @@ std::optional<http::Response> Apply(const Ctx& ctx, ns::Lease& lease, http::Resp
   return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-lease-action");
 }
 
-}  // namespace
-
 http::Response LeaseBlob(Ctx& ctx) {
   auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
   auto info = ctx.store().Head(ctx.container, ctx.blob);
@@ -157,7 +156,7 @@ http::Response LeaseBlob(Ctx& ctx) {
   if (auto e = CheckWriteConditions(ctx, true, info->rec)) return *e;
   ns::BlobRecord rec = info->rec;
   http::Response r;
-  if (auto e = Apply(ctx, rec.lease, &r)) return *e;
+  if (auto e = ApplyLeaseAction(ctx, rec.lease, &r)) return *e;
   Status s = ctx.store().UpdateRecord(ctx.container, ctx.blob, rec);
   if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
   SetEtagHeaders(r, rec.etag, rec.last_modified);
@@ -173,7 +172,7 @@ http::Response LeaseContainer(Ctx& ctx) {
   if (Evaluate(c, true, rec->etag, rec->last_modified, false) != CondOutcome::kOk)
     return ErrorResponse(AzError::kConditionNotMet);
   http::Response r;
-  if (auto e = Apply(ctx, rec->lease, &r)) return *e;
+  if (auto e = ApplyLeaseAction(ctx, rec->lease, &r)) return *e;
   Status s = ctx.store().PutContainer(ctx.container, *rec);
   if (!s.ok()) return ErrorResponse(FromStatus(s, false), s.message());
   SetEtagHeaders(r, rec->etag, rec->last_modified);

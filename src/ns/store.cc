@@ -457,6 +457,7 @@ Status Store::RemoveEmptyParents(const std::string& c, const std::string& b) {
     size_t slash = rel.rfind('/');
     if (slash == std::string::npos) return Status::Ok();
     rel.resize(slash);
+    if (IsExplicitDir(BlobPath(c, rel))) return Status::Ok();  // made through dfs: kept
     Status s = fs_->Rmdir(BlobPath(c, rel));
     if (!s.ok()) return Status::Ok();  // not empty, or gone: stop
   }

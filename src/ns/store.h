@@ -39,6 +39,28 @@ struct ListItem {
   BlobInfo info;  // for blobs
 };
 
+// Owner, group and access control list of a path (dfs). The permission bits
+// are the file's mode; these are what the mode cannot hold. Empty strings:
+// never set (owner and group read as "$superuser").
+struct PathAcl {
+  std::string owner, group, acl;
+};
+
+// A file or directory of the hierarchical (dfs) view of a container.
+struct PathInfo {
+  std::string name;
+  bool is_dir = false;
+  bool explicit_dir = false;  // a directory carrying a record (made through dfs)
+  BlobRecord rec;  // files: as Head(); directories: their record or derived
+  FileStat st;
+  PathAcl acl;
+};
+
+struct PathPage {
+  std::vector<PathInfo> items;
+  std::string next_marker;  // "" when the listing is complete
+};
+
 struct ListPage {
   std::vector<ListItem> items;
   std::string next_marker;  // "" when the listing is complete
@@ -119,6 +141,50 @@ class Store {
   Result<ListPage> List(const std::string& c, const std::string& prefix,
                         const std::string& delimiter, const std::string& marker, size_t max);
 
+  // ---- hierarchical namespace (dfs; store_paths.cc) ----
+  // A directory made through dfs is a real directory whose record (a
+  // BlobRecord: metadata, ETag, times, lease) lies in its own xattr; that
+  // record marks it explicit, so DeleteBlob does not prune it when its last
+  // file goes. Directories without one are implicit (made by a blob commit
+  // or with plain tools).
+
+  // The file or directory p (p non-empty). kContainerNotFound, kNotFound.
+  Result<PathInfo> HeadPath(const std::string& c, const std::string& p);
+  // Creates directory p and any missing parents, all explicit, with mode
+  // `mode` and record `rec` (parents get a copy with fresh ETags). When p is
+  // a directory already its record is replaced. kPathConflict when p or a
+  // parent is a file.
+  Status MakeDirectory(const std::string& c, const std::string& p, const BlobRecord& rec,
+                       uint32_t mode);
+  // Replaces the record of directory p (making it explicit).
+  Status PutDirRecord(const std::string& c, const std::string& p, const BlobRecord& rec);
+  // Stores owner/group/ACL, sets the permission bits when `mode` is given,
+  // then stores `rec` as the path's record (so a file's record stays sealed).
+  Status SetPathAcl(const std::string& c, const std::string& p, const PathAcl& acl,
+                    std::optional<uint32_t> mode, const BlobRecord& rec);
+  // Moves file or directory `from` to `to` (same account) with one
+  // rename(2): atomic whatever the tree's size. Replaces a file at `to`, or
+  // an empty directory when `from` is one. REQUIRES: to's parent exists (the
+  // caller checks, to answer with its own error). kNotFound: no source;
+  // kPathConflict: file vs directory at `to`; kNotEmpty: `to` a non-empty
+  // directory.
+  Status RenamePath(const std::string& from_c, const std::string& from, const std::string& to_c,
+                    const std::string& to);
+  // Removes file or directory p. A non-empty directory needs `recursive`
+  // (kNotEmpty otherwise); the tree leaves the namespace with one rename
+  // before it is removed. Prunes implicit empty parents, as DeleteBlob.
+  Status DeletePath(const std::string& c, const std::string& p, bool recursive);
+  // Paths under directory `dir` ("" = the container) in depth-first order
+  // (a directory, then its entries, each level sorted by name), after
+  // `marker` (a path from an earlier page), at most `max`. Only the top
+  // level unless `recursive`. kNotFound when dir is not a directory.
+  Result<PathPage> ListPaths(const std::string& c, const std::string& dir, bool recursive,
+                             const std::string& marker, size_t max);
+  // Where dfs appends of file b are staged before a flush commits them (in
+  // the blob's block directory, so they expire and are dropped with its
+  // uncommitted blocks). Creates the directory.
+  Result<std::string> AppendStagePath(const std::string& c, const std::string& b);
+
   // ---- locks ----
   std::unique_lock<std::mutex> LockBlob(const std::string& c, const std::string& b);
   std::unique_lock<std::mutex> LockContainer(const std::string& c);
@@ -160,6 +226,10 @@ class Store {
   BlobInfo InfoFromFile(const std::string& path, const std::string& c, const std::string& b,
                         const FileStat& st, File* file = nullptr, bool may_retry = true);
   Status RemoveEmptyParents(const std::string& c, const std::string& b);
+  // Directory helpers of store_paths.cc.
+  bool IsExplicitDir(const std::string& path);
+  PathAcl ReadAcl(const std::string& path);
+  PathInfo DirInfo(const std::string& c, const std::string& p, const FileStat& st);
   // Creates the directories of b's parents; kPathConflict when one is a file.
   Status CheckParentsForCreate(const std::string& c, const std::string& b);
 

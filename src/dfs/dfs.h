@@ -1,0 +1,59 @@
+// The ADLS Gen2 (dfs) path API: filesystems and paths over the same
+// namespace as the Blob API. Handlers have the api:: signature
+// Response(api::Ctx&), reuse its auth, conditions and lease machinery, and
+// answer Azure's JSON errors (api::Api converts any XML error of a dfs
+// request with ToJson, so handlers may return api::ErrorResponse too).
+//
+// Thread-safety: as api/: handlers run concurrently and serialize their
+// read-modify-write sequences with the store's blob and container locks.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "api/context.h"
+#include "api/routes.h"
+
+namespace strata::dfs {
+
+// The dfs route for a request, or nullptr when it is not a dfs request (then
+// the Blob API answers it exactly as before).
+const api::Route* FindRoute(api::Level level, const http::Request& req);
+
+// For a Blob API request that found no blob where the dfs namespace holds an
+// explicit directory (made through dfs): the HNS blob view of it (a
+// zero-length blob with metadata hdi_isfolder=true). nullopt otherwise:
+// implicit directories stay no blob, as before.
+std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& route_name);
+
+// Rewrites an XML error response as a dfs JSON error (HEAD: no body).
+void ToJson(const http::Request& req, http::Response& r);
+
+// ---- the handlers ----
+http::Response CreateFilesystem(api::Ctx&);
+http::Response GetFilesystemProperties(api::Ctx&);
+http::Response SetFilesystemProperties(api::Ctx&);
+http::Response DeleteFilesystem(api::Ctx&);
+http::Response ListPaths(api::Ctx&);
+http::Response CreatePath(api::Ctx&);   // resource=file|directory, or a rename
+http::Response UpdatePath(api::Ctx&);   // action=append|flush|setProperties|setAccessControl
+http::Response GetPathProperties(api::Ctx&);  // HEAD; action=getAccessControl|getStatus
+http::Response DeletePath(api::Ctx&);
+http::Response LeasePath(api::Ctx&);
+
+// ---- shared by the handlers (common.cc) ----
+// Parses x-ms-properties ("n1=base64,n2=base64"); false on a bad list.
+bool ParseProperties(const std::string& header, ns::Metadata* out);
+std::string FormatProperties(const ns::Metadata& m);
+// "$superuser" when unset.
+std::string OwnerOf(const ns::PathAcl& acl);
+std::string GroupOf(const ns::PathAcl& acl);
+// rwx string of a path's mode, with '+' when its ACL has named entries.
+std::string PermissionsOf(const ns::PathInfo& info);
+// The ACL as getAccessControl returns it: the stored one, its base entries
+// kept in step with the mode, or one made from the mode.
+std::string AclOf(const ns::PathInfo& info);
+// Lease headers (x-ms-lease-state/status/duration).
+void LeaseHeaders(http::Response& r, const ns::Lease& lease, TimeNs now);
+
+}  // namespace strata::dfs

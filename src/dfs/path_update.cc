@@ -1,0 +1,214 @@
+// Path - Update: PATCH ?action=append|flush|setProperties|setAccessControl.
+// Appends are staged in the blob's block directory; a flush commits the
+// staged file with Store::Commit, so readers see the old or the new data.
+#include "api/conditions.h"
+#include "common/crypto.h"
+#include "common/strings.h"
+#include "dfs/dfs.h"
+#include "dfs/errors.h"
+#include "dfs/permissions.h"
+
+namespace strata::dfs {
+
+// x-ms-content-* and x-ms-cache-control of dfs requests into the record.
+void ApplyPathHeaders(const api::Ctx& ctx, ns::BlobRecord* rec) {
+  if (auto v = ctx.H("x-ms-content-type")) rec->content_type = *v;
+  if (auto v = ctx.H("x-ms-content-encoding")) rec->content_encoding = *v;
+  if (auto v = ctx.H("x-ms-content-language")) rec->content_language = *v;
+  if (auto v = ctx.H("x-ms-content-disposition")) rec->content_disposition = *v;
+  if (auto v = ctx.H("x-ms-cache-control")) rec->cache_control = *v;
+}
+
+namespace {
+std::optional<http::Response> NotFound(const Status& s) {
+  if (s.kind() == ErrorKind::kContainerNotFound) return JsonError(DfsError::kFilesystemNotFound);
+  return JsonError(DfsError::kPathNotFound);
+}
+
+std::optional<http::Response> CheckWrite(const api::Ctx& ctx, const ns::PathInfo& info) {
+  if (auto e = api::CheckBlobLeaseForWrite(ctx, info.rec.lease)) return JsonError(*e);
+  api::Conditions c = api::ParseConditions(*ctx.req);
+  if (c.any() && api::Evaluate(c, true, info.rec.etag, info.rec.last_modified, false) !=
+                     api::CondOutcome::kOk)
+    return JsonError(api::AzError::kConditionNotMet);
+  return std::nullopt;
+}
+
+std::optional<uint64_t> Position(const api::Ctx& ctx) {
+  auto p = ctx.Q("position");
+  if (!p) return std::nullopt;
+  return ParseUint(*p);
+}
+
+http::Response Append(api::Ctx& ctx) {
+  auto pos = Position(ctx);
+  if (!ctx.Q("position")) return JsonError(api::AzError::kMissingRequiredQueryParameter, "position");
+  if (!pos) return JsonError(api::AzError::kInvalidQueryParameterValue, "position");
+  if (auto e = api::CheckContentMd5(ctx)) return JsonError(*e);
+  auto& store = ctx.store();
+  auto lock = store.LockBlob(ctx.container, ctx.blob);
+  auto info = store.HeadPath(ctx.container, ctx.blob);
+  if (!info.ok()) return *NotFound(info.status());
+  if (info->is_dir) return JsonError(DfsError::kResourceTypeMismatch);
+  if (auto e = api::CheckBlobLeaseForWrite(ctx, info->rec.lease)) return JsonError(*e);
+  auto stage = store.AppendStagePath(ctx.container, ctx.blob);
+  if (!stage.ok()) return JsonError(api::FromStatus(stage.status(), true), stage.status().message());
+  Fs* fs = store.fs();
+  auto sst = fs->Stat(*stage);
+  uint64_t staged = sst.ok() ? sst->size : info->st.size;
+  if (*pos != staged) return JsonError(DfsError::kInvalidFlushPosition);
+  auto out = fs->OpenWrite(*stage, true, false);
+  if (!out.ok()) return JsonError(api::FromStatus(out.status(), true), out.status().message());
+  Status s;
+  if (!sst.ok() && info->st.size > 0) {
+    // The first append after a flush starts from the file's committed bytes.
+    auto cur = store.Open(ctx.container, ctx.blob);
+    s = cur.ok() ? (*out)->CopyFrom(*cur->file, 0, 0, info->st.size) : cur.status();
+  }
+  if (s.ok() && ctx.req->body_size > 0) {
+    auto src = fs->OpenRead(ctx.req->body_file);
+    s = src.ok() ? (*out)->CopyFrom(**src, 0, staged, ctx.req->body_size) : src.status();
+  }
+  if (!s.ok()) {
+    (void)(*out)->Truncate(staged);
+    return JsonError(api::FromStatus(s, true), s.message());
+  }
+  http::Response r;
+  r.status = 202;
+  r.Set("x-ms-request-server-encrypted", "true");
+  if (!ctx.req->body_md5.empty()) r.Set("Content-MD5", Base64Encode(ctx.req->body_md5));
+  return r;
+}
+
+http::Response Flush(api::Ctx& ctx) {
+  auto pos = Position(ctx);
+  if (!ctx.Q("position")) return JsonError(api::AzError::kMissingRequiredQueryParameter, "position");
+  if (!pos) return JsonError(api::AzError::kInvalidQueryParameterValue, "position");
+  if (ctx.req->body_size != 0)
+    return JsonError(api::AzError::kInvalidInput, "A flush has no request body.");
+  auto& store = ctx.store();
+  auto lock = store.LockBlob(ctx.container, ctx.blob);
+  auto info = store.HeadPath(ctx.container, ctx.blob);
+  if (!info.ok()) return *NotFound(info.status());
+  if (info->is_dir) return JsonError(DfsError::kResourceTypeMismatch);
+  if (auto e = CheckWrite(ctx, *info)) return *e;
+  auto stage = store.AppendStagePath(ctx.container, ctx.blob);
+  if (!stage.ok()) return JsonError(api::FromStatus(stage.status(), true), stage.status().message());
+  Fs* fs = store.fs();
+  auto sst = fs->Stat(*stage);
+  uint64_t length = sst.ok() ? sst->size : info->st.size;
+  if (*pos != length) return JsonError(DfsError::kInvalidFlushPosition);
+  ns::BlobRecord rec = info->rec;
+  ApplyPathHeaders(ctx, &rec);
+  rec.content_md5.clear();
+  if (auto md5 = ctx.H("x-ms-content-md5")) {
+    auto raw = Base64Decode(*md5);
+    if (!raw || raw->size() != 16) return JsonError(api::AzError::kInvalidMd5);
+    rec.content_md5 = *raw;
+  }
+  rec.etag = ns::NewEtag();
+  rec.last_modified = ctx.now;
+  Status s;
+  if (sst.ok()) {
+    // The staged file becomes the file, keeping its mode and ACL.
+    std::string tmp = store.NewTempPath();
+    s = fs->Rename(*stage, tmp);
+    if (s.ok()) {
+      ctx.req->body_file = tmp;  // removed by the server unless committed
+      s = fs->Chmod(tmp, info->st.mode & 07777);
+      if (s.ok() && (!info->acl.owner.empty() || !info->acl.group.empty() || !info->acl.acl.empty()))
+        s = fs->SetXattr(tmp, "user.strata.acl",
+                         info->acl.owner + "\n" + info->acl.group + "\n" + info->acl.acl);
+      if (s.ok()) s = store.Commit(ctx.container, ctx.blob, tmp, rec, true);
+      if (s.ok()) ctx.req->body_file.clear();
+    }
+  } else {
+    s = store.UpdateRecord(ctx.container, ctx.blob, rec);
+  }
+  if (!s.ok()) return JsonError(api::FromStatus(s, true), s.message());
+  http::Response r;
+  api::SetEtagHeaders(r, rec.etag, rec.last_modified);
+  r.Set("x-ms-request-server-encrypted", "true");
+  return r;
+}
+
+http::Response SetProperties(api::Ctx& ctx) {
+  auto& store = ctx.store();
+  auto lock = store.LockBlob(ctx.container, ctx.blob);
+  auto info = store.HeadPath(ctx.container, ctx.blob);
+  if (!info.ok()) return *NotFound(info.status());
+  if (auto e = CheckWrite(ctx, *info)) return *e;
+  ns::BlobRecord rec = info->rec;
+  if (auto p = ctx.H("x-ms-properties")) {
+    ns::Metadata meta;
+    if (!ParseProperties(*p, &meta)) return JsonError(DfsError::kInvalidPropertyName);
+    rec.metadata = std::move(meta);
+  }
+  if (!info->is_dir) ApplyPathHeaders(ctx, &rec);
+  rec.etag = ns::NewEtag();
+  rec.last_modified = ctx.now;
+  Status s = info->is_dir ? store.PutDirRecord(ctx.container, ctx.blob, rec)
+                          : store.UpdateRecord(ctx.container, ctx.blob, rec);
+  if (!s.ok()) return JsonError(api::FromStatus(s, true), s.message());
+  http::Response r;
+  api::SetEtagHeaders(r, rec.etag, rec.last_modified);
+  return r;
+}
+
+http::Response SetAccessControl(api::Ctx& ctx) {
+  auto owner = ctx.H("x-ms-owner"), group = ctx.H("x-ms-group");
+  auto perms = ctx.H("x-ms-permissions"), acl_h = ctx.H("x-ms-acl");
+  if (perms && acl_h)
+    return JsonError(api::AzError::kInvalidHeaderValue, "x-ms-permissions and x-ms-acl are exclusive.");
+  std::optional<uint32_t> mode_bits;
+  if (perms) {
+    mode_bits = ParsePermissions(*perms);
+    if (!mode_bits) return JsonError(api::AzError::kInvalidHeaderValue, "x-ms-permissions");
+  }
+  std::optional<std::vector<AclEntry>> acl;
+  if (acl_h) {
+    acl = ParseAcl(*acl_h);
+    if (!acl) return JsonError(api::AzError::kInvalidHeaderValue, "x-ms-acl");
+  }
+  auto& store = ctx.store();
+  auto lock = store.LockBlob(ctx.container, ctx.blob);
+  auto info = store.HeadPath(ctx.container, ctx.blob);
+  if (!info.ok()) return *NotFound(info.status());
+  if (auto e = CheckWrite(ctx, *info)) return *e;
+  ns::PathAcl stored = info->acl;
+  if (owner) stored.owner = *owner;
+  if (group) stored.group = *group;
+  uint32_t mode = info->st.mode & 07777;
+  if (acl) {
+    mode = ModeFromAcl(*acl, mode);
+    stored.acl = FormatAcl(*acl);
+  } else if (mode_bits) {
+    mode = *mode_bits;
+    std::vector<AclEntry> old;
+    if (auto parsed = ParseAcl(stored.acl)) old = std::move(*parsed);
+    stored.acl = old.empty() ? "" : FormatAcl(AclWithMode(std::move(old), mode));
+  }
+  ns::BlobRecord rec = info->rec;
+  rec.etag = ns::NewEtag();
+  rec.last_modified = ctx.now;
+  std::optional<uint32_t> chmod;
+  if (mode != (info->st.mode & 07777)) chmod = mode;
+  Status s = store.SetPathAcl(ctx.container, ctx.blob, stored, chmod, rec);
+  if (!s.ok()) return JsonError(api::FromStatus(s, true), s.message());
+  http::Response r;
+  api::SetEtagHeaders(r, rec.etag, rec.last_modified);
+  return r;
+}
+}  // namespace
+
+http::Response UpdatePath(api::Ctx& ctx) {
+  auto action = ctx.Q("action");
+  if (!action) return JsonError(api::AzError::kMissingRequiredQueryParameter, "action");
+  if (*action == "append") return Append(ctx);
+  if (*action == "flush") return Flush(ctx);
+  if (*action == "setProperties") return SetProperties(ctx);
+  if (*action == "setAccessControl") return SetAccessControl(ctx);
+  return JsonError(api::AzError::kInvalidQueryParameterValue, "action");
+}
+
+}  // namespace strata::dfs

@@ -1,0 +1,76 @@
+// The dfs route table. A request is a dfs request when its query or method
+// says so: resource=filesystem|file|directory, action=..., recursive on
+// DELETE (or a DELETE that accepts only JSON), x-ms-rename-source on PUT, the PATCH and POST methods, or upn on
+// HEAD. Anything else is left to the Blob API's table.
+#include "common/strings.h"
+#include "dfs/dfs.h"
+
+namespace strata::dfs {
+
+namespace {
+using api::Anon;
+using api::Body;
+using api::CopyMode;
+using api::Level;
+using auth::ResourceType;
+constexpr auth::Demand Con(char p) { return {ResourceType::kContainer, p, true}; }
+constexpr auth::Demand Obj(char p) { return {ResourceType::kObject, p, true}; }
+
+// clang-format off
+//                                       name                        level              method    restype  comp     copy            handler                  demand    anon                  body         write
+const api::Route kCreateFs            = {"DfsCreateFilesystem",      Level::kContainer, "PUT",    nullptr, nullptr, CopyMode::kAny, CreateFilesystem,        Con('c'), Anon::kNever,         Body::kNone, true};
+const api::Route kGetFs               = {"DfsGetFilesystemProperties", Level::kContainer, "HEAD", nullptr, nullptr, CopyMode::kAny, GetFilesystemProperties, Con('r'), Anon::kNever,         Body::kNone, false};
+const api::Route kSetFs               = {"DfsSetFilesystemProperties", Level::kContainer, "PATCH", nullptr, nullptr, CopyMode::kAny, SetFilesystemProperties, Con('w'), Anon::kNever,        Body::kNone, false};
+const api::Route kDeleteFs            = {"DfsDeleteFilesystem",      Level::kContainer, "DELETE", nullptr, nullptr, CopyMode::kAny, DeleteFilesystem,        Con('d'), Anon::kNever,         Body::kNone, false};
+const api::Route kListPaths           = {"DfsListPaths",             Level::kContainer, "GET",    nullptr, nullptr, CopyMode::kAny, ListPaths,               Con('l'), Anon::kContainerRead, Body::kNone, false};
+const api::Route kCreatePath          = {"DfsCreatePath",            Level::kBlob,      "PUT",    nullptr, nullptr, CopyMode::kAny, CreatePath,              Obj('c'), Anon::kNever,         Body::kNone, true};
+const api::Route kRenamePath          = {"DfsRenamePath",            Level::kBlob,      "PUT",    nullptr, nullptr, CopyMode::kAny, CreatePath,              Obj('w'), Anon::kNever,         Body::kNone, true};
+const api::Route kAppend              = {"DfsAppendData",            Level::kBlob,      "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj('a'), Anon::kNever,         Body::kData, true};
+const api::Route kUpdate              = {"DfsUpdatePath",            Level::kBlob,      "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj('w'), Anon::kNever,         Body::kNone, true};
+const api::Route kGetProps            = {"DfsGetPathProperties",     Level::kBlob,      "HEAD",   nullptr, nullptr, CopyMode::kAny, GetPathProperties,       Obj('r'), Anon::kBlobRead,      Body::kNone, false};
+const api::Route kDeletePath          = {"DfsDeletePath",            Level::kBlob,      "DELETE", nullptr, nullptr, CopyMode::kAny, DeletePath,              Obj('d'), Anon::kNever,         Body::kNone, false};
+const api::Route kLeasePath           = {"DfsLeasePath",             Level::kBlob,      "POST",   nullptr, nullptr, CopyMode::kAny, LeasePath,               Obj('w'), Anon::kNever,         Body::kNone, false};
+// clang-format on
+}  // namespace
+
+const api::Route* FindRoute(api::Level level, const http::Request& req) {
+  const std::string& m = req.method;
+  if (level == Level::kContainer) {
+    auto resource = req.Query("resource");
+    if (!resource || *resource != "filesystem") return nullptr;
+    if (m == "PUT") return &kCreateFs;
+    if (m == "HEAD") return &kGetFs;
+    if (m == "PATCH") return &kSetFs;
+    if (m == "DELETE") return &kDeleteFs;
+    if (m == "GET") return &kListPaths;
+    return nullptr;
+  }
+  if (level != Level::kBlob) return nullptr;
+  if (m == "PATCH") {
+    auto action = req.Query("action");
+    return action && *action == "append" ? &kAppend : &kUpdate;
+  }
+  if (m == "POST") return &kLeasePath;
+  if (m == "PUT") {
+    if (req.Header("x-ms-rename-source")) return &kRenamePath;
+    auto resource = req.Query("resource");
+    if (resource && (*resource == "file" || *resource == "directory")) return &kCreatePath;
+    return nullptr;
+  }
+  if (m == "HEAD") {
+    auto action = req.Query("action");
+    if ((action && (*action == "getAccessControl" || *action == "getStatus")) || req.Query("upn"))
+      return &kGetProps;
+    return nullptr;
+  }
+  if (m == "DELETE") {
+    if (req.Query("recursive") || req.Query("continuation")) return &kDeletePath;
+    // The Data Lake SDK deletes a file with no query at all; it asks for JSON.
+    auto accept = req.Header("accept");
+    if (accept && *accept == "application/json") return &kDeletePath;
+    return nullptr;
+  }
+  return nullptr;
+}
+
+}  // namespace strata::dfs
