@@ -342,8 +342,8 @@ Status Store::WriteRecord(const std::string& path, const std::string& c, const s
   // write is repeated (rarely: the thread was preempted) until the ctime it
   // caused lies within the bound. Without success the bound is dropped.
   constexpr int64_t kSlackNs = 200000;  // covers the syscall, not a preemption
-  for (int attempt = 0; attempt < 4; ++attempt) {
-    rec.fp_ctime_bound = seal && attempt < 3 ? NowNs() + kSlackNs : 0;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    rec.fp_ctime_bound = seal && attempt < 7 ? NowNs() + kSlackNs : 0;
     STRATA_RETURN_IF_ERROR(WritePacked(path, kRecordXattr, c, b, rec.fp_ino, rec.Pack()));
     if (rec.fp_ctime_bound == 0) break;
     auto st = fs_->Stat(path);
