@@ -118,7 +118,7 @@ Metadata MetaFromJson(const json& j) {
 // fixed order, unsigned numbers as LEB128 varints, signed ones zigzagged,
 // strings as a varint length and the bytes (any octets). Nothing may follow.
 namespace {
-constexpr std::string_view kBlobMagic = "SR2";
+constexpr std::string_view kBlobMagic = "S3";
 
 class Writer {
  public:
@@ -164,6 +164,12 @@ class Reader {
     pos_ += n;
     return v;
   }
+  std::string Raw(size_t n) {
+    if (n > in_.size() - pos_) throw std::runtime_error("truncated");
+    std::string v(in_.substr(pos_, n));
+    pos_ += n;
+    return v;
+  }
   bool done() const { return pos_ == in_.size(); }
 
  private:
@@ -172,46 +178,124 @@ class Reader {
 };
 }  // namespace
 
-std::string BlobRecord::Pack() const {
-  std::string out(kBlobMagic);
-  out.reserve(256);
-  Writer w(&out);
-  w.S(blob_type);
-  w.S(content_type);
-  w.S(content_encoding);
-  w.S(content_language);
-  w.S(content_disposition);
-  w.S(cache_control);
-  w.S(content_md5);
-  w.U(metadata.size());
-  for (const auto& [k, v] : metadata) {
-    w.S(k);
-    w.S(v);
+// Which optional fields a packed blob record carries.
+namespace {
+enum : uint64_t {
+  kHasContentType = 1 << 0,  // absent: application/octet-stream
+  kHasEncoding = 1 << 1,
+  kHasLanguage = 1 << 2,
+  kHasDisposition = 1 << 3,
+  kHasCacheControl = 1 << 4,
+  kHasMd5 = 1 << 5,  // 16 raw bytes follow
+  kHasMetadata = 1 << 6,
+  kCompactEtag = 1 << 7,  // "0x" + 16 hex digits, stored as 8 bytes
+  kHasLease = 1 << 8,
+  kHasBlocks = 1 << 9,
+  kHasAppends = 1 << 10,
+  kHasCopy = 1 << 11,
+  kHasTier = 1 << 12,
+  kAppendBlob = 1 << 13,
+  kOtherType = 1 << 14,  // the type's name follows
+  kHasCtimeBound = 1 << 15,
+  kNoContentType = 1 << 16,  // the content type is empty
+  kKnownBits = (1 << 17) - 1,
+};
+constexpr char kDefaultContentType[] = "application/octet-stream";
+
+bool CompactEtag(const std::string& etag, uint64_t* out) {
+  if (etag.size() != 18 || etag[0] != '0' || etag[1] != 'x') return false;
+  uint64_t v = 0;
+  for (size_t i = 2; i < 18; ++i) {
+    char c = etag[i];
+    int d = c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+    if (d < 0) return false;
+    v = (v << 4) | static_cast<uint64_t>(d);
   }
-  w.S(etag);
+  *out = v;
+  return true;
+}
+}  // namespace
+
+// Packed so that a typical record (no user metadata) stays under ~60 bytes and
+// fits in the inode's own xattr space on ext4 (256-byte inodes): a larger one
+// costs every blob an extra 4 KiB block. Times after the first are stored as
+// differences, which are small.
+std::string BlobRecord::Pack() const {
+  uint64_t mask = 0, etag_bits = 0;
+  if (content_type.empty()) mask |= kNoContentType;
+  else if (content_type != kDefaultContentType) mask |= kHasContentType;
+  if (!content_encoding.empty()) mask |= kHasEncoding;
+  if (!content_language.empty()) mask |= kHasLanguage;
+  if (!content_disposition.empty()) mask |= kHasDisposition;
+  if (!cache_control.empty()) mask |= kHasCacheControl;
+  if (content_md5.size() == 16) mask |= kHasMd5;
+  if (!metadata.empty()) mask |= kHasMetadata;
+  if (CompactEtag(etag, &etag_bits)) mask |= kCompactEtag;
+  if (!lease.id.empty() || lease.active || lease.breaking || lease.duration || lease.expiry ||
+      lease.break_time)
+    mask |= kHasLease;
+  if (!committed_blocks.empty()) mask |= kHasBlocks;
+  if (append_block_count) mask |= kHasAppends;
+  if (!copy_id.empty() || !copy_source.empty() || !copy_status.empty() || copy_completion ||
+      copy_length)
+    mask |= kHasCopy;
+  if (!tier.empty()) mask |= kHasTier;
+  if (blob_type == "AppendBlob") mask |= kAppendBlob;
+  else if (blob_type != "BlockBlob") mask |= kOtherType;
+  if (fp_ctime_bound) mask |= kHasCtimeBound;
+
+  std::string out(kBlobMagic);
+  out.reserve(64);
+  Writer w(&out);
+  w.U(mask);
+  if (mask & kOtherType) w.S(blob_type);
+  if (mask & kHasContentType) w.S(content_type);
+  if (mask & kHasEncoding) w.S(content_encoding);
+  if (mask & kHasLanguage) w.S(content_language);
+  if (mask & kHasDisposition) w.S(content_disposition);
+  if (mask & kHasCacheControl) w.S(cache_control);
+  if (mask & kHasMd5) out.append(content_md5);
+  if (mask & kHasMetadata) {
+    w.U(metadata.size());
+    for (const auto& [k, v] : metadata) {
+      w.S(k);
+      w.S(v);
+    }
+  }
+  if (mask & kCompactEtag) {
+    for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>(etag_bits >> shift));
+  } else {
+    w.S(etag);
+  }
   w.I(last_modified);
-  w.I(created);
+  w.I(created - last_modified);
   w.U(fp_size);
   w.U(fp_ino);
-  w.I(fp_mtime);
-  w.I(fp_ctime_bound);
-  w.S(lease.id);
-  w.I(lease.duration);
-  w.I(lease.expiry);
-  w.I(lease.break_time);
-  w.U((lease.active ? 1 : 0) | (lease.breaking ? 2 : 0));
-  w.U(committed_blocks.size());
-  for (const auto& b : committed_blocks) {
-    w.S(b.id);
-    w.U(b.size);
+  w.I(fp_mtime - last_modified);
+  if (mask & kHasCtimeBound) w.I(fp_ctime_bound - fp_mtime);
+  if (mask & kHasLease) {
+    w.S(lease.id);
+    w.I(lease.duration);
+    w.I(lease.expiry);
+    w.I(lease.break_time);
+    w.U((lease.active ? 1 : 0) | (lease.breaking ? 2 : 0));
   }
-  w.U(append_block_count);
-  w.S(copy_id);
-  w.S(copy_source);
-  w.S(copy_status);
-  w.I(copy_completion);
-  w.U(copy_length);
-  w.S(tier);
+  if (mask & kHasBlocks) {
+    w.U(committed_blocks.size());
+    for (const auto& b : committed_blocks) {
+      w.S(b.id);
+      w.U(b.size);
+    }
+  }
+  if (mask & kHasAppends) w.U(append_block_count);
+  if (mask & kHasCopy) {
+    w.S(copy_id);
+    w.S(copy_source);
+    w.S(copy_status);
+    w.I(copy_completion);
+    w.U(copy_length);
+  }
+  if (mask & kHasTier) w.S(tier);
   return out;
 }
 
@@ -219,55 +303,78 @@ Result<BlobRecord> BlobRecord::Unpack(std::string_view packed) {
   try {
     if (packed.substr(0, kBlobMagic.size()) != kBlobMagic)
       throw std::runtime_error("not a blob record");
-    Reader r(packed.substr(kBlobMagic.size()));
+    std::string_view body = packed.substr(kBlobMagic.size());
+    Reader r(body);
     BlobRecord b;
-    b.blob_type = r.S();
-    b.content_type = r.S();
-    b.content_encoding = r.S();
-    b.content_language = r.S();
-    b.content_disposition = r.S();
-    b.cache_control = r.S();
-    b.content_md5 = r.S();
-    uint64_t n = r.U();
-    if (n > packed.size()) throw std::runtime_error("bad metadata count");
-    for (uint64_t i = 0; i < n; ++i) {
-      std::string k = r.S();
-      b.metadata.emplace_back(std::move(k), r.S());
+    uint64_t mask = r.U();
+    if (mask & ~static_cast<uint64_t>(kKnownBits)) throw std::runtime_error("unknown fields");
+    if ((mask & kAppendBlob) && (mask & kOtherType)) throw std::runtime_error("two types");
+    b.blob_type = mask & kOtherType ? r.S() : mask & kAppendBlob ? "AppendBlob" : "BlockBlob";
+    if ((mask & kHasContentType) && (mask & kNoContentType)) throw std::runtime_error("two types");
+    b.content_type = mask & kHasContentType  ? r.S()
+                     : mask & kNoContentType ? std::string()
+                                             : std::string(kDefaultContentType);
+    if (mask & kHasEncoding) b.content_encoding = r.S();
+    if (mask & kHasLanguage) b.content_language = r.S();
+    if (mask & kHasDisposition) b.content_disposition = r.S();
+    if (mask & kHasCacheControl) b.cache_control = r.S();
+    if (mask & kHasMd5) b.content_md5 = r.Raw(16);
+    if (mask & kHasMetadata) {
+      uint64_t n = r.U();
+      if (n == 0 || n > packed.size()) throw std::runtime_error("bad metadata count");
+      for (uint64_t i = 0; i < n; ++i) {
+        std::string k = r.S();
+        b.metadata.emplace_back(std::move(k), r.S());
+      }
     }
-    b.etag = r.S();
+    if (mask & kCompactEtag) {
+      std::string raw = r.Raw(8);
+      static constexpr char kHex[] = "0123456789ABCDEF";
+      b.etag = "0x";
+      for (unsigned char c : raw) {
+        b.etag += kHex[c >> 4];
+        b.etag += kHex[c & 15];
+      }
+    } else {
+      b.etag = r.S();
+    }
     b.last_modified = r.I();
-    b.created = r.I();
+    b.created = b.last_modified + r.I();
     b.fp_size = r.U();
     b.fp_ino = r.U();
-    b.fp_mtime = r.I();
-    b.fp_ctime_bound = r.I();
-    b.lease.id = r.S();
-    int64_t dur = r.I();
-    if (dur < -1 || dur > 3600) throw std::runtime_error("bad lease duration");
-    b.lease.duration = static_cast<int>(dur);
-    b.lease.expiry = r.I();
-    b.lease.break_time = r.I();
-    uint64_t flags = r.U();
-    if (flags > 3) throw std::runtime_error("bad lease flags");
-    b.lease.active = flags & 1;
-    b.lease.breaking = flags & 2;
-    n = r.U();
-    if (n > packed.size()) throw std::runtime_error("bad block count");
-    b.committed_blocks.reserve(n);
-    for (uint64_t i = 0; i < n; ++i) {
-      std::string id = r.S();
-      b.committed_blocks.push_back({std::move(id), r.U()});
+    b.fp_mtime = b.last_modified + r.I();
+    if (mask & kHasCtimeBound) b.fp_ctime_bound = b.fp_mtime + r.I();
+    if (mask & kHasLease) {
+      b.lease.id = r.S();
+      int64_t dur = r.I();
+      if (dur < -1 || dur > 3600) throw std::runtime_error("bad lease duration");
+      b.lease.duration = static_cast<int>(dur);
+      b.lease.expiry = r.I();
+      b.lease.break_time = r.I();
+      uint64_t flags = r.U();
+      if (flags > 3) throw std::runtime_error("bad lease flags");
+      b.lease.active = flags & 1;
+      b.lease.breaking = flags & 2;
     }
-    b.append_block_count = r.U();
-    b.copy_id = r.S();
-    b.copy_source = r.S();
-    b.copy_status = r.S();
-    b.copy_completion = r.I();
-    b.copy_length = r.U();
-    b.tier = r.S();
+    if (mask & kHasBlocks) {
+      uint64_t n = r.U();
+      if (n == 0 || n > packed.size()) throw std::runtime_error("bad block count");
+      b.committed_blocks.reserve(n);
+      for (uint64_t i = 0; i < n; ++i) {
+        std::string id = r.S();
+        b.committed_blocks.push_back({std::move(id), r.U()});
+      }
+    }
+    if (mask & kHasAppends) b.append_block_count = r.U();
+    if (mask & kHasCopy) {
+      b.copy_id = r.S();
+      b.copy_source = r.S();
+      b.copy_status = r.S();
+      b.copy_completion = r.I();
+      b.copy_length = r.U();
+    }
+    if (mask & kHasTier) b.tier = r.S();
     if (!r.done()) throw std::runtime_error("trailing bytes");
-    if (b.content_md5.size() != 0 && b.content_md5.size() != 16)
-      throw std::runtime_error("bad md5");
     return b;
   } catch (const std::exception& e) {
     return Status(ErrorKind::kInvalidArgument, std::string("bad blob record: ") + e.what());

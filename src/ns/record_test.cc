@@ -119,6 +119,27 @@ TEST(BlobRecord, RoundTripsDefaults) {
   EXPECT_TRUE(back->committed_blocks.empty());
 }
 
+// A record as Put Blob writes it (MD5, ETag, times, fingerprint, ctime
+// bound, no user metadata) packs small enough for the inode's own xattr
+// space on ext4 with 256-byte inodes, so a blob costs no extra block.
+TEST(BlobRecord, TypicalRecordFitsInTheInode) {
+  BlobRecord r;
+  r.content_type = "application/octet-stream";
+  r.content_md5 = std::string(16, '\x5a');
+  r.etag = NewEtag();
+  r.last_modified = NowNs();
+  r.created = r.last_modified;
+  r.fp_size = 16384;
+  r.fp_ino = 123456789;
+  r.fp_mtime = r.last_modified - 3000000;
+  r.fp_ctime_bound = r.last_modified + 200000;
+  std::string packed = r.Pack();
+  EXPECT_LE(packed.size(), 60u);
+  auto back = BlobRecord::Unpack(packed);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ExpectSameBlob(r, *back);
+}
+
 TEST(BlobRecord, MetadataKeepsOrderAndDuplicates) {
   BlobRecord r;
   for (int i = 20; i > 0; --i) r.metadata.emplace_back("k" + std::to_string(i), std::to_string(i));
