@@ -14,13 +14,6 @@ namespace {
 
 constexpr uint64_t kMaxRangeMd5 = 4 << 20;
 
-void LeaseHeaders(http::Response& r, const ns::Lease& lease, TimeNs now) {
-  std::string state = lease.State(now);
-  r.Set("x-ms-lease-state", state);
-  r.Set("x-ms-lease-status", state == "leased" || state == "breaking" ? "locked" : "unlocked");
-  if (state == "leased") r.Set("x-ms-lease-duration", lease.duration < 0 ? "infinite" : "fixed");
-}
-
 void BlobHeaders(http::Response& r, const ns::BlobInfo& info, TimeNs now) {
   const ns::BlobRecord& rec = info.rec;
   SetEtagHeaders(r, rec.etag, rec.last_modified);
@@ -64,11 +57,6 @@ std::optional<http::Response> CheckRead(const Ctx& ctx, const ns::BlobInfo& info
   }
   if (o == CondOutcome::kFailed) return ErrorResponse(AzError::kConditionNotMet);
   return std::nullopt;
-}
-
-http::Response NotFound(const Status& s) {
-  return ErrorResponse(s.kind() == ErrorKind::kContainerNotFound ? AzError::kContainerNotFound
-                                                                 : AzError::kBlobNotFound);
 }
 
 }  // namespace

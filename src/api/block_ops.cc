@@ -9,18 +9,11 @@
 
 namespace strata::api {
 
-void ApplyContentHeaders(const Ctx& ctx, ns::BlobRecord* rec, bool reset);
-Result<std::string> StagedBody(Ctx& ctx);
 
 namespace {
 constexpr size_t kMaxCommittedBlocks = 50000;
 constexpr size_t kMaxUncommittedBlocks = 100000;
 constexpr size_t kMaxBlockIdBytes = 64;
-
-http::Response NotFound(const Status& s) {
-  return ErrorResponse(s.kind() == ErrorKind::kContainerNotFound ? AzError::kContainerNotFound
-                                                                 : AzError::kBlobNotFound);
-}
 }  // namespace
 
 http::Response PutBlock(Ctx& ctx) {

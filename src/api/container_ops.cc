@@ -33,13 +33,6 @@ std::optional<http::Response> CheckContainerConditions(const Ctx& ctx,
   return std::nullopt;
 }
 
-void LeaseHeaders(http::Response& r, const ns::Lease& lease, TimeNs now) {
-  std::string state = lease.State(now);
-  r.Set("x-ms-lease-state", state);
-  r.Set("x-ms-lease-status", state == "leased" || state == "breaking" ? "locked" : "unlocked");
-  if (state == "leased") r.Set("x-ms-lease-duration", lease.duration < 0 ? "infinite" : "fixed");
-}
-
 }  // namespace
 
 http::Response CreateContainer(Ctx& ctx) {

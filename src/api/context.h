@@ -37,6 +37,16 @@ using HandlerFn = http::Response (*)(Ctx&);
 
 // ---- helpers shared by handlers (handlers.cc) ----
 
+// x-ms-lease-state, -status and -duration of a blob or container.
+void LeaseHeaders(http::Response& r, const ns::Lease& lease, TimeNs now);
+// 404 ContainerNotFound or BlobNotFound, by what a lookup reported.
+http::Response NotFound(const Status& s);
+// Sets a record's content headers from x-ms-blob-content-*; `reset` clears
+// the ones the request does not name.
+void ApplyContentHeaders(const Ctx& ctx, ns::BlobRecord* rec, bool reset);
+// The request's staged body file, or a new empty one when it had no body
+// (the server removes it unless a handler commits it).
+Result<std::string> StagedBody(Ctx& ctx);
 // ETag in quotes, as sent on the wire.
 std::string QuoteEtag(const std::string& etag);
 // Adds ETag and Last-Modified.

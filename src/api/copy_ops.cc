@@ -8,7 +8,6 @@
 
 namespace strata::api {
 
-void ApplyContentHeaders(const Ctx& ctx, ns::BlobRecord* rec, bool reset);
 
 namespace {
 

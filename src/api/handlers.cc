@@ -7,6 +7,18 @@
 
 namespace strata::api {
 
+void LeaseHeaders(http::Response& r, const ns::Lease& lease, TimeNs now) {
+  std::string state = lease.State(now);
+  r.Set("x-ms-lease-state", state);
+  r.Set("x-ms-lease-status", state == "leased" || state == "breaking" ? "locked" : "unlocked");
+  if (state == "leased") r.Set("x-ms-lease-duration", lease.duration < 0 ? "infinite" : "fixed");
+}
+
+http::Response NotFound(const Status& s) {
+  return ErrorResponse(s.kind() == ErrorKind::kContainerNotFound ? AzError::kContainerNotFound
+                                                                 : AzError::kBlobNotFound);
+}
+
 std::string QuoteEtag(const std::string& etag) { return "\"" + etag + "\""; }
 
 void SetEtagHeaders(http::Response& r, const std::string& etag, TimeNs last_modified) {
