@@ -32,5 +32,7 @@ std::optional<uint64_t> ParseUint(std::string_view s);
 
 // XML text escaping for element content and attribute values.
 std::string XmlEscape(std::string_view s);
+// Appends s to out, XML-escaped (XmlEscape without the temporary).
+void AppendXmlEscaped(std::string& out, std::string_view s);
 
 }  // namespace strata
