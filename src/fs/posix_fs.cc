@@ -191,12 +191,42 @@ class PosixFsImpl : public Fs {
     how.flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
     how.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS;
     int fd = static_cast<int>(::syscall(SYS_openat2, dirfd, rel.c_str(), &how, sizeof(how)));
+    if (fd < 0 && errno == ENOSYS) fd = OpenBeneathByComponents(dirfd, rel);
     if (fd < 0) {
       if (errno == ELOOP || errno == EXDEV)
         return Status(ErrorKind::kPathConflict, "a symlink or '..' on the way: " + rel);
       return ErrnoStatus(errno, "open " + base + "/" + rel);
     }
     return std::unique_ptr<File>(new PosixFile(fd, base + "/" + rel));
+  }
+
+  // openat2 for kernels (and tools such as valgrind) without it: one
+  // O_NOFOLLOW openat per component, refusing "..", "." and empty ones, so
+  // the same paths are refused with the same errno (ELOOP, EXDEV).
+  static int OpenBeneathByComponents(int base, const std::string& rel) {
+    int cur = base;
+    size_t pos = 0;
+    while (true) {
+      size_t slash = rel.find('/', pos);
+      std::string comp = rel.substr(pos, slash == std::string::npos ? std::string::npos : slash - pos);
+      const bool last = slash == std::string::npos;
+      int fd = -1;
+      if (comp.empty() || comp == "." || comp == "..") {
+        errno = EXDEV;
+      } else {
+        fd = ::openat(cur, comp.c_str(),
+                      O_RDONLY | O_CLOEXEC | O_NOFOLLOW | (last ? O_NONBLOCK : O_DIRECTORY));
+      }
+      int err = errno;
+      if (cur != base) ::close(cur);
+      if (fd < 0) {
+        errno = err;
+        return -1;
+      }
+      if (last) return fd;
+      cur = fd;
+      pos = slash + 1;
+    }
   }
 
   Result<FileStat> Stat(const std::string& path) override {

@@ -1,5 +1,7 @@
 #include "http/message.h"
 
+#include <algorithm>
+
 #include "common/strings.h"
 
 namespace strata::http {
@@ -14,6 +16,7 @@ std::optional<std::string> Request::Query(std::string_view name) const {
   if (!query_parsed_) {
     // Decoded once per request; handlers ask for several parameters.
     query_parsed_ = true;
+    query_params_.reserve(static_cast<size_t>(std::count(query.begin(), query.end(), '&')) + 1);
     size_t start = 0;
     while (start <= query.size()) {
       size_t amp = query.find('&', start);
