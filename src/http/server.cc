@@ -561,6 +561,20 @@ Result<uint16_t> Server::Listen() {
                                  : static_cast<int>(std::thread::hardware_concurrency());
   if (n < 1) n = 1;
   uint16_t port = impl_->opt.port;
+  if (port != 0) {
+    // SO_REUSEPORT (below) would let a second strata, or any process of the
+    // same user that also sets it, share the port and silently take half of
+    // the connections. A plain bind first fails while anyone listens there.
+    asio::io_context probe_ctx;
+    tcp::acceptor probe(probe_ctx);
+    tcp::endpoint ep(addr, port);
+    probe.open(ep.protocol(), ec);
+    if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
+    if (!ec) probe.bind(ep, ec);
+    if (ec)
+      return Status(ErrorKind::kIo, "listen on " + impl_->opt.host + ":" +
+                                        std::to_string(port) + ": " + ec.message());
+  }
   for (int i = 0; i < n; ++i) {
     auto loop = std::make_unique<Impl::Loop>();
     tcp::endpoint ep(addr, port);
