@@ -81,30 +81,34 @@ Api::Api(std::vector<std::unique_ptr<Account>> accounts) : accounts_(std::move(a
 std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
   if (!StartsWith(req.path, "/")) return ErrorResponse(AzError::kInvalidUri);
   // Host-style: the first label of Host names a known account.
-  std::string host = req.Header("host").value_or("");
-  std::string host_name = host.substr(0, host.rfind(':') == std::string::npos || host.back() == ']'
-                                             ? host.size()
-                                             : host.rfind(':'));
+  const std::string* host_h = req.FindHeader("host");
+  std::string_view host = host_h ? std::string_view(*host_h) : std::string_view();
+  size_t colon = host.rfind(':');
+  std::string_view host_name =
+      colon == std::string_view::npos || host.back() == ']' ? host : host.substr(0, colon);
   Account* acct = nullptr;
   bool path_style = true;
   size_t dot = host_name.find('.');
-  if (dot != std::string::npos) {
-    std::string label = host_name.substr(0, dot);
+  if (dot != std::string_view::npos) {
+    std::string_view label = host_name.substr(0, dot);
     for (auto& a : accounts_)
       if (a->name == label) acct = a.get();
     if (acct) path_style = false;
   }
   // Segments of the path: [account/]container/blob...
-  std::string rest = req.path.substr(1);
+  std::string_view rest = std::string_view(req.path).substr(1);
   auto next_segment = [&rest]() {
     size_t slash = rest.find('/');
-    std::string seg = rest.substr(0, slash);
-    rest = slash == std::string::npos ? "" : rest.substr(slash + 1);
+    std::string_view seg = rest.substr(0, slash);
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash + 1);
     return seg;
   };
-  std::string scheme_host = std::string(req.https ? "https://" : "http://") + host;
+  std::string& base = out->base_url;
+  base.reserve(8 + host.size() + 1 + 24);
+  base = req.https ? "https://" : "http://";
+  base += host;
   if (path_style) {
-    std::string name = next_segment();
+    std::string_view name = next_segment();
     for (auto& a : accounts_)
       if (a->name == name) acct = a.get();
     if (!acct) {
@@ -114,16 +118,15 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
         return ErrorResponse(AzError::kAccountNotFound);
       }
     }
-    out->base_url = scheme_host + "/" + acct->name;
-  } else {
-    out->base_url = scheme_host;
+    base += '/';
+    base += acct->name;
   }
   out->account = acct;
   auto c = UrlDecode(next_segment());
   auto b = UrlDecode(rest);
   if (!c || !b) return ErrorResponse(AzError::kInvalidUri);
-  out->container = *c;
-  out->blob = *b;
+  out->container = std::move(*c);
+  out->blob = std::move(*b);
   Level level = out->container.empty() ? Level::kService
                 : out->blob.empty()    ? Level::kContainer
                                        : Level::kBlob;
@@ -132,7 +135,7 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
   out->dfs = out->route != nullptr;
   if (!out->route) out->route = FindRoute(level, req);
   if (!out->route) {
-    if (level == Level::kContainer && !req.Query("restype") && !req.Query("comp")) {
+    if (level == Level::kContainer && !req.FindQuery("restype") && !req.FindQuery("comp")) {
       // "/account/container" without restype: Azure treats it as a blob in $root.
       return ErrorResponse(AzError::kInvalidUri);
     }
@@ -142,7 +145,7 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
     return ErrorResponse(AzError::kInvalidQueryParameterValue,
                          "The requested operation is not supported for this resource.");
   }
-  if (auto v = req.Header("x-ms-version"); v && !ValidVersion(*v))
+  if (const std::string* v = req.FindHeader("x-ms-version"); v && !ValidVersion(*v))
     return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-version is not a valid version.");
   if (level != Level::kService) {
     Status s = ns::ValidateContainerName(out->container);
@@ -158,7 +161,7 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
     }
   }
   // No snapshots or versions exist here: naming one names a blob that does not.
-  if (level == Level::kBlob && (req.Query("snapshot") || req.Query("versionid")) &&
+  if (level == Level::kBlob && (req.FindQuery("snapshot") || req.FindQuery("versionid")) &&
       !out->route->write && req.method != "PUT")
     return ErrorResponse(AzError::kBlobNotFound);
   // Authenticate.
@@ -167,7 +170,7 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
   view.raw_path = req.path;
   view.raw_query = req.query;
   view.header = [&req](std::string_view n) { return req.Header(n); };
-  if (req.Header("authorization")) view.headers = req.headers;  // SharedKey signs them
+  if (req.FindHeader("authorization")) view.headers = req.headers;  // SharedKey signs them
   view.account = acct->name;
   view.path_style = path_style;
   view.container = out->container;
@@ -231,12 +234,13 @@ http::Response Api::Handle(http::Request& req) {
     Routed& r = *routed;
     Ctx ctx;
     ctx.account = r.account;
-    ctx.container = r.container;
-    ctx.blob = r.blob;
+    // Routed is not read again after this (Stamp needs only its account).
+    ctx.container = std::move(r.container);
+    ctx.blob = std::move(r.blob);
     ctx.req = &req;
     ctx.scheme = r.scheme;
     ctx.now = NowNs();
-    ctx.base_url = r.base_url;
+    ctx.base_url = std::move(r.base_url);
     if (req.method == "OPTIONS") {
       resp = Preflight(ctx);
     } else {
@@ -284,16 +288,18 @@ http::Response Api::Fail(http::Failure kind, const http::Request* req, const Sta
 }
 
 void Api::Stamp(const http::Request* req, http::Response& r) {
-  std::string version = kDefaultVersion;
+  const std::string* version = nullptr;
   if (req) {
-    if (auto v = req->Header("x-ms-version"); v && ValidVersion(*v)) version = *v;
-    if (auto id = req->Header("x-ms-client-request-id")) r.Set("x-ms-client-request-id", *id);
+    version = req->FindHeader("x-ms-version");
+    if (version && !ValidVersion(*version)) version = nullptr;
+    if (const std::string* id = req->FindHeader("x-ms-client-request-id"))
+      r.Set("x-ms-client-request-id", *id);
   }
   r.Set("x-ms-request-id", NewRequestId());
-  r.Set("x-ms-version", version);
+  r.Set("x-ms-version", version ? *version : std::string(kDefaultVersion));
   r.Set("Date", FormatHttpDate(NowNs()));
   r.Set("Server", "strata");
-  if (req && req->state && req->Header("origin")) {
+  if (req && req->state && req->FindHeader("origin")) {
     auto routed = std::static_pointer_cast<Routed>(req->state);
     if (routed->account) AddCorsHeaders(routed->account, *req, r);
   }

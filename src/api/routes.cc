@@ -55,23 +55,23 @@ const Route kRoutes[] = {
 };
 // clang-format on
 
-bool Matches(const char* want, const std::optional<std::string>& have) {
-  if (!want) return !have.has_value();
+bool Matches(const char* want, const std::string* have) {
+  if (!want) return have == nullptr;
   return have && *have == want;
 }
 
 CopyMode ModeOf(const http::Request& req) {
-  if (!req.Header("x-ms-copy-source")) return CopyMode::kNone;
-  auto sync = req.Header("x-ms-requires-sync");
+  if (!req.FindHeader("x-ms-copy-source")) return CopyMode::kNone;
+  const std::string* sync = req.FindHeader("x-ms-requires-sync");
   if (sync && (*sync == "true" || *sync == "True")) return CopyMode::kSync;
-  if (req.Header("x-ms-blob-type")) return CopyMode::kFromUrl;
+  if (req.FindHeader("x-ms-blob-type")) return CopyMode::kFromUrl;
   return CopyMode::kAsync;
 }
 }  // namespace
 
 const Route* FindRoute(Level level, const http::Request& req) {
-  auto restype = req.Query("restype");
-  auto comp = req.Query("comp");
+  const std::string* restype = req.FindQuery("restype");
+  const std::string* comp = req.FindQuery("comp");
   CopyMode mode = ModeOf(req);
   for (const auto& r : kRoutes) {
     if (r.level != level || req.method != r.method) continue;

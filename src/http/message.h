@@ -38,6 +38,10 @@ struct Request {
   std::optional<std::string> Header(std::string_view lower_name) const;
   // Decoded value of a query parameter (first occurrence, case-sensitive name).
   std::optional<std::string> Query(std::string_view name) const;
+  // The same without a copy, for the per-request hot path: null when
+  // absent; the pointer lives as long as the request.
+  const std::string* FindHeader(std::string_view lower_name) const;
+  const std::string* FindQuery(std::string_view name) const;
 
  private:
   mutable bool query_parsed_ = false;

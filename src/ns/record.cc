@@ -164,9 +164,10 @@ class Reader {
     pos_ += n;
     return v;
   }
-  std::string Raw(size_t n) {
+  std::string Raw(size_t n) { return std::string(View(n)); }
+  std::string_view View(size_t n) {
     if (n > in_.size() - pos_) throw std::runtime_error("truncated");
-    std::string v(in_.substr(pos_, n));
+    std::string_view v = in_.substr(pos_, n);
     pos_ += n;
     return v;
   }
@@ -328,13 +329,15 @@ Result<BlobRecord> BlobRecord::Unpack(std::string_view packed) {
       }
     }
     if (mask & kCompactEtag) {
-      std::string raw = r.Raw(8);
+      std::string_view raw = r.View(8);
       static constexpr char kHex[] = "0123456789ABCDEF";
-      b.etag = "0x";
-      for (unsigned char c : raw) {
-        b.etag += kHex[c >> 4];
-        b.etag += kHex[c & 15];
+      char hex[18] = {'0', 'x'};
+      for (size_t i = 0; i < 8; ++i) {
+        unsigned char c = static_cast<unsigned char>(raw[i]);
+        hex[2 + 2 * i] = kHex[c >> 4];
+        hex[3 + 2 * i] = kHex[c & 15];
       }
+      b.etag.assign(hex, sizeof(hex));
     } else {
       b.etag = r.S();
     }

@@ -212,6 +212,13 @@ Status Store::CheckParents(const std::string& c, const std::string& b) {
 BlobInfo Store::InfoFromFile(const std::string& path, const std::string& c, const std::string& b,
                              const FileStat& st, File* file, bool may_retry) {
   BlobInfo info;
+  FillInfo(path, c, b, st, file, may_retry, &info);
+  return info;
+}
+
+void Store::FillInfo(const std::string& path, const std::string& c, const std::string& b,
+                     const FileStat& st, File* file, bool may_retry, BlobInfo* out) {
+  BlobInfo& info = *out;
   info.name = b;
   info.st = st;
   std::optional<std::string> text = ReadPacked(path, kRecordXattr, c, b, st.ino, file);
@@ -224,14 +231,17 @@ BlobInfo Store::InfoFromFile(const std::string& path, const std::string& c, cons
         (rec->fp_ctime_bound == 0 || st.nlink == 0 || st.ctime_ns <= rec->fp_ctime_bound)) {
       info.rec = std::move(*rec);
       info.has_record = true;
-      return info;
+      return;
     }
     if (!file && may_retry && rec.ok() && rec->fp_ino != st.ino) {
       // Perhaps a commit renamed a new file over path after our stat: then
       // the record read belongs to that file. Look at what path is now.
       auto now = fs_->Stat(path);
-      if (now.ok() && now->is_file() && now->ino != st.ino)
-        return InfoFromFile(path, c, b, *now, nullptr, false);
+      if (now.ok() && now->is_file() && now->ino != st.ino) {
+        *out = BlobInfo();
+        FillInfo(path, c, b, *now, nullptr, false, out);
+        return;
+      }
     }
     if (rec.ok()) {
       // Changed through POSIX: keep what still holds (user metadata, type),
@@ -248,7 +258,6 @@ BlobInfo Store::InfoFromFile(const std::string& path, const std::string& c, cons
   info.rec.fp_size = st.size;
   info.rec.fp_ino = st.ino;
   info.rec.fp_mtime = st.mtime_ns;
-  return info;
 }
 
 Result<BlobInfo> Store::Head(const std::string& c, const std::string& b) {
@@ -278,9 +287,9 @@ Result<Store::OpenBlob> Store::Open(const std::string& c, const std::string& b) 
   auto st = (*f)->Stat();
   if (!st.ok()) return st.status();
   if (!st->is_file()) return Status(ErrorKind::kNotFound, "no blob " + b);
-  OpenBlob ob;
-  ob.info = InfoFromFile(path, c, b, *st, f->get());
-  ob.file = std::move(*f);
+  Result<OpenBlob> ob{OpenBlob{}};
+  FillInfo(path, c, b, *st, f->get(), true, &ob->info);
+  ob->file = std::move(*f);
   return ob;
 }
 

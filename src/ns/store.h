@@ -225,6 +225,9 @@ class Store {
   // stat and the read is looked at again.
   BlobInfo InfoFromFile(const std::string& path, const std::string& c, const std::string& b,
                         const FileStat& st, File* file = nullptr, bool may_retry = true);
+  // The same, filling *info in place (GET's path: no BlobInfo moves).
+  void FillInfo(const std::string& path, const std::string& c, const std::string& b,
+                const FileStat& st, File* file, bool may_retry, BlobInfo* info);
   Status RemoveEmptyParents(const std::string& c, const std::string& b);
   // Directory helpers of store_paths.cc.
   bool IsExplicitDir(const std::string& path);
