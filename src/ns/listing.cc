@@ -74,7 +74,28 @@ Result<ListPage> Store::List(const std::string& c, const std::string& prefix,
     return Status::Ok();
   };
 
-  STRATA_RETURN_IF_ERROR(load(""));
+  // A prefix with a '/' names a directory ("a/b/" of "a/b/c"): every match
+  // lies under it, so the walk starts there instead of reading and sorting
+  // each level above it for every page (a per-directory walk of a large
+  // tree would otherwise read the container's top level once per request).
+  std::string base_rel;
+  if (size_t last = prefix.rfind('/'); last != std::string::npos) {
+    base_rel = prefix.substr(0, last + 1);
+    std::string dir = cdir;
+    for (size_t pos = 0; pos < base_rel.size();) {
+      size_t slash = base_rel.find('/', pos);
+      std::string_view comp(base_rel.data() + pos, slash - pos);
+      // Only plain directories on the way, as the walk from the top would
+      // see them: no empty, "." or ".." segment, no symlink.
+      if (comp.empty() || comp == "." || comp == "..") return page;
+      dir += '/';
+      dir += comp;
+      auto st = fs_->Stat(dir);
+      if (!st.ok() || !st->is_dir()) return page;
+      pos = slash + 1;
+    }
+  }
+  STRATA_RETURN_IF_ERROR(load(base_rel));
   std::string last_prefix;
   while (!stack.empty()) {
     Level& lvl = stack.back();

@@ -4,6 +4,7 @@
 // delimiter), pages of at most maxresults items chained by NextMarker with
 // no duplicate and no gap.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <random>
@@ -190,6 +191,31 @@ TEST_F(ListingTest, SmallTreeByHand) {
   EXPECT_EQ(ListAll("bb/x", "/", 1), (V{{"bb/x/", true}}));
   EXPECT_EQ(ListAll("bb/x/", "/", 1), (V{{"bb/x/y", false}}));
   EXPECT_EQ(ListAll("c", "", 5), V{});
+}
+
+// A prefix naming directories starts the walk at that directory: it must
+// refuse what the walk from the top never enters (symlinks, "..", files).
+TEST_F(ListingTest, PrefixDirectoryIsEnteredOnlyWhenTheWalkWouldEnterIt) {
+  Populate({"a/b/c", "a/b/d", "f"});
+  ASSERT_TRUE(PosixFs()->MkdirAll(dir_.path() + "/outside/x").ok());
+  {
+    auto f = PosixFs()->OpenWrite(dir_.path() + "/outside/x/secret", true, true);
+    ASSERT_TRUE(f.ok());
+  }
+  ASSERT_EQ(::symlink((dir_.path() + "/outside").c_str(), (dir_.path() + "/list/ln").c_str()), 0);
+  ASSERT_EQ(::symlink((dir_.path() + "/list/a").c_str(), (dir_.path() + "/list/a/up").c_str()), 0);
+  using V = std::vector<Item>;
+  EXPECT_EQ(ListAll("a/b/", "", 10), (V{{"a/b/c", false}, {"a/b/d", false}}));
+  EXPECT_EQ(ListAll("a/b/", "/", 1), (V{{"a/b/c", false}, {"a/b/d", false}}));
+  EXPECT_EQ(ListAll("ln/", "", 10), V{});
+  EXPECT_EQ(ListAll("ln/x/", "", 10), V{});
+  EXPECT_EQ(ListAll("a/up/b/", "", 10), V{});
+  EXPECT_EQ(ListAll("../outside/x/", "", 10), V{});
+  EXPECT_EQ(ListAll("a/../ln/x/", "", 10), V{});
+  EXPECT_EQ(ListAll("./a/b/", "", 10), V{});
+  EXPECT_EQ(ListAll("a//b/", "", 10), V{});
+  EXPECT_EQ(ListAll("f/", "", 10), V{});
+  EXPECT_EQ(ListAll("missing/x/", "/", 10), V{});
 }
 
 class ListingModelTest : public ListingTest, public ::testing::WithParamInterface<unsigned> {};
