@@ -192,6 +192,20 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
     bool allowed = access == "container" || (access == "blob" && anon == Anon::kBlobRead);
     if (!allowed) return ErrorResponse(AzError::kResourceNotFound);
   }
+  if (level != Level::kService) {
+    // Views (config file): VIEW/.strata is no blob, and a read-only view
+    // takes no write of any kind, answered as Azure answers a principal
+    // whose role on the container only lets it read.
+    const ns::Store& store = *acct->store;
+    bool read = req.method == "GET" || req.method == "HEAD";
+    if (level == Level::kBlob && store.IsReservedName(out->container, out->blob))
+      return read ? ErrorResponse(AzError::kBlobNotFound)
+                  : ErrorResponse(AzError::kInvalidResourceName, "The name is reserved in this view.");
+    if (!read && store.IsReadOnly(out->container))
+      return ErrorResponse(AzError::kAuthorizationPermissionMismatch,
+                           "This request is not authorized to perform this operation using this "
+                           "permission: the container is a read-only view.");
+  }
   return std::nullopt;
 }
 
@@ -211,7 +225,7 @@ std::optional<http::Response> Api::Prepare(http::Request& req, http::BodyPlan* p
       plan->max_size = 16 << 20;
     } else if (r.route->body == Body::kData) {
       plan->kind = http::BodyPlan::kFile;
-      plan->spool_dir = r.account->store->TmpDir();
+      plan->spool_dir = r.account->store->TmpDir(r.container);
       plan->md5 = true;
       std::string comp = req.Query("comp").value_or("");
       plan->max_size = comp == "appendblock" ? (100ull << 20)

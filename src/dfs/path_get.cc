@@ -68,12 +68,13 @@ http::Response GetPathProperties(api::Ctx& ctx) {
 std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& route) {
   bool read = route == "GetBlob" || route == "GetBlobProperties" || route == "GetBlobMetadata";
   bool set_meta = route == "SetBlobMetadata";
-  if (!read && !set_meta) return std::nullopt;
+  bool remove = route == "DeleteBlob";
+  if (!read && !set_meta && !remove) return std::nullopt;
   auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
   auto info = ctx.store().HeadPath(ctx.container, ctx.blob);
-  // Only directories made through dfs: one made by a blob commit or with
-  // plain tools stays what it was on the flat Blob API, no blob at all.
-  if (!info.ok() || !info->is_dir || !info->explicit_dir) return std::nullopt;
+  // Every directory, however it was made (dfs, a blob commit, plain tools),
+  // as on an HNS account.
+  if (!info.ok() || !info->is_dir) return std::nullopt;
   ns::BlobRecord rec = info->rec;
   api::Conditions c = api::ParseConditions(*ctx.req);
   if (c.any()) {
@@ -85,6 +86,27 @@ std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& 
       api::SetEtagHeaders(r, rec.etag, rec.last_modified);
       return r;
     }
+  }
+  if (remove) {
+    // Only an empty directory goes; a non-empty one answers as the dfs
+    // endpoint does without recursive=true.
+    if (auto e = api::CheckBlobLeaseForWrite(ctx, rec.lease)) return api::ErrorResponse(*e);
+    Status s = ctx.store().DeletePath(ctx.container, ctx.blob, false);
+    if (s.kind() == ErrorKind::kNotEmpty) {
+      const api::AzErrorInfo& e = Info(DfsError::kDirectoryNotEmpty);
+      http::Response r;
+      r.status = e.status;
+      r.Set("x-ms-error-code", e.code);
+      r.Set("Content-Type", "application/xml");
+      r.body = std::string("<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>") + e.code +
+               "</Code><Message>" + e.message + "</Message></Error>";
+      return r;
+    }
+    if (!s.ok()) return api::ErrorResponse(api::FromStatus(s, true), s.message());
+    http::Response r;
+    r.status = 202;
+    r.Set("x-ms-delete-type-permanent", "true");
+    return r;
   }
   if (set_meta) {
     if (auto e = api::CheckBlobLeaseForWrite(ctx, rec.lease)) return api::ErrorResponse(*e);
@@ -101,6 +123,12 @@ std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& 
     api::SetEtagHeaders(r, rec.etag, rec.last_modified);
     r.Set("x-ms-request-server-encrypted", "true");
     return r;
+  }
+  if (route == "GetBlob" && (ctx.H("x-ms-range") || ctx.H("range"))) {
+    // No byte of a zero-length blob can be asked for, as for an empty file.
+    http::Response e = api::ErrorResponse(api::AzError::kInvalidRange);
+    e.Set("Content-Range", "bytes */0");
+    return e;
   }
   http::Response r;
   api::SetEtagHeaders(r, rec.etag, rec.last_modified);
