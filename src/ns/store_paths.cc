@@ -296,7 +296,9 @@ Result<PathPage> Store::ListPaths(const std::string& c, const std::string& dir, 
           }
           if (page.items.size() > max) return false;
         }
-        if (e.is_dir && recursive && (!before || StartsWith(marker, name + "/"))) {
+        // A directory's entries all sort after it: walk it when the marker
+        // is the directory itself too (a page that ended on it).
+        if (e.is_dir && recursive && (!before || marker == name || StartsWith(marker, name + "/"))) {
           if (!visit(rel_name)) return false;
         }
       }
