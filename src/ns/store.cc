@@ -364,6 +364,7 @@ BlobInfo Store::InfoFromFile(const std::string& path, const std::string& c, cons
 }
 
 Result<BlobInfo> Store::Head(const std::string& c, const std::string& b) {
+  if (IsReservedName(c, b)) return Status(ErrorKind::kNotFound, "no blob " + b);
   std::string path = BlobPath(c, b);
   auto st = fs_->Stat(path);
   if (!st.ok() || !st->is_file()) {
@@ -378,6 +379,7 @@ Result<BlobInfo> Store::Head(const std::string& c, const std::string& b) {
 }
 
 Result<Store::OpenBlob> Store::Open(const std::string& c, const std::string& b) {
+  if (IsReservedName(c, b)) return Status(ErrorKind::kNotFound, "no blob " + b);
   std::string path = BlobPath(c, b);
   // One syscall opens the blob and proves no symlink or ".." is on the way.
   auto f = IsView(c) ? fs_->OpenReadBeneath(ContainerDir(c), b)

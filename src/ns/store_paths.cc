@@ -70,6 +70,7 @@ PathInfo Store::DirInfo(const std::string& c, const std::string& p, const FileSt
 }
 
 Result<PathInfo> Store::HeadPath(const std::string& c, const std::string& p) {
+  if (IsReservedName(c, p)) return Status(ErrorKind::kNotFound, "no path " + p);
   std::string path = BlobPath(c, p);
   auto st = fs_->Stat(path);
   if (st.ok() && st->is_file()) {
@@ -167,22 +168,24 @@ Status Store::RenamePath(const std::string& from_c, const std::string& from,
     auto h = Head(from_c, from);
     if (h.ok() && h->has_record) before = std::move(*h);
   }
-  // Between containers with limits the tree's usage moves with it: counted
-  // (one walk of the tree, only then), checked against to_c and moved under
-  // both quota locks, taken in one order.
-  ContainerState* qf = from_c == to_c ? nullptr : Limited(from_c);
-  ContainerState* qt = from_c == to_c ? nullptr : Limited(to_c);
+  // With limits: a file the rename replaces leaves to_c's usage; between
+  // containers the tree's usage moves with it too (counted by one walk of
+  // the tree, only then) and must fit to_c. Under both quota locks, taken in
+  // one order.
+  const bool cross = from_c != to_c;
+  ContainerState* qf = cross ? Limited(from_c) : nullptr;
+  ContainerState* qt = Limited(to_c);
   Usage moved, replaced;
   std::unique_lock<std::mutex> l1, l2;
   if (qf || qt) {
-    moved = sst->is_file() ? Usage{sst->size, 1} : Walk(src, false);
+    if (cross) moved = sst->is_file() ? Usage{sst->size, 1} : Walk(src, false);
     if (dst_st.ok() && dst_st->is_file()) replaced = Usage{dst_st->size, 1};
     std::mutex* a = qf ? &qf->quota_mu : nullptr;
     std::mutex* b = qt ? &qt->quota_mu : nullptr;
     if (a && b && std::less<std::mutex*>()(b, a)) std::swap(a, b);
     if (a) l1 = std::unique_lock<std::mutex>(*a);
     if (b) l2 = std::unique_lock<std::mutex>(*b);
-    if (qt)
+    if (qt && cross)
       STRATA_RETURN_IF_ERROR(Fits(*qt, static_cast<int64_t>(moved.bytes) - static_cast<int64_t>(replaced.bytes),
                                   static_cast<int64_t>(moved.files) - static_cast<int64_t>(replaced.files)));
   }
@@ -250,7 +253,8 @@ Result<PathPage> Store::ListPaths(const std::string& c, const std::string& dir, 
                                   const std::string& marker, size_t max) {
   std::string base = dir.empty() ? ContainerDir(c) : BlobPath(c, dir);
   auto bst = fs_->Stat(base);
-  if (!bst.ok() || !bst->is_dir() || (!dir.empty() && !CheckParents(c, dir).ok())) {
+  if (!bst.ok() || !bst->is_dir() || (!dir.empty() && !CheckParents(c, dir).ok()) ||
+      IsReservedName(c, dir)) {
     auto cst = fs_->Stat(ContainerDir(c));
     if (!cst.ok() || !cst->is_dir()) return Status(ErrorKind::kContainerNotFound, "no container " + c);
     return Status(ErrorKind::kNotFound, "no directory " + dir);

@@ -159,6 +159,15 @@ TEST_F(StoreViewsTest, UsageCountsCommitsOverwritesAppendsAndDeletes) {
   ASSERT_TRUE(store_->DeletePath("dataset", "d", true).ok());
   EXPECT_EQ(store_->GetUsage("dataset")->files, 2u);
   EXPECT_EQ(store_->GetUsage("dataset")->bytes, 2u);
+  // A rename within the container that replaces a file drops the replaced one.
+  ASSERT_TRUE(store_->RenamePath("dataset", "x", "dataset", "y").ok());
+  EXPECT_EQ(store_->GetUsage("dataset")->files, 1u);
+  EXPECT_EQ(store_->GetUsage("dataset")->bytes, 1u);
+  ASSERT_TRUE(Put("dataset", "x", "1").ok());
+  // Nothing of the view's own staging area is a name.
+  EXPECT_EQ(store_->Head("dataset", ".strata/tmp").status().kind(), ErrorKind::kNotFound);
+  EXPECT_EQ(store_->HeadPath("dataset", ".strata").status().kind(), ErrorKind::kNotFound);
+  EXPECT_EQ(store_->ListPaths("dataset", ".strata", true, "", 10).status().kind(), ErrorKind::kNotFound);
   // Deleting the container resets its usage.
   ASSERT_TRUE(store_->DeleteContainer("plain").ok());
   ASSERT_TRUE(store_->CreateContainer("plain", ContainerRecord()).ok());

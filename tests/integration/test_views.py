@@ -220,6 +220,12 @@ def test_View_rw_writes_land_in_place_without_residue(views, blob, lake):
     assert e.value.error_code == "InvalidResourceName"
     with pytest.raises(ResourceNotFoundError):
         c.get_blob_client(".strata/tmp").get_blob_properties()
+    with pytest.raises(ResourceNotFoundError):
+        list(fs.get_paths(path=".strata"))
+    # Nor can a copy read an upload in flight out of it.
+    with pytest.raises(HttpResponseError):
+        c.get_blob_client("copied").start_copy_from_url(c.url + "/.strata/tmp")
+    assert not c.get_blob_client("copied").exists()
 
 
 def test_View_rename_across_the_boundary_is_refused(views, blob, lake):
