@@ -228,6 +228,33 @@ def test_View_rw_writes_land_in_place_without_residue(views, blob, lake):
     assert not c.get_blob_client("copied").exists()
 
 
+def test_View_writes_do_not_follow_links_out(views, blob, lake):
+    outside = os.path.join(views.base, "outside")
+    os.symlink(outside, os.path.join(views.scratch, "escape"))
+    before = sorted(os.listdir(outside))
+    c = blob.get_container_client("scratch")
+    with pytest.raises(HttpResponseError) as e:
+        c.upload_blob("escape/planted.txt", b"x")
+    assert e.value.status_code == 409
+    fs = lake.get_file_system_client("scratch")
+    with pytest.raises(HttpResponseError):
+        fs.create_file("escape/planted2.txt")
+    with pytest.raises(HttpResponseError):
+        fs.create_directory("escape/newdir")
+    fs.create_file("movable.txt")
+    with pytest.raises(HttpResponseError):
+        fs.get_file_client("movable.txt").rename_file("scratch/escape/moved.txt")
+    with pytest.raises(HttpResponseError):
+        fs.get_directory_client("escape").delete_directory()
+    assert sorted(os.listdir(outside)) == before
+    assert os.path.islink(os.path.join(views.scratch, "escape"))
+    # A blob of the link's own name replaces the link itself (as in any
+    # container), never what it points at.
+    c.upload_blob("escape", b"over the link", overwrite=True)
+    assert not os.path.islink(os.path.join(views.scratch, "escape"))
+    assert os.path.isdir(outside) and sorted(os.listdir(outside)) == before
+
+
 def test_View_rename_across_the_boundary_is_refused(views, blob, lake):
     blob.create_container("plainfs")
     plain = lake.get_file_system_client("plainfs")
