@@ -23,7 +23,7 @@ const api::Route* FindRoute(api::Level level, const http::Request& req);
 // For a Blob API request that found no blob where the namespace holds a
 // directory (made through dfs, by a blob commit or with plain tools): the
 // HNS blob view of it (a zero-length blob with metadata hdi_isfolder=true),
-// which reads, Set Blob Metadata and Delete Blob act on; Delete Blob removes
+// which reads, Set Blob Metadata, Lease Blob and Delete Blob act on; Delete Blob removes
 // only an empty one (409 DirectoryNotEmpty otherwise). nullopt otherwise.
 std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& route_name);
 

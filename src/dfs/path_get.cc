@@ -69,7 +69,8 @@ std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& 
   bool read = route == "GetBlob" || route == "GetBlobProperties" || route == "GetBlobMetadata";
   bool set_meta = route == "SetBlobMetadata";
   bool remove = route == "DeleteBlob";
-  if (!read && !set_meta && !remove) return std::nullopt;
+  bool lease = route == "LeaseBlob";
+  if (!read && !set_meta && !remove && !lease) return std::nullopt;
   auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
   auto info = ctx.store().HeadPath(ctx.container, ctx.blob);
   // Every directory, however it was made (dfs, a blob commit, plain tools),
@@ -86,6 +87,14 @@ std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& 
       api::SetEtagHeaders(r, rec.etag, rec.last_modified);
       return r;
     }
+  }
+  if (lease) {  // the Lease Blob state machine, on the directory's record
+    http::Response r;
+    if (auto e = api::ApplyLeaseAction(ctx, rec.lease, &r)) return *e;
+    Status s = ctx.store().PutDirRecord(ctx.container, ctx.blob, rec);
+    if (!s.ok()) return api::ErrorResponse(api::FromStatus(s, true), s.message());
+    api::SetEtagHeaders(r, rec.etag, rec.last_modified);
+    return r;
   }
   if (remove) {
     // Only an empty directory goes; a non-empty one answers as the dfs

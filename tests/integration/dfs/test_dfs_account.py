@@ -163,9 +163,24 @@ def test_SetAccessControlRecursive_refusals(server, filesystem):
     with pytest.raises(ResourceNotFoundError):
         filesystem.get_directory_client("missing").set_access_control_recursive(
             acl="user::rwx,group::r-x,other::---")
+    # A leased directory needs its lease (taken through the blob endpoint,
+    # as the SDK does).
+    top = filesystem.get_directory_client("top")
+    lease = top.acquire_lease(lease_duration=15)
+    with pytest.raises(HttpResponseError) as e:
+        top.set_access_control_recursive(acl="user::rwx,group::r-x,other::---")
+    assert e.value.status_code == 412
     # Nothing was changed by the refusals.
     assert acl_of(filesystem, "top/a.txt") == acl_before
+    r = raw(server, "PATCH", fs, "top", q + "modify",
+            headers={"x-ms-acl": "user:zed:r--", "x-ms-lease-id": lease.id})
+    assert r.status_code == 200, r.text
+    assert json.loads(r.text)["directoriesSuccessful"] == 3
+    lease.release()
+    assert "user:zed:r--" in acl_of(filesystem, "top/sub/b.txt")
     r = raw(server, "PATCH", fs, "top/a.txt", q + "set", headers={"x-ms-acl": "user::r--,group::---,other::---"})
+    assert r.status_code == 200
+    assert "user:zed" not in ",".join(acl_of(filesystem, "top/a.txt"))
     assert r.status_code == 200
     assert json.loads(r.text) == {"directoriesSuccessful": 0, "filesSuccessful": 1, "failureCount": 0,
                                   "failedEntries": []}
