@@ -167,7 +167,8 @@ TEST_F(StoreViewsTest, UsageCountsCommitsOverwritesAppendsAndDeletes) {
   // Nothing of the view's own staging area is a name.
   EXPECT_EQ(store_->Head("dataset", ".strata/tmp").status().kind(), ErrorKind::kNotFound);
   EXPECT_EQ(store_->HeadPath("dataset", ".strata").status().kind(), ErrorKind::kNotFound);
-  EXPECT_EQ(store_->ListPaths("dataset", ".strata", true, "", 10).status().kind(), ErrorKind::kNotFound);
+  EXPECT_EQ(store_->ListPaths("dataset", ".strata", true, "", 10).status().kind(),
+            ErrorKind::kNotFound);
   // Deleting the container resets its usage.
   ASSERT_TRUE(store_->DeleteContainer("plain").ok());
   ASSERT_TRUE(store_->CreateContainer("plain", ContainerRecord()).ok());
