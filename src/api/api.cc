@@ -201,10 +201,12 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
     if (level == Level::kBlob && store.IsReservedName(out->container, out->blob))
       return read ? ErrorResponse(AzError::kBlobNotFound)
                   : ErrorResponse(AzError::kInvalidResourceName, "The name is reserved in this view.");
-    if (!read && store.IsReadOnly(out->container))
+    // Deleting a view (the config file owns it) is refused alike.
+    bool drop_view = level == Level::kContainer && req.method == "DELETE" && store.IsView(out->container);
+    if ((!read && store.IsReadOnly(out->container)) || drop_view)
       return ErrorResponse(AzError::kAuthorizationPermissionMismatch,
                            "This request is not authorized to perform this operation using this "
-                           "permission: the container is a read-only view.");
+                           "permission: the container is a view (read-only, or not to be deleted).");
   }
   return std::nullopt;
 }

@@ -255,6 +255,42 @@ def test_View_writes_do_not_follow_links_out(views, blob, lake):
     assert os.path.isdir(outside) and sorted(os.listdir(outside)) == before
 
 
+def test_View_writable_view_cannot_be_deleted(views, blob, lake):
+    expect_403(lambda: blob.get_container_client("scratch").delete_container())
+    expect_403(lambda: lake.get_file_system_client("scratch").delete_file_system())
+    r = signing.request(views, "DELETE", "/scratch", "resource=filesystem")
+    assert r.status_code == 403
+    assert json.loads(r.text)["error"]["code"] == "AuthorizationPermissionMismatch"
+    with pytest.raises(HttpResponseError) as e:
+        blob.create_container("scratch")
+    assert e.value.error_code == "ContainerAlreadyExists"
+    assert os.path.isfile(os.path.join(views.scratch, "existing", "note.txt"))
+
+
+def test_View_in_another_account():
+    base = tempfile.mkdtemp(prefix="strata-views-acct-")
+    sh("mkdir -p shards/a && printf 'x' > shards/a/0.bin", base)
+    key = base64.b64encode(b"k" * 64).decode()
+    cfg = os.path.join(base, "strata.json")
+    with open(cfg, "w") as f:
+        json.dump({"accounts": [{"name": "training", "key": key, "root": os.path.join(base, "troot"),
+                                 "containers": {"shards": {"path": os.path.join(base, "shards"),
+                                                           "read_only": True}}}]}, f)
+    s = StrataServer(root=os.path.join(base, "dev"), config=cfg).start()
+    try:
+        svc = BlobServiceClient.from_connection_string(
+            "DefaultEndpointsProtocol=http;AccountName=training;AccountKey=%s;"
+            "BlobEndpoint=http://127.0.0.1:%d/training;" % (key, s.port))
+        c = svc.get_container_client("shards")
+        assert [b.name for b in c.list_blobs()] == ["a", "a/0.bin"]
+        assert c.download_blob("a/0.bin").readall() == b"x"
+        expect_403(lambda: c.upload_blob("b", b"y"))
+        dev = BlobServiceClient.from_connection_string(s.connection_string)
+        assert "shards" not in [x.name for x in dev.list_containers()]
+    finally:
+        s.stop()
+
+
 def test_View_rename_across_the_boundary_is_refused(views, blob, lake):
     blob.create_container("plainfs")
     plain = lake.get_file_system_client("plainfs")
