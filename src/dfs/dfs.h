@@ -24,7 +24,7 @@ const api::Route* FindRoute(api::Level level, const http::Request& req);
 // directory (made through dfs, by a blob commit or with plain tools): the
 // HNS blob view of it (a zero-length blob with metadata hdi_isfolder=true),
 // which reads, Set Blob Metadata, Lease Blob and Delete Blob act on; Delete Blob removes
-// only an empty one (409 DirectoryNotEmpty otherwise). nullopt otherwise.
+// only an empty one (409 DirectoryIsNotEmpty otherwise). nullopt otherwise.
 std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& route_name);
 
 // Rewrites an XML error response as a dfs JSON error (HEAD: no body).

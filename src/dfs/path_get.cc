@@ -9,6 +9,17 @@
 namespace strata::dfs {
 
 namespace {
+// A Blob API error that only HNS accounts answer (not in api's table).
+http::Response XmlError(int status, const char* code, const char* message) {
+  http::Response r;
+  r.status = status;
+  r.Set("x-ms-error-code", code);
+  r.Set("Content-Type", "application/xml");
+  r.body = std::string("<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>") + code +
+           "</Code><Message>" + message + "</Message></Error>";
+  return r;
+}
+
 void AccessHeaders(http::Response& r, const ns::PathInfo& info, bool with_acl) {
   r.Set("x-ms-owner", OwnerOf(info.acl));
   r.Set("x-ms-group", GroupOf(info.acl));
@@ -97,20 +108,15 @@ std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& 
     return r;
   }
   if (remove) {
-    // Only an empty directory goes; a non-empty one answers as the dfs
-    // endpoint does without recursive=true.
+    // As an HNS account answers Delete Blob on a directory: snapshots are no
+    // option for one, and only an empty one goes.
+    if (ctx.H("x-ms-delete-snapshots"))
+      return XmlError(400, "OperationNotSupportedOnDirectory",
+                      "The requested operation is not supported on a directory.");
     if (auto e = api::CheckBlobLeaseForWrite(ctx, rec.lease)) return api::ErrorResponse(*e);
     Status s = ctx.store().DeletePath(ctx.container, ctx.blob, false);
-    if (s.kind() == ErrorKind::kNotEmpty) {
-      const api::AzErrorInfo& e = Info(DfsError::kDirectoryNotEmpty);
-      http::Response r;
-      r.status = e.status;
-      r.Set("x-ms-error-code", e.code);
-      r.Set("Content-Type", "application/xml");
-      r.body = std::string("<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>") + e.code +
-               "</Code><Message>" + e.message + "</Message></Error>";
-      return r;
-    }
+    if (s.kind() == ErrorKind::kNotEmpty)
+      return XmlError(409, "DirectoryIsNotEmpty", "This operation is not permitted on a non-empty directory.");
     if (!s.ok()) return api::ErrorResponse(api::FromStatus(s, true), s.message());
     http::Response r;
     r.status = 202;

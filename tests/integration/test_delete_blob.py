@@ -87,7 +87,12 @@ def test_DeleteBlob_directory_removed_only_when_empty(server, container):
     with pytest.raises(ResourceExistsError) as e:
         container.get_blob_client("dir").delete_blob()
     assert e.value.status_code == 409
-    assert e.value.error_code == "DirectoryNotEmpty"
+    assert e.value.error_code == "DirectoryIsNotEmpty"
+    assert container.get_blob_client("dir/x").exists()
+    # Snapshots are no option for a directory.
+    r = raw(server, "DELETE", container.container_name, "dir", headers={"x-ms-delete-snapshots": "include"})
+    assert r.status_code == 400
+    assert r.headers["x-ms-error-code"] == "OperationNotSupportedOnDirectory"
     assert container.get_blob_client("dir/x").exists()
     os.makedirs(os.path.join(server.root, container.container_name, "empty", "inner"))
     container.get_blob_client("empty/inner").delete_blob()
