@@ -74,6 +74,31 @@ AzError AuthError(const std::string& code) {
   return AzError::kAuthenticationFailed;
 }
 
+// A Put Blob or Append Block that cannot fit the container's limit, even
+// before its body is read (the commit checks again, exactly). Costs nothing
+// for containers without a limit.
+std::optional<http::Response> QuotaPrecheck(ns::Store& store, const std::string& route,
+                                            const std::string& c, const std::string& b,
+                                            const http::Request& req) {
+  if (route != "PutBlob" && route != "AppendBlock") return std::nullopt;
+  if (!store.GetUsage(c)) return std::nullopt;
+  auto cl = req.Header("content-length");
+  auto n = cl ? ParseUint(*cl) : std::nullopt;
+  if (!n) return std::nullopt;
+  int64_t bytes = static_cast<int64_t>(*n), files = 0;
+  if (route == "PutBlob") {
+    auto old = store.Head(c, b);
+    if (old.ok()) {
+      bytes -= static_cast<int64_t>(old->st.size);
+    } else {
+      files = 1;
+    }
+  }
+  Status s = store.CheckQuota(c, bytes, files);
+  if (s.ok()) return std::nullopt;
+  return ErrorResponse(FromStatus(s, true), s.message());
+}
+
 }  // namespace
 
 Api::Api(std::vector<std::unique_ptr<Account>> accounts) : accounts_(std::move(accounts)) {}
@@ -219,6 +244,12 @@ std::optional<http::Response> Api::Prepare(http::Request& req, http::BodyPlan* p
     return err;
   }
   Routed& r = *routed;
+  if (r.route && r.route->body == Body::kData && !r.dfs) {
+    if (auto err = QuotaPrecheck(*r.account->store, r.route->name, r.container, r.blob, req)) {
+      Stamp(&req, *err);
+      return err;
+    }
+  }
   req.state = routed;
   plan->kind = http::BodyPlan::kMemory;
   plan->max_size = 1 << 20;

@@ -3,6 +3,8 @@ that would pass a limit is refused with 403 ShareSizeLimitReached, changes
 nothing and leaves no residue; deletes give the room back; the usage of
 what is already there is counted at start."""
 import base64
+import socket
+from email.utils import formatdate
 import json
 import os
 import tempfile
@@ -12,6 +14,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobServiceClient
 from azure.storage.filedatalake import DataLakeServiceClient
 
+import signing
 from strata_server import DEV_ACCOUNT, DEV_KEY, StrataServer
 
 LIMITS = {
@@ -22,6 +25,7 @@ LIMITS = {
     "qdfs": {"max_bytes": 1000, "max_files": 2},
     "qcopy": {"max_bytes": 1000},
     "qrename": {"max_files": 1},
+    "qearly": {"max_bytes": 1000},
 }
 
 
@@ -180,6 +184,32 @@ def test_Quota_rename_between_containers(qserver, svc, lake):
     # Moving it back out frees the room again.
     q.get_directory_client("t").rename_directory("qfree/back")
     q.create_file("second")
+
+
+def test_Quota_refused_before_the_body_is_sent(qserver, svc):
+    fresh(svc, "qearly")
+    # Expect: 100-continue and no body: the verdict must come without it.
+    path = "/%s/qearly/big.bin" % DEV_ACCOUNT
+    headers = {"x-ms-version": "2021-12-02", "x-ms-date": formatdate(usegmt=True),
+               "x-ms-blob-type": "BlockBlob", "Content-Length": str(1 << 30),
+               "Expect": "100-continue"}
+    headers["Authorization"] = signing.sign("PUT", path, "", headers)
+    head = "PUT %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % (path, qserver.port) + \
+        "".join("%s: %s\r\n" % kv for kv in headers.items()) + "\r\n"
+    with socket.create_connection(("127.0.0.1", qserver.port), timeout=10) as sock:
+        sock.sendall(head.encode())
+        reply = b""
+        while b"\r\n\r\n" not in reply and len(reply) < 65536:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    status_line = reply.split(b"\r\n", 1)[0]
+    assert status_line.startswith(b"HTTP/1.1 403"), reply[:300]
+    assert b"x-ms-error-code: ShareSizeLimitReached" in reply.lower().replace(
+        b"sharesizelimitreached", b"ShareSizeLimitReached")
+    assert not svc.get_container_client("qearly").get_blob_client("big.bin").exists()
+    no_residue(qserver)
 
 
 def test_Quota_existing_tree_is_counted_at_start():
