@@ -74,6 +74,31 @@ AzError AuthError(const std::string& code) {
   return AzError::kAuthenticationFailed;
 }
 
+// A Put Blob or Append Block that cannot fit the container's limit, even
+// before its body is read (the commit checks again, exactly). Costs nothing
+// for containers without a limit.
+std::optional<http::Response> QuotaPrecheck(ns::Store& store, const std::string& route,
+                                            const std::string& c, const std::string& b,
+                                            const http::Request& req) {
+  if (route != "PutBlob" && route != "AppendBlock") return std::nullopt;
+  if (!store.GetUsage(c)) return std::nullopt;
+  auto cl = req.Header("content-length");
+  auto n = cl ? ParseUint(*cl) : std::nullopt;
+  if (!n) return std::nullopt;
+  int64_t bytes = static_cast<int64_t>(*n), files = 0;
+  if (route == "PutBlob") {
+    auto old = store.Head(c, b);
+    if (old.ok()) {
+      bytes -= static_cast<int64_t>(old->st.size);
+    } else {
+      files = 1;
+    }
+  }
+  Status s = store.CheckQuota(c, bytes, files);
+  if (s.ok()) return std::nullopt;
+  return ErrorResponse(FromStatus(s, true), s.message());
+}
+
 }  // namespace
 
 Api::Api(std::vector<std::unique_ptr<Account>> accounts) : accounts_(std::move(accounts)) {}
@@ -195,6 +220,22 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
     bool allowed = access == "container" || (access == "blob" && anon == Anon::kBlobRead);
     if (!allowed) return ErrorResponse(AzError::kResourceNotFound);
   }
+  if (level != Level::kService) {
+    // Views (config file): VIEW/.strata is no blob, and a read-only view
+    // takes no write of any kind, answered as Azure answers a principal
+    // whose role on the container only lets it read.
+    const ns::Store& store = *acct->store;
+    bool read = req.method == "GET" || req.method == "HEAD";
+    if (level == Level::kBlob && store.IsReservedName(out->container, out->blob))
+      return read ? ErrorResponse(AzError::kBlobNotFound)
+                  : ErrorResponse(AzError::kInvalidResourceName, "The name is reserved in this view.");
+    // Deleting a view (the config file owns it) is refused alike.
+    bool drop_view = level == Level::kContainer && req.method == "DELETE" && store.IsView(out->container);
+    if ((!read && store.IsReadOnly(out->container)) || drop_view)
+      return ErrorResponse(AzError::kAuthorizationPermissionMismatch,
+                           "This request is not authorized to perform this operation using this "
+                           "permission: the container is a view (read-only, or not to be deleted).");
+  }
   return std::nullopt;
 }
 
@@ -206,6 +247,12 @@ std::optional<http::Response> Api::Prepare(http::Request& req, http::BodyPlan* p
     return err;
   }
   Routed& r = *routed;
+  if (r.route && r.route->body == Body::kData && !r.dfs) {
+    if (auto err = QuotaPrecheck(*r.account->store, r.route->name, r.container, r.blob, req)) {
+      Stamp(&req, *err);
+      return err;
+    }
+  }
   req.state = routed;
   plan->kind = http::BodyPlan::kMemory;
   plan->max_size = 1 << 20;
@@ -214,7 +261,7 @@ std::optional<http::Response> Api::Prepare(http::Request& req, http::BodyPlan* p
       plan->max_size = 16 << 20;
     } else if (r.route->body == Body::kData) {
       plan->kind = http::BodyPlan::kFile;
-      plan->spool_dir = r.account->store->TmpDir();
+      plan->spool_dir = r.account->store->TmpDir(r.container);
       plan->md5 = true;
       std::string comp = req.Query("comp").value_or("");
       plan->max_size = comp == "appendblock" ? (100ull << 20)

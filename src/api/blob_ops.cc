@@ -78,7 +78,7 @@ void ApplyContentHeaders(const Ctx& ctx, ns::BlobRecord* rec, bool reset) {
 // Creates an empty staged file when a request carried no body.
 Result<std::string> StagedBody(Ctx& ctx) {
   if (!ctx.req->body_file.empty()) return ctx.req->body_file;
-  std::string tmp = ctx.store().NewTempPath();
+  std::string tmp = ctx.store().NewTempPath(ctx.container);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) return ErrnoStatus(errno, "create staged file");
   ::close(fd);

@@ -143,7 +143,7 @@ http::Response PutBlockList(Ctx& ctx) {
       if (c.first->id == id) return &c;
     return nullptr;
   };
-  std::string tmp = ctx.store().NewTempPath();
+  std::string tmp = ctx.store().NewTempPath(ctx.container);
   auto out = ctx.store().fs()->OpenWrite(tmp, true, true);
   if (!out.ok()) return ErrorResponse(AzError::kInternalError, out.status().message());
   ctx.req->body_file = tmp;  // removed by the server unless committed

@@ -140,7 +140,7 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   if (auto tier = ctx.H("x-ms-access-tier"); tier && *tier != "Hot")
     return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
 
-  std::string tmp = ctx.store().NewTempPath();
+  std::string tmp = ctx.store().NewTempPath(ctx.container);
   auto out = ctx.store().fs()->OpenWrite(tmp, true, true);
   if (!out.ok()) return ErrorResponse(AzError::kInternalError, out.status().message());
   ctx.req->body_file = tmp;  // removed by the server unless committed

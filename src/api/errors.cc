@@ -71,6 +71,7 @@ const Row kTable[] = {
   {AzError::kCannotVerifyCopySource, {403, "CannotVerifyCopySource", "This request is not authorized to perform this operation on the copy source."}},
   {AzError::kPathConflict, {409, "PathConflict", "The specified path, or an element of the path, exists and its resource type is invalid for this operation."}},
   {AzError::kInsufficientAccountPermissions, {403, "InsufficientAccountPermissions", "The account being accessed does not have sufficient permissions to execute this operation."}},
+  {AzError::kShareSizeLimitReached, {403, "ShareSizeLimitReached", "The specified container is full: a write would exceed its configured size or file limit."}},
   {AzError::kInternalError, {500, "InternalError", "The server encountered an internal error. Please retry the request."}},
   {AzError::kServerBusy, {503, "ServerBusy", "The server is currently unable to receive requests. Please retry your request."}},
   {AzError::kOperationTimedOut, {500, "OperationTimedOut", "The operation could not be completed within the permitted time."}},
@@ -120,6 +121,7 @@ AzError FromStatus(const Status& s, bool blob_request) {
     case ErrorKind::kTooLarge: return AzError::kRequestBodyTooLarge;
     case ErrorKind::kBusy: return AzError::kServerBusy;
     case ErrorKind::kPermission: return AzError::kInsufficientAccountPermissions;
+    case ErrorKind::kQuotaExceeded: return AzError::kShareSizeLimitReached;
     default: return AzError::kInternalError;
   }
 }

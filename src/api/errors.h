@@ -69,6 +69,7 @@ enum class AzError {
   kCannotVerifyCopySource,
   kPathConflict,  // blob "a" vs "a/b"
   kInsufficientAccountPermissions,
+  kShareSizeLimitReached,  // a container's configured limit (Azure Files' code for a full share)
   kInternalError,
   kServerBusy,
   kOperationTimedOut,

@@ -246,7 +246,15 @@ http::Response ListBlobs(Ctx& ctx) {
     x += "<Blob>";
     Elem(x, "Name", item.name);
     BlobPropertiesXml(x, item.info, ctx.now);
-    if (with_meta) MetadataXml(x, item.info.rec.metadata);
+    if (with_meta) {
+      if (item.is_dir) {  // an HNS account marks its directories so
+        ns::Metadata m = item.info.rec.metadata;
+        m.emplace_back("hdi_isfolder", "true");
+        MetadataXml(x, m);
+      } else {
+        MetadataXml(x, item.info.rec.metadata);
+      }
+    }
     x += "</Blob>";
   }
   x += "</Blobs>";

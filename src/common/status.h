@@ -29,6 +29,7 @@ enum class ErrorKind {
   kIsDirectory,       // a blob name names a directory
   kNotEmpty,          // a directory that must be empty is not
   kBusy,              // transient; retryable
+  kQuotaExceeded,     // a container's configured byte or file limit would be exceeded
   kUnsupported,
 };
 

@@ -20,10 +20,11 @@ namespace strata::dfs {
 // the Blob API answers it exactly as before).
 const api::Route* FindRoute(api::Level level, const http::Request& req);
 
-// For a Blob API request that found no blob where the dfs namespace holds an
-// explicit directory (made through dfs): the HNS blob view of it (a
-// zero-length blob with metadata hdi_isfolder=true). nullopt otherwise:
-// implicit directories stay no blob, as before.
+// For a Blob API request that found no blob where the namespace holds a
+// directory (made through dfs, by a blob commit or with plain tools): the
+// HNS blob view of it (a zero-length blob with metadata hdi_isfolder=true),
+// which reads, Set Blob Metadata, Lease Blob and Delete Blob act on; Delete Blob removes
+// only an empty one (409 DirectoryIsNotEmpty otherwise). nullopt otherwise.
 std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& route_name);
 
 // Rewrites an XML error response as a dfs JSON error (HEAD: no body).
@@ -40,6 +41,8 @@ http::Response UpdatePath(api::Ctx&);   // action=append|flush|setProperties|set
 http::Response GetPathProperties(api::Ctx&);  // HEAD; action=getAccessControl|getStatus
 http::Response DeletePath(api::Ctx&);
 http::Response LeasePath(api::Ctx&);
+http::Response ListFilesystems(api::Ctx&);            // GET /?resource=account
+http::Response SetAccessControlRecursive(api::Ctx&);  // via UpdatePath
 
 // ---- shared by the handlers (common.cc) ----
 // Parses x-ms-properties ("n1=base64,n2=base64"); false on a bad list.

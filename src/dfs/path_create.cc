@@ -52,6 +52,13 @@ http::Response Rename(api::Ctx& ctx) {
   if (mode != "legacy" && mode != "posix")
     return JsonError(api::AzError::kInvalidQueryParameterValue, "mode");
   auto& store = ctx.store();
+  if (store.IsReservedName(src_c, src)) return JsonError(DfsError::kSourcePathNotFound);
+  // A view's tree stays inside it: nothing moves out of a view or into one
+  // from elsewhere (and a read-only view gives nothing up at all).
+  if (store.IsReadOnly(src_c) ||
+      (src_c != ctx.container && (store.IsView(src_c) || store.IsView(ctx.container))))
+    return JsonError(api::AzError::kAuthorizationPermissionMismatch,
+                     "A rename may not cross the boundary of a view.");
   if (!store.GetContainer(ctx.container).ok()) return JsonError(DfsError::kFilesystemNotFound);
   // Both names' locks, in one order, so two crossing renames cannot deadlock.
   std::unique_lock<std::mutex> first, second;
@@ -173,7 +180,7 @@ http::Response CreatePath(api::Ctx& ctx) {
       s = store.SetPathAcl(ctx.container, ctx.blob, acl, std::nullopt, rec);
   } else {
     // An empty file, committed like any blob (its staged appends dropped).
-    std::string tmp = store.NewTempPath();
+    std::string tmp = store.NewTempPath(ctx.container);
     auto f = store.fs()->OpenWrite(tmp, true, true);
     if (!f.ok()) return JsonError(api::FromStatus(f.status(), true), f.status().message());
     f->reset();

@@ -9,6 +9,17 @@
 namespace strata::dfs {
 
 namespace {
+// A Blob API error that only HNS accounts answer (not in api's table).
+http::Response XmlError(int status, const char* code, const char* message) {
+  http::Response r;
+  r.status = status;
+  r.Set("x-ms-error-code", code);
+  r.Set("Content-Type", "application/xml");
+  r.body = std::string("<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>") + code +
+           "</Code><Message>" + message + "</Message></Error>";
+  return r;
+}
+
 void AccessHeaders(http::Response& r, const ns::PathInfo& info, bool with_acl) {
   r.Set("x-ms-owner", OwnerOf(info.acl));
   r.Set("x-ms-group", GroupOf(info.acl));
@@ -68,12 +79,14 @@ http::Response GetPathProperties(api::Ctx& ctx) {
 std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& route) {
   bool read = route == "GetBlob" || route == "GetBlobProperties" || route == "GetBlobMetadata";
   bool set_meta = route == "SetBlobMetadata";
-  if (!read && !set_meta) return std::nullopt;
+  bool remove = route == "DeleteBlob";
+  bool lease = route == "LeaseBlob";
+  if (!read && !set_meta && !remove && !lease) return std::nullopt;
   auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
   auto info = ctx.store().HeadPath(ctx.container, ctx.blob);
-  // Only directories made through dfs: one made by a blob commit or with
-  // plain tools stays what it was on the flat Blob API, no blob at all.
-  if (!info.ok() || !info->is_dir || !info->explicit_dir) return std::nullopt;
+  // Every directory, however it was made (dfs, a blob commit, plain tools),
+  // as on an HNS account.
+  if (!info.ok() || !info->is_dir) return std::nullopt;
   ns::BlobRecord rec = info->rec;
   api::Conditions c = api::ParseConditions(*ctx.req);
   if (c.any()) {
@@ -85,6 +98,30 @@ std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& 
       api::SetEtagHeaders(r, rec.etag, rec.last_modified);
       return r;
     }
+  }
+  if (lease) {  // the Lease Blob state machine, on the directory's record
+    http::Response r;
+    if (auto e = api::ApplyLeaseAction(ctx, rec.lease, &r)) return *e;
+    Status s = ctx.store().PutDirRecord(ctx.container, ctx.blob, rec);
+    if (!s.ok()) return api::ErrorResponse(api::FromStatus(s, true), s.message());
+    api::SetEtagHeaders(r, rec.etag, rec.last_modified);
+    return r;
+  }
+  if (remove) {
+    // As an HNS account answers Delete Blob on a directory: snapshots are no
+    // option for one, and only an empty one goes.
+    if (ctx.H("x-ms-delete-snapshots"))
+      return XmlError(400, "OperationNotSupportedOnDirectory",
+                      "The requested operation is not supported on a directory.");
+    if (auto e = api::CheckBlobLeaseForWrite(ctx, rec.lease)) return api::ErrorResponse(*e);
+    Status s = ctx.store().DeletePath(ctx.container, ctx.blob, false);
+    if (s.kind() == ErrorKind::kNotEmpty)
+      return XmlError(409, "DirectoryIsNotEmpty", "This operation is not permitted on a non-empty directory.");
+    if (!s.ok()) return api::ErrorResponse(api::FromStatus(s, true), s.message());
+    http::Response r;
+    r.status = 202;
+    r.Set("x-ms-delete-type-permanent", "true");
+    return r;
   }
   if (set_meta) {
     if (auto e = api::CheckBlobLeaseForWrite(ctx, rec.lease)) return api::ErrorResponse(*e);
@@ -101,6 +138,12 @@ std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& 
     api::SetEtagHeaders(r, rec.etag, rec.last_modified);
     r.Set("x-ms-request-server-encrypted", "true");
     return r;
+  }
+  if (route == "GetBlob" && (ctx.H("x-ms-range") || ctx.H("range"))) {
+    // No byte of a zero-length blob can be asked for, as for an empty file.
+    http::Response e = api::ErrorResponse(api::AzError::kInvalidRange);
+    e.Set("Content-Range", "bytes */0");
+    return e;
   }
   http::Response r;
   api::SetEtagHeaders(r, rec.etag, rec.last_modified);

@@ -57,6 +57,11 @@ http::Response Append(api::Ctx& ctx) {
   auto sst = fs->Stat(*stage);
   uint64_t staged = sst.ok() ? sst->size : info->st.size;
   if (*pos != staged) return JsonError(DfsError::kInvalidFlushPosition);
+  // Refused now rather than at the flush: the staged bytes would not fit.
+  Status quota = store.CheckQuota(
+      ctx.container,
+      static_cast<int64_t>(staged + ctx.req->body_size) - static_cast<int64_t>(info->st.size), 0);
+  if (!quota.ok()) return JsonError(api::FromStatus(quota, true), quota.message());
   auto out = fs->OpenWrite(*stage, true, false);
   if (!out.ok()) return JsonError(api::FromStatus(out.status(), true), out.status().message());
   Status s;
@@ -111,7 +116,7 @@ http::Response Flush(api::Ctx& ctx) {
   Status s;
   if (sst.ok()) {
     // The staged file becomes the file, keeping its mode and ACL.
-    std::string tmp = store.NewTempPath();
+    std::string tmp = store.NewTempPath(ctx.container);
     s = fs->Rename(*stage, tmp);
     if (s.ok()) {
       ctx.req->body_file = tmp;  // removed by the server unless committed
@@ -208,6 +213,7 @@ http::Response UpdatePath(api::Ctx& ctx) {
   if (*action == "flush") return Flush(ctx);
   if (*action == "setProperties") return SetProperties(ctx);
   if (*action == "setAccessControl") return SetAccessControl(ctx);
+  if (*action == "setAccessControlRecursive") return SetAccessControlRecursive(ctx);
   return JsonError(api::AzError::kInvalidQueryParameterValue, "action");
 }
 

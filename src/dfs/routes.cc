@@ -13,11 +13,13 @@ using api::Body;
 using api::CopyMode;
 using api::Level;
 using auth::ResourceType;
+constexpr auth::Demand Svc(char p) { return {ResourceType::kService, p, false}; }
 constexpr auth::Demand Con(char p) { return {ResourceType::kContainer, p, true}; }
 constexpr auth::Demand Obj(char p) { return {ResourceType::kObject, p, true}; }
 
 // clang-format off
 //                                       name                        level              method    restype  comp     copy            handler                  demand    anon                  body         write
+const api::Route kListFs              = {"DfsListFilesystems",       Level::kService,   "GET",    nullptr, nullptr, CopyMode::kAny, ListFilesystems,         Svc('l'), Anon::kNever,         Body::kNone, false};
 const api::Route kCreateFs            = {"DfsCreateFilesystem",      Level::kContainer, "PUT",    nullptr, nullptr, CopyMode::kAny, CreateFilesystem,        Con('c'), Anon::kNever,         Body::kNone, true};
 const api::Route kGetFs               = {"DfsGetFilesystemProperties", Level::kContainer, "HEAD", nullptr, nullptr, CopyMode::kAny, GetFilesystemProperties, Con('r'), Anon::kNever,         Body::kNone, false};
 const api::Route kSetFs               = {"DfsSetFilesystemProperties", Level::kContainer, "PATCH", nullptr, nullptr, CopyMode::kAny, SetFilesystemProperties, Con('w'), Anon::kNever,        Body::kNone, false};
@@ -35,6 +37,10 @@ const api::Route kLeasePath           = {"DfsLeasePath",             Level::kBlo
 
 const api::Route* FindRoute(api::Level level, const http::Request& req) {
   const std::string& m = req.method;
+  if (level == Level::kService) {
+    auto resource = req.Query("resource");
+    return resource && *resource == "account" && m == "GET" ? &kListFs : nullptr;
+  }
   if (level == Level::kContainer) {
     auto resource = req.Query("resource");
     if (!resource || *resource != "filesystem") return nullptr;

@@ -15,7 +15,8 @@ namespace {
 
 struct Entry {
   std::string key;  // name, plus '/' for directories
-  bool is_dir;
+  bool is_dir;      // the directory's entries, keyed "name/"
+  bool dir_item = false;  // the directory itself as an item, keyed "name"
 };
 
 struct Level {
@@ -50,7 +51,9 @@ Result<ListPage> Store::List(const std::string& c, const std::string& prefix,
     Level lvl;
     lvl.rel = rel;
     for (auto& e : *entries) {
+      if (rel.empty() && IsReservedName(c, e.name)) continue;
       if (e.is_dir) {
+        lvl.entries.push_back({e.name, false, true});
         lvl.entries.push_back({e.name + "/", true});
       } else if (e.is_file) {
         lvl.entries.push_back({std::move(e.name), false});
@@ -156,10 +159,22 @@ Result<ListPage> Store::List(const std::string& c, const std::string& prefix,
     }
     std::string path = cdir + "/" + name;
     auto st = fs_->Stat(path);
-    if (!st.ok() || !st->is_file()) continue;  // raced with a delete
     ListItem item;
     item.name = name;
-    item.info = InfoFromFile(path, c, name, *st);
+    if (e.dir_item) {
+      if (!st.ok() || !st->is_dir()) continue;  // raced with a delete
+      PathInfo dir = DirInfo(c, name, *st);
+      item.is_dir = true;
+      item.info.name = name;
+      item.info.rec = std::move(dir.rec);
+      item.info.st = *st;
+      item.info.st.size = 0;
+      item.info.has_record = dir.explicit_dir;
+      if (item.info.rec.content_type.empty()) item.info.rec.content_type = "application/octet-stream";
+    } else {
+      if (!st.ok() || !st->is_file()) continue;  // raced with a delete
+      item.info = InfoFromFile(path, c, name, *st);
+    }
     page.items.push_back(std::move(item));
   }
   return page;

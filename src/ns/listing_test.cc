@@ -1,5 +1,6 @@
-// Store::List against a brute-force model of Azure's List Blobs: the sorted
-// names under a prefix, each name that holds the delimiter after the prefix
+// Store::List against a brute-force model of Azure's List Blobs on an HNS
+// account: the sorted names (each blob, and each directory as a name of its
+// own) under a prefix, each name that holds the delimiter after the prefix
 // collapsed into one BlobPrefix (prefix + up to and including the first
 // delimiter), pages of at most maxresults items chained by NextMarker with
 // no duplicate and no gap.
@@ -43,6 +44,16 @@ std::vector<Item> Model(const std::vector<std::string>& sorted, const std::strin
     }
   }
   return out;
+}
+
+// The names an HNS account lists for these blobs: the blobs and every
+// directory on their paths, sorted.
+std::vector<std::string> WithDirs(const std::vector<std::string>& names) {
+  std::set<std::string> out(names.begin(), names.end());
+  for (const auto& n : names)
+    for (size_t p = n.find('/'); p != std::string::npos; p = n.find('/', p + 1))
+      out.insert(n.substr(0, p));
+  return {out.begin(), out.end()};
 }
 
 // Random names over an alphabet that sorts around '/' ('-' and '.' below
@@ -137,7 +148,9 @@ class ListingTest : public ::testing::Test {
         all.push_back({it.name, it.is_prefix});
         if (!it.is_prefix) {
           EXPECT_EQ(it.info.name, it.name);
-          EXPECT_EQ(it.info.st.size, it.name.size()) << it.name;
+          // A file holds its name; a directory lists as zero-length.
+          EXPECT_EQ(it.info.st.size, it.is_dir ? 0 : it.name.size()) << it.name;
+          EXPECT_EQ(it.is_dir, store_->HeadPath("list", it.name)->is_dir) << it.name;
           EXPECT_FALSE(it.info.rec.etag.empty());
         }
       }
@@ -163,32 +176,43 @@ TEST_F(ListingTest, EmptyContainerAndMissingContainer) {
 TEST_F(ListingTest, SmallTreeByHand) {
   Populate({"a", "a-b", "a.b", "a0", "b/c", "b/c-d", "b-c", "bb/x/y"});
   using V = std::vector<Item>;
+  // Directories are items of their own (HNS): "b" sorts by its name, its
+  // entries as "b/...".
   EXPECT_EQ(ListAll("", "", 1000), (V{{"a", false},
                                       {"a-b", false},
                                       {"a.b", false},
                                       {"a0", false},
+                                      {"b", false},
                                       {"b-c", false},
                                       {"b/c", false},
                                       {"b/c-d", false},
+                                      {"bb", false},
+                                      {"bb/x", false},
                                       {"bb/x/y", false}}));
   EXPECT_EQ(ListAll("", "/", 1000), (V{{"a", false},
                                        {"a-b", false},
                                        {"a.b", false},
                                        {"a0", false},
+                                       {"b", false},
                                        {"b-c", false},
                                        {"b/", true},
+                                       {"bb", false},
                                        {"bb/", true}}));
   EXPECT_EQ(ListAll("", "-", 1000), (V{{"a", false},
                                        {"a-", true},
                                        {"a.b", false},
                                        {"a0", false},
+                                       {"b", false},
                                        {"b-", true},
                                        {"b/c", false},
                                        {"b/c-", true},
+                                       {"bb", false},
+                                       {"bb/x", false},
                                        {"bb/x/y", false}}));
   EXPECT_EQ(ListAll("b/", "/", 1000), (V{{"b/c", false}, {"b/c-d", false}}));
-  EXPECT_EQ(ListAll("b", "/", 2), (V{{"b-c", false}, {"b/", true}, {"bb/", true}}));
-  EXPECT_EQ(ListAll("bb/x", "/", 1), (V{{"bb/x/", true}}));
+  EXPECT_EQ(ListAll("b", "/", 2),
+            (V{{"b", false}, {"b-c", false}, {"b/", true}, {"bb", false}, {"bb/", true}}));
+  EXPECT_EQ(ListAll("bb/x", "/", 1), (V{{"bb/x", false}, {"bb/x/", true}}));
   EXPECT_EQ(ListAll("bb/x/", "/", 1), (V{{"bb/x/y", false}}));
   EXPECT_EQ(ListAll("c", "", 5), V{});
 }
@@ -244,7 +268,7 @@ TEST_P(ListingModelTest, PagesMatchModel) {
   int listings = 0;
   for (const auto& prefix : prefixes) {
     for (const std::string delim : {"", "/", "-", "b/"}) {
-      std::vector<Item> want = Model(names, prefix, delim);
+      std::vector<Item> want = Model(WithDirs(names), prefix, delim);
       for (size_t max : {1, 2, 3, 7, 1000}) {
         if (max == 1 && want.size() > 60 && (listings % 3)) continue;  // keep it quick
         std::vector<Item> got = ListAll(prefix, delim, max);
@@ -269,7 +293,7 @@ TEST_P(ListingModelTest, AnyMarkerStartsAtTheNextName) {
   }
   for (const auto& m : markers) {
     for (const std::string delim : {"", "-", "/"}) {
-      ASSERT_EQ(ListAll("", delim, 5, m), Model(names, "", delim, m))
+      ASSERT_EQ(ListAll("", delim, 5, m), Model(WithDirs(names), "", delim, m))
           << "marker '" << m << "' delimiter '" << delim << "'";
     }
   }

@@ -56,26 +56,124 @@ Store::Store(Fs* fs, std::string root, bool sync) : fs_(fs), root_(std::move(roo
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
 }
 
+void Store::ConfigureContainer(const std::string& name, ContainerConfig cfg) {
+  while (cfg.dir.size() > 1 && cfg.dir.back() == '/') cfg.dir.pop_back();
+  auto state = std::make_unique<ContainerState>();
+  state->cfg = std::move(cfg);
+  configured_[name] = std::move(state);
+}
+
 Status Store::Open() {
   STRATA_RETURN_IF_ERROR(fs_->MkdirAll(root_ + "/.strata/blocks"));
   STRATA_RETURN_IF_ERROR(fs_->MkdirAll(root_ + "/.strata/sidecar"));
   STRATA_RETURN_IF_ERROR(fs_->RemoveAll(TmpDir()));
   STRATA_RETURN_IF_ERROR(fs_->MkdirAll(TmpDir()));
+  for (auto& [name, state] : configured_) {
+    const ContainerConfig& cfg = state->cfg;
+    if (!cfg.dir.empty()) {
+      auto st = fs_->Stat(cfg.dir);
+      if (!st.ok() || !st->is_dir())
+        return Status(ErrorKind::kNotFound, "view " + name + ": " + cfg.dir + " is not a directory");
+      if (!cfg.read_only) {
+        STRATA_RETURN_IF_ERROR(fs_->MkdirAll(cfg.dir + "/.strata/blocks"));
+        STRATA_RETURN_IF_ERROR(fs_->RemoveAll(TmpDir(name)));
+        STRATA_RETURN_IF_ERROR(fs_->MkdirAll(TmpDir(name)));
+      }
+    }
+    // Before serving: nothing races this walk.
+    if (state->limited()) state->used = Walk(ContainerDir(name), !cfg.dir.empty());
+  }
   ExpireBlocks(NowNs());
   return Status::Ok();
 }
 
 size_t Store::ExpireBlocks(TimeNs now) {
   size_t removed = 0;
-  auto dirs = fs_->ListDir(root_ + "/.strata/blocks");
-  if (!dirs.ok()) return 0;
-  for (const auto& d : *dirs) {
-    std::string dir = root_ + "/.strata/blocks/" + d.name;
-    // A block directory's mtime is its last Put Block.
-    auto st = fs_->Stat(dir);
-    if (st.ok() && now - st->mtime_ns > kBlockTtl && fs_->RemoveAll(dir).ok()) ++removed;
+  std::vector<std::string> roots = {root_ + "/.strata/blocks"};
+  for (const auto& [name, state] : configured_)
+    if (!state->cfg.dir.empty() && !state->cfg.read_only) roots.push_back(BlocksRoot(name));
+  for (const auto& root : roots) {
+    auto dirs = fs_->ListDir(root);
+    if (!dirs.ok()) continue;
+    for (const auto& d : *dirs) {
+      std::string dir = root + "/" + d.name;
+      // A block directory's mtime is its last Put Block.
+      auto st = fs_->Stat(dir);
+      if (st.ok() && now - st->mtime_ns > kBlockTtl && fs_->RemoveAll(dir).ok()) ++removed;
+    }
   }
   return removed;
+}
+
+// ---------------------------------------------------------------- views, limits
+
+std::string Store::TmpDir(const std::string& c) const {
+  auto* v = View(c);
+  return v && !v->cfg.read_only ? v->cfg.dir + "/.strata/tmp" : TmpDir();
+}
+
+std::string Store::BlocksRoot(const std::string& c) const {
+  auto* v = View(c);
+  return v && !v->cfg.read_only ? v->cfg.dir + "/.strata/blocks" : root_ + "/.strata/blocks";
+}
+
+bool Store::IsReservedName(const std::string& c, const std::string& name) const {
+  return IsView(c) && (name == ".strata" || StartsWith(name, ".strata/"));
+}
+
+Usage Store::Walk(const std::string& dir, bool skip_strata) {
+  Usage u;
+  std::function<void(const std::string&, int)> walk = [&](const std::string& d, int depth) {
+    if (depth > 4096) return;
+    auto entries = fs_->ListDir(d);
+    if (!entries.ok()) return;
+    for (const auto& e : *entries) {
+      if (skip_strata && depth == 0 && e.name == ".strata") continue;
+      if (e.is_dir) {
+        walk(d + "/" + e.name, depth + 1);
+      } else if (e.is_file) {
+        auto st = fs_->Stat(d + "/" + e.name);
+        if (!st.ok() || !st->is_file()) continue;
+        u.bytes += st->size;
+        ++u.files;
+      }
+    }
+  };
+  walk(dir, 0);
+  return u;
+}
+
+Status Store::Fits(const ContainerState& q, int64_t bytes, int64_t files) {
+  auto after = [](uint64_t used, int64_t delta) {
+    return delta < 0 && static_cast<uint64_t>(-delta) > used ? 0 : used + delta;
+  };
+  if (q.cfg.max_bytes && bytes > 0 && after(q.used.bytes, bytes) > q.cfg.max_bytes)
+    return Status(ErrorKind::kQuotaExceeded, "the container's byte limit would be exceeded");
+  if (q.cfg.max_files && files > 0 && after(q.used.files, files) > q.cfg.max_files)
+    return Status(ErrorKind::kQuotaExceeded, "the container's file limit would be exceeded");
+  return Status::Ok();
+}
+
+void Store::Apply(ContainerState& q, int64_t bytes, int64_t files) {
+  auto add = [](uint64_t& used, int64_t delta) {
+    used = delta < 0 && static_cast<uint64_t>(-delta) > used ? 0 : used + delta;
+  };
+  add(q.used.bytes, bytes);
+  add(q.used.files, files);
+}
+
+std::optional<Usage> Store::GetUsage(const std::string& c) {
+  ContainerState* q = Limited(c);
+  if (!q) return std::nullopt;
+  std::lock_guard<std::mutex> l(q->quota_mu);
+  return q->used;
+}
+
+Status Store::CheckQuota(const std::string& c, int64_t bytes, int64_t files) {
+  ContainerState* q = Limited(c);
+  if (!q) return Status::Ok();
+  std::lock_guard<std::mutex> l(q->quota_mu);
+  return Fits(*q, bytes, files);
 }
 
 // ---------------------------------------------------------------- containers
@@ -95,6 +193,12 @@ Status Store::CreateContainer(const std::string& name, const ContainerRecord& re
     if (tst.ok()) (void)fs_->Unlink(SidecarPath(name, "", tst->ino));
     if (s.kind() == ErrorKind::kAlreadyExists || s.kind() == ErrorKind::kNotEmpty)
       return Status(ErrorKind::kAlreadyExists, "container exists: " + name);
+  }
+  if (s.ok()) {
+    if (ContainerState* q = Limited(name)) {
+      std::lock_guard<std::mutex> l(q->quota_mu);
+      q->used = Usage{};
+    }
   }
   return s;
 }
@@ -125,6 +229,8 @@ Status Store::PutContainer(const std::string& name, const ContainerRecord& rec) 
 }
 
 Status Store::DeleteContainer(const std::string& name) {
+  if (IsView(name))
+    return Status(ErrorKind::kPermission, "a view is removed from the config file, not deleted");
   std::string dir = ContainerDir(name);
   auto st = fs_->Stat(dir);
   if (!st.ok() || !st->is_dir())
@@ -136,6 +242,10 @@ Status Store::DeleteContainer(const std::string& name) {
   // taken for those of a later container's blobs of the same names.
   (void)fs_->Unlink(SidecarPath(name, "", st->ino));
   DropContainerResidue(name, tmp);
+  if (ContainerState* q = Limited(name)) {
+    std::lock_guard<std::mutex> l(q->quota_mu);
+    q->used = Usage{};
+  }
   return fs_->RemoveAll(tmp);
 }
 
@@ -163,9 +273,11 @@ Result<std::vector<std::string>> Store::ContainerNames() {
   std::vector<std::string> names;
   for (const auto& e : *entries) {
     // Only directories that Azure could name (never .strata, lost+found, ...).
-    if (!e.is_dir || !ValidateContainerName(e.name).ok()) continue;
+    if (!e.is_dir || !ValidateContainerName(e.name).ok() || IsView(e.name)) continue;
     names.push_back(e.name);
   }
+  for (const auto& [name, state] : configured_)
+    if (!state->cfg.dir.empty()) names.push_back(name);
   std::sort(names.begin(), names.end());
   return names;
 }
@@ -173,7 +285,7 @@ Result<std::vector<std::string>> Store::ContainerNames() {
 // ---------------------------------------------------------------- blobs
 
 std::string Store::BlockDir(const std::string& c, const std::string& b) const {
-  return root_ + "/.strata/blocks/" + HexEncode(Md5(c + "/" + b));
+  return BlocksRoot(c) + "/" + HexEncode(Md5(c + "/" + b));
 }
 
 std::string Store::SidecarPath(const std::string& c, const std::string& b, uint64_t ino) const {
@@ -185,13 +297,13 @@ std::string Store::BlockPath(const std::string& c, const std::string& b,
   return BlockDir(c, b) + "/" + HexEncode(id);
 }
 
-std::string Store::NewTempPath() {
+std::string Store::NewTempPath(const std::string& c) {
   static std::atomic<uint64_t> counter{0};
   thread_local std::mt19937_64 rng(std::random_device{}());
   char buf[64];
   std::snprintf(buf, sizeof(buf), "/%016llx.%llu", static_cast<unsigned long long>(rng()),
                 static_cast<unsigned long long>(counter++));
-  return TmpDir() + buf;
+  return (c.empty() ? TmpDir() : TmpDir(c)) + buf;
 }
 
 Status Store::CheckParents(const std::string& c, const std::string& b) {
@@ -261,6 +373,7 @@ void Store::FillInfo(const std::string& path, const std::string& c, const std::s
 }
 
 Result<BlobInfo> Store::Head(const std::string& c, const std::string& b) {
+  if (IsReservedName(c, b)) return Status(ErrorKind::kNotFound, "no blob " + b);
   std::string path = BlobPath(c, b);
   auto st = fs_->Stat(path);
   if (!st.ok() || !st->is_file()) {
@@ -275,9 +388,11 @@ Result<BlobInfo> Store::Head(const std::string& c, const std::string& b) {
 }
 
 Result<Store::OpenBlob> Store::Open(const std::string& c, const std::string& b) {
+  if (IsReservedName(c, b)) return Status(ErrorKind::kNotFound, "no blob " + b);
   std::string path = BlobPath(c, b);
   // One syscall opens the blob and proves no symlink or ".." is on the way.
-  auto f = fs_->OpenReadBeneath(root_, c + "/" + b);
+  auto f = IsView(c) ? fs_->OpenReadBeneath(ContainerDir(c), b)
+                     : fs_->OpenReadBeneath(root_, c + "/" + b);
   if (!f.ok()) {
     auto cst = fs_->Stat(ContainerDir(c));
     if (!cst.ok() || !cst->is_dir())
@@ -381,10 +496,24 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
     return s;
   }
   std::string dest = BlobPath(c, b);
+  // With a limit, the size it replaces and the rename are one step under
+  // the container's quota lock, so concurrent commits count exactly.
+  ContainerState* q = Limited(c);
+  std::unique_lock<std::mutex> ql;
+  if (q) ql = std::unique_lock<std::mutex>(q->quota_mu);
   auto dst = fs_->Stat(dest);
+  int64_t dbytes = static_cast<int64_t>(rec.fp_size), dfiles = 1;
+  if (dst.ok() && dst->is_file()) {
+    dbytes -= static_cast<int64_t>(dst->size);
+    dfiles = 0;
+  }
   Status r = dst.ok() && dst->is_dir()
                  ? Status(ErrorKind::kIsDirectory, "a directory exists at the blob's name")
-                 : fs_->Rename(temp, dest);
+             : q ? Fits(*q, dbytes, dfiles)
+                 : Status::Ok();
+  if (r.ok()) r = fs_->Rename(temp, dest);
+  if (r.ok() && q) Apply(*q, dbytes, dfiles);
+  if (ql.owns_lock()) ql.unlock();
   if (!r.ok()) {
     (void)fs_->Unlink(SidecarPath(c, b, rec.fp_ino));  // the staged record's, if any
     return r;
@@ -441,7 +570,18 @@ Status Store::AppendFrom(const std::string& c, const std::string& b, File& src, 
   // On failure the blob goes back to its old bytes and mtime, and its old
   // record is sealed again (the rollback itself moved the ctime).
   BlobInfo before = InfoFromFile(path, c, b, *st, f->get(), false);
+  // The bytes are reserved first and given back if the append fails.
+  ContainerState* q = Limited(c);
+  if (q) {
+    std::lock_guard<std::mutex> l(q->quota_mu);
+    STRATA_RETURN_IF_ERROR(Fits(*q, static_cast<int64_t>(n), 0));
+    Apply(*q, static_cast<int64_t>(n), 0);
+  }
   auto undo = [&](Status s) {
+    if (q) {
+      std::lock_guard<std::mutex> l(q->quota_mu);
+      Apply(*q, -static_cast<int64_t>(n), 0);
+    }
     (void)(*f)->Truncate(st->size);
     (void)fs_->SetMtime(path, st->mtime_ns);
     if (before.has_record) (void)WriteRecord(path, c, b, before.rec);
@@ -481,7 +621,17 @@ Status Store::DeleteBlob(const std::string& c, const std::string& b) {
       return Status(ErrorKind::kContainerNotFound, "no container " + c);
     return Status(ErrorKind::kNotFound, "no blob " + b);
   }
-  STRATA_RETURN_IF_ERROR(fs_->Unlink(path));
+  if (ContainerState* q = Limited(c)) {
+    // The size unlinked is the size subtracted, even against a commit racing it.
+    std::lock_guard<std::mutex> l(q->quota_mu);
+    auto now = fs_->Stat(path);
+    if (!now.ok() || !now->is_file()) return Status(ErrorKind::kNotFound, "no blob " + b);
+    STRATA_RETURN_IF_ERROR(fs_->Unlink(path));
+    Apply(*q, -static_cast<int64_t>(now->size), -1);
+    st = now;
+  } else {
+    STRATA_RETURN_IF_ERROR(fs_->Unlink(path));
+  }
   (void)fs_->Unlink(SidecarPath(c, b, st->ino));
   (void)DropBlocks(c, b);
   return RemoveEmptyParents(c, b);
@@ -495,7 +645,7 @@ Status Store::StoreBlock(const std::string& c, const std::string& b, const std::
   auto st = fs_->Stat(dir);
   if (!st.ok()) {
     // The directory's name file says whose blocks these are (for listings).
-    std::string tmpdir = NewTempPath();
+    std::string tmpdir = NewTempPath(c);
     STRATA_RETURN_IF_ERROR(fs_->Mkdir(tmpdir));
     Status w;
     {
@@ -545,10 +695,11 @@ Result<std::vector<BlockInfo>> Store::UncommittedBlocks(const std::string& c,
 
 std::vector<std::string> Store::UncommittedBlobNames(const std::string& c) {
   std::vector<std::string> out;
-  auto dirs = fs_->ListDir(root_ + "/.strata/blocks");
+  const std::string blocks = BlocksRoot(c);
+  auto dirs = fs_->ListDir(blocks);
   if (!dirs.ok()) return out;
   for (const auto& d : *dirs) {
-    auto f = fs_->OpenRead(root_ + "/.strata/blocks/" + d.name + "/.name");
+    auto f = fs_->OpenRead(blocks + "/" + d.name + "/.name");
     if (!f.ok()) continue;
     auto st = (*f)->Stat();
     if (!st.ok() || st->size > 64 * 1024) continue;

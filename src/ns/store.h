@@ -9,11 +9,22 @@
 //                                 described, so a staged file's record never
 //                                 replaces the published one's before the rename)
 //
+// Views: the config can place a container's tree anywhere on the machine
+// (ConfigureContainer). Its blobs are then files under that directory, served
+// in place; every name resolves beneath it as beneath ROOT/CONTAINER (no
+// symlink or ".." leads out). A writable view stages uploads and keeps its
+// uncommitted blocks in VIEW/.strata/{tmp,blocks} (same file system: commits
+// stay one rename); VIEW/.strata is never a blob or path. A read-only view
+// needs no write access at all. Any container may also carry a byte and a
+// file limit, checked at every commit against a usage counter that one walk
+// fills at Open() and every strata write keeps exact.
+//
 // Thread-safety: all methods are thread-safe. Read-modify-write sequences on
 // one blob (conditions, leases, metadata) must hold LockBlob() for that blob;
 // on one container, LockContainer().
 #pragma once
 
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -36,7 +47,8 @@ struct BlobInfo {
 struct ListItem {
   std::string name;
   bool is_prefix = false;
-  BlobInfo info;  // for blobs
+  bool is_dir = false;  // a directory, listed as an HNS account lists it: a zero-length blob
+  BlobInfo info;        // for blobs and directories
 };
 
 // Owner, group and access control list of a path (dfs). The permission bits
@@ -56,6 +68,18 @@ struct PathInfo {
   PathAcl acl;
 };
 
+// How the config file sets up one container.
+struct ContainerConfig {
+  std::string dir;         // a view: the directory (absolute, no symlinks) holding its tree
+  bool read_only = false;  // no write of any kind (api answers 403)
+  uint64_t max_bytes = 0;  // 0: no limit; else the sum of its files' sizes stays <= this
+  uint64_t max_files = 0;  // 0: no limit; else its number of files stays <= this
+};
+
+struct Usage {
+  uint64_t bytes = 0, files = 0;
+};
+
 struct PathPage {
   std::vector<PathInfo> items;
   std::string next_marker;  // "" when the listing is complete
@@ -71,9 +95,30 @@ class Store {
   // `fs` outlives the store. `sync` fsyncs staged files before commit.
   Store(Fs* fs, std::string root, bool sync);
 
-  // Creates ROOT/.strata/{tmp,blocks,sidecar}, removes anything left in tmp
-  // by an earlier run (invariant 4) and blocks older than 7 days.
+  // Sets up container `name` as a view and/or with limits. REQUIRES: before
+  // Open(), and cfg.dir (when set) already resolved by realpath.
+  void ConfigureContainer(const std::string& name, ContainerConfig cfg);
+
+  // Creates ROOT/.strata/{tmp,blocks,sidecar} (and VIEW/.strata/{tmp,blocks}
+  // of writable views), removes anything left in tmp by an earlier run
+  // (invariant 4) and blocks older than 7 days, and counts the usage of every
+  // container with a limit (one walk each). A view whose directory is missing
+  // fails the open.
   Status Open();
+
+  bool IsView(const std::string& c) const { return View(c) != nullptr; }
+  bool IsReadOnly(const std::string& c) const {
+    auto* v = Configured(c);
+    return v && v->cfg.read_only;
+  }
+  // Names no blob or path may have in container c: VIEW/.strata of a view.
+  bool IsReservedName(const std::string& c, const std::string& name) const;
+  // Current usage of a container with a limit; nullopt for one without.
+  std::optional<Usage> GetUsage(const std::string& c);
+  // kQuotaExceeded when adding `bytes` and `files` (either may be negative)
+  // to c's usage would pass one of its limits. Only a check: commits check
+  // again, exactly, when they publish.
+  Status CheckQuota(const std::string& c, int64_t bytes, int64_t files);
 
   // Removes the uncommitted blocks of blobs that saw no Put Block for 7
   // days before `now`. Returns how many blobs' blocks went.
@@ -82,16 +127,20 @@ class Store {
   const std::string& root() const { return root_; }
   Fs* fs() const { return fs_; }
   std::string TmpDir() const { return root_ + "/.strata/tmp"; }
+  // Where uploads to container c are staged: on the file system of its tree.
+  std::string TmpDir(const std::string& c) const;
 
   // ---- containers ----
   Status CreateContainer(const std::string& name, const ContainerRecord& rec);
   // kContainerNotFound when absent.
   Result<ContainerRecord> GetContainer(const std::string& name);
   Status PutContainer(const std::string& name, const ContainerRecord& rec);
-  // Removes the container and every blob in it.
+  // Removes the container and every blob in it. kPermission for a view (the
+  // config file owns it).
   Status DeleteContainer(const std::string& name);
   // Sorted names of all containers: the directories under ROOT whose names
-  // are valid container names (never .strata, lost+found, symlinks).
+  // are valid container names (never .strata, lost+found, symlinks), and
+  // the views.
   Result<std::vector<std::string>> ContainerNames();
 
   // ---- blobs ----
@@ -104,19 +153,21 @@ class Store {
   };
   Result<OpenBlob> Open(const std::string& c, const std::string& b);
 
-  // A fresh path in TmpDir(); the caller creates the file and removes it on
-  // failure.
-  std::string NewTempPath();
+  // A fresh path in TmpDir(c) (TmpDir() when c is empty); the caller
+  // creates the file and removes it on failure.
+  std::string NewTempPath(const std::string& c = "");
   // Publishes the staged file `temp` as blob b: stores `rec` (fingerprint
   // filled in here) in its xattr, fsyncs per the setting, creates parent
   // directories and renames over any old blob. `drop_blocks` discards the
   // blob's uncommitted blocks. On failure `temp` is left for the caller.
-  // kPathConflict when a parent is a file; kIsDirectory when b is a directory.
+  // kPathConflict when a parent is a file; kIsDirectory when b is a directory;
+  // kQuotaExceeded when it would pass a limit of c (nothing changed then).
   Status Commit(const std::string& c, const std::string& b, const std::string& temp,
                 BlobRecord rec, bool drop_blocks);
   // Rewrites the record of an existing blob in place (its data unchanged).
   Status UpdateRecord(const std::string& c, const std::string& b, BlobRecord rec);
   // Appends the bytes of `src` to the blob and rewrites its record.
+  // kQuotaExceeded when it would pass c's byte limit.
   Status AppendFrom(const std::string& c, const std::string& b, File& src, uint64_t n,
                     BlobRecord rec);
   // Removes the blob, its blocks and its sidecar, and prunes now-empty parent
@@ -137,7 +188,10 @@ class Store {
   // ---- listing ----
   // Blobs of container c in name order, starting at `marker` (a name, from
   // an earlier page's next_marker), restricted to `prefix`, collapsed into
-  // prefixes at `delimiter` when non-empty, at most `max` items.
+  // prefixes at `delimiter` when non-empty, at most `max` items. Every
+  // directory is an item too (is_dir, size 0), as on an HNS account: "d"
+  // sorts by its own name, its entries after it as "d/..."; with the
+  // delimiter "/" it is both the item "d" and the prefix "d/".
   Result<ListPage> List(const std::string& c, const std::string& prefix,
                         const std::string& delimiter, const std::string& marker, size_t max);
 
@@ -190,10 +244,41 @@ class Store {
   std::unique_lock<std::mutex> LockContainer(const std::string& c);
 
  private:
-  std::string ContainerDir(const std::string& c) const { return root_ + "/" + c; }
-  std::string BlobPath(const std::string& c, const std::string& b) const {
-    return root_ + "/" + c + "/" + b;
+  struct ContainerState {
+    ContainerConfig cfg;
+    std::mutex quota_mu;  // held across a commit's size check and its rename
+    Usage used;           // guarded by quota_mu
+    bool limited() const { return cfg.max_bytes || cfg.max_files; }
+  };
+  const ContainerState* Configured(const std::string& c) const {
+    if (configured_.empty()) return nullptr;
+    auto it = configured_.find(c);
+    return it == configured_.end() ? nullptr : it->second.get();
   }
+  const ContainerState* View(const std::string& c) const {
+    auto* s = Configured(c);
+    return s && !s->cfg.dir.empty() ? s : nullptr;
+  }
+  // c's state when it has a limit, else nullptr.
+  ContainerState* Limited(const std::string& c) {
+    auto* s = Configured(c);
+    return s && s->limited() ? const_cast<ContainerState*>(s) : nullptr;
+  }
+  // kQuotaExceeded when `delta` does not fit q. REQUIRES: q->quota_mu held.
+  static Status Fits(const ContainerState& q, int64_t bytes, int64_t files);
+  static void Apply(ContainerState& q, int64_t bytes, int64_t files);
+  // Files and bytes of the tree at `dir` (the regular files, no symlinks).
+  Usage Walk(const std::string& dir, bool skip_strata);
+  std::string ContainerDir(const std::string& c) const {
+    if (auto* v = View(c)) return v->cfg.dir;
+    return root_ + "/" + c;
+  }
+  std::string BlobPath(const std::string& c, const std::string& b) const {
+    return ContainerDir(c) + "/" + b;
+  }
+  // Where c's uncommitted blocks live: ROOT/.strata/blocks, or a writable
+  // view's own.
+  std::string BlocksRoot(const std::string& c) const;
   std::string BlockDir(const std::string& c, const std::string& b) const;
   // The sidecar of blob b whose file has inode `ino`; with b empty, that of
   // container c whose directory has inode `ino`.
@@ -238,6 +323,7 @@ class Store {
 
   Fs* fs_;
   std::string root_;
+  std::map<std::string, std::unique_ptr<ContainerState>> configured_;  // fixed after Open
   bool sync_;
   static constexpr int kStripes = 64;
   std::mutex blob_locks_[kStripes];

@@ -70,6 +70,7 @@ PathInfo Store::DirInfo(const std::string& c, const std::string& p, const FileSt
 }
 
 Result<PathInfo> Store::HeadPath(const std::string& c, const std::string& p) {
+  if (IsReservedName(c, p)) return Status(ErrorKind::kNotFound, "no path " + p);
   std::string path = BlobPath(c, p);
   auto st = fs_->Stat(path);
   if (st.ok() && st->is_file()) {
@@ -115,7 +116,7 @@ Status Store::MakeDirectory(const std::string& c, const std::string& p, const Bl
       return Status(ErrorKind::kPathConflict, "a file exists where a directory is needed: " + q);
     if (!st.ok()) {
       // Made aside and renamed in, so it never appears without its record.
-      std::string tmp = NewTempPath();
+      std::string tmp = NewTempPath(c);
       STRATA_RETURN_IF_ERROR(fs_->Mkdir(tmp));
       auto tst = fs_->Stat(tmp);
       Status s = tst.status();
@@ -167,7 +168,34 @@ Status Store::RenamePath(const std::string& from_c, const std::string& from,
     auto h = Head(from_c, from);
     if (h.ok() && h->has_record) before = std::move(*h);
   }
+  // With limits: a file the rename replaces leaves to_c's usage; between
+  // containers the tree's usage moves with it too (counted by one walk of
+  // the tree, only then) and must fit to_c. Under both quota locks, taken in
+  // one order.
+  const bool cross = from_c != to_c;
+  ContainerState* qf = cross ? Limited(from_c) : nullptr;
+  ContainerState* qt = Limited(to_c);
+  Usage moved, replaced;
+  std::unique_lock<std::mutex> l1, l2;
+  if (qf || qt) {
+    if (cross) moved = sst->is_file() ? Usage{sst->size, 1} : Walk(src, false);
+    if (dst_st.ok() && dst_st->is_file()) replaced = Usage{dst_st->size, 1};
+    std::mutex* a = qf ? &qf->quota_mu : nullptr;
+    std::mutex* b = qt ? &qt->quota_mu : nullptr;
+    if (a && b && std::less<std::mutex*>()(b, a)) std::swap(a, b);
+    if (a) l1 = std::unique_lock<std::mutex>(*a);
+    if (b) l2 = std::unique_lock<std::mutex>(*b);
+    if (qt && cross)
+      STRATA_RETURN_IF_ERROR(Fits(*qt, static_cast<int64_t>(moved.bytes) - static_cast<int64_t>(replaced.bytes),
+                                  static_cast<int64_t>(moved.files) - static_cast<int64_t>(replaced.files)));
+  }
   STRATA_RETURN_IF_ERROR(fs_->Rename(src, dst));
+  if (qf) Apply(*qf, -static_cast<int64_t>(moved.bytes), -static_cast<int64_t>(moved.files));
+  if (qt)
+    Apply(*qt, static_cast<int64_t>(moved.bytes) - static_cast<int64_t>(replaced.bytes),
+          static_cast<int64_t>(moved.files) - static_cast<int64_t>(replaced.files));
+  if (l2.owns_lock()) l2.unlock();
+  if (l1.owns_lock()) l1.unlock();
   if (sst->is_file()) {
     // rename(2) moved the file's ctime: seal its record again under the new name.
     if (before) (void)UpdateRecord(to_c, to, before->rec);
@@ -195,8 +223,14 @@ Status Store::DeletePath(const std::string& c, const std::string& p, bool recurs
     return RemoveEmptyParents(c, p);
   }
   // Out of the namespace in one step, then removed at leisure.
-  std::string tmp = NewTempPath();
+  std::string tmp = NewTempPath(c);
   STRATA_RETURN_IF_ERROR(fs_->Rename(path, tmp));
+  if (ContainerState* q = Limited(c)) {
+    // Out of the namespace, the tree can change no more: count what left.
+    Usage gone = Walk(tmp, false);
+    std::lock_guard<std::mutex> l(q->quota_mu);
+    Apply(*q, -static_cast<int64_t>(gone.bytes), -static_cast<int64_t>(gone.files));
+  }
   std::function<void(const std::string&)> walk = [&](const std::string& rel) {
     auto entries = fs_->ListDir(tmp + rel);
     if (!entries.ok()) return;
@@ -219,7 +253,8 @@ Result<PathPage> Store::ListPaths(const std::string& c, const std::string& dir, 
                                   const std::string& marker, size_t max) {
   std::string base = dir.empty() ? ContainerDir(c) : BlobPath(c, dir);
   auto bst = fs_->Stat(base);
-  if (!bst.ok() || !bst->is_dir() || (!dir.empty() && !CheckParents(c, dir).ok())) {
+  if (!bst.ok() || !bst->is_dir() || (!dir.empty() && !CheckParents(c, dir).ok()) ||
+      IsReservedName(c, dir)) {
     auto cst = fs_->Stat(ContainerDir(c));
     if (!cst.ok() || !cst->is_dir()) return Status(ErrorKind::kContainerNotFound, "no container " + c);
     return Status(ErrorKind::kNotFound, "no directory " + dir);
@@ -240,6 +275,7 @@ Result<PathPage> Store::ListPaths(const std::string& c, const std::string& dir, 
                 [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
       for (const auto& e : *entries) {
         if (!e.is_dir && !e.is_file) continue;  // symlinks, FIFOs: not paths
+        if (dir.empty() && rel.empty() && IsReservedName(c, e.name)) continue;
         std::string rel_name = rel.empty() ? e.name : rel + "/" + e.name;
         std::string name = dir.empty() ? rel_name : dir + "/" + rel_name;
         bool before = !marker.empty() && !PathLess(marker, name);  // name <= marker
@@ -264,7 +300,9 @@ Result<PathPage> Store::ListPaths(const std::string& c, const std::string& dir, 
           }
           if (page.items.size() > max) return false;
         }
-        if (e.is_dir && recursive && (!before || StartsWith(marker, name + "/"))) {
+        // A directory's entries all sort after it: walk it when the marker
+        // is the directory itself too (a page that ended on it).
+        if (e.is_dir && recursive && (!before || marker == name || StartsWith(marker, name + "/"))) {
           if (!visit(rel_name)) return false;
         }
       }

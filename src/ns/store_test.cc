@@ -495,9 +495,12 @@ TEST_F(StoreTest, PlainFileIsABlobWithDerivedProperties) {
   EXPECT_EQ(o->info.rec.etag, h.rec.etag);
   auto page = store_->List("ctr", "", "", "", 100);
   ASSERT_TRUE(page.ok());
-  ASSERT_EQ(page->items.size(), 1u);
-  EXPECT_EQ(page->items[0].name, "dir/plain.bin");
-  EXPECT_EQ(page->items[0].info.rec.etag, h.rec.etag);
+  ASSERT_EQ(page->items.size(), 2u);  // the directory "dir" is listed too (HNS)
+  EXPECT_EQ(page->items[0].name, "dir");
+  EXPECT_TRUE(page->items[0].is_dir);
+  EXPECT_EQ(page->items[1].name, "dir/plain.bin");
+  EXPECT_FALSE(page->items[1].is_dir);
+  EXPECT_EQ(page->items[1].info.rec.etag, h.rec.etag);
 }
 
 TEST_F(StoreTest, FifoIsNotABlobAndDoesNotBlock) {

@@ -5,8 +5,40 @@
 #include <sstream>
 
 #include "common/strings.h"
+#include "ns/names.h"
 
 namespace strata::server {
+
+namespace {
+Status ParseContainers(const nlohmann::json& j, std::map<std::string, ContainerEntry>* out) {
+  if (!j.is_object()) return Status(ErrorKind::kInvalidArgument, "containers must be an object");
+  for (const auto& [name, v] : j.items()) {
+    if (!ns::ValidateContainerName(name).ok())
+      return Status(ErrorKind::kInvalidArgument, "containers: invalid container name " + name);
+    if (!v.is_object())
+      return Status(ErrorKind::kInvalidArgument, "containers." + name + " must be an object");
+    ContainerEntry e;
+    for (const auto& [key, val] : v.items()) {
+      if (key == "path") {
+        e.path = val.get<std::string>();
+        if (e.path.empty() || e.path[0] != '/')
+          return Status(ErrorKind::kInvalidArgument, "containers." + name + ".path must be absolute");
+      } else if (key == "read_only") {
+        e.read_only = val.get<bool>();
+      } else if (key == "max_bytes" || key == "max_files") {
+        if (!val.is_number_unsigned() || val.get<uint64_t>() == 0)
+          return Status(ErrorKind::kInvalidArgument,
+                        "containers." + name + "." + key + " must be a positive integer");
+        (key == "max_bytes" ? e.max_bytes : e.max_files) = val.get<uint64_t>();
+      } else {
+        return Status(ErrorKind::kInvalidArgument, "containers." + name + ": unknown key " + key);
+      }
+    }
+    (*out)[name] = e;
+  }
+  return Status::Ok();
+}
+}  // namespace
 
 Status LoadConfigFile(const std::string& path, Config* cfg) {
   std::ifstream in(path);
@@ -25,12 +57,14 @@ Status LoadConfigFile(const std::string& path, Config* cfg) {
         return Status(ErrorKind::kInvalidArgument, "durability must be fsync or none");
       cfg->fsync = d == "fsync";
     }
+    if (j.contains("containers")) STRATA_RETURN_IF_ERROR(ParseContainers(j["containers"], &cfg->dev_containers));
     if (j.contains("accounts")) {
       for (const auto& a : j["accounts"]) {
         AccountConfig ac;
         ac.name = a.at("name").get<std::string>();
         ac.key_base64 = a.at("key").get<std::string>();
         ac.root = a.at("root").get<std::string>();
+        if (a.contains("containers")) STRATA_RETURN_IF_ERROR(ParseContainers(a["containers"], &ac.containers));
         if (!Base64Decode(ac.key_base64))
           return Status(ErrorKind::kInvalidArgument, "account " + ac.name + ": key is not base64");
         if (ac.name.size() < 3 || ac.name.size() > 24)
@@ -51,7 +85,8 @@ Status LoadConfigFile(const std::string& path, Config* cfg) {
 void AddDefaultAccount(Config* cfg) {
   for (const auto& a : cfg->accounts)
     if (a.name == kDevAccount) return;
-  cfg->accounts.insert(cfg->accounts.begin(), AccountConfig{kDevAccount, kDevKey, cfg->root});
+  cfg->accounts.insert(cfg->accounts.begin(),
+                       AccountConfig{kDevAccount, kDevKey, cfg->root, cfg->dev_containers});
 }
 
 }  // namespace strata::server

@@ -1,6 +1,8 @@
 // Server configuration: command-line flags and the optional JSON config file.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -12,10 +14,19 @@ inline constexpr char kDevAccount[] = "devstoreaccount1";
 inline constexpr char kDevKey[] =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
+// One entry of an account's "containers": a view and/or limits.
+struct ContainerEntry {
+  std::string path;        // non-empty: a view over this directory
+  bool read_only = false;
+  uint64_t max_bytes = 0;  // 0: none
+  uint64_t max_files = 0;  // 0: none
+};
+
 struct AccountConfig {
   std::string name;
   std::string key_base64;
   std::string root;  // the account's namespace root
+  std::map<std::string, ContainerEntry> containers;  // by container name
 };
 
 struct Config {
@@ -25,13 +36,20 @@ struct Config {
   bool fsync = true;
   int threads = 0;
   std::vector<AccountConfig> accounts;  // the first is the default
+  // "containers" at the top level: those of the development account.
+  std::map<std::string, ContainerEntry> dev_containers;
 };
 
 // Reads a JSON config file over `cfg`:
 //   {"host": "...", "port": 10000, "root": "...", "durability": "fsync"|"none",
 //    "threads": 2,
-//    "accounts": [{"name": "acct", "key": "<base64>", "root": "/srv/acct"}]}
+//    "containers": {"NAME": {"path": "/data/set", "read_only": true,
+//                            "max_bytes": 1000, "max_files": 10}},
+//    "accounts": [{"name": "acct", "key": "<base64>", "root": "/srv/acct",
+//                  "containers": {...}}]}
 // Every account in the file needs a name, a base64 key and its own root.
+// "containers" (top level: the development account's) maps valid container
+// names to a view ("path", absolute) and/or limits, all optional.
 Status LoadConfigFile(const std::string& path, Config* cfg);
 
 // Adds the development account at cfg->root unless an account of that name

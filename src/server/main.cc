@@ -3,6 +3,7 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "api/api.h"
@@ -44,6 +45,7 @@ int main(int argc, char** argv) {
     if (serve->count("--threads") == 0) cfg.threads = file_cfg.threads;
     cfg.fsync = file_cfg.fsync;
     cfg.accounts = file_cfg.accounts;
+    cfg.dev_containers = file_cfg.dev_containers;
   }
   if (!durability.empty()) {
     if (durability != "fsync" && durability != "none") {
@@ -60,6 +62,23 @@ int main(int argc, char** argv) {
     a->name = ac.name;
     a->key = *Base64Decode(ac.key_base64);
     a->store = std::make_unique<ns::Store>(PosixFs(), ac.root, cfg.fsync);
+    for (const auto& [name, entry] : ac.containers) {
+      ns::ContainerConfig cc;
+      if (!entry.path.empty()) {
+        // The view's own path may pass through symlinks; what it names is fixed now.
+        char* real = ::realpath(entry.path.c_str(), nullptr);
+        if (!real) {
+          std::fprintf(stderr, "strata: view %s: cannot resolve %s\n", name.c_str(), entry.path.c_str());
+          return 1;
+        }
+        cc.dir = real;
+        std::free(real);
+      }
+      cc.read_only = entry.read_only;
+      cc.max_bytes = entry.max_bytes;
+      cc.max_files = entry.max_files;
+      a->store->ConfigureContainer(name, cc);
+    }
     Status s = a->store->Open();
     if (!s.ok()) {
       std::fprintf(stderr, "strata: cannot open root %s: %s\n", ac.root.c_str(), s.message().c_str());

@@ -24,9 +24,13 @@ def azcopy(binary, workdir, *args, timeout=300):
 
 
 def blob_md5s(container):
-    """{name: md5 hex} from the listing's Content-MD5 (set by azcopy)."""
+    """{name: md5 hex} from the listing's Content-MD5 (set by azcopy), of the
+    files only: directories are listed too (HNS), marked hdi_isfolder."""
     out = {}
-    for b in container.list_blobs():
+    for b in container.list_blobs(include=["metadata"]):
+        if (b.metadata or {}).get("hdi_isfolder") == "true":
+            assert b.size == 0  # a directory, as an HNS account lists it
+            continue
         md5 = b.content_settings.content_md5
         out[b.name] = bytes(md5).hex() if md5 else None
     return out

@@ -65,7 +65,7 @@ def test_DeleteBlob_sibling_survives(container):
     container.get_blob_client("dir/a").upload_blob(b"a")
     container.get_blob_client("dir/b").upload_blob(b"b")
     container.get_blob_client("dir/a").delete_blob()
-    assert [b.name for b in container.list_blobs()] == ["dir/b"]
+    assert [b.name for b in container.list_blobs()] == ["dir", "dir/b"]  # "dir": the directory (HNS)
     assert container.get_blob_client("dir/b").download_blob().readall() == b"b"
     with pytest.raises(ResourceExistsError):
         container.get_blob_client("dir").upload_blob(b"x")
@@ -81,12 +81,26 @@ def test_DeleteBlob_discards_uncommitted_blocks(container):
     assert e.value.error_code == "BlobNotFound"
 
 
-def test_DeleteBlob_directory_name_is_not_found(server, container):
+def test_DeleteBlob_directory_removed_only_when_empty(server, container):
+    # HNS: a directory is a blob; Delete Blob removes it only when empty.
     container.get_blob_client("dir/x").upload_blob(b"x")
-    with pytest.raises(ResourceNotFoundError) as e:
+    with pytest.raises(ResourceExistsError) as e:
         container.get_blob_client("dir").delete_blob()
-    assert e.value.error_code == "BlobNotFound"
+    assert e.value.status_code == 409
+    assert e.value.error_code == "DirectoryIsNotEmpty"
     assert container.get_blob_client("dir/x").exists()
+    # Snapshots are no option for a directory.
+    r = raw(server, "DELETE", container.container_name, "dir", headers={"x-ms-delete-snapshots": "include"})
+    assert r.status_code == 400
+    assert r.headers["x-ms-error-code"] == "OperationNotSupportedOnDirectory"
+    assert container.get_blob_client("dir/x").exists()
+    os.makedirs(os.path.join(server.root, container.container_name, "empty", "inner"))
+    container.get_blob_client("empty/inner").delete_blob()
+    assert not os.path.exists(os.path.join(server.root, container.container_name, "empty", "inner"))
+    assert [b.name for b in container.list_blobs()] == ["dir", "dir/x"]
+    with pytest.raises(ResourceNotFoundError) as e:
+        container.get_blob_client("empty/inner").delete_blob()
+    assert e.value.error_code == "BlobNotFound"
 
 
 def test_DeleteBlob_if_match(server, container):

@@ -146,8 +146,13 @@ def test_GetBlob_container_not_found(service, container_name):
     assert e.value.error_code == "ContainerNotFound"
 
 
-def test_GetBlob_directory_is_not_a_blob(container):
+def test_GetBlob_directory_is_a_folder_blob(container):
+    # HNS: the directory a blob commit made reads as a zero-length blob
+    # marked hdi_isfolder=true.
     container.get_blob_client("dir/child").upload_blob(b"c")
+    d = container.get_blob_client("dir").download_blob()
+    assert d.readall() == b""
+    assert d.properties.metadata == {"hdi_isfolder": "true"}
     with pytest.raises(ResourceNotFoundError) as e:
-        container.get_blob_client("dir").download_blob()
+        container.get_blob_client("dir/nothing").download_blob()
     assert e.value.error_code == "BlobNotFound"

@@ -11,6 +11,17 @@ import signing
 TREE = ["a.txt", "b/1.txt", "b/2.txt", "b/c/3.txt", "b/c/4.txt", "d", "e/f/g.txt", "z.bin"]
 
 
+def with_dirs(names):
+    """What an HNS account lists flat for these blobs: each blob, and each
+    directory on their paths as an entry of its own, in byte order."""
+    out = set(names)
+    for n in names:
+        parts = n.split("/")
+        for i in range(1, len(parts)):
+            out.add("/".join(parts[:i]))
+    return sorted(out)
+
+
 def _fill(container, names):
     for n in names:
         container.upload_blob(n, n.encode())
@@ -18,9 +29,14 @@ def _fill(container, names):
 
 def test_ListBlobs_flat(container):
     _fill(container, TREE)
-    blobs = list(container.list_blobs())
-    assert [b.name for b in blobs] == sorted(TREE)
+    blobs = list(container.list_blobs(include=["metadata"]))
+    # An HNS account lists directories too: zero-length, hdi_isfolder=true.
+    assert [b.name for b in blobs] == with_dirs(TREE)
     by_name = {b.name: b for b in blobs}
+    for d in ["b", "b/c", "e", "e/f"]:
+        assert by_name[d].size == 0
+        assert by_name[d].metadata == {"hdi_isfolder": "true"}
+    assert not by_name["a.txt"].metadata
     assert by_name["b/c/3.txt"].size == len("b/c/3.txt")
     assert by_name["a.txt"].blob_type == "BlockBlob"
     # List Blobs gives the ETag unquoted (unlike every other blob response).
@@ -33,9 +49,11 @@ def test_ListBlobs_empty(container):
 
 def test_ListBlobs_prefix(container):
     _fill(container, TREE)
-    assert [b.name for b in container.list_blobs(name_starts_with="b/c")] == ["b/c/3.txt", "b/c/4.txt"]
+    # The directory "b/c" itself matches the prefix "b/c" (HNS).
+    assert [b.name for b in container.list_blobs(name_starts_with="b/c")] == \
+        ["b/c", "b/c/3.txt", "b/c/4.txt"]
     assert [b.name for b in container.list_blobs(name_starts_with="b/")] == \
-        ["b/1.txt", "b/2.txt", "b/c/3.txt", "b/c/4.txt"]
+        ["b/1.txt", "b/2.txt", "b/c", "b/c/3.txt", "b/c/4.txt"]
     assert [b.name for b in container.list_blobs(name_starts_with="nothing")] == []
 
 
@@ -46,7 +64,8 @@ def test_ListBlobs_delimiter(container):
     prefixes = [i.name for i in items if isinstance(i, BlobPrefix)]
     blobs = [i.name for i in items if not isinstance(i, BlobPrefix)]
     assert prefixes == ["b/", "e/"]
-    assert blobs == ["a.txt", "d", "z.bin"]
+    # HNS: a directory is both a (folder) blob and a prefix.
+    assert blobs == ["a.txt", "b", "d", "e", "z.bin"]
 
 
 def test_ListBlobs_delimiter_raw_order(server, container):
@@ -57,15 +76,15 @@ def test_ListBlobs_delimiter_raw_order(server, container):
     root = ET.fromstring(resp.content)
     assert root.findtext("Delimiter") == "/"
     entries = [(e.tag, e.findtext("Name")) for e in root.find("Blobs")]
-    assert entries == [("Blob", "a.txt"), ("BlobPrefix", "b/"), ("Blob", "d"),
-                       ("BlobPrefix", "e/"), ("Blob", "z.bin")]
+    assert entries == [("Blob", "a.txt"), ("Blob", "b"), ("BlobPrefix", "b/"), ("Blob", "d"),
+                       ("Blob", "e"), ("BlobPrefix", "e/"), ("Blob", "z.bin")]
 
 
 def test_ListBlobs_delimiter_with_prefix(container):
     _fill(container, TREE)
     items = list(container.walk_blobs(name_starts_with="b/", delimiter="/"))
     assert [i.name for i in items if isinstance(i, BlobPrefix)] == ["b/c/"]
-    assert [i.name for i in items if not isinstance(i, BlobPrefix)] == ["b/1.txt", "b/2.txt"]
+    assert [i.name for i in items if not isinstance(i, BlobPrefix)] == ["b/1.txt", "b/2.txt", "b/c"]
 
 
 def test_ListBlobs_delimiter_not_slash(container):
@@ -81,9 +100,8 @@ def test_ListBlobs_paging_flat(container):
     _fill(container, names)
     pages = list(container.list_blobs(results_per_page=4).by_page())
     got = [[b.name for b in page] for page in pages]
-    assert len(got) == 7
-    assert all(len(p) == 4 for p in got)
-    assert [n for p in got for n in p] == names
+    assert [len(p) for p in got] == [4] * 7 + [1]  # 28 blobs and the directory "dir"
+    assert [n for p in got for n in p] == with_dirs(names)
 
 
 def test_ListBlobs_paging_continuation_token(container):
@@ -104,9 +122,13 @@ def test_ListBlobs_paging_delimiter(container):
     _fill(container, names)
     pages = [list(p) for p in container.walk_blobs(delimiter="/", results_per_page=2).by_page()]
     got = [i.name for page in pages for i in page]
-    expected = ["d%02d/" % i for i in range(7)] + ["f%02d" % i for i in range(6)]
-    assert got == expected
-    assert [len(p) for p in pages] == [2, 2, 2, 2, 2, 2, 1]
+    # HNS: each directory dNN is the blob "dNN" and the prefix "dNN/".
+    expected = [n for i in range(7) for n in ("d%02d" % i, "d%02d/" % i)] + \
+        ["f%02d" % i for i in range(6)]
+    assert sorted(got) == sorted(expected)
+    # Within a page the SDK yields prefixes first; across pages, name order.
+    assert [sorted(i.name for i in p) for p in pages] == \
+        [sorted(expected[k:k + 2]) for k in range(0, len(expected), 2)]
 
 
 def test_ListBlobs_raw_xml_paging(server, container):
@@ -198,9 +220,11 @@ def test_ListBlobs_byte_order_across_directories(container):
     # '-' < '.' < '/' < '0' in byte order: "a/..." sorts between "a.b" and "a0".
     names = ["a-b", "a.b", "a/b", "a/c/d", "a0", "A", "a~"]
     _fill(container, names)
-    assert [b.name for b in container.list_blobs()] == sorted(names)
+    # The directory "a" sorts by its own name, its entries as "a/...".
+    assert with_dirs(names) == ["A", "a", "a-b", "a.b", "a/b", "a/c", "a/c/d", "a0", "a~"]
+    assert [b.name for b in container.list_blobs()] == with_dirs(names)
     paged = [b.name for p in container.list_blobs(results_per_page=2).by_page() for b in p]
-    assert paged == sorted(names)
+    assert paged == with_dirs(names)
 
 
 def test_ListBlobs_paging_deep_tree(container):
@@ -210,10 +234,10 @@ def test_ListBlobs_paging_deep_tree(container):
     _fill(container, names)
     for size in (1, 3, 5):
         got = [b.name for p in container.list_blobs(results_per_page=size).by_page() for b in p]
-        assert got == names, size
+        assert got == with_dirs(names), size
     got = [b.name for p in container.list_blobs(name_starts_with="p/v", results_per_page=3).by_page()
            for b in p]
-    assert got == [n for n in names if n.startswith("p/v")]
+    assert got == [n for n in with_dirs(names) if n.startswith("p/v")]
 
 
 def test_ListBlobs_marker_with_base64_specials(container):
@@ -228,11 +252,11 @@ def test_ListBlobs_prefix_special_characters(container):
     names = ["sp ace/+plus/1", "sp ace/+plus/2", "sp ace/x", "sp%25/y", "ünï/çødé"]
     _fill(container, names)
     assert [b.name for b in container.list_blobs(name_starts_with="sp ace/+")] == \
-        ["sp ace/+plus/1", "sp ace/+plus/2"]
+        ["sp ace/+plus", "sp ace/+plus/1", "sp ace/+plus/2"]
     assert [b.name for b in container.list_blobs(name_starts_with="ünï/")] == ["ünï/çødé"]
-    assert [b.name for b in container.list_blobs(name_starts_with="sp%25")] == ["sp%25/y"]
+    assert [b.name for b in container.list_blobs(name_starts_with="sp%25")] == ["sp%25", "sp%25/y"]
     items = list(container.walk_blobs(name_starts_with="sp ace/", delimiter="/"))
-    assert sorted(i.name for i in items) == ["sp ace/+plus/", "sp ace/x"]
+    assert sorted(i.name for i in items) == ["sp ace/+plus", "sp ace/+plus/", "sp ace/x"]
 
 
 def test_ListBlobs_include_uncommitted_paging(container):

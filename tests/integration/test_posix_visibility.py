@@ -25,7 +25,8 @@ def test_Posix_file_is_listed_and_served(server, container):
     path = write(server, container, "shards/part-0001.bin", data)
     write(server, container, "top.txt", b"top")
     listed = {b.name: b for b in container.list_blobs()}
-    assert sorted(listed) == ["shards/part-0001.bin", "top.txt"]
+    assert sorted(listed) == ["shards", "shards/part-0001.bin", "top.txt"]  # HNS lists "shards"
+    assert listed["shards"].size == 0
     assert listed["shards/part-0001.bin"].size == len(data)
     blob = container.get_blob_client("shards/part-0001.bin")
     assert blob.download_blob().readall() == data
@@ -43,14 +44,20 @@ def test_Posix_file_delimiter_listing(server, container):
     write(server, container, "a/b/c.txt", b"c")
     write(server, container, "a/d.txt", b"d")
     names = [p.name for p in container.walk_blobs(name_starts_with="a/", delimiter="/")]
-    assert names == ["a/b/", "a/d.txt"]
+    assert sorted(names) == ["a/b", "a/b/", "a/d.txt"]  # HNS: "a/b" is a blob and a prefix
 
 
-def test_Posix_empty_directory_is_not_a_blob(server, container):
+def test_Posix_directory_is_an_hns_folder_blob(server, container):
+    # A directory made with mkdir is a directory of the HNS namespace.
     os.makedirs(disk_path(server, container.container_name, "emptydir/inner"))
-    assert [b.name for b in container.list_blobs()] == []
+    listed = {b.name: b for b in container.list_blobs(include=["metadata"])}
+    assert sorted(listed) == ["emptydir", "emptydir/inner"]
+    assert listed["emptydir/inner"].metadata == {"hdi_isfolder": "true"}
+    props = container.get_blob_client("emptydir").get_blob_properties()
+    assert props.size == 0
+    assert props.metadata == {"hdi_isfolder": "true"}
     with pytest.raises(ResourceNotFoundError) as e:
-        container.get_blob_client("emptydir").get_blob_properties()
+        container.get_blob_client("emptydir/none").get_blob_properties()
     assert e.value.error_code == "BlobNotFound"
 
 

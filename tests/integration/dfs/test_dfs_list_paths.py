@@ -48,3 +48,15 @@ def test_ListPaths_posix_tree_visible(filesystem, server):
     os.makedirs(os.path.join(base, "m", "n"))
     open(os.path.join(base, "m", "n", "k"), "wb").write(b"12")
     assert [p.name for p in filesystem.get_paths()] == ["m", "m/n", "m/n/k"]
+
+
+def test_ListPaths_page_ending_on_a_directory_continues_into_it(filesystem):
+    # Every page of one: each directory ends a page, and the next page must
+    # go on with its entries (it once skipped them).
+    for p in ["a/1", "a/2", "a/b/3", "c"]:
+        filesystem.create_file(p)
+    want = ["a", "a/1", "a/2", "a/b", "a/b/3", "c"]
+    pages = [[p.name for p in page] for page in filesystem.get_paths(max_results=1).by_page()]
+    assert pages == [[n] for n in want]
+    pages = [[p.name for p in page] for page in filesystem.get_paths(max_results=2).by_page()]
+    assert [n for page in pages for n in page] == want
