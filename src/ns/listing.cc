@@ -91,6 +91,8 @@ Result<ListPage> Store::List(const std::string& c, const std::string& prefix,
       // Only plain directories on the way, as the walk from the top would
       // see them: no empty, "." or ".." segment, no symlink.
       if (comp.empty() || comp == "." || comp == "..") return page;
+      // Nor a view's own .strata, which the walk from the top skips.
+      if (pos == 0 && IsReservedName(c, std::string(comp))) return page;
       dir += '/';
       dir += comp;
       auto st = fs_->Stat(dir);

@@ -169,6 +169,11 @@ TEST_F(StoreViewsTest, UsageCountsCommitsOverwritesAppendsAndDeletes) {
   EXPECT_EQ(store_->HeadPath("dataset", ".strata").status().kind(), ErrorKind::kNotFound);
   EXPECT_EQ(store_->ListPaths("dataset", ".strata", true, "", 10).status().kind(),
             ErrorKind::kNotFound);
+  for (const char* prefix : {".strata/", ".strata/tmp/", ".strata/blocks/"}) {
+    auto page = store_->List("dataset", prefix, "", "", 10);
+    ASSERT_TRUE(page.ok());
+    EXPECT_TRUE(page->items.empty()) << prefix;
+  }
   // Deleting the container resets its usage.
   ASSERT_TRUE(store_->DeleteContainer("plain").ok());
   ASSERT_TRUE(store_->CreateContainer("plain", ContainerRecord()).ok());
