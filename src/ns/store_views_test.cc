@@ -169,6 +169,10 @@ TEST_F(StoreViewsTest, UsageCountsCommitsOverwritesAppendsAndDeletes) {
   EXPECT_EQ(store_->HeadPath("dataset", ".strata").status().kind(), ErrorKind::kNotFound);
   EXPECT_EQ(store_->ListPaths("dataset", ".strata", true, "", 10).status().kind(),
             ErrorKind::kNotFound);
+  {
+    auto f = PosixFs()->OpenWrite(view_ + "/.strata/tmp/in-flight", true, true);
+    ASSERT_TRUE(f.ok());
+  }
   for (const char* prefix : {".strata/", ".strata/tmp/", ".strata/blocks/"}) {
     auto page = store_->List("dataset", prefix, "", "", 10);
     ASSERT_TRUE(page.ok());
