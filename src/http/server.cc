@@ -96,9 +96,6 @@ std::string SerializeHead(const Response& r, uint64_t content_length, bool keep_
   return out;
 }
 
-// Arms a timer that cancels the socket when an operation makes no progress.
-// Everything runs on the connection's strand, so the timer's handler never
-// races the coroutine; the shared flag outlives a destroyed Watchdog.
 class Watchdog;
 
 // The watchdogs of one event loop, checked once a second by one timer (see
