@@ -15,10 +15,14 @@
 //  - at most RemoteOptions::max_concurrency requests are in flight across
 //    the process, and RemoteOptions::bandwidth_bytes_per_sec (0: no cap)
 //    caps bytes moved in both directions together.
-// Errors come back as Status: kNotFound (404), kAlreadyExists/kPathConflict
-// (409/412), kPermission (401/403), kBusy (the remote could not be reached,
-// or still failed after the retries: callers answer 503 ServerBusy), kIo
-// (a body that did not match its length or MD5).
+// Errors come back as Status: kNotFound (404; kContainerNotFound when the
+// remote container itself is missing), kAlreadyExists (409, e.g. reading an
+// archived blob: BlobArchived), kPathConflict (412), kPermission (401/403,
+// never retried), kBusy (the remote could not be reached, or still failed
+// after the retries: callers answer 503 ServerBusy), kIo (a body that did
+// not match its length or MD5), kInvalidArgument (other 4xx). Messages name
+// the operation, the HTTP status and Azure's error code, e.g.
+// "Get Blob p/c/b: HTTP 409 BlobArchived".
 // Thread-safe: every method may be called from any thread.
 #pragma once
 
@@ -103,6 +107,9 @@ class RemoteClient {
     uint64_t requests = 0, retries = 0, errors = 0;
     uint64_t bytes_up = 0, bytes_down = 0;
     uint64_t in_flight = 0;
+    // Times the bandwidth cap made a transfer wait, and TCP connections
+    // opened (fewer than requests when connections are reused).
+    uint64_t throttle_waits = 0, connections_opened = 0;
   };
   virtual Stats GetStats() const = 0;
 };
