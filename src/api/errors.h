@@ -71,6 +71,8 @@ enum class AzError {
   kInsufficientAccountPermissions,
   kInternalError,
   kServerBusy,
+  kBlobArchived,
+  kBlobBeingRehydrated,
   kOperationTimedOut,
   kInvalidOperation,
   kEmptyMetadataKey,

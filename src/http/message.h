@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -54,11 +55,28 @@ struct FileBody {
   uint64_t length = 0;
 };
 
+struct Response;
+
+// A body another thread produces into a pipe (the capacity tier's remote
+// reads), so no I/O thread waits on the producer. `fd` is the pipe's
+// non-blocking read end, closed with the last copy (the producer then sees
+// EPIPE). The producer writes one status byte first: 'K' and then exactly
+// `length` bytes; any other byte, or EOF, means it failed before the body
+// began, and on_fail(byte, &r) fills the response sent instead (the headers
+// of the original are dropped). A producer that fails mid-body closes the
+// pipe early and the connection is closed.
+struct PipeBody {
+  std::shared_ptr<int> fd;
+  uint64_t length = 0;
+  std::function<void(char code, Response* out)> on_fail;
+};
+
 struct Response {
   int status = 200;
   Headers headers;
   std::string body;               // used when file is unset
   std::optional<FileBody> file;   // zero-copy body
+  std::optional<PipeBody> pipe;   // body produced by another thread
   // For HEAD: the Content-Length to advertise without a body.
   std::optional<uint64_t> head_length;
   bool close = false;             // close the connection after this response

@@ -239,6 +239,14 @@ BlobInfo Store::InfoFromFile(const std::string& path, const std::string& c, cons
       info.rec = std::move(*rec);
       info.rec.content_md5.clear();
       info.rec.committed_blocks.clear();
+      // The file's data is what was written, not a stub: it is hot, and a
+      // remote copy the stale record named no longer describes it.
+      info.rec.tier_state = BlobRecord::TierState::kHot;
+      info.rec.remote_name.clear();
+      info.rec.remote_etag.clear();
+      info.rec.remote_md5.clear();
+      info.rec.remote_size = 0;
+      info.rec.rehydrate_to.clear();
     }
   }
   info.rec.etag = DerivedEtag(st.ino, st.size, st.mtime_ns, st.ctime_ns);
@@ -373,6 +381,12 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
   }
   std::string dest = BlobPath(c, b);
   auto dst = fs_->Stat(dest);
+  std::optional<BlobRecord> old_ref;
+  if (dst.ok() && dst->is_file()) {
+    old_ref = RemoteRef(dest, c, b, dst->ino);
+    if (old_ref && old_ref->etag == rec.etag) old_ref.reset();  // a recall
+    if (old_ref) remote_ref_hook_(c, b, *old_ref, false);
+  }
   Status r = dst.ok() && dst->is_dir()
                  ? Status(ErrorKind::kIsDirectory, "a directory exists at the blob's name")
                  : fs_->Rename(temp, dest);
@@ -380,6 +394,7 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
     (void)fs_->Unlink(SidecarPath(c, b, rec.fp_ino));  // the staged record's, if any
     return r;
   }
+  if (old_ref) remote_ref_hook_(c, b, *old_ref, true);
   // The rename moved the file's ctime past the staged record's bound: seal
   // the record again in place (same content, new bound).
   (void)WriteRecord(dest, c, b, rec);
@@ -417,6 +432,54 @@ Status Store::UpdateRecord(const std::string& c, const std::string& b, BlobRecor
   rec.fp_size = st->size;
   rec.fp_ino = st->ino;
   rec.fp_mtime = st->mtime_ns;
+  return WriteRecord(path, c, b, rec);
+}
+
+std::optional<BlobRecord> Store::RemoteRef(const std::string& path, const std::string& c,
+                                           const std::string& b, uint64_t ino) {
+  if (!remote_ref_hook_) return std::nullopt;
+  auto text = ReadPacked(path, kRecordXattr, c, b, ino);
+  if (!text) return std::nullopt;
+  auto rec = BlobRecord::Unpack(*text);
+  if (!rec.ok() || rec->remote_name.empty() ||
+      rec->tier_state == BlobRecord::TierState::kHot)
+    return std::nullopt;
+  return std::move(*rec);
+}
+
+Result<Store::StoredRecord> Store::ReadStoredRecord(const std::string& c, const std::string& b) {
+  std::string path = BlobPath(c, b);
+  auto st = fs_->Stat(path);
+  if (!st.ok() || !st->is_file() || !CheckParents(c, b).ok()) {
+    auto cst = fs_->Stat(ContainerDir(c));
+    if (!cst.ok() || !cst->is_dir())
+      return Status(ErrorKind::kContainerNotFound, "no container " + c);
+    return Status(ErrorKind::kNotFound, "no blob " + b);
+  }
+  StoredRecord out;
+  out.st = *st;
+  if (auto text = ReadPacked(path, kRecordXattr, c, b, st->ino)) {
+    auto rec = BlobRecord::Unpack(*text);
+    if (rec.ok()) out.rec = std::move(*rec);
+  }
+  return out;
+}
+
+Status Store::ReleaseData(const std::string& c, const std::string& b, BlobRecord rec,
+                          int64_t mtime_ns) {
+  std::string path = BlobPath(c, b);
+  auto f = fs_->OpenWrite(path, false, false);
+  if (!f.ok()) return f.status();
+  auto st = (*f)->Stat();
+  if (!st.ok()) return st.status();
+  if (!st->is_file()) return Status(ErrorKind::kNotFound, "no blob " + b);
+  STRATA_RETURN_IF_ERROR((*f)->Truncate(0));
+  STRATA_RETURN_IF_ERROR((*f)->Truncate(st->size));
+  STRATA_RETURN_IF_ERROR(fs_->SetMtime(path, mtime_ns));
+  if (sync_) STRATA_RETURN_IF_ERROR((*f)->Sync());
+  rec.fp_size = st->size;
+  rec.fp_ino = st->ino;
+  rec.fp_mtime = mtime_ns;
   return WriteRecord(path, c, b, rec);
 }
 
@@ -472,7 +535,10 @@ Status Store::DeleteBlob(const std::string& c, const std::string& b) {
       return Status(ErrorKind::kContainerNotFound, "no container " + c);
     return Status(ErrorKind::kNotFound, "no blob " + b);
   }
+  std::optional<BlobRecord> old_ref = RemoteRef(path, c, b, st->ino);
+  if (old_ref) remote_ref_hook_(c, b, *old_ref, false);
   STRATA_RETURN_IF_ERROR(fs_->Unlink(path));
+  if (old_ref) remote_ref_hook_(c, b, *old_ref, true);
   (void)fs_->Unlink(SidecarPath(c, b, st->ino));
   (void)DropBlocks(c, b);
   return RemoveEmptyParents(c, b);
