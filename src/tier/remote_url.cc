@@ -61,7 +61,8 @@ Result<ContainerUrl> ParseContainerUrl(std::string_view url) {
   if (segments.size() == 1) {
     std::string host = out.authority.substr(0, out.authority.rfind(':'));
     size_t dot = host.find('.');
-    if (dot == std::string::npos || dot == 0 || host.front() == '[') {
+    bool ipv4 = host.find_first_not_of("0123456789.") == std::string::npos;
+    if (dot == std::string::npos || dot == 0 || host.front() == '[' || ipv4) {
       return Bad(url, "host-style URL needs the account as the host's first label");
     }
     out.account = host.substr(0, dot);
