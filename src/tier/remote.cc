@@ -329,11 +329,17 @@ Status CurlRemoteClient::PutBlocks(const std::string& name, int fd, uint64_t siz
 
 Status CurlRemoteClient::Upload(const std::string& name, int fd, uint64_t size,
                                 const RemoteBlobHeaders& headers, RemoteProps* props) {
-  std::string md5 = headers.content_md5;
-  if (md5.empty()) {
-    auto digest = HashRange(fd, 0, size);
-    if (!digest.ok()) return digest.status();
-    md5 = *digest;
+  // The file's own MD5 goes with the blob (so the remote copy carries one
+  // even when the caller had none) and is checked against a declared one:
+  // Put Block List stores x-ms-blob-content-md5 without checking it.
+  auto digest = HashRange(fd, 0, size);
+  if (!digest.ok()) return digest.status();
+  const std::string md5 = *digest;
+  if (!headers.content_md5.empty() && headers.content_md5 != md5) {
+    http_.CountError();
+    return Status(ErrorKind::kIo, "upload of " + name + ": the local file's MD5 " +
+                                      Base64Encode(md5) + " is not its declared Content-MD5 " +
+                                      Base64Encode(headers.content_md5));
   }
   if (size > std::min(options_.single_put_limit, kMaxPutBlob)) {
     STRATA_RETURN_IF_ERROR(PutBlocks(name, fd, size, headers, md5));

@@ -86,8 +86,13 @@ class RemoteClient {
   // Uploads `size` bytes of the open file `fd` from offset 0 as blob `name`:
   // one Put Blob up to single_put_limit, else parallel Put Blocks (at most
   // max_concurrency in flight) and Put Block List. Reads the file with
-  // pread, never whole into memory. On success fills *props (size, etag,
-  // content_md5 as the remote reports it after the upload).
+  // pread, never whole into memory. The file's MD5 is computed first and
+  // sent as x-ms-blob-content-md5 (each request body also carries its own
+  // Content-MD5, which the remote checks); a declared headers.content_md5
+  // that differs fails with kIo before anything is sent. After the upload
+  // the remote's properties are read back and must show the same size and
+  // MD5 (else kIo). On success fills *props (size, etag, content_md5,
+  // access_tier, metadata as the remote reports them).
   virtual Status Upload(const std::string& name, int fd, uint64_t size,
                         const RemoteBlobHeaders& headers, RemoteProps* props) = 0;
   // Streams bytes [offset, offset+length) of blob `name` to `sink`

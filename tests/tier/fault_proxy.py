@@ -20,7 +20,10 @@ Public API (kept stable; tier tests build on it):
                                     # a status went out), bytes_in (request body
                                     # bytes read from the client), bytes_out
                                     # (response body bytes sent to the client),
-                                    # fault (None | "status" | "drop" | "stall")
+                                    # fault (None | "status" | "drop" | "stall"),
+                                    # time (time.monotonic() at arrival),
+                                    # headers (dict of request headers, names
+                                    # lowercased)
         .count(method=None, query_contains=None, path_contains=None,
                status=None) -> int
         .bytes_in(method=None), .bytes_out(method=None) -> int   sums
@@ -76,6 +79,8 @@ class Record:
     bytes_in: int = 0
     bytes_out: int = 0
     fault: Optional[str] = None
+    time: float = 0.0
+    headers: Optional[dict] = None
 
 
 @dataclass
@@ -145,7 +150,9 @@ class _Handler(BaseHTTPRequestHandler):
         split = urllib.parse.urlsplit(self.path)
         rec = Record(method=self.command, path=urllib.parse.unquote(split.path),
                      query=split.query,
-                     range=self.headers.get("x-ms-range") or self.headers.get("Range"))
+                     range=self.headers.get("x-ms-range") or self.headers.get("Range"),
+                     time=time.monotonic(),
+                     headers={k.lower(): v for k, v in self.headers.items()})
         proxy._record(rec)
         fault = proxy._take_fault(self.command, split.query)
         length = int(self.headers.get("Content-Length") or 0)
