@@ -177,6 +177,9 @@ void BlobPropertiesXml(std::string& x, const ns::BlobInfo& info, TimeNs now) {
     x += "<AccessTier>" + (rec.tier.empty() ? std::string("Hot") : rec.tier) + "</AccessTier>";
     x += std::string("<AccessTierInferred>") + (rec.tier.empty() ? "true" : "false") +
          "</AccessTierInferred>";
+    if (!rec.rehydrate_to.empty())
+      x += "<ArchiveStatus>rehydrate-pending-to-" + ToLower(rec.rehydrate_to) +
+           "</ArchiveStatus>";
   }
   std::string state = rec.lease.State(now);
   x += "<LeaseStatus>" +

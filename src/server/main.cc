@@ -3,12 +3,15 @@
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "api/api.h"
 #include "common/strings.h"
 #include "http/server.h"
 #include "server/config.h"
+#include "tier/capacity_tier.h"
 
 using namespace strata;
 
@@ -24,6 +27,27 @@ int main(int argc, char** argv) {
   serve->add_option("--root", cfg.root, "Namespace root of the default account")->capture_default_str();
   serve->add_option("--durability", durability, "fsync (default) or none");
   serve->add_option("--threads", cfg.threads, "I/O threads (0: one per core)");
+  // Capacity tier.
+  std::string tier_policy_file;
+  serve->add_option("--tier-remote", cfg.tier.remote,
+                    "Remote Azure container URL for the capacity tier (with a SAS, or with --tier-remote-key)");
+  serve->add_option("--tier-remote-key", cfg.tier.remote_key, "Base64 account key of the remote (SharedKey)");
+  serve->add_option("--tier-prefix", cfg.tier.prefix, "Remote names are PREFIX/CONTAINER/BLOB")
+      ->capture_default_str();
+  serve->add_option("--tier-pin", cfg.tier.pinned, "CONTAINER/PREFIX whose blobs never move (repeatable)");
+  serve->add_option("--tier-policy", tier_policy_file, "Azure lifecycle management policy (JSON file)");
+  serve->add_option("--tier-interval", cfg.tier.policy_interval_s,
+                    "Seconds between runs of the policy and the watermarks")
+      ->capture_default_str();
+  serve->add_option("--tier-high-watermark", cfg.tier.high_watermark,
+                    "Offload least recently read blobs when the file system is fuller than this percent");
+  serve->add_option("--tier-low-watermark", cfg.tier.low_watermark, "... until it is below this percent");
+  serve->add_option("--tier-workers", cfg.tier.workers, "Concurrent offloads and recalls")
+      ->capture_default_str();
+  // Hidden: tests run the policy's clock ahead instead of waiting days, and
+  // retry sooner.
+  serve->add_option("--tier-clock-offset-days", cfg.tier.clock_offset_days, "")->group("");
+  serve->add_option("--tier-retry-ms", cfg.tier.retry_delay_ms, "")->group("");
   int io_timeout_s = 0;
   // Hidden (empty group): tests shorten the stall timeout to stay fast.
   serve->add_option("--io-timeout", io_timeout_s, "Seconds without progress before a request is dropped")
@@ -44,6 +68,29 @@ int main(int argc, char** argv) {
     if (serve->count("--threads") == 0) cfg.threads = file_cfg.threads;
     cfg.fsync = file_cfg.fsync;
     cfg.accounts = file_cfg.accounts;
+    // Tier settings: the file's, except those given as flags.
+    server::TierConfig t = file_cfg.tier;
+    if (serve->count("--tier-remote")) t.remote = cfg.tier.remote;
+    if (serve->count("--tier-remote-key")) t.remote_key = cfg.tier.remote_key;
+    if (serve->count("--tier-prefix")) t.prefix = cfg.tier.prefix;
+    if (serve->count("--tier-pin")) t.pinned = cfg.tier.pinned;
+    if (serve->count("--tier-interval")) t.policy_interval_s = cfg.tier.policy_interval_s;
+    if (serve->count("--tier-high-watermark")) t.high_watermark = cfg.tier.high_watermark;
+    if (serve->count("--tier-low-watermark")) t.low_watermark = cfg.tier.low_watermark;
+    if (serve->count("--tier-workers")) t.workers = cfg.tier.workers;
+    t.clock_offset_days = cfg.tier.clock_offset_days;
+    t.retry_delay_ms = cfg.tier.retry_delay_ms;
+    cfg.tier = t;
+  }
+  if (!tier_policy_file.empty()) {
+    std::ifstream in(tier_policy_file);
+    if (!in) {
+      std::fprintf(stderr, "strata: cannot read %s\n", tier_policy_file.c_str());
+      return 2;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    cfg.tier.policy_json = ss.str();
   }
   if (!durability.empty()) {
     if (durability != "fsync" && durability != "none") {
@@ -66,6 +113,40 @@ int main(int argc, char** argv) {
       return 1;
     }
     accounts.push_back(std::move(a));
+  }
+  // The capacity tier: one remote client, one tier per account.
+  std::unique_ptr<tier::RemoteClient> remote;
+  std::vector<std::unique_ptr<tier::CapacityTier>> tiers;
+  if (!cfg.tier.remote.empty()) {
+    tier::RemoteOptions ro;
+    ro.container_url = cfg.tier.remote;
+    ro.account_key = cfg.tier.remote_key;
+    ro.max_concurrency = cfg.tier.max_concurrency;
+    ro.bandwidth_bytes_per_sec = cfg.tier.bandwidth_bytes_per_sec;
+    auto rc = tier::MakeRemoteClient(ro);
+    if (!rc.ok()) {
+      std::fprintf(stderr, "strata: --tier-remote: %s\n", rc.status().message().c_str());
+      return 2;
+    }
+    remote = std::move(*rc);
+    for (size_t i = 0; i < accounts.size(); ++i) {
+      tier::TierOptions to;
+      // Names a container cannot have ("@...") keep accounts apart.
+      to.prefix = cfg.tier.prefix;
+      if (i > 0) to.prefix += (to.prefix.empty() ? "@" : "/@") + accounts[i]->name;
+      to.pinned = cfg.tier.pinned;
+      to.transfer_workers = cfg.tier.workers;
+      to.sync = cfg.fsync;
+      to.retry_delay_ms = cfg.tier.retry_delay_ms;
+      auto t = std::make_unique<tier::CapacityTier>(accounts[i]->store.get(), remote.get(), to);
+      Status s = t->Start();
+      if (!s.ok()) {
+        std::fprintf(stderr, "strata: tier: %s\n", s.message().c_str());
+        return 1;
+      }
+      accounts[i]->tier = t.get();
+      tiers.push_back(std::move(t));
+    }
   }
   api::Api handler(std::move(accounts));
   http::ServerOptions opt;
@@ -97,5 +178,6 @@ int main(int argc, char** argv) {
   });
   sweeper.detach();
   server.Run();
+  for (auto& t : tiers) t->Stop();  // before the stores they move data of
   return 0;
 }

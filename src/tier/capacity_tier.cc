@@ -190,11 +190,14 @@ Status CapacityTier::Upload(const std::string& c, const std::string& b, const ns
   return Status::Ok();
 }
 
-Status CapacityTier::Offload(const std::string& c, const std::string& b, const std::string& tier) {
+Status CapacityTier::Offload(const std::string& c, const std::string& b, const std::string& tier,
+                             const std::string& if_etag) {
   if (Pinned(c, b)) return Status(ErrorKind::kPermission, "pinned: " + c + "/" + b);
   std::lock_guard<std::mutex> op(BlobOpLock(c, b));
   auto info = store_->Head(c, b);
   if (!info.ok()) return info.status();
+  if (!if_etag.empty() && info->rec.etag != if_etag)
+    return Status(ErrorKind::kAlreadyExists, "the blob changed since the move was asked");
   if (info->rec.blob_type != "BlockBlob")
     return Status(ErrorKind::kInvalidArgument, "only block blobs are tiered");
   const std::string target = tier.empty() ? "Cool" : tier;
@@ -341,10 +344,13 @@ Status CapacityTier::DownloadVerified(const ns::BlobRecord& rec, const std::stri
   return Status::Ok();
 }
 
-Status CapacityTier::Recall(const std::string& c, const std::string& b, bool keep_remote) {
+Status CapacityTier::Recall(const std::string& c, const std::string& b, bool keep_remote,
+                            const std::string& if_etag) {
   std::lock_guard<std::mutex> op(BlobOpLock(c, b));
   auto info = store_->Head(c, b);
   if (!info.ok()) return info.status();
+  if (!if_etag.empty() && info->rec.etag != if_etag)
+    return Status(ErrorKind::kAlreadyExists, "the blob changed since the move was asked");
   ns::BlobRecord rec = info->rec;
   if (rec.tier_state == TierState::kHot) return Status::Ok();
   if (rec.tier_state == TierState::kPremigrated) {
@@ -531,7 +537,7 @@ void CapacityTier::Replay(const JournalEntry& e) {
 // ------------------------------------------------------------------ workers
 
 void CapacityTier::Schedule(JobKind kind, const std::string& c, const std::string& b,
-                            const std::string& tier) {
+                            const std::string& tier, const std::string& etag) {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (kind != JobKind::kCollect) {
@@ -539,13 +545,14 @@ void CapacityTier::Schedule(JobKind kind, const std::string& c, const std::strin
         if (j.kind != JobKind::kCollect && j.c == c && j.b == b) {
           j.kind = kind;
           j.tier = tier;
+          j.etag = etag;
           j.not_before_ms = 0;
           cv_.notify_one();
           return;
         }
       }
     }
-    jobs_.push_back(Job{kind, c, b, tier, 0});
+    jobs_.push_back(Job{kind, c, b, tier, etag, 0});
   }
   cv_.notify_one();
 }
@@ -577,9 +584,9 @@ void CapacityTier::TransferLoop() {
     l.unlock();
     Status s;
     if (job.kind == JobKind::kOffload) {
-      s = Offload(job.c, job.b, job.tier);
+      s = Offload(job.c, job.b, job.tier, job.etag);
     } else if (job.kind == JobKind::kRecall) {
-      s = Recall(job.c, job.b, false);
+      s = Recall(job.c, job.b, false, job.etag);
     } else {
       JournalEntry d = DeleteEntry(job.c, job.b, job.tier);
       CollectRemote(d);

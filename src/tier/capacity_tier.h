@@ -79,12 +79,15 @@ class CapacityTier {
   // remote blob's tier). Ok when already there. kBusy: remote unreachable
   // (nothing lost, retry later); kPermission: pinned; kInvalidArgument: not
   // a block blob; kAlreadyExists: the blob changed meanwhile (left hot).
-  Status Offload(const std::string& c, const std::string& b, const std::string& tier);
+  // With `if_etag`, only while the blob still has that ETag.
+  Status Offload(const std::string& c, const std::string& b, const std::string& tier,
+                 const std::string& if_etag = "");
   // Brings blob b's data back: state hot (remote copy deleted), or
   // premigrated with `keep_remote`. From archived, first rehydrates the
   // remote copy (kBusy "rehydrating" until the remote finished). kIo: the
   // remote copy failed verification (the stub is kept, nothing changes).
-  Status Recall(const std::string& c, const std::string& b, bool keep_remote = false);
+  Status Recall(const std::string& c, const std::string& b, bool keep_remote = false,
+                const std::string& if_etag = "");
   // Reads the remote copy of b and checks its length and MD5 against the
   // record. Ok for hot blobs (nothing to verify).
   Status Verify(const std::string& c, const std::string& b);
@@ -95,8 +98,9 @@ class CapacityTier {
   // Queues a move of blob b (a later request for the same blob replaces a
   // queued one). Jobs that meet an unreachable remote are retried after
   // retry_delay_ms until they succeed or fail otherwise.
+  // `etag`: the move applies only while the blob has this ETag.
   void Schedule(JobKind kind, const std::string& c, const std::string& b,
-                const std::string& tier = "");
+                const std::string& tier = "", const std::string& etag = "");
   // Waits until no job is queued or running (bounded by `timeout_ms`).
   bool WaitIdle(int timeout_ms);
 
@@ -128,7 +132,7 @@ class CapacityTier {
  private:
   struct Job {
     JobKind kind;
-    std::string c, b, tier;
+    std::string c, b, tier, etag;
     int64_t not_before_ms = 0;
   };
   // Replays one journal entry.
