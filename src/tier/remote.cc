@@ -180,6 +180,11 @@ Status CurlRemoteClient::Call(CallSpec& spec, HttpResponse* final_response) {
       http_.CountError();
       return Status(ErrorKind::kIo, spec.what + ": aborted by sink");
     }
+    if (r.range_mismatch) {
+      http_.CountError();
+      return Status(ErrorKind::kIo, spec.what + ": the remote answered " + Describe(r) +
+                                        " with another range than the one asked for");
+    }
     if (r.local_read_error) {
       http_.CountError();
       return Status(ErrorKind::kIo, spec.what + ": reading the local file failed: " + r.error);
@@ -381,8 +386,10 @@ Status CurlRemoteClient::Read(const std::string& name, uint64_t offset, uint64_t
     if (length > 0) {
       req.headers.emplace_back("x-ms-range", "bytes=" + std::to_string(start) + "-" +
                                                  std::to_string(offset + length - 1));
+      req.sink_range_start = static_cast<int64_t>(start);
     } else if (start > 0) {
       req.headers.emplace_back("x-ms-range", "bytes=" + std::to_string(start) + "-");
+      req.sink_range_start = static_cast<int64_t>(start);
     }
     if (!etag.empty()) req.headers.emplace_back("If-Match", "\"" + etag + "\"");
   };

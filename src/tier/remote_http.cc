@@ -59,6 +59,20 @@ struct TransferContext {
   const HttpRequest* req;
   HttpResponse* resp;
   uint64_t read_pos = 0;
+  bool range_checked = false;
+
+  // The response is the byte range the request asked for (see
+  // HttpRequest::sink_range_start).
+  bool RangeAsAsked() const {
+    if (req->sink_range_start < 0) return true;
+    if (resp->status != 206) return false;
+    auto range = resp->Header("content-range");  // "bytes START-END/TOTAL"
+    if (!range || !StartsWith(*range, "bytes ")) return false;
+    size_t dash = range->find('-');
+    if (dash == std::string::npos) return false;
+    auto start = ParseUint(std::string_view(*range).substr(6, dash - 6));
+    return start && *start == static_cast<uint64_t>(req->sink_range_start);
+  }
 
   bool SinkActive() const {
     return req->sink != nullptr && resp->status >= 200 && resp->status < 300;
@@ -94,6 +108,13 @@ struct TransferContext {
     ctx->Throttle(len);
     ctx->http->bytes_down_ += len;
     if (ctx->SinkActive()) {
+      if (!ctx->range_checked) {
+        ctx->range_checked = true;
+        if (!ctx->RangeAsAsked()) {
+          ctx->resp->range_mismatch = true;
+          return 0;
+        }
+      }
       if (!(*ctx->req->sink)(data, len)) {
         ctx->resp->sink_aborted = true;
         return 0;
@@ -233,7 +254,7 @@ HttpResponse RemoteHttp::Perform(const HttpRequest& req) {
   connections_opened_ += static_cast<uint64_t>(std::max(0L, connects));
   if (code != CURLE_OK) {
     resp.error = std::string(curl_easy_strerror(code)) + (errbuf[0] ? std::string(": ") + errbuf : "");
-    if (code == CURLE_WRITE_ERROR && resp.sink_aborted) {
+    if (code == CURLE_WRITE_ERROR && (resp.sink_aborted || resp.range_mismatch)) {
       // the sink said stop
     } else if (code == CURLE_ABORTED_BY_CALLBACK || code == CURLE_READ_ERROR) {
       resp.local_read_error = resp.local_read_error || code == CURLE_READ_ERROR;

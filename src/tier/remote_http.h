@@ -37,6 +37,11 @@ struct HttpRequest {
   // Receives a 2xx response's body; other bodies (errors) are kept in
   // HttpResponse::body. Null: 2xx bodies are kept in body too.
   const RemoteSink* sink = nullptr;
+  // When >= 0, the sink only takes a 206 whose Content-Range starts at this
+  // byte (a resumed or ranged read); any other 2xx body is refused
+  // (range_mismatch) so the sink never sees a byte twice. -1: the sink
+  // takes a 200 or a 206 as it comes.
+  int64_t sink_range_start = -1;
 };
 
 // What one attempt got back.
@@ -48,6 +53,7 @@ struct HttpResponse {
   bool transport_error = false; // connection, timeout, truncated body
   bool sink_aborted = false;
   bool local_read_error = false;  // pread of the body failed
+  bool range_mismatch = false;    // a 2xx that was not the range asked for
   std::string error;            // curl's description when it failed
 
   std::optional<std::string> Header(std::string_view lower_name) const;

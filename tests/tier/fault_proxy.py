@@ -20,7 +20,8 @@ Public API (kept stable; tier tests build on it):
                                     # a status went out), bytes_in (request body
                                     # bytes read from the client), bytes_out
                                     # (response body bytes sent to the client),
-                                    # fault (None | "status" | "drop" | "stall"),
+                                    # fault (None | "status" | "drop" | "stall"
+                                    # | "ignore_range"),
                                     # time (time.monotonic() at arrival),
                                     # headers (dict of request headers, names
                                     # lowercased)
@@ -42,6 +43,9 @@ Public API (kept stable; tier tests build on it):
             then cut the connection (a mid-body network failure).
         .stall_next(n=1, seconds=5.0, method=None, query_contains=None)
             hold the request `seconds` before forwarding it (a timeout).
+        .ignore_range_next(n=1, method=None, query_contains=None)
+            forward without the Range / x-ms-range headers, as a server that
+            ignores ranges would (the answer is then a 200 with every byte).
         .clear_faults()
         .go_down()      refuse new connections and cut the open ones
         .come_back()    listen again on the same port
@@ -167,7 +171,11 @@ class _Handler(BaseHTTPRequestHandler):
                 deadline = time.time() + fault.seconds
                 while time.time() < deadline and not proxy._stopping.is_set():
                     time.sleep(0.02)
-            self._forward(length, rec, fault if fault and fault.kind == "drop" else None)
+            strip_range = fault is not None and fault.kind == "ignore_range"
+            if strip_range:
+                rec.fault = "ignore_range"
+            self._forward(length, rec, fault if fault and fault.kind == "drop" else None,
+                          strip_range)
         except _Dropped:
             rec.fault = rec.fault or "drop"
             self.close_connection = True
@@ -212,7 +220,7 @@ class _Handler(BaseHTTPRequestHandler):
         rec.status = fault.status
         rec.bytes_out += len(body)
 
-    def _forward(self, length, rec, drop):
+    def _forward(self, length, rec, drop, strip_range=False):
         proxy = self.server.proxy
         if self.upstream is None:
             self.upstream = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port,
@@ -221,6 +229,8 @@ class _Handler(BaseHTTPRequestHandler):
         up.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
         for name, value in self.headers.items():
             if name.lower() in HOP_BY_HOP or name.lower() == "host":
+                continue
+            if strip_range and name.lower() in ("range", "x-ms-range"):
                 continue
             up.putheader(name, value)
         up.putheader("Host", "%s:%d" % (proxy.upstream_host, proxy.upstream_port))
@@ -413,6 +423,9 @@ class FaultProxy:
 
     def stall_next(self, n=1, seconds=5.0, method=None, query_contains=None):
         self._add(_Fault("stall", n, method, query_contains, seconds=seconds))
+
+    def ignore_range_next(self, n=1, method=None, query_contains=None):
+        self._add(_Fault("ignore_range", n, method, query_contains))
 
     def clear_faults(self):
         with self._lock:

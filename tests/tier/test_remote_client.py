@@ -328,6 +328,30 @@ def test_Read_ranged_dropped_mid_body_resumes_within_the_range(tmp_path, proxy, 
     assert proxy.bytes_out("GET") == length
 
 
+def test_Read_resume_answered_with_the_whole_blob_is_refused(tmp_path, proxy, via):
+    # The retry asks for bytes 1000-; a 200 with every byte from 0 must not
+    # reach the sink, or it would see bytes 0-999 twice.
+    data = os.urandom(MIB)
+    via.client.upload_blob("ir.bin", data)
+    proxy.drop_next(1, after_bytes=1000, method="GET")
+    proxy.ignore_range_next(1, method="GET")
+    out_path = tmp_path / "out"
+    rc, out = probe(via.sas_url, "read", "ir.bin", out_path)
+    assert rc == 1 and out["kind"] == "kIo", out
+    assert out_path.read_bytes() == data[:1000]
+    assert [r.status for r in proxy._select(method="GET")] == [200, 200]
+
+
+def test_Read_ranged_answered_with_the_whole_blob_is_refused(tmp_path, proxy, via):
+    data = os.urandom(100_000)
+    via.client.upload_blob("ir2.bin", data)
+    proxy.ignore_range_next(1, method="GET")
+    out_path = tmp_path / "out"
+    rc, out = probe(via.sas_url, "read", "ir2.bin", out_path, "--offset", 10, "--length", 10)
+    assert rc == 1 and out["kind"] == "kIo", out
+    assert out_path.read_bytes() == b""
+
+
 def test_Read_blob_replaced_during_resume_is_refused(tmp_path, proxy, via):
     data = os.urandom(MIB)
     blob = via.client.get_blob_client("chg.bin")
