@@ -31,6 +31,7 @@ constexpr uint64_t kMaxBlocks = 50'000;
 constexpr uint64_t kMaxBlockSize = 4000ull << 20;
 constexpr uint64_t kMaxPutBlob = 5000ull << 20;
 constexpr size_t kHashChunk = 1 << 20;
+constexpr int kMaxProgressRetries = 1000;
 
 double JitterUnit() {
   thread_local std::mt19937_64 rng{std::random_device{}()};
@@ -102,10 +103,7 @@ void FillProps(const HttpResponse& r, RemoteProps* p) {
   }
   if (auto tier = r.Header("x-ms-access-tier")) p->access_tier = *tier;
   if (auto status = r.Header("x-ms-archive-status")) p->archive_status = *status;
-  p->metadata.clear();
-  for (const auto& [name, value] : r.headers) {
-    if (StartsWith(name, "x-ms-meta-")) p->metadata.emplace_back(name.substr(10), value);
-  }
+  p->metadata = r.metadata;
 }
 
 class CurlRemoteClient final : public RemoteClient {
@@ -134,6 +132,11 @@ class CurlRemoteClient final : public RemoteClient {
     std::function<void(HttpRequest&, int)> prepare;
     std::function<void(const HttpResponse&)> observe;
     bool not_found_ok = false;  // a 404 is success (Delete)
+    // Bytes delivered so far (Read): an attempt that moved it forward before
+    // failing does not count against max_attempts, so a long read through
+    // a flaky network or a tight bandwidth cap still completes. Bounded by
+    // kMaxProgressRetries.
+    const uint64_t* progress = nullptr;
   };
   Status Call(CallSpec& spec, HttpResponse* final_response);
   void Authorize(HttpRequest& req, const std::string& path, const std::string& query);
@@ -168,7 +171,9 @@ void CurlRemoteClient::Authorize(HttpRequest& req, const std::string& path,
 Status CurlRemoteClient::Call(CallSpec& spec, HttpResponse* final_response) {
   const int attempts = std::max(1, options_.max_attempts);
   std::string last;
+  int progress_retries = 0;
   for (int attempt = 1; attempt <= attempts; ++attempt) {
+    const uint64_t progress_before = spec.progress ? *spec.progress : 0;
     HttpRequest req = spec.body;
     req.method = spec.method;
     req.headers = spec.headers;
@@ -198,7 +203,13 @@ Status CurlRemoteClient::Call(CallSpec& spec, HttpResponse* final_response) {
       return MapHttpError(r, spec.what);
     }
     last = Describe(r);
-    if (attempt == attempts) break;
+    if (spec.progress && *spec.progress > progress_before &&
+        progress_retries < kMaxProgressRetries) {
+      ++progress_retries;
+      --attempt;  // it moved forward: resume without using up an attempt
+    } else if (attempt == attempts) {
+      break;
+    }
     http_.CountRetry();
     int64_t wait_ms = JitteredBackoffMs(attempt, options_.base_backoff_ms,
                                         options_.max_backoff_ms, JitterUnit());
@@ -381,6 +392,7 @@ Status CurlRemoteClient::Read(const std::string& name, uint64_t offset, uint64_t
   spec.path = url_.BlobPath(name);
   spec.what = "Get Blob " + name;
   spec.body.sink = &counting;
+  spec.progress = &delivered;
   spec.prepare = [&](HttpRequest& req, int) {
     uint64_t start = offset + delivered;
     if (length > 0) {

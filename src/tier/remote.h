@@ -13,7 +13,7 @@
 //    exponential backoff and full jitter, honouring Retry-After, up to
 //    RemoteOptions::max_attempts; other 4xx are returned at once;
 //  - at most RemoteOptions::max_concurrency requests are in flight across
-//    the process, and RemoteOptions::bandwidth_bytes_per_sec (0: no cap)
+//    all threads using the client (strata makes one per process), and RemoteOptions::bandwidth_bytes_per_sec (0: no cap)
 //    caps bytes moved in both directions together.
 // Errors come back as Status: kNotFound (404; kContainerNotFound when the
 // remote container itself is missing), kAlreadyExists (409, e.g. reading an
@@ -98,7 +98,12 @@ class RemoteClient {
   // Streams bytes [offset, offset+length) of blob `name` to `sink`
   // (length 0 with offset 0: the whole blob). A retry after some bytes were
   // delivered resumes at the next byte, with If-Match on the ETag first seen,
-  // so the sink never sees a byte twice or bytes of two versions.
+  // so the sink never sees a byte twice or bytes of two versions (a blob
+  // replaced meanwhile fails with kPathConflict; a remote that answers a
+  // resume with other bytes than asked for fails with kIo). An attempt that
+  // delivered bytes before failing does not use up one of max_attempts.
+  // On success *props carries the size, ETag, MD5 and metadata the remote
+  // reported with the first bytes.
   virtual Status Read(const std::string& name, uint64_t offset, uint64_t length,
                       const RemoteSink& sink, RemoteProps* props = nullptr) = 0;
   virtual Result<RemoteProps> Head(const std::string& name) = 0;

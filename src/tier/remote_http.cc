@@ -87,6 +87,7 @@ struct TransferContext {
     while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
     if (StartsWith(line, "HTTP/")) {  // a new response (after 100 Continue, too)
       ctx->resp->headers.clear();
+      ctx->resp->metadata.clear();
       size_t sp = line.find(' ');
       ctx->resp->status = 0;
       if (sp != std::string_view::npos) {
@@ -96,8 +97,12 @@ struct TransferContext {
     }
     size_t colon = line.find(':');
     if (colon != std::string_view::npos) {
-      ctx->resp->headers.emplace_back(ToLower(Trim(line.substr(0, colon))),
-                                      std::string(Trim(line.substr(colon + 1))));
+      std::string_view name = Trim(line.substr(0, colon));
+      std::string value(Trim(line.substr(colon + 1)));
+      if (name.size() > 10 && IEquals(name.substr(0, 10), "x-ms-meta-")) {
+        ctx->resp->metadata.emplace_back(std::string(name.substr(10)), value);
+      }
+      ctx->resp->headers.emplace_back(ToLower(name), std::move(value));
     }
     return size * n;
   }

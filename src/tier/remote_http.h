@@ -48,6 +48,8 @@ struct HttpRequest {
 struct HttpResponse {
   long status = 0;  // 0 when no status line arrived
   std::vector<std::pair<std::string, std::string>> headers;  // lowercase names
+  // x-ms-meta-* as (name with its case kept, value).
+  std::vector<std::pair<std::string, std::string>> metadata;
   std::string body;             // error / small bodies (bounded)
   uint64_t sink_bytes = 0;      // bytes handed to the sink
   bool transport_error = false; // connection, timeout, truncated body

@@ -29,6 +29,7 @@ Public API (kept stable; tier tests build on it):
                status=None) -> int
         .bytes_in(method=None), .bytes_out(method=None) -> int   sums
         .connections -> int         # client connections accepted so far
+        .peak_in_flight -> int      # most requests handled at the same time
         .reset_counts()
 
     Faults (each applies to the next matching requests, in the order given;
@@ -40,7 +41,9 @@ Public API (kept stable; tier tests build on it):
             forwarding; retry_after (str) becomes a Retry-After header.
         .drop_next(n=1, after_bytes=0, method=None, query_contains=None)
             forward, send the response head and `after_bytes` body bytes,
-            then cut the connection (a mid-body network failure).
+            then cut the connection (a mid-body network failure). With
+            after_bytes=-1 the cut comes before the response head: the
+            remote did act on the request but the client never hears so.
         .stall_next(n=1, seconds=5.0, method=None, query_contains=None)
             hold the request `seconds` before forwarding it (a timeout).
         .ignore_range_next(n=1, method=None, query_contains=None)
@@ -158,6 +161,13 @@ class _Handler(BaseHTTPRequestHandler):
                      time=time.monotonic(),
                      headers={k.lower(): v for k, v in self.headers.items()})
         proxy._record(rec)
+        proxy._enter()
+        try:
+            self._handle(proxy, rec, split)
+        finally:
+            proxy._leave()
+
+    def _handle(self, proxy, rec, split):
         fault = proxy._take_fault(self.command, split.query)
         length = int(self.headers.get("Content-Length") or 0)
         try:
@@ -245,6 +255,11 @@ class _Handler(BaseHTTPRequestHandler):
             up.send(data)
         resp = up.getresponse()
         rec.status = resp.status
+        if drop is not None and drop.after_bytes < 0:
+            rec.status = None
+            up.close()
+            self.upstream = None
+            raise _Dropped()
         self.send_response_only(resp.status, resp.reason)
         headers = [(k, v) for k, v in resp.getheaders() if k.lower() not in HOP_BY_HOP]
         has_length = any(k.lower() == "content-length" for k, _ in headers)
@@ -297,6 +312,8 @@ class FaultProxy:
         self._faults = []
         self._open = set()
         self._connections = 0
+        self._in_flight = 0
+        self._peak = 0
         self._server = None
         self._thread = None
         self._stopping = threading.Event()
@@ -364,6 +381,20 @@ class FaultProxy:
                                         split.query, split.fragment))
 
     # -- counting --
+    def _enter(self):
+        with self._lock:
+            self._in_flight += 1
+            self._peak = max(self._peak, self._in_flight)
+
+    def _leave(self):
+        with self._lock:
+            self._in_flight -= 1
+
+    @property
+    def peak_in_flight(self):
+        with self._lock:
+            return self._peak
+
     def _record(self, rec):
         with self._lock:
             self._records.append(rec)
@@ -382,6 +413,7 @@ class FaultProxy:
         with self._lock:
             self._records = []
             self._connections = 0
+            self._peak = self._in_flight
 
     def _select(self, method=None, query_contains=None, path_contains=None, status=None):
         return [r for r in self.requests

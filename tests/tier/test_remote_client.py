@@ -115,6 +115,40 @@ def test_Upload_large_goes_in_parallel_blocks_and_a_block_list(tmp_path, proxy, 
     assert out["stats"]["bytes_up"] >= len(data)
 
 
+def test_Upload_blocks_respect_the_concurrency_limit(tmp_path, proxy, via):
+    # The first four Put Blocks are held at the proxy for a second, so every
+    # worker is inside at once: exactly --concurrency requests in flight.
+    data = os.urandom(8 * MIB)
+    src = write_file(tmp_path, "f", data)
+    proxy.stall_next(4, seconds=1, query_contains="comp=block&")
+    rc, out = probe(via.sas_url, "upload", "conc.bin", src,
+                    options=("--block-size", MIB, "--single-put-limit", MIB,
+                             "--concurrency", 4))
+    assert rc == 0, out
+    assert proxy.peak_in_flight == 4
+    assert proxy.count(query_contains="comp=block&") == 8
+    proxy.reset_counts()
+    rc, out = probe(via.sas_url, "upload", "conc2.bin", src,
+                    options=("--block-size", MIB, "--single-put-limit", MIB,
+                             "--concurrency", 2))
+    assert rc == 0, out
+    assert proxy.peak_in_flight <= 2
+
+
+def test_Upload_block_failures_retry_only_that_block(tmp_path, proxy, via):
+    data = os.urandom(4 * MIB)
+    src = write_file(tmp_path, "f", data)
+    proxy.fail_next(2, status=503, query_contains="comp=block&")
+    proxy.drop_next(1, after_bytes=-1, query_contains="comp=blocklist")
+    rc, out = probe(via.url, "upload", "bf.bin", src, key=via.key,
+                    options=("--block-size", MIB, "--single-put-limit", MIB))
+    assert rc == 0, out
+    assert proxy.count(query_contains="comp=block&") == 6
+    assert proxy.count(query_contains="comp=block&", status=201) == 4
+    assert proxy.count(query_contains="comp=blocklist") == 2
+    assert via.client.get_blob_client("bf.bin").download_blob().readall() == data
+
+
 def test_Upload_at_the_single_put_limit_is_still_one_put(tmp_path, proxy, via):
     data = os.urandom(MIB)
     src = write_file(tmp_path, "edge", data)
@@ -310,6 +344,22 @@ def test_Read_dropped_mid_body_resumes_without_duplicate_bytes(tmp_path, proxy, 
     assert second.headers.get("if-match") == etag
     assert proxy.bytes_out("GET") == len(data)  # every byte crossed once
     assert out["stats"]["retries"] == 1
+
+
+def test_Read_that_keeps_progressing_outlasts_max_attempts(tmp_path, proxy, via):
+    data = os.urandom(MIB)
+    via.client.upload_blob("prog.bin", data)
+    proxy.drop_next(5, after_bytes=100_000, method="GET")
+    out_path = tmp_path / "out"
+    rc, out = probe(via.sas_url, "read", "prog.bin", out_path, options=("--max-attempts", 2))
+    assert rc == 0, out
+    assert out_path.read_bytes() == data
+    assert proxy.count(method="GET") == 6
+    assert proxy.bytes_out("GET") == len(data)
+    # Without progress the same budget is exhausted.
+    proxy.fail_next(2, status=503, method="GET")
+    rc, out = probe(via.sas_url, "read", "prog.bin", out_path, options=("--max-attempts", 2))
+    assert rc == 1 and out["kind"] == "kBusy", out
 
 
 def test_Read_ranged_dropped_mid_body_resumes_within_the_range(tmp_path, proxy, via):
