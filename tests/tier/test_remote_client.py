@@ -159,6 +159,41 @@ def test_Upload_at_the_single_put_limit_is_still_one_put(tmp_path, proxy, via):
     assert proxy.count(query_contains="comp=block") == 0
 
 
+def peak_rss_mib(*probe_args):
+    """Runs the probe in a child of a fresh Python and returns (exit code,
+    JSON, the probe's peak resident set size in MiB)."""
+    script = ("import json, resource, subprocess, sys\n"
+              "r = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+              "print(json.dumps([r.returncode, r.stdout, "
+              "resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss]))\n")
+    cmd = [probe_binary()] + [str(a) for a in probe_args]
+    r = subprocess.run(["/usr/bin/python3", "-c", script] + cmd, capture_output=True, text=True,
+                       timeout=300)
+    rc, stdout, rss_kib = json.loads(r.stdout)
+    return rc, json.loads(stdout), rss_kib / 1024
+
+
+def test_Upload_and_Read_stream_without_holding_the_blob(tmp_path, via):
+    # 64 MiB through each path; the probe's whole process stays far below it.
+    size = 64 * MIB
+    src = tmp_path / "big"
+    with open(src, "wb") as f:
+        for _ in range(size // MIB):
+            f.write(os.urandom(MIB))
+    for name, limit in (("single.bin", size), ("blocks.bin", MIB)):
+        rc, out, rss = peak_rss_mib("--url", via.sas_url, "--single-put-limit", limit,
+                                    "--block-size", 4 * MIB, "upload", name, src)
+        assert rc == 0, out
+        assert out["props"]["size"] == size
+        assert rss < 48, (name, rss)
+    rc, out, rss = peak_rss_mib("--url", via.sas_url, "read", "blocks.bin", tmp_path / "out")
+    assert rc == 0, out
+    assert rss < 48, rss
+    assert out["stats"]["bytes_down"] == size
+    with open(src, "rb") as a, open(tmp_path / "out", "rb") as b:
+        assert hashlib.md5(a.read()).digest() == hashlib.md5(b.read()).digest()
+
+
 def test_Upload_refuses_a_declared_md5_that_the_file_does_not_have(tmp_path, proxy, via):
     data = os.urandom(3 * MIB)
     src = write_file(tmp_path, "f", data)
