@@ -86,6 +86,7 @@ int main(int argc, char** argv) {
   app.add_option("--request-timeout-ms", opt.request_timeout_ms);
   app.add_option("--block-size", opt.block_size);
   app.add_option("--single-put-limit", opt.single_put_limit);
+  app.add_option("--ca-file", opt.ca_file, "PEM CA certificates to trust (HTTPS)");
 
   std::string name, file, tier, md5_b64;
   strata::tier::RemoteBlobHeaders headers;

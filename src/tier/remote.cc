@@ -190,6 +190,10 @@ Status CurlRemoteClient::Call(CallSpec& spec, HttpResponse* final_response) {
       return Status(ErrorKind::kIo, spec.what + ": the remote answered " + Describe(r) +
                                         " with another range than the one asked for");
     }
+    if (r.tls_untrusted) {
+      http_.CountError();
+      return Status(ErrorKind::kPermission, spec.what + ": " + r.error);
+    }
     if (r.local_read_error) {
       http_.CountError();
       return Status(ErrorKind::kIo, spec.what + ": reading the local file failed: " + r.error);

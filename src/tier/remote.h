@@ -55,6 +55,10 @@ struct RemoteOptions {
   int request_timeout_ms = 300'000;  // per attempt
   uint64_t block_size = 8ull << 20;  // Put Block size for large uploads
   uint64_t single_put_limit = 32ull << 20;  // above this: blocks + block list
+  // HTTPS: a PEM file of CA certificates to trust instead of the system's
+  // (e.g. an Azurite with a self-signed certificate). Empty: the system's.
+  // A certificate that is not trusted fails with kPermission, unretried.
+  std::string ca_file;
 };
 
 // What Get Blob Properties / a successful upload report.

@@ -236,6 +236,7 @@ HttpResponse RemoteHttp::Perform(const HttpRequest& req) {
   curl_easy_setopt(h, CURLOPT_BUFFERSIZE, kBufferSize);
   curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, kBufferSize);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
+  if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &TransferContext::OnHeader);
   curl_easy_setopt(h, CURLOPT_HEADERDATA, &ctx);
   curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &TransferContext::OnWrite);
@@ -261,6 +262,9 @@ HttpResponse RemoteHttp::Perform(const HttpRequest& req) {
     resp.error = std::string(curl_easy_strerror(code)) + (errbuf[0] ? std::string(": ") + errbuf : "");
     if (code == CURLE_WRITE_ERROR && (resp.sink_aborted || resp.range_mismatch)) {
       // the sink said stop
+    } else if (code == CURLE_PEER_FAILED_VERIFICATION || code == CURLE_SSL_CACERT_BADFILE ||
+               code == CURLE_SSL_CERTPROBLEM) {
+      resp.tls_untrusted = true;
     } else if (code == CURLE_ABORTED_BY_CALLBACK || code == CURLE_READ_ERROR) {
       resp.local_read_error = resp.local_read_error || code == CURLE_READ_ERROR;
     } else {

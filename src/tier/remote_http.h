@@ -56,6 +56,7 @@ struct HttpResponse {
   bool sink_aborted = false;
   bool local_read_error = false;  // pread of the body failed
   bool range_mismatch = false;    // a 2xx that was not the range asked for
+  bool tls_untrusted = false;     // the server's certificate was not trusted
   std::string error;            // curl's description when it failed
 
   std::optional<std::string> Header(std::string_view lower_name) const;

@@ -7,21 +7,25 @@ remote and start it again on the same port with its blobs intact.
 
 Public API (kept stable; tier tests build on it):
 
-    Azurite(location=None, in_memory=False, extra_args=())
-        .start(timeout=60) -> self  # waits until Azurite answers HTTP
+    Azurite(location=None, in_memory=False, extra_args=(), https=False)
+        .start(timeout=60) -> self  # waits until Azurite answers HTTP(S)
         .stop()                     # SIGTERM, then SIGKILL after 10 s
         .restart(timeout=60)        # stop, then start on the SAME port
         .alive() -> bool
         .host, .port                # "127.0.0.1", int
+        .scheme                     # "http", or "https" with https=True
+        .ca_file                    # https=True: PEM of the self-signed
+                                    # certificate (for 127.0.0.1) to trust
         .account, .key              # devstoreaccount1 and its published key
-        .endpoint                   # "http://127.0.0.1:PORT/devstoreaccount1"
+        .base                       # "http(s)://127.0.0.1:PORT"
+        .endpoint                   # base + "/devstoreaccount1"
         .connection_string
         .service_client() -> azure.storage.blob.BlobServiceClient
         .create_container(name=None) -> RemoteContainer (fresh name if None)
 
     RemoteContainer (a namedtuple-like object)
         .name       container name
-        .url        "http://127.0.0.1:PORT/devstoreaccount1/NAME" (no query)
+        .url        "http(s)://127.0.0.1:PORT/devstoreaccount1/NAME" (no query)
         .key        the account key (for SharedKey: --tier-remote-key)
         .sas_url    url + "?" + a container SAS (racwdlt, 1 day)
         .sas        the SAS query string alone
@@ -41,6 +45,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -72,8 +77,9 @@ def free_port():
 
 
 class RemoteContainer:
-    def __init__(self, name, base, key, account=DEV_ACCOUNT):
+    def __init__(self, name, base, key, account=DEV_ACCOUNT, ca_file=None):
         self.name = name
+        self.ca_file = ca_file
         self.base = base.rstrip("/")
         self.account = account
         self.key = key
@@ -83,6 +89,7 @@ class RemoteContainer:
         self.client = BlobServiceClient(
             account_url="%s/%s" % (self.base, account),
             credential={"account_name": account, "account_key": key},
+            **({"connection_verify": ca_file} if ca_file else {}),
         ).get_container_client(name)
 
     def sas_for(self, permission="racwdlt", hours=24):
@@ -94,14 +101,14 @@ class RemoteContainer:
 
     def with_base(self, base):
         """The same container addressed through `base` ("http://127.0.0.1:PORT")."""
-        return RemoteContainer(self.name, base, self.key, self.account)
+        return RemoteContainer(self.name, base, self.key, self.account, self.ca_file)
 
     def __repr__(self):
         return "RemoteContainer(%r)" % self.url
 
 
 class Azurite:
-    def __init__(self, location=None, in_memory=False, extra_args=()):
+    def __init__(self, location=None, in_memory=False, extra_args=(), https=False):
         self._own_location = location is None
         self.location = location or tempfile.mkdtemp(prefix="strata-azurite-")
         self.in_memory = in_memory
@@ -112,6 +119,16 @@ class Azurite:
         self.key = DEV_KEY
         self.proc = None
         self._log = None
+        self.scheme = "https" if https else "http"
+        self.ca_file = None
+        self._key_file = None
+        if https:
+            self.ca_file = os.path.join(self.location, "cert.pem")
+            self._key_file = os.path.join(self.location, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                            "-keyout", self._key_file, "-out", self.ca_file, "-days", "2",
+                            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                           check=True, capture_output=True, timeout=60)
 
     def start(self, timeout=60):
         """Starts Azurite (on self.port when set, else a free port) and waits
@@ -124,6 +141,8 @@ class Azurite:
                     "--silent", "--disableTelemetry"]
             if self.in_memory:
                 args.append("--inMemoryPersistence")
+            if self.ca_file:
+                args += ["--cert", self.ca_file, "--key", self._key_file]
             args += self.extra_args
             self._log = open(os.path.join(self.location, "azurite.log"), "ab")
             self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT,
@@ -137,12 +156,13 @@ class Azurite:
         raise RuntimeError("azurite did not start; log in %s" % self.location)
 
     def _wait_ready(self, deadline):
-        url = "http://%s:%d/%s?comp=list" % (self.host, self.port, self.account)
+        url = "%s/%s?comp=list" % (self.base, self.account)
+        context = ssl.create_default_context(cafile=self.ca_file) if self.ca_file else None
         while time.time() < deadline:
             if self.proc.poll() is not None:
                 return False
             try:
-                urllib.request.urlopen(url, timeout=2).close()
+                urllib.request.urlopen(url, timeout=2, context=context).close()
                 return True
             except urllib.error.HTTPError:
                 return True  # it answered (403: no credentials): it is up
@@ -183,7 +203,7 @@ class Azurite:
 
     @property
     def base(self):
-        return "http://%s:%d" % (self.host, self.port)
+        return "%s://%s:%d" % (self.scheme, self.host, self.port)
 
     @property
     def endpoint(self):
@@ -191,16 +211,19 @@ class Azurite:
 
     @property
     def connection_string(self):
-        return ("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;"
-                % (self.account, self.key, self.endpoint))
+        return ("DefaultEndpointsProtocol=%s;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;"
+                % (self.scheme, self.account, self.key, self.endpoint))
 
     def service_client(self):
+        if self.ca_file:
+            return BlobServiceClient.from_connection_string(self.connection_string,
+                                                            connection_verify=self.ca_file)
         return BlobServiceClient.from_connection_string(self.connection_string)
 
     def create_container(self, name=None):
         name = name or "r" + uuid.uuid4().hex[:20]
         self.service_client().create_container(name)
-        return RemoteContainer(name, self.base, self.key, self.account)
+        return RemoteContainer(name, self.base, self.key, self.account, self.ca_file)
 
 
 @pytest.fixture(scope="module")

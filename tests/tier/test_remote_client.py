@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from azurite import azurite, remote_container  # noqa: F401  (fixtures)
+from azurite import Azurite, azurite, remote_container  # noqa: F401  (fixtures)
 from fault_proxy import FaultProxy
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -542,3 +542,27 @@ def test_Bandwidth_cap_paces_transfers(tmp_path, proxy, via):
     assert rc == 0, out
     assert out["stats"]["throttle_waits"] > 0
     assert (tmp_path / "o").read_bytes() == data
+
+
+def test_Https_with_a_trusted_certificate(tmp_path):
+    a = Azurite(https=True).start()
+    try:
+        c = a.create_container()
+        assert c.url.startswith("https://127.0.0.1:")
+        data = os.urandom(3 * MIB)
+        src = write_file(tmp_path, "f", data)
+        rc, out = probe(c.url, "upload", "tls.bin", src, key=c.key,
+                        options=("--ca-file", a.ca_file, "--block-size", MIB,
+                                 "--single-put-limit", MIB))
+        assert rc == 0, out
+        rc, out = probe(c.sas_url, "read", "tls.bin", str(tmp_path / "o"), "--offset", 5,
+                        "--length", MIB, options=("--ca-file", a.ca_file))
+        assert rc == 0, out
+        assert (tmp_path / "o").read_bytes() == data[5:5 + MIB]
+        assert c.client.get_blob_client("tls.bin").download_blob().readall() == data
+        # The same server without its certificate trusted: refused, not retried.
+        rc, out = probe(c.sas_url, "head", "tls.bin")
+        assert rc == 1 and out["kind"] == "kPermission", out
+        assert out["stats"]["retries"] == 0
+    finally:
+        a.cleanup()
