@@ -84,6 +84,7 @@ int main(int argc, char** argv) {
   app.add_option("--max-backoff-ms", opt.max_backoff_ms);
   app.add_option("--connect-timeout-ms", opt.connect_timeout_ms);
   app.add_option("--request-timeout-ms", opt.request_timeout_ms);
+  app.add_option("--stall-timeout-ms", opt.stall_timeout_ms);
   app.add_option("--block-size", opt.block_size);
   app.add_option("--single-put-limit", opt.single_put_limit);
   app.add_option("--ca-file", opt.ca_file, "PEM CA certificates to trust (HTTPS)");

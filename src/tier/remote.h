@@ -53,6 +53,9 @@ struct RemoteOptions {
   int max_backoff_ms = 10'000;
   int connect_timeout_ms = 5'000;
   int request_timeout_ms = 300'000;  // per attempt
+  // An attempt that moves no byte for this long is abandoned (and retried;
+  // a read resumes where it stopped). Whole seconds, at least one.
+  int stall_timeout_ms = 30'000;
   uint64_t block_size = 8ull << 20;  // Put Block size for large uploads
   uint64_t single_put_limit = 32ull << 20;  // above this: blocks + block list
   // HTTPS: a PEM file of CA certificates to trust instead of the system's

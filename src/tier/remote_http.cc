@@ -232,9 +232,19 @@ HttpResponse RemoteHttp::Perform(const HttpRequest& req) {
   curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_ms));
   curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.request_timeout_ms));
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+  curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME,
+                   static_cast<long>(std::max(1, (options_.stall_timeout_ms + 999) / 1000)));
   curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
-  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, kBufferSize);
-  curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, kBufferSize);
+  // Under a bandwidth cap, smaller pieces keep each pause short (well under
+  // the stall timeout) and the pacing smooth.
+  long buffer = kBufferSize;
+  if (options_.bandwidth_bytes_per_sec > 0) {
+    buffer = static_cast<long>(std::clamp<uint64_t>(options_.bandwidth_bytes_per_sec / 10,
+                                                    16 * 1024, kBufferSize));
+  }
+  curl_easy_setopt(h, CURLOPT_BUFFERSIZE, buffer);
+  curl_easy_setopt(h, CURLOPT_UPLOAD_BUFFERSIZE, buffer);
   curl_easy_setopt(h, CURLOPT_HTTPHEADER, list);
   if (!options_.ca_file.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, options_.ca_file.c_str());
   curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, &TransferContext::OnHeader);

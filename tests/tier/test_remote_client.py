@@ -470,6 +470,19 @@ def test_Errors_stalled_request_times_out_and_is_retried(proxy, via):
     assert out["stats"]["retries"] == 1
 
 
+def test_Errors_stalled_read_is_abandoned_and_resumed(tmp_path, proxy, via):
+    # No byte for longer than the stall timeout: the attempt is given up
+    # although the per-attempt timeout is far away.
+    data = os.urandom(MIB)
+    via.client.upload_blob("st.bin", data)
+    proxy.stall_next(1, seconds=4, method="GET")
+    rc, out = probe(via.sas_url, "read", "st.bin", str(tmp_path / "o"),
+                    options=("--stall-timeout-ms", 1000, "--request-timeout-ms", 60000))
+    assert rc == 0, out
+    assert (tmp_path / "o").read_bytes() == data
+    assert out["stats"]["retries"] == 1
+
+
 def test_Errors_remote_down_is_busy_then_recovers(tmp_path, proxy, via):
     via.client.upload_blob("down.bin", b"abc")
     proxy.reset_counts()
