@@ -9,20 +9,31 @@
 // Behaviour every call shares:
 //  - connections are reused (one CURL handle per worker, a shared
 //    connection cache);
-//  - 408, 429, 500, 502, 503, 504 and transport timeouts are retried with
-//    exponential backoff and full jitter, honouring Retry-After, up to
-//    RemoteOptions::max_attempts; other 4xx are returned at once;
+//  - 408, 429, 500, 502, 503, 504, connection errors, timeouts and stalls
+//    are retried with exponential backoff and full jitter, honouring
+//    Retry-After (seconds or an HTTP date, at most 60 s), up to
+//    RemoteOptions::max_attempts; other answers are returned at once;
 //  - at most RemoteOptions::max_concurrency requests are in flight across
-//    all threads using the client (strata makes one per process), and RemoteOptions::bandwidth_bytes_per_sec (0: no cap)
-//    caps bytes moved in both directions together.
-// Errors come back as Status: kNotFound (404; kContainerNotFound when the
-// remote container itself is missing), kAlreadyExists (409, e.g. reading an
-// archived blob: BlobArchived), kPathConflict (412), kPermission (401/403,
-// never retried), kBusy (the remote could not be reached, or still failed
-// after the retries: callers answer 503 ServerBusy), kIo (a body that did
-// not match its length or MD5), kInvalidArgument (other 4xx). Messages name
-// the operation, the HTTP status and Azure's error code, e.g.
-// "Get Blob p/c/b: HTTP 409 BlobArchived".
+//    all threads using the client (strata makes one per process), and
+//    RemoteOptions::bandwidth_bytes_per_sec (0: no cap) caps the bytes moved
+//    in both directions together.
+// Errors come back as Status, whose message names the operation, the HTTP
+// status and Azure's error code (e.g. "Get Blob p/c/b: HTTP 409
+// BlobArchived"):
+//  - kNotFound: 404 (kContainerNotFound when the remote container itself is
+//    missing);
+//  - kAlreadyExists: 409, e.g. reading an archived blob (BlobArchived);
+//  - kPathConflict: 412;
+//  - kPermission: 401/403, or an HTTPS certificate not trusted; never retried;
+//  - kBusy: the remote could not be reached, or still failed after the
+//    retries (callers answer 503 ServerBusy);
+//  - kIo: a body shorter than announced or with other bytes than asked for,
+//    a file that does not match its declared MD5, a remote copy whose size
+//    or MD5 differs after an upload, a sink that said stop;
+//  - kInvalidArgument: other 4xx.
+// Read does not hash what it streams: callers that need the content
+// verified hash the bytes against their own record.
+// A SAS must grant r, c, w and d (Upload reads the properties back).
 // Thread-safe: every method may be called from any thread.
 #pragma once
 
