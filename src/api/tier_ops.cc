@@ -50,6 +50,7 @@ http::Response RemoteBody(Ctx& ctx, const ns::BlobInfo& info, http::Response r, 
     *out = ErrorResponse(code == tier::kStreamBusy ? AzError::kServerBusy : AzError::kInternalError);
   };
   r.pipe = std::move(pb);
+  ctx.account->tier->NoteRemoteRead(ctx.container, ctx.blob, info.rec);
   return r;
 }
 

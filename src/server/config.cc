@@ -53,6 +53,7 @@ Status LoadConfigFile(const std::string& path, Config* cfg) {
       if (t.contains("interval")) tc.policy_interval_s = t["interval"].get<int>();
       if (t.contains("high_watermark")) tc.high_watermark = t["high_watermark"].get<double>();
       if (t.contains("low_watermark")) tc.low_watermark = t["low_watermark"].get<double>();
+      if (t.contains("capacity")) tc.capacity_bytes = t["capacity"].get<uint64_t>();
       if (t.contains("workers")) tc.workers = t["workers"].get<int>();
       if (t.contains("max_concurrency")) tc.max_concurrency = t["max_concurrency"].get<int>();
       if (t.contains("bandwidth")) tc.bandwidth_bytes_per_sec = t["bandwidth"].get<uint64_t>();

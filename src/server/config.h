@@ -28,6 +28,7 @@ struct TierConfig {
   int policy_interval_s = 3600;     // how often the policy and watermarks run
   double high_watermark = 0;        // percent of the file system used; 0: off
   double low_watermark = 0;
+  uint64_t capacity_bytes = 0;      // watermarks against this many bytes of blob data; 0: the file system
   int workers = 2;
   int max_concurrency = 8;
   uint64_t bandwidth_bytes_per_sec = 0;
@@ -52,6 +53,7 @@ struct Config {
 //    "tier": {"remote": "URL", "key": "<base64>", "prefix": "strata",
 //             "pinned": ["container/prefix"], "policy": {<lifecycle policy>},
 //             "interval": 3600, "high_watermark": 90, "low_watermark": 80,
+//             "capacity": 0,
 //             "workers": 2, "max_concurrency": 8, "bandwidth": 0}}
 // Every account in the file needs a name, a base64 key and its own root.
 Status LoadConfigFile(const std::string& path, Config* cfg);

@@ -12,6 +12,8 @@
 #include "http/server.h"
 #include "server/config.h"
 #include "tier/capacity_tier.h"
+#include "tier/policy.h"
+#include "tier/scheduler.h"
 
 using namespace strata;
 
@@ -42,6 +44,8 @@ int main(int argc, char** argv) {
   serve->add_option("--tier-high-watermark", cfg.tier.high_watermark,
                     "Offload least recently read blobs when the file system is fuller than this percent");
   serve->add_option("--tier-low-watermark", cfg.tier.low_watermark, "... until it is below this percent");
+  serve->add_option("--tier-capacity", cfg.tier.capacity_bytes,
+                    "Watermarks count local blob bytes against this capacity (0: the file system)");
   serve->add_option("--tier-workers", cfg.tier.workers, "Concurrent offloads and recalls")
       ->capture_default_str();
   // Hidden: tests run the policy's clock ahead instead of waiting days, and
@@ -78,6 +82,7 @@ int main(int argc, char** argv) {
     if (serve->count("--tier-high-watermark")) t.high_watermark = cfg.tier.high_watermark;
     if (serve->count("--tier-low-watermark")) t.low_watermark = cfg.tier.low_watermark;
     if (serve->count("--tier-workers")) t.workers = cfg.tier.workers;
+    if (serve->count("--tier-capacity")) t.capacity_bytes = cfg.tier.capacity_bytes;
     t.clock_offset_days = cfg.tier.clock_offset_days;
     t.retry_delay_ms = cfg.tier.retry_delay_ms;
     cfg.tier = t;
@@ -114,9 +119,17 @@ int main(int argc, char** argv) {
     }
     accounts.push_back(std::move(a));
   }
+  // SIGUSR1 runs the tier's policy and watermark pass at once (tests,
+  // operators). Blocked here, before any thread starts, so every thread
+  // inherits the mask and only the waiter below takes it.
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &usr1, nullptr);
   // The capacity tier: one remote client, one tier per account.
   std::unique_ptr<tier::RemoteClient> remote;
   std::vector<std::unique_ptr<tier::CapacityTier>> tiers;
+  std::vector<std::unique_ptr<tier::TierScheduler>> schedulers;
   if (!cfg.tier.remote.empty()) {
     tier::RemoteOptions ro;
     ro.container_url = cfg.tier.remote;
@@ -129,6 +142,21 @@ int main(int argc, char** argv) {
       return 2;
     }
     remote = std::move(*rc);
+    std::optional<tier::LifecyclePolicy> policy;
+    if (!cfg.tier.policy_json.empty()) {
+      auto p = tier::LifecyclePolicy::Parse(cfg.tier.policy_json);
+      if (!p.ok()) {
+        std::fprintf(stderr, "strata: %s\n", p.status().message().c_str());
+        return 2;
+      }
+      policy = std::move(*p);
+    }
+    if (cfg.tier.high_watermark > 0 &&
+        (cfg.tier.low_watermark <= 0 || cfg.tier.low_watermark >= cfg.tier.high_watermark ||
+         cfg.tier.high_watermark > 100)) {
+      std::fprintf(stderr, "strata: the low watermark must lie between 0 and the high one\n");
+      return 2;
+    }
     for (size_t i = 0; i < accounts.size(); ++i) {
       tier::TierOptions to;
       // Names a container cannot have ("@...") keep accounts apart.
@@ -145,6 +173,21 @@ int main(int argc, char** argv) {
         return 1;
       }
       accounts[i]->tier = t.get();
+      tier::SchedulerOptions so;
+      so.policy = policy;
+      so.interval_s = cfg.tier.policy_interval_s;
+      so.high_watermark = cfg.tier.high_watermark;
+      so.low_watermark = cfg.tier.low_watermark;
+      so.capacity_bytes = cfg.tier.capacity_bytes;
+      so.clock_offset_ns = static_cast<TimeNs>(cfg.tier.clock_offset_days * 86400.0 * 1e9);
+      if (policy) {
+        tier::LifecyclePolicy rule = *policy;
+        t->SetRecallOnRead([rule](const std::string& c, const std::string& b,
+                                  const ns::BlobRecord& rec) { return rule.AutoTierToHot(c, b, rec); });
+      }
+      auto sch = std::make_unique<tier::TierScheduler>(t.get(), so);
+      sch->Start();
+      schedulers.push_back(std::move(sch));
       tiers.push_back(std::move(t));
     }
   }
@@ -168,6 +211,15 @@ int main(int argc, char** argv) {
       server::kDevAccount, server::kDevKey, host.c_str(), *port, server::kDevAccount);
   std::fflush(stdout);
   signal(SIGPIPE, SIG_IGN);
+  if (!schedulers.empty()) {
+    std::thread([usr1, &schedulers] {
+      while (true) {
+        int sig = 0;
+        if (sigwait(&usr1, &sig) == 0 && sig == SIGUSR1)
+          for (auto& s : schedulers) s->Trigger();
+      }
+    }).detach();
+  }
   // Uncommitted blocks expire 7 days after their blob's last Put Block;
   // sweep hourly (and once at start, in Store::Open).
   std::thread sweeper([&handler] {
@@ -178,6 +230,7 @@ int main(int argc, char** argv) {
   });
   sweeper.detach();
   server.Run();
+  for (auto& s : schedulers) s->Stop();
   for (auto& t : tiers) t->Stop();  // before the stores they move data of
   return 0;
 }

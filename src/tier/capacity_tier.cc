@@ -106,6 +106,12 @@ void CapacityTier::Stop() {
   threads_.clear();
 }
 
+void CapacityTier::NoteRemoteRead(const std::string& c, const std::string& b,
+                                  const ns::BlobRecord& rec) {
+  if (rec.tier_state == TierState::kOffloaded && recall_on_read_ && recall_on_read_(c, b, rec))
+    Schedule(JobKind::kRecall, c, b, "Hot", rec.etag);
+}
+
 bool CapacityTier::Pinned(const std::string& c, const std::string& b) const {
   std::string full = c + "/" + b;
   for (const auto& p : opt_.pinned)
@@ -415,8 +421,12 @@ Status CapacityTier::Recall(const std::string& c, const std::string& b, bool kee
                       : now.status();
     }
     ns::BlobRecord nrec = now->rec;
-    if (keep_remote) nrec.tier_state = TierState::kPremigrated;
-    else ClearRemote(&nrec);
+    if (keep_remote) {
+      nrec.tier_state = TierState::kPremigrated;
+    } else {
+      ClearRemote(&nrec);
+      nrec.tier = "Hot";
+    }
     e.step = "commit";
     s = journal_.Put(e);
     if (s.ok()) s = store_->Commit(c, b, temp, nrec, false);

@@ -26,6 +26,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -113,6 +114,14 @@ class CapacityTier {
   // reads are waiting. REQUIRES: length > 0.
   Result<int> StartRead(const ns::BlobRecord& rec, uint64_t offset, uint64_t length);
 
+  // A Get Blob read blob b's data from the remote: queues a recall when
+  // the recall-on-read rule (the policy's enableAutoTierToHotFromCool) says
+  // so. Set the rule once, before serving.
+  using RecallOnRead =
+      std::function<bool(const std::string& c, const std::string& b, const ns::BlobRecord& rec)>;
+  void SetRecallOnRead(RecallOnRead fn) { recall_on_read_ = std::move(fn); }
+  void NoteRemoteRead(const std::string& c, const std::string& b, const ns::BlobRecord& rec);
+
   bool Pinned(const std::string& c, const std::string& b) const;
   std::string RemoteName(const std::string& c, const std::string& b) const;
 
@@ -169,6 +178,7 @@ class CapacityTier {
   std::vector<std::thread> threads_;
   std::map<std::string, std::string> last_error_;
   std::mutex op_locks_[32];
+  RecallOnRead recall_on_read_;
 
   struct AtomicCounters {
     std::atomic<uint64_t> offloads{0}, recalls{0}, offload_bytes{0}, recall_bytes{0};
