@@ -10,7 +10,9 @@
 #include "api/api.h"
 #include "common/strings.h"
 #include "http/server.h"
+#include "server/admin.h"
 #include "server/config.h"
+#include "server/tier_cli.h"
 #include "tier/capacity_tier.h"
 #include "tier/policy.h"
 #include "tier/scheduler.h"
@@ -52,11 +54,29 @@ int main(int argc, char** argv) {
   // retry sooner.
   serve->add_option("--tier-clock-offset-days", cfg.tier.clock_offset_days, "")->group("");
   serve->add_option("--tier-retry-ms", cfg.tier.retry_delay_ms, "")->group("");
+  int admin_port = -1;
+  std::string admin_host = "127.0.0.1";
+  serve->add_option("--admin-port", admin_port,
+                    "Port of the operator endpoints: /metrics (Prometheus) and /tier/* (0 picks one; off by default)");
+  serve->add_option("--admin-host", admin_host, "Address of the operator endpoints (no auth: keep it local)")
+      ->capture_default_str();
   int io_timeout_s = 0;
   // Hidden (empty group): tests shorten the stall timeout to stay fast.
   serve->add_option("--io-timeout", io_timeout_s, "Seconds without progress before a request is dropped")
       ->group("");
+  server::TierCliOptions tier_cli;
+  CLI::App* tiercmd = app.add_subcommand("tier", "Capacity tier: status|offload|recall|verify PATH...");
+  tiercmd->add_option("verb", tier_cli.verb, "status | offload | recall | verify")->required();
+  tiercmd->add_option("paths", tier_cli.paths, "CONTAINER/BLOB or CONTAINER/PREFIX")->required();
+  tiercmd->add_option("--admin", tier_cli.admin, "The server's admin endpoint, http://HOST:PORT")
+      ->required();
+  tiercmd->add_option("--tier", tier_cli.tier, "offload: Cool | Cold | Archive")->capture_default_str();
+  tiercmd->add_option("--account", tier_cli.account, "An account other than the default");
+  tiercmd->add_option("--timeout", tier_cli.timeout_s, "Seconds to wait for offloads/recalls")
+      ->capture_default_str();
+  tiercmd->add_flag("--no-wait{false}", tier_cli.wait, "Queue the moves and return");
   CLI11_PARSE(app, argc, argv);
+  if (*tiercmd) return server::RunTierCli(tier_cli);
 
   if (!config_path.empty()) {
     // The file sets defaults; flags given on the command line win.
@@ -191,6 +211,10 @@ int main(int argc, char** argv) {
       tiers.push_back(std::move(t));
     }
   }
+  std::vector<server::AdminAccount> admin_accounts;
+  for (size_t i = 0; i < accounts.size(); ++i)
+    admin_accounts.push_back({accounts[i]->name, accounts[i]->store.get(), accounts[i]->tier,
+                              i < schedulers.size() ? schedulers[i].get() : nullptr});
   api::Api handler(std::move(accounts));
   http::ServerOptions opt;
   opt.host = cfg.host;
@@ -211,6 +235,25 @@ int main(int argc, char** argv) {
       server::kDevAccount, server::kDevKey, host.c_str(), *port, server::kDevAccount);
   std::fflush(stdout);
   signal(SIGPIPE, SIG_IGN);
+  std::unique_ptr<server::AdminHandler> admin;
+  std::unique_ptr<http::Server> admin_server;
+  std::thread admin_thread;
+  if (admin_port >= 0) {
+    admin = std::make_unique<server::AdminHandler>(std::move(admin_accounts));
+    http::ServerOptions ao;
+    ao.host = admin_host;
+    ao.port = static_cast<uint16_t>(admin_port);
+    ao.threads = 1;
+    admin_server = std::make_unique<http::Server>(ao, admin.get());
+    auto ap = admin_server->Listen();
+    if (!ap.ok()) {
+      std::fprintf(stderr, "strata: admin: %s\n", ap.status().message().c_str());
+      return 1;
+    }
+    std::printf("strata admin on %s:%u (/metrics, /tier)\n", admin_host.c_str(), *ap);
+    std::fflush(stdout);
+    admin_thread = std::thread([&admin_server] { admin_server->Run(); });
+  }
   if (!schedulers.empty()) {
     std::thread([usr1, &schedulers] {
       while (true) {
@@ -230,6 +273,10 @@ int main(int argc, char** argv) {
   });
   sweeper.detach();
   server.Run();
+  if (admin_server) {
+    admin_server->Stop();
+    admin_thread.join();
+  }
   for (auto& s : schedulers) s->Stop();
   for (auto& t : tiers) t->Stop();  // before the stores they move data of
   return 0;

@@ -551,6 +551,7 @@ void CapacityTier::Schedule(JobKind kind, const std::string& c, const std::strin
   {
     std::lock_guard<std::mutex> l(mu_);
     if (kind != JobKind::kCollect) {
+      last_error_.erase(c + "/" + b);  // a new request: an older failure no longer says how it went
       for (auto& j : jobs_) {
         if (j.kind != JobKind::kCollect && j.c == c && j.b == b) {
           j.kind = kind;

@@ -30,10 +30,18 @@ TierScheduler::TierScheduler(CapacityTier* tier, SchedulerOptions options)
 TierScheduler::~TierScheduler() { Stop(); }
 
 void TierScheduler::Start() {
-  if (!opt_.policy && opt_.high_watermark <= 0) return;  // nothing to do
   thread_ = std::thread([this] {
     std::unique_lock<std::mutex> l(mu_);
+    bool first = true;
     while (!stop_) {
+      if (first) {  // count at once, so /metrics has figures
+        first = false;
+        l.unlock();
+        Pass p = RunOnce(/*move=*/false);
+        l.lock();
+        last_ = p;
+        continue;
+      }
       cv_.wait_for(l, std::chrono::seconds(std::max(1, opt_.interval_s)),
                    [this] { return stop_ || triggered_; });
       if (stop_) break;
@@ -68,8 +76,9 @@ TierScheduler::Pass TierScheduler::last_pass() {
   return last_;
 }
 
-TierScheduler::Pass TierScheduler::RunOnce() {
+TierScheduler::Pass TierScheduler::RunOnce(bool move) {
   Pass pass;
+  pass.when = NowNs();
   ns::Store* store = tier_->store();
   TimeNs now = NowNs() + opt_.clock_offset_ns;
   uint64_t local_bytes = 0;
@@ -86,6 +95,9 @@ TierScheduler::Pass TierScheduler::RunOnce() {
         const ns::BlobRecord& rec = item.info.rec;
         const std::string& b = item.name;
         ++pass.blobs;
+        pass.state_blobs[static_cast<int>(rec.tier_state)]++;
+        pass.state_bytes[static_cast<int>(rec.tier_state)] += item.info.st.size;
+        if (!move) continue;
         bool local = rec.tier_state == TierState::kHot || rec.tier_state == TierState::kPremigrated;
         if (local) local_bytes += item.info.st.size;
         if (tier_->Pinned(c, b)) continue;
@@ -120,7 +132,7 @@ TierScheduler::Pass TierScheduler::RunOnce() {
       marker = list->next_marker;
     }
   }
-  if (opt_.high_watermark <= 0) return pass;
+  if (!move || opt_.high_watermark <= 0) return pass;
   // Watermarks.
   double total = 0, used = 0;
   if (opt_.capacity_bytes > 0) {

@@ -8,7 +8,8 @@
 // Pinned prefixes never move, leased blobs are never deleted. Usage is the
 // bytes of local blob data against `capacity_bytes` when set, else the file
 // system's use (statvfs). Threading: one thread of its own; RunOnce() may
-// also be called directly (tests, the CLI).
+// also be called directly (tests, the CLI). With neither a policy nor
+// watermarks a pass only counts blobs and bytes per state (for /metrics).
 #pragma once
 
 #include <condition_variable>
@@ -40,8 +41,13 @@ class TierScheduler {
   struct Pass {
     size_t blobs = 0, policy_moves = 0, deletes = 0, watermark_moves = 0;
     double used_percent = 0;
+    // Blobs and bytes per state (hot, premigrated, offloaded, archived).
+    uint64_t state_blobs[4] = {0, 0, 0, 0};
+    uint64_t state_bytes[4] = {0, 0, 0, 0};
+    TimeNs when = 0;  // 0: no pass yet
   };
-  Pass RunOnce();
+  // `move`: apply the policy and watermarks (else only count).
+  Pass RunOnce(bool move = true);
   // Runs a pass now (on the scheduler's thread), as if the interval ended.
   void Trigger();
   Pass last_pass();
