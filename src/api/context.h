@@ -88,6 +88,13 @@ void TierHeaders(http::Response& r, const ns::BlobRecord& rec);
 // [offset, offset+length) from the remote. `r` has the headers already.
 http::Response RemoteBody(Ctx& ctx, const ns::BlobInfo& info, http::Response r,
                           uint64_t offset, uint64_t length);
+// For operations that read a blob's data from its local file (copies, Put
+// Block List reusing committed blocks, dfs appends): nullopt when the data
+// is local; for an offloaded blob, queues a recall that keeps the remote
+// copy (the blob becomes premigrated) and returns kServerBusy, so the
+// client's retry finds the data local; kBlobArchived for archived blobs.
+std::optional<AzError> NeedLocalData(Ctx& ctx, const std::string& c, const std::string& b,
+                                     const ns::BlobRecord& rec);
 // Records the read time of a blob in its record, at most once a day (for
 // lifecycle rules on last access); only with a capacity tier.
 void NoteAccess(Ctx& ctx, const ns::BlobInfo& info);

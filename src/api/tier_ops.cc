@@ -54,6 +54,15 @@ http::Response RemoteBody(Ctx& ctx, const ns::BlobInfo& info, http::Response r, 
   return r;
 }
 
+std::optional<AzError> NeedLocalData(Ctx& ctx, const std::string& c, const std::string& b,
+                                     const ns::BlobRecord& rec) {
+  if (rec.tier_state == TierState::kArchived) return AzError::kBlobArchived;
+  if (rec.tier_state != TierState::kOffloaded) return std::nullopt;
+  if (ctx.account->tier)
+    ctx.account->tier->Schedule(tier::CapacityTier::JobKind::kPrefetch, c, b, "", rec.etag);
+  return AzError::kServerBusy;
+}
+
 void NoteAccess(Ctx& ctx, const ns::BlobInfo& info) {
   if (!info.has_record || ctx.now - info.rec.last_access < kDayNs) return;
   auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);

@@ -596,8 +596,8 @@ void CapacityTier::TransferLoop() {
     Status s;
     if (job.kind == JobKind::kOffload) {
       s = Offload(job.c, job.b, job.tier, job.etag);
-    } else if (job.kind == JobKind::kRecall) {
-      s = Recall(job.c, job.b, false, job.etag);
+    } else if (job.kind == JobKind::kRecall || job.kind == JobKind::kPrefetch) {
+      s = Recall(job.c, job.b, job.kind == JobKind::kPrefetch, job.etag);
     } else {
       JournalEntry d = DeleteEntry(job.c, job.b, job.tier);
       CollectRemote(d);

@@ -94,8 +94,9 @@ class CapacityTier {
   Status Verify(const std::string& c, const std::string& b);
 
   // ---- asynchronous moves ----
+  // kPrefetch: a recall that keeps the remote copy (premigrated).
   // kCollect (internal): delete a stale remote copy; `tier` holds its name.
-  enum class JobKind { kOffload, kRecall, kCollect };
+  enum class JobKind { kOffload, kRecall, kPrefetch, kCollect };
   // Queues a move of blob b (a later request for the same blob replaces a
   // queued one). Jobs that meet an unreachable remote are retried after
   // retry_delay_ms until they succeed or fail otherwise.

@@ -141,3 +141,29 @@ def test_write_over_offloaded_blob_cleans_remote(tiered, remote_container):  # n
     while dname in remote_names(remote_container) and __import__("time").time() < deadline:
         __import__("time").sleep(0.1)
     assert dname not in remote_names(remote_container)
+
+
+def test_copy_from_offloaded_source_fetches_it_first(tiered, remote_container):  # noqa: F811
+    from azure.storage.blob import BlobServiceClient
+    c = new_container(tiered)
+    data = os.urandom(300_000)
+    src = c.get_blob_client("src.bin")
+    src.upload_blob(data)
+    etag = src.get_blob_properties().etag
+    src.set_standard_blob_tier("Cool")
+    wait_state(src, "offloaded")
+    svc = BlobServiceClient.from_connection_string(tiered.connection_string, retry_total=0)
+    dst = svc.get_container_client(c.container_name).get_blob_client("dst.bin")
+    # The data is remote: 503 ServerBusy, and the source is brought back
+    # (keeping its remote copy) so that the retry succeeds.
+    with pytest.raises(HttpResponseError) as e:
+        dst.start_copy_from_url(src.url)
+    assert e.value.status_code == 503 and e.value.error_code == "ServerBusy"
+    wait_state(src, "premigrated")
+    assert src.get_blob_properties().etag == etag
+    dst.start_copy_from_url(src.url)
+    assert dst.download_blob().readall() == data
+    # Premigrated: offloading again only releases the local data.
+    src.set_standard_blob_tier("Cool")
+    wait_state(src, "offloaded")
+    assert src.download_blob().readall() == data
