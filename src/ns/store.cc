@@ -149,7 +149,13 @@ void Store::DropContainerResidue(const std::string& c, const std::string& dir) {
         walk(name);
       } else if (e.is_file) {
         auto st = fs_->Stat(dir + "/" + name);
-        if (st.ok()) (void)fs_->Unlink(SidecarPath(c, name, st->ino));
+        if (!st.ok()) continue;
+        // A blob whose data is remote: its copy goes with it.
+        if (auto ref = RemoteRef(dir + "/" + name, c, name, st->ino)) {
+          remote_ref_hook_(c, name, *ref, false);
+          remote_ref_hook_(c, name, *ref, true);
+        }
+        (void)fs_->Unlink(SidecarPath(c, name, st->ino));
       }
     }
   };

@@ -167,3 +167,19 @@ def test_copy_from_offloaded_source_fetches_it_first(tiered, remote_container): 
     src.set_standard_blob_tier("Cool")
     wait_state(src, "offloaded")
     assert src.download_blob().readall() == data
+
+
+def test_delete_container_cleans_remote_copies(tiered, remote_container):  # noqa: F811
+    import time
+    c = new_container(tiered)
+    b = c.get_blob_client("deep/x.bin")
+    b.upload_blob(os.urandom(10_000))
+    b.set_standard_blob_tier("Cool")
+    wait_state(b, "offloaded")
+    name = "strata/%s/deep/x.bin" % c.container_name
+    assert name in remote_names(remote_container)
+    c.delete_container()
+    deadline = time.time() + 30
+    while name in remote_names(remote_container) and time.time() < deadline:
+        time.sleep(0.05)
+    assert name not in remote_names(remote_container)
