@@ -599,7 +599,11 @@ void CapacityTier::TransferLoop() {
     } else if (job.kind == JobKind::kRecall || job.kind == JobKind::kPrefetch) {
       s = Recall(job.c, job.b, job.kind == JobKind::kPrefetch, job.etag);
     } else {
+      // Under the blob's operation lock: an offload of a newer version to
+      // the same remote name either finished recording (the copy is kept)
+      // or has not begun uploading (it uploads after the delete).
       JournalEntry d = DeleteEntry(job.c, job.b, job.tier);
+      std::lock_guard<std::mutex> op(BlobOpLock(job.c, job.b));
       CollectRemote(d);
     }
     bool again = !s.ok() && s.kind() == ErrorKind::kBusy;

@@ -148,7 +148,8 @@ class CapacityTier {
   // Replays one journal entry.
   void Replay(const JournalEntry& e);
   // Deletes the remote copy `name` unless the record of (c, b) still points
-  // to it; then drops the journal entry.
+  // to it; then drops the journal entry. REQUIRES: BlobOpLock(c, b) held,
+  // or no worker running yet (replay).
   void CollectRemote(const JournalEntry& e);
   void OnRemoteRef(const std::string& c, const std::string& b, const ns::BlobRecord& old,
                    bool done);

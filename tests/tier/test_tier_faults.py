@@ -205,3 +205,32 @@ def test_corrupt_remote_copy_refused_on_recall(tiered, proxy, remote_container):
     assert b.get_blob_properties().etag == etag
     assert name in remote_names(remote_container)
     assert tmp_files(tiered.root) == []
+
+
+def test_rehydration_pending_while_the_remote_refuses(tiered, proxy):
+    data = os.urandom(50_000)
+    c, b = fresh(tiered, "arch.bin", data)
+    b.set_standard_blob_tier("Archive")
+    wait_state(b, "archived")
+    # The remote refuses Set Blob Tier for now: the rehydration stays pending.
+    proxy.fail_next(100000, status=503, retry_after=0, query_contains="comp=tier")
+    seen = {}
+    b.set_standard_blob_tier("Hot", raw_response_hook=lambda r: seen.update(
+        status=r.http_response.status_code))
+    assert seen["status"] == 202
+    assert raw_header(b, "x-ms-archive-status") == "rehydrate-pending-to-hot"
+    assert b.get_blob_properties().blob_tier == "Archive"
+    names = [x for x in c.list_blobs()]
+    assert names[0].archive_status == "rehydrate-pending-to-hot"
+    with pytest.raises(HttpResponseError) as e:
+        b.download_blob().readall()
+    assert e.value.status_code == 409 and e.value.error_code == "BlobArchived"
+    assert e.value.response.headers.get("x-ms-archive-status") == "rehydrate-pending-to-hot"
+    # Another target while one is pending: 409 BlobBeingRehydrated.
+    with pytest.raises(HttpResponseError) as e:
+        b.set_standard_blob_tier("Cool")
+    assert e.value.status_code == 409 and e.value.error_code == "BlobBeingRehydrated"
+    proxy.clear_faults()
+    wait_state(b, "hot", timeout=60)
+    assert raw_header(b, "x-ms-archive-status") is None
+    assert b.download_blob().readall() == data
