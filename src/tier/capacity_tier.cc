@@ -504,41 +504,45 @@ void CapacityTier::CollectRemote(const JournalEntry& e) {
 
 // ------------------------------------------------------------------ replay
 
+// Replay runs before the server serves and before the workers start. It
+// does the local steps at once (a half-done release must be finished before
+// anyone reads the blob) and queues every remote step, so a remote that is
+// down does not hold up the start.
 void CapacityTier::Replay(const JournalEntry& e) {
   const std::string& c = e.container;
   const std::string& b = e.blob;
-  if (e.op == JournalEntry::Op::kRemoteDelete) return CollectRemote(e);
+  if (e.op == JournalEntry::Op::kRemoteDelete)
+    return Schedule(JobKind::kCollect, c, b, e.remote_name);
   auto stored = store_->ReadStoredRecord(c, b);
   std::optional<ns::BlobRecord> rec;
   if (stored.ok()) rec = stored->rec;
   bool points = rec && rec->remote_name == e.remote_name && rec->tier_state != TierState::kHot;
+  auto collect = [&] {
+    (void)journal_.Put(DeleteEntry(c, b, e.remote_name));
+    (void)journal_.Remove(e);
+    Schedule(JobKind::kCollect, c, b, e.remote_name);
+  };
   if (e.op == JournalEntry::Op::kOffload) {
     if (points && rec->etag == e.etag) {
-      // Recorded premigrated (or further): finish the release.
-      Status s = FinishOffload(e);
-      if (!s.ok()) {
-        NoteError(c, b, s);
-        if (s.kind() == ErrorKind::kBusy) Schedule(JobKind::kOffload, c, b, e.target_tier);
-      }
+      // Recorded premigrated (or further): finish the release now, the
+      // archiving (a remote call) later.
+      JournalEntry local = e;
+      local.target_tier.clear();
+      Status s = FinishOffload(local);
+      if (!s.ok()) NoteError(c, b, s);
+      if (e.target_tier == "Archive" || (!s.ok() && s.kind() == ErrorKind::kBusy))
+        Schedule(JobKind::kOffload, c, b, e.target_tier, e.etag);
       return;
     }
     // Not recorded: roll back the upload (no record points to the copy).
-    JournalEntry d = DeleteEntry(c, b, e.remote_name);
     if (points) return (void)journal_.Remove(e);
-    (void)journal_.Put(d);
-    (void)journal_.Remove(e);
-    return CollectRemote(d);
+    return collect();
   }
   // Recall: committed when the record is back with the same ETag and no
   // longer offloaded; then only the remote copy may remain to delete.
   bool committed = rec && rec->etag == e.etag && rec->tier_state != TierState::kOffloaded &&
                    rec->tier_state != TierState::kArchived;
-  if (committed && !e.keep_remote && !points) {
-    JournalEntry d = DeleteEntry(c, b, e.remote_name);
-    (void)journal_.Put(d);
-    (void)journal_.Remove(e);
-    return CollectRemote(d);
-  }
+  if (committed && !e.keep_remote && !points) return collect();
   // Not committed: the stub and its remote copy stand; the download was in
   // .strata/tmp, which the store emptied at open.
   (void)journal_.Remove(e);

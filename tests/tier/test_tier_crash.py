@@ -82,3 +82,39 @@ def test_crash_during_recall(remote_container, point):  # noqa: F811
     state = crash_then_restart(remote_container, point, recall=True)
     expect = "offloaded" if point in ("tier.recall.journaled", "tier.recall.downloaded") else "hot"
     assert state == expect
+
+
+def test_restart_while_the_remote_is_down(azurite, remote_container):  # noqa: F811
+    from fault_proxy import FaultProxy
+    proxy = FaultProxy(azurite.port).start()
+    try:
+        url = remote_container.with_base(proxy.url).sas_url
+        s = TierServer(url, env={"STRATA_CRASH_AT": "tier.offload.uploaded"}).start()
+        root = s.root
+        cname = "t" + uuid.uuid4().hex[:16]
+        c = s.service().create_container(cname)
+        data = os.urandom(MIB)
+        b = c.get_blob_client("x.bin")
+        b.upload_blob(data)
+        b.set_standard_blob_tier("Cool")
+        assert s.wait_exit(timeout=60) == -signal.SIGKILL
+        remote = "strata/%s/x.bin" % cname
+        assert remote in remote_names(remote_container)   # uploaded, not recorded
+        proxy.go_down()
+        # The start does not wait for the remote: the roll-back's delete is queued.
+        s2 = TierServer(url, root=root).start()
+        try:
+            b2 = s2.service().get_container_client(cname).get_blob_client("x.bin")
+            assert b2.download_blob().readall() == data
+            assert raw_header(b2, "x-strata-tier-state") == "hot"
+            assert journal_files(root) != []
+            proxy.come_back()
+            deadline = time.time() + 60
+            while journal_files(root) and time.time() < deadline:
+                time.sleep(0.05)
+            assert journal_files(root) == []
+            assert remote not in remote_names(remote_container)
+        finally:
+            s2.stop()
+    finally:
+        proxy.stop()
