@@ -46,8 +46,15 @@ http::Response RemoteBody(Ctx& ctx, const ns::BlobInfo& info, http::Response r, 
     delete p;
   });
   pb.length = length;
-  pb.on_fail = [](char code, http::Response* out) {
+  pb.on_fail = [](char code, const http::Response& original, http::Response* out) {
     *out = ErrorResponse(code == tier::kStreamBusy ? AzError::kServerBusy : AzError::kInternalError);
+    // What every response carries (stamped on the original after the handler).
+    for (const auto& [name, value] : original.headers) {
+      std::string n = ToLower(name);
+      if (n == "x-ms-request-id" || n == "x-ms-version" || n == "date" ||
+          n == "x-ms-client-request-id" || n == "server" || n.rfind("access-control-", 0) == 0)
+        out->Set(name, value);
+    }
   };
   r.pipe = std::move(pb);
   ctx.account->tier->NoteRemoteRead(ctx.container, ctx.blob, info.rec);

@@ -62,13 +62,13 @@ struct Response;
 // non-blocking read end, closed with the last copy (the producer then sees
 // EPIPE). The producer writes one status byte first: 'K' and then exactly
 // `length` bytes; any other byte, or EOF, means it failed before the body
-// began, and on_fail(byte, &r) fills the response sent instead (the headers
-// of the original are dropped). A producer that fails mid-body closes the
+// began, and on_fail(byte, original, &r) fills the response sent instead
+// (from the original it may copy what every response carries). A producer that fails mid-body closes the
 // pipe early and the connection is closed.
 struct PipeBody {
   std::shared_ptr<int> fd;
   uint64_t length = 0;
-  std::function<void(char code, Response* out)> on_fail;
+  std::function<void(char code, const Response& original, Response* out)> on_fail;
 };
 
 struct Response {

@@ -257,7 +257,7 @@ struct Server::Impl {
     }
     if (code != 'K') {
       Response f;
-      if (pb.on_fail) pb.on_fail(code, &f);
+      if (pb.on_fail) pb.on_fail(code, r, &f);
       else f.status = 500;
       co_return co_await Write(sock, f, head, keep_alive);
     }

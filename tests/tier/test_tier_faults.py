@@ -75,6 +75,8 @@ def test_remote_unreachable_reads_503_while_local_works(tiered, proxy):
     with pytest.raises(HttpResponseError) as e:
         nb.download_blob().readall()
     assert e.value.status_code == 503 and e.value.error_code == "ServerBusy"
+    assert e.value.response.headers.get("x-ms-request-id")
+    assert e.value.response.headers.get("x-ms-version")
     # HEAD and listings never touch the remote.
     assert nb.get_blob_properties().size == len(data)
     assert [x.name for x in c.list_blobs()] == ["local.bin", "off.bin"]
