@@ -138,6 +138,9 @@ http::Response PutBlob(Ctx& ctx) {
   Status s = ctx.store().Commit(ctx.container, ctx.blob, *staged, rec, true);
   if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
   ctx.req->body_file.clear();
+  if (ctx.account->tier && !rec.tier.empty() && rec.tier != "Hot")  // uploaded straight to a cool tier
+    ctx.account->tier->Schedule(tier::CapacityTier::JobKind::kOffload, ctx.container, ctx.blob,
+                                rec.tier, rec.etag);
   http::Response r;
   r.status = 201;
   SetEtagHeaders(r, rec.etag, rec.last_modified);

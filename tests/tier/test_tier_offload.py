@@ -183,3 +183,14 @@ def test_delete_container_cleans_remote_copies(tiered, remote_container):  # noq
     while name in remote_names(remote_container) and time.time() < deadline:
         time.sleep(0.05)
     assert name not in remote_names(remote_container)
+
+
+def test_PutBlob_with_a_cool_tier_offloads(tiered):
+    c = new_container(tiered)
+    b = c.get_blob_client("direct.bin")
+    data = os.urandom(40_000)
+    from azure.storage.blob import StandardBlobTier
+    b.upload_blob(data, standard_blob_tier=StandardBlobTier.COLD)
+    wait_state(b, "offloaded")
+    assert b.get_blob_properties().blob_tier == "Cold"
+    assert b.download_blob().readall() == data
