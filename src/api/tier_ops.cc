@@ -48,7 +48,8 @@ http::Response RemoteBody(Ctx& ctx, const ns::BlobInfo& info, http::Response r, 
   pb.length = length;
   pb.on_fail = [](char code, const http::Response& original, http::Response* out) {
     // Busy, or no first byte within the I/O timeout (code 0): retryable.
-    *out = ErrorResponse(code == tier::kStreamError ? AzError::kInternalError : AzError::kServerBusy);
+    *out =
+        ErrorResponse(code == tier::kStreamError ? AzError::kInternalError : AzError::kServerBusy);
     // What every response carries (stamped on the original after the handler).
     for (const auto& [name, value] : original.headers) {
       std::string n = ToLower(name);

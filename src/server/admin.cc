@@ -148,18 +148,30 @@ std::string AdminHandler::Metrics() {
     uint64_t tier::CapacityTier::Counters::*field;
   };
   static const Field kFields[] = {
-      {"strata_tier_offloads_total", "Blobs offloaded.", "counter", &tier::CapacityTier::Counters::offloads},
-      {"strata_tier_offload_bytes_total", "Bytes uploaded by offloads.", "counter", &tier::CapacityTier::Counters::offload_bytes},
-      {"strata_tier_recalls_total", "Blobs recalled.", "counter", &tier::CapacityTier::Counters::recalls},
-      {"strata_tier_recall_bytes_total", "Bytes downloaded by recalls.", "counter", &tier::CapacityTier::Counters::recall_bytes},
-      {"strata_tier_remote_reads_total", "Get Blob requests served from the remote.", "counter", &tier::CapacityTier::Counters::stream_reads},
-      {"strata_tier_remote_read_bytes_total", "Bytes streamed from the remote to clients.", "counter", &tier::CapacityTier::Counters::stream_bytes},
-      {"strata_tier_remote_deletes_total", "Stale or recalled remote copies deleted.", "counter", &tier::CapacityTier::Counters::remote_deletes},
-      {"strata_tier_failures_total", "Failed tier operations (remote errors included).", "counter", &tier::CapacityTier::Counters::failures},
-      {"strata_tier_verify_failures_total", "Remote copies that failed verification.", "counter", &tier::CapacityTier::Counters::verify_failures},
-      {"strata_tier_queue_depth", "Offloads and recalls queued or running.", "gauge", &tier::CapacityTier::Counters::queue_depth},
-      {"strata_tier_pending_reads", "Remote reads waiting for a worker.", "gauge", &tier::CapacityTier::Counters::pending_reads},
-      {"strata_tier_journal_entries", "Tier operations in the journal.", "gauge", &tier::CapacityTier::Counters::journal_entries},
+      {"strata_tier_offloads_total", "Blobs offloaded.", "counter",
+       &tier::CapacityTier::Counters::offloads},
+      {"strata_tier_offload_bytes_total", "Bytes uploaded by offloads.", "counter",
+       &tier::CapacityTier::Counters::offload_bytes},
+      {"strata_tier_recalls_total", "Blobs recalled.", "counter",
+       &tier::CapacityTier::Counters::recalls},
+      {"strata_tier_recall_bytes_total", "Bytes downloaded by recalls.", "counter",
+       &tier::CapacityTier::Counters::recall_bytes},
+      {"strata_tier_remote_reads_total", "Get Blob requests served from the remote.", "counter",
+       &tier::CapacityTier::Counters::stream_reads},
+      {"strata_tier_remote_read_bytes_total", "Bytes streamed from the remote to clients.",
+       "counter", &tier::CapacityTier::Counters::stream_bytes},
+      {"strata_tier_remote_deletes_total", "Stale or recalled remote copies deleted.", "counter",
+       &tier::CapacityTier::Counters::remote_deletes},
+      {"strata_tier_failures_total", "Failed tier operations (remote errors included).", "counter",
+       &tier::CapacityTier::Counters::failures},
+      {"strata_tier_verify_failures_total", "Remote copies that failed verification.", "counter",
+       &tier::CapacityTier::Counters::verify_failures},
+      {"strata_tier_queue_depth", "Offloads and recalls queued or running.", "gauge",
+       &tier::CapacityTier::Counters::queue_depth},
+      {"strata_tier_pending_reads", "Remote reads waiting for a worker.", "gauge",
+       &tier::CapacityTier::Counters::pending_reads},
+      {"strata_tier_journal_entries", "Tier operations in the journal.", "gauge",
+       &tier::CapacityTier::Counters::journal_entries},
   };
   std::vector<std::pair<std::string, tier::CapacityTier::Counters>> counts;
   for (auto& a : accounts_)
@@ -180,9 +192,11 @@ std::string AdminHandler::Metrics() {
     };
     one("strata_tier_remote_requests_total", "Requests sent to the remote.", "counter", s.requests);
     one("strata_tier_remote_retries_total", "Remote requests retried.", "counter", s.retries);
-    one("strata_tier_remote_errors_total", "Remote requests that failed after their retries.", "counter", s.errors);
+    one("strata_tier_remote_errors_total", "Remote requests that failed after their retries.",
+        "counter", s.errors);
     one("strata_tier_remote_bytes_up_total", "Bytes sent to the remote.", "counter", s.bytes_up);
-    one("strata_tier_remote_bytes_down_total", "Bytes received from the remote.", "counter", s.bytes_down);
+    one("strata_tier_remote_bytes_down_total", "Bytes received from the remote.", "counter",
+        s.bytes_down);
     one("strata_tier_remote_in_flight", "Remote requests in flight.", "gauge", s.in_flight);
   }
   return m;

@@ -27,7 +27,7 @@ namespace strata::server {
 struct AdminAccount {
   std::string name;
   ns::Store* store = nullptr;
-  tier::CapacityTier* tier = nullptr;       // null without a capacity tier
+  tier::CapacityTier* tier = nullptr;  // null without a capacity tier
   tier::TierScheduler* scheduler = nullptr;
 };
 

@@ -30,11 +30,11 @@ Reply Call(const std::string& method, const std::string& url) {
   if (method == "POST") curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
   curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(h, CURLOPT_TIMEOUT, 3600L);
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION,
-                   +[](char* p, size_t s, size_t n, void* ud) -> size_t {
-                     static_cast<std::string*>(ud)->append(p, s * n);
-                     return s * n;
-                   });
+  curl_easy_setopt(
+      h, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) -> size_t {
+        static_cast<std::string*>(ud)->append(p, s * n);
+        return s * n;
+      });
   curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
   CURLcode rc = curl_easy_perform(h);
   if (rc != CURLE_OK) r.error = curl_easy_strerror(rc);
@@ -121,8 +121,8 @@ int RunTierCli(const TierCliOptions& o) {
                     j.value("error", "").c_str());
       } else if (o.verb == "verify") {
         bool ok = j.value("verified", false);
-        std::printf("%-8s %s%s%s\n", ok ? "ok" : "FAILED", path.c_str(),
-                    ok ? "" : "  ", j.value("error", "").c_str());
+        std::printf("%-8s %s%s%s\n", ok ? "ok" : "FAILED", path.c_str(), ok ? "" : "  ",
+                    j.value("error", "").c_str());
         if (!ok) rc = 1;
       } else {
         pending[path] = size;
@@ -144,8 +144,8 @@ int RunTierCli(const TierCliOptions& o) {
       bool finished = false;
       if (r.status == 200 && lines.size() == 1) {
         std::string state = lines[0].value("state", "");
-        finished = o.verb == "recall" ? state == "hot"
-                                      : state == "offloaded" || state == "archived";
+        finished =
+            o.verb == "recall" ? state == "hot" : state == "offloaded" || state == "archived";
         if (o.verb == "offload" && o.tier == "Archive") finished = state == "archived";
         if (!finished && lines[0].contains("error")) {
           failed[it->first] = lines[0].value("error", "");
@@ -176,8 +176,8 @@ int RunTierCli(const TierCliOptions& o) {
     rc = 1;
   }
   if (!tty)
-    std::printf("%s: %zu of %zu blobs (%s MiB)\n", o.verb.c_str(), total - failed.size() - pending.size(),
-                total, Mib(total_b).c_str());
+    std::printf("%s: %zu of %zu blobs (%s MiB)\n", o.verb.c_str(),
+                total - failed.size() - pending.size(), total, Mib(total_b).c_str());
   return rc;
 }
 

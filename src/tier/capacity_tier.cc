@@ -60,10 +60,14 @@ void ClearRemote(ns::BlobRecord* rec) {
 
 std::string StateName(TierState s) {
   switch (s) {
-    case TierState::kHot: return "hot";
-    case TierState::kPremigrated: return "premigrated";
-    case TierState::kOffloaded: return "offloaded";
-    case TierState::kArchived: return "archived";
+    case TierState::kHot:
+      return "hot";
+    case TierState::kPremigrated:
+      return "premigrated";
+    case TierState::kOffloaded:
+      return "offloaded";
+    case TierState::kArchived:
+      return "archived";
   }
   return "hot";
 }
@@ -79,9 +83,8 @@ CapacityTier::~CapacityTier() { Stop(); }
 Status CapacityTier::Start() {
   STRATA_RETURN_IF_ERROR(journal_.Open());
   store_->SetRemoteRefHook([this](const std::string& c, const std::string& b,
-                                  const ns::BlobRecord& old, bool done) {
-    OnRemoteRef(c, b, old, done);
-  });
+                                  const ns::BlobRecord& old,
+                                  bool done) { OnRemoteRef(c, b, old, done); });
   std::vector<std::string> bad;
   for (const auto& e : journal_.List(&bad)) Replay(e);
   for (const auto& name : bad)
@@ -211,22 +214,22 @@ Status CapacityTier::Offload(const std::string& c, const std::string& b, const s
   if (state == TierState::kArchived) return Status::Ok();
   if (state == TierState::kOffloaded) {
     if (target != "Archive") return Status::Ok();
-    JournalEntry e{JournalEntry::Op::kOffload, "release", c, b, info->rec.remote_name,
-                   info->rec.etag, target};
+    JournalEntry e{JournalEntry::Op::kOffload, "release",      c,     b,
+                   info->rec.remote_name,      info->rec.etag, target};
     e.fp_size = info->st.size, e.fp_ino = info->st.ino, e.fp_mtime = info->st.mtime_ns;
     STRATA_RETURN_IF_ERROR(journal_.Put(e));
     return FinishOffload(e);
   }
   if (state == TierState::kPremigrated) {
-    JournalEntry e{JournalEntry::Op::kOffload, "release", c, b, info->rec.remote_name,
-                   info->rec.etag, target};
+    JournalEntry e{JournalEntry::Op::kOffload, "release",      c,     b,
+                   info->rec.remote_name,      info->rec.etag, target};
     e.fp_size = info->st.size, e.fp_ino = info->st.ino, e.fp_mtime = info->st.mtime_ns;
     STRATA_RETURN_IF_ERROR(journal_.Put(e));
     return FinishOffload(e);
   }
   // Hot: upload and verify first; nothing local changes until then.
-  JournalEntry e{JournalEntry::Op::kOffload, "upload", c, b, RemoteName(c, b), info->rec.etag,
-                 target};
+  JournalEntry e{JournalEntry::Op::kOffload, "upload",       c,     b,
+                 RemoteName(c, b),           info->rec.etag, target};
   STRATA_RETURN_IF_ERROR(journal_.Put(e));
   STRATA_CRASH_POINT("tier.offload.journaled");
   RemoteProps props;
@@ -397,8 +400,8 @@ Status CapacityTier::Recall(const std::string& c, const std::string& b, bool kee
     if (target != "Hot") return Status::Ok();  // online again, data stays remote
   }
   // Offloaded: download, verify, put the data back under the same record.
-  JournalEntry e{JournalEntry::Op::kRecall, "download", c, b, rec.remote_name, rec.etag,
-                 "Hot", keep_remote};
+  JournalEntry e{JournalEntry::Op::kRecall, "download", c,     b,
+                 rec.remote_name,           rec.etag,   "Hot", keep_remote};
   STRATA_RETURN_IF_ERROR(journal_.Put(e));
   STRATA_CRASH_POINT("tier.recall.journaled");
   std::string temp = store_->NewTempPath();
@@ -589,8 +592,10 @@ void CapacityTier::TransferLoop() {
       next = std::min(next, it->not_before_ms);
     }
     if (it == jobs_.end()) {
-      if (next == INT64_MAX) cv_.wait(l);
-      else cv_.wait_for(l, std::chrono::milliseconds(next - now));
+      if (next == INT64_MAX)
+        cv_.wait(l);
+      else
+        cv_.wait_for(l, std::chrono::milliseconds(next - now));
       continue;
     }
     Job job = *it;

@@ -57,9 +57,9 @@ struct TierOptions {
 };
 
 // What a streaming read's producer writes first into the pipe.
-inline constexpr char kStreamOk = 'K';    // the body follows
-inline constexpr char kStreamBusy = 'B';  // remote unreachable: 503 ServerBusy
-inline constexpr char kStreamError = 'E'; // any other failure: 500
+inline constexpr char kStreamOk = 'K';     // the body follows
+inline constexpr char kStreamBusy = 'B';   // remote unreachable: 503 ServerBusy
+inline constexpr char kStreamError = 'E';  // any other failure: 500
 
 class CapacityTier {
  public:

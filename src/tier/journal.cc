@@ -13,9 +13,12 @@ using nlohmann::json;
 namespace {
 const char* OpName(JournalEntry::Op op) {
   switch (op) {
-    case JournalEntry::Op::kOffload: return "offload";
-    case JournalEntry::Op::kRecall: return "recall";
-    case JournalEntry::Op::kRemoteDelete: return "remote-delete";
+    case JournalEntry::Op::kOffload:
+      return "offload";
+    case JournalEntry::Op::kRecall:
+      return "recall";
+    case JournalEntry::Op::kRemoteDelete:
+      return "remote-delete";
   }
   return "?";
 }
@@ -60,10 +63,14 @@ Result<JournalEntry> OffloadJournal::Decode(const std::string& text) {
     json j = json::parse(text);
     JournalEntry e;
     std::string op = j.at("op").get<std::string>();
-    if (op == "offload") e.op = JournalEntry::Op::kOffload;
-    else if (op == "recall") e.op = JournalEntry::Op::kRecall;
-    else if (op == "remote-delete") e.op = JournalEntry::Op::kRemoteDelete;
-    else return Status(ErrorKind::kInvalidArgument, "unknown journal op " + op);
+    if (op == "offload")
+      e.op = JournalEntry::Op::kOffload;
+    else if (op == "recall")
+      e.op = JournalEntry::Op::kRecall;
+    else if (op == "remote-delete")
+      e.op = JournalEntry::Op::kRemoteDelete;
+    else
+      return Status(ErrorKind::kInvalidArgument, "unknown journal op " + op);
     auto b64 = [&](const char* k) {
       auto v = Base64Decode(j.at(k).get<std::string>());
       if (!v) throw std::runtime_error("bad base64");
@@ -131,8 +138,10 @@ std::vector<JournalEntry> OffloadJournal::List(std::vector<std::string>* bad) {
     auto n = (*f)->PRead(text.data(), text.size(), 0);
     if (!n.ok() || *n != text.size()) continue;
     auto e = Decode(text);
-    if (e.ok()) out.push_back(std::move(*e));
-    else if (bad) bad->push_back(d.name);
+    if (e.ok())
+      out.push_back(std::move(*e));
+    else if (bad)
+      bad->push_back(d.name);
   }
   return out;
 }

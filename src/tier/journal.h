@@ -29,9 +29,9 @@ struct JournalEntry {
   std::string step;
   std::string container, blob;
   std::string remote_name;
-  std::string etag;         // the blob's ETag when the operation began
-  std::string target_tier;  // offload: Cool | Cold | Archive; recall: Hot | ...
-  bool keep_remote = false; // recall: leave the remote copy (premigrated)
+  std::string etag;          // the blob's ETag when the operation began
+  std::string target_tier;   // offload: Cool | Cold | Archive; recall: Hot | ...
+  bool keep_remote = false;  // recall: leave the remote copy (premigrated)
   // Fingerprint of the file when the release began (size, inode, mtime).
   uint64_t fp_size = 0, fp_ino = 0;
   int64_t fp_mtime = 0;

@@ -49,9 +49,9 @@ TEST(OffloadJournal, EntriesRoundTripAndAreReplacedPerBlob) {
 TEST(OffloadJournal, RefusesGarbage) {
   EXPECT_FALSE(OffloadJournal::Decode("{").ok());
   EXPECT_FALSE(OffloadJournal::Decode(R"({"op": "explode", "step": "x"})").ok());
-  EXPECT_FALSE(OffloadJournal::Decode(
-                   R"({"op": "offload", "step": "x", "c": "!!", "b": "", "remote": ""})")
-                   .ok());
+  EXPECT_FALSE(
+      OffloadJournal::Decode(R"({"op": "offload", "step": "x", "c": "!!", "b": "", "remote": ""})")
+          .ok());
 }
 
 }  // namespace

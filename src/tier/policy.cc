@@ -35,9 +35,14 @@ LifecycleCondition ParseCondition(const json& actions, const char* name) {
 bool Holds(const LifecycleCondition& c, const ns::BlobRecord& rec, TimeNs now) {
   TimeNs since = 0;
   switch (c.basis) {
-    case LifecycleCondition::kNone: return false;
-    case LifecycleCondition::kModification: since = rec.last_modified; break;
-    case LifecycleCondition::kCreation: since = rec.created ? rec.created : rec.last_modified; break;
+    case LifecycleCondition::kNone:
+      return false;
+    case LifecycleCondition::kModification:
+      since = rec.last_modified;
+      break;
+    case LifecycleCondition::kCreation:
+      since = rec.created ? rec.created : rec.last_modified;
+      break;
     case LifecycleCondition::kLastAccess:
       since = std::max(rec.last_access, rec.last_modified);
       break;
@@ -67,9 +72,12 @@ Result<LifecyclePolicy> LifecyclePolicy::Parse(const std::string& text) {
         if (f.contains("blobTypes")) {
           rule.block_blobs = rule.append_blobs = false;
           for (const auto& t : f.at("blobTypes").get<std::vector<std::string>>()) {
-            if (t == "blockBlob") rule.block_blobs = true;
-            else if (t == "appendBlob") rule.append_blobs = true;
-            else throw std::runtime_error("rule " + rule.name + ": unknown blob type " + t);
+            if (t == "blockBlob")
+              rule.block_blobs = true;
+            else if (t == "appendBlob")
+              rule.append_blobs = true;
+            else
+              throw std::runtime_error("rule " + rule.name + ": unknown blob type " + t);
           }
         }
       }
@@ -122,19 +130,26 @@ LifecyclePolicy::Action LifecyclePolicy::Evaluate(const std::string& c, const st
     // Tiering applies to block blobs only; delete to both.
     if (Holds(r.del, rec, now)) return Action::kDelete;
     if (!block) continue;
-    if (Holds(r.archive, rec, now)) best = std::max(best, Action::kArchive);
-    else if (Holds(r.cold, rec, now)) best = std::max(best, Action::kCold);
-    else if (Holds(r.cool, rec, now)) best = std::max(best, Action::kCool);
+    if (Holds(r.archive, rec, now))
+      best = std::max(best, Action::kArchive);
+    else if (Holds(r.cold, rec, now))
+      best = std::max(best, Action::kCold);
+    else if (Holds(r.cool, rec, now))
+      best = std::max(best, Action::kCool);
   }
   return best;
 }
 
 const char* ActionTier(LifecyclePolicy::Action a) {
   switch (a) {
-    case LifecyclePolicy::Action::kCool: return "Cool";
-    case LifecyclePolicy::Action::kCold: return "Cold";
-    case LifecyclePolicy::Action::kArchive: return "Archive";
-    default: return "";
+    case LifecyclePolicy::Action::kCool:
+      return "Cool";
+    case LifecyclePolicy::Action::kCold:
+      return "Cold";
+    case LifecyclePolicy::Action::kArchive:
+      return "Archive";
+    default:
+      return "";
   }
 }
 

@@ -50,12 +50,13 @@ TEST(LifecyclePolicy, AcceptsTheManagementApiWrapper) {
 }
 
 TEST(LifecyclePolicy, RefusesMalformedPolicies) {
-  for (const char* bad : {
-           "not json", "{}", R"({"rules": 3})",
-           R"({"rules": [{"name": "x", "type": "Other", "definition": {"actions": {}}}]})",
-           R"({"rules": [{"name": "x", "definition": {"actions": {"baseBlob": {"tierToCool": {}}}}}]})",
-           R"({"rules": [{"name": "x", "definition": {"actions": {"baseBlob": {"delete": {"daysAfterModificationGreaterThan": -1}}}}}]})",
-           R"({"rules": [{"name": "x", "definition": {"filters": {"blobTypes": ["pageBlob"]}, "actions": {}}}]})"}) {
+  for (
+      const char* bad :
+      {"not json", "{}", R"({"rules": 3})",
+       R"({"rules": [{"name": "x", "type": "Other", "definition": {"actions": {}}}]})",
+       R"({"rules": [{"name": "x", "definition": {"actions": {"baseBlob": {"tierToCool": {}}}}}]})",
+       R"({"rules": [{"name": "x", "definition": {"actions": {"baseBlob": {"delete": {"daysAfterModificationGreaterThan": -1}}}}}]})",
+       R"({"rules": [{"name": "x", "definition": {"filters": {"blobTypes": ["pageBlob"]}, "actions": {}}}]})"}) {
     EXPECT_FALSE(LifecyclePolicy::Parse(bad).ok()) << bad;
   }
 }

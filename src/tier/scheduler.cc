@@ -126,7 +126,8 @@ TierScheduler::Pass TierScheduler::RunOnce(bool move) {
         }
         if (!moved && rec.tier_state == TierState::kHot && rec.blob_type == "BlockBlob" &&
             item.info.st.size > 0)
-          lru.push_back({c, b, rec.etag, item.info.st.size, std::max(rec.last_access, rec.last_modified)});
+          lru.push_back(
+              {c, b, rec.etag, item.info.st.size, std::max(rec.last_access, rec.last_modified)});
       }
       if (list->next_marker.empty()) break;
       marker = list->next_marker;
