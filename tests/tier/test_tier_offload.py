@@ -194,3 +194,23 @@ def test_PutBlob_with_a_cool_tier_offloads(tiered):
     wait_state(b, "offloaded")
     assert b.get_blob_properties().blob_tier == "Cold"
     assert b.download_blob().readall() == data
+
+
+def test_odd_names_and_empty_blobs_round_trip(tiered, remote_container):  # noqa: F811
+    c = new_container(tiered)
+    cases = {"dir/a b/ü+%25#?.bin": os.urandom(5000), "empty": b""}
+    for name, data in cases.items():
+        b = c.get_blob_client(name)
+        b.upload_blob(data)
+        b.set_standard_blob_tier("Cool")
+        wait_state(b, "offloaded")
+        assert b.download_blob().readall() == data
+        assert b.get_blob_properties().size == len(data)
+    names = remote_names(remote_container)
+    assert "strata/%s/dir/a b/ü+%%25#?.bin" % c.container_name in names
+    for name, data in cases.items():
+        b = c.get_blob_client(name)
+        b.set_standard_blob_tier("Hot")
+        wait_state(b, "hot")
+        assert b.download_blob().readall() == data
+    assert not [n for n in remote_names(remote_container) if c.container_name in n]
