@@ -473,20 +473,33 @@ Result<Store::StoredRecord> Store::ReadStoredRecord(const std::string& c, const 
 
 Status Store::ReleaseData(const std::string& c, const std::string& b, BlobRecord rec,
                           int64_t mtime_ns) {
+  auto st = fs_->Stat(BlobPath(c, b));
+  if (!st.ok() || !st->is_file()) return Status(ErrorKind::kNotFound, "no blob " + b);
+  // A new sparse file renamed over the data, never the data truncated in
+  // place: a reader streaming the old file must not be served holes.
+  std::string tmp = NewTempPath();
+  Status s;
+  {
+    auto f = fs_->OpenWrite(tmp, true, true);
+    if (!f.ok()) return f.status();
+    s = (*f)->Truncate(st->size);
+  }
+  if (s.ok()) s = fs_->SetMtime(tmp, mtime_ns);
+  if (s.ok()) s = ReplaceKeepingAttrs(c, b, tmp, std::move(rec));
+  if (!s.ok()) (void)fs_->Unlink(tmp);
+  return s;
+}
+
+Status Store::ReplaceKeepingAttrs(const std::string& c, const std::string& b,
+                                  const std::string& temp, BlobRecord rec) {
   std::string path = BlobPath(c, b);
-  auto f = fs_->OpenWrite(path, false, false);
-  if (!f.ok()) return f.status();
-  auto st = (*f)->Stat();
-  if (!st.ok()) return st.status();
-  if (!st->is_file()) return Status(ErrorKind::kNotFound, "no blob " + b);
-  STRATA_RETURN_IF_ERROR((*f)->Truncate(0));
-  STRATA_RETURN_IF_ERROR((*f)->Truncate(st->size));
-  STRATA_RETURN_IF_ERROR(fs_->SetMtime(path, mtime_ns));
-  if (sync_) STRATA_RETURN_IF_ERROR((*f)->Sync());
-  rec.fp_size = st->size;
-  rec.fp_ino = st->ino;
-  rec.fp_mtime = mtime_ns;
-  return WriteRecord(path, c, b, rec);
+  auto st = fs_->Stat(path);
+  if (st.ok() && st->is_file()) {
+    STRATA_RETURN_IF_ERROR(fs_->Chmod(temp, st->mode & 07777));
+    auto acl = fs_->GetXattr(path, "user.strata.acl");
+    if (acl.ok()) STRATA_RETURN_IF_ERROR(fs_->SetXattr(temp, "user.strata.acl", *acl));
+  }
+  return Commit(c, b, temp, std::move(rec), false);
 }
 
 Status Store::AppendFrom(const std::string& c, const std::string& b, File& src, uint64_t n,

@@ -134,14 +134,20 @@ class Store {
     FileStat st;
   };
   Result<StoredRecord> ReadStoredRecord(const std::string& c, const std::string& b);
-  // Releases the local data of blob b: truncates the file to 0 and back to
-  // its size (a sparse stub, no data blocks), sets its mtime to `mtime_ns`
-  // (the data's, so a repeat after a crash restores it too), and
-  // stores `rec` (fingerprint filled in, sealed), so the stub is the same
-  // blob (same ETag) to Head. REQUIRES: LockBlob(c, b) held; the caller
-  // verified the remote copy (invariant 3). Idempotent.
+  // Releases the local data of blob b: publishes, like Commit, a sparse
+  // stub of the same size (no data blocks) with mtime `mtime_ns` (the
+  // data's, so a repeat after a crash restores it too), the same permission
+  // bits and dfs ACL, and `rec` (fingerprint filled in), so the stub is the
+  // same blob (same ETag) to Head. Readers that opened the file before keep
+  // reading its data. REQUIRES: LockBlob(c, b) held; the caller verified the
+  // remote copy (invariant 3). Idempotent.
   Status ReleaseData(const std::string& c, const std::string& b, BlobRecord rec,
                      int64_t mtime_ns);
+  // Commit(c, b, temp, rec, false) after giving `temp` the current file's
+  // permission bits and dfs owner/group/ACL (a recalled file replacing its
+  // stub). REQUIRES: LockBlob(c, b) held.
+  Status ReplaceKeepingAttrs(const std::string& c, const std::string& b, const std::string& temp,
+                             BlobRecord rec);
   // Called when a commit replaces, or a delete removes, a blob whose stored
   // record names a remote copy (any tier state but hot): first with
   // done=false before the change (the tier journals the clean-up), then with

@@ -284,9 +284,10 @@ Status CapacityTier::FinishOffload(JournalEntry e) {
     auto stored = store_->ReadStoredRecord(c, b);
     bool ours = stored.ok() && stored->rec && stored->rec->remote_name == e.remote_name &&
                 stored->rec->etag == e.etag && stored->rec->tier_state != TierState::kHot;
-    // The data the remote copy holds: same inode and size (the mtime may be
-    // mid-restore after a crash inside the release).
-    bool same = ours && stored->st.ino == e.fp_ino && stored->st.size == e.fp_size;
+    // While premigrated, the file must still be the one uploaded: same inode
+    // and size (released, it is a new stub inode).
+    bool same = ours && (stored->rec->tier_state != TierState::kPremigrated ||
+                         (stored->st.ino == e.fp_ino && stored->st.size == e.fp_size));
     if (!ours || !same) {
       lock.unlock();
       // The blob was replaced or rewritten: the copy is stale. It is deleted
@@ -432,7 +433,7 @@ Status CapacityTier::Recall(const std::string& c, const std::string& b, bool kee
     }
     e.step = "commit";
     s = journal_.Put(e);
-    if (s.ok()) s = store_->Commit(c, b, temp, nrec, false);
+    if (s.ok()) s = store_->ReplaceKeepingAttrs(c, b, temp, nrec);
     if (!s.ok()) {
       lock.unlock();
       (void)store_->fs()->Unlink(temp);

@@ -214,3 +214,22 @@ def test_odd_names_and_empty_blobs_round_trip(tiered, remote_container):  # noqa
         wait_state(b, "hot")
         assert b.download_blob().readall() == data
     assert not [n for n in remote_names(remote_container) if c.container_name in n]
+
+
+def test_reader_streaming_during_offload_gets_the_data(tiered):
+    import hashlib
+    import urllib.request
+    c = new_container(tiered)
+    c.set_container_access_policy(signed_identifiers={}, public_access="blob")
+    data = os.urandom(64 * MIB)
+    b = c.get_blob_client("stream.bin")
+    b.upload_blob(data)
+    resp = urllib.request.urlopen(b.url, timeout=60)   # anonymous GET, read slowly
+    head = resp.read(MIB)
+    b.set_standard_blob_tier("Cool")
+    wait_state(b, "offloaded")   # released while the response is still being sent
+    rest = resp.read()
+    resp.close()
+    got = head + rest
+    assert len(got) == len(data)
+    assert hashlib.md5(got).digest() == hashlib.md5(data).digest()   # never the stub's holes
