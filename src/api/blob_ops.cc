@@ -138,6 +138,9 @@ http::Response PutBlob(Ctx& ctx) {
   Status s = ctx.store().Commit(ctx.container, ctx.blob, *staged, rec, true);
   if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
   ctx.req->body_file.clear();
+  if (ctx.account->tier && !rec.tier.empty() && rec.tier != "Hot")  // uploaded straight to a cool tier
+    ctx.account->tier->Schedule(tier::CapacityTier::JobKind::kOffload, ctx.container, ctx.blob,
+                                rec.tier, rec.etag);
   http::Response r;
   r.status = 201;
   SetEtagHeaders(r, rec.etag, rec.last_modified);
@@ -169,6 +172,14 @@ http::Response GetBlob(Ctx& ctx) {
     if (!ranged) range = {0, size};
   }
   auto want_md5 = ctx.H("x-ms-range-get-content-md5");
+  bool remote = info.rec.tier_state != ns::BlobRecord::TierState::kHot &&
+                info.rec.tier_state != ns::BlobRecord::TierState::kPremigrated;
+  if (want_md5 && *want_md5 == "true" && remote) {
+    // The range's data is remote and an I/O thread may not wait for it.
+    if (info.rec.tier_state == ns::BlobRecord::TierState::kArchived)
+      return RemoteBody(ctx, info, http::Response{}, 0, 0);  // 409 BlobArchived
+    return ErrorResponse(AzError::kServerBusy);
+  }
   if (want_md5 && *want_md5 == "true") {
     if (!ranged) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-range-get-content-md5 needs a range.");
     // Azure names the header, as for x-ms-range-get-content-crc64.
@@ -189,6 +200,10 @@ http::Response GetBlob(Ctx& ctx) {
                                std::to_string(range.offset + range.length - 1) + "/" +
                                std::to_string(size));
   }
+  if (ctx.account->tier) NoteAccess(ctx, info);
+  if (info.rec.tier_state == ns::BlobRecord::TierState::kOffloaded ||
+      info.rec.tier_state == ns::BlobRecord::TierState::kArchived)
+    return RemoteBody(ctx, info, std::move(r), range.offset, range.length);
   r.file = http::FileBody{std::shared_ptr<File>(std::move(ob->file)), range.offset, range.length};
   return r;
 }
@@ -207,10 +222,7 @@ http::Response GetBlobProperties(Ctx& ctx) {
   http::Response r;
   BlobHeaders(r, *info, ctx.now);
   if (!info->rec.content_md5.empty()) r.Set("Content-MD5", Base64Encode(info->rec.content_md5));
-  if (info->rec.blob_type == "BlockBlob") {
-    r.Set("x-ms-access-tier", info->rec.tier.empty() ? "Hot" : info->rec.tier);
-    if (info->rec.tier.empty()) r.Set("x-ms-access-tier-inferred", "true");
-  }
+  if (info->rec.blob_type == "BlockBlob") TierHeaders(r, info->rec);
   r.head_length = info->st.size;
   return r;
 }
@@ -288,29 +300,6 @@ http::Response DeleteBlob(Ctx& ctx) {
   http::Response r;
   r.status = 202;
   r.Set("x-ms-delete-type-permanent", "true");
-  return r;
-}
-
-http::Response SetBlobTier(Ctx& ctx) {
-  auto tier = ctx.H("x-ms-access-tier");
-  if (!tier) return ErrorResponse(AzError::kMissingRequiredHeader, "x-ms-access-tier");
-  if (*tier != "Hot" && *tier != "Cool" && *tier != "Cold" && *tier != "Archive")
-    return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
-  auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
-  auto info = ctx.store().Head(ctx.container, ctx.blob);
-  if (!info.ok()) return NotFound(info.status());
-  if (info->rec.blob_type != "BlockBlob") return ErrorResponse(AzError::kInvalidBlobType);
-  if (auto e = CheckBlobLeaseForWrite(ctx, info->rec.lease)) return ErrorResponse(*e);
-  // Without a capacity tier, only Hot is meaningful; cooler tiers need one.
-  if (*tier != "Hot")
-    return ErrorResponse(AzError::kInvalidHeaderValue,
-                         "No capacity tier is configured; only the Hot tier is available.");
-  ns::BlobRecord rec = info->rec;
-  rec.tier = *tier;
-  Status s = ctx.store().UpdateRecord(ctx.container, ctx.blob, rec);
-  if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
-  http::Response r;
-  r.status = 200;
   return r;
 }
 

@@ -160,6 +160,7 @@ http::Response PutBlockList(Ctx& ctx) {
       rec.committed_blocks.push_back({u->id, u->size});
       pos += u->size;
     } else if (c) {
+      if (auto e = NeedLocalData(ctx, ctx.container, ctx.blob, old->info.rec)) return ErrorResponse(*e);
       s = (*out)->CopyFrom(*old->file, c->second, pos, c->first->size);
       rec.committed_blocks.push_back(*c->first);
       pos += c->first->size;

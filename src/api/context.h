@@ -11,6 +11,7 @@
 #include "auth/auth.h"
 #include "http/message.h"
 #include "ns/store.h"
+#include "tier/capacity_tier.h"
 
 namespace strata::api {
 
@@ -18,6 +19,7 @@ struct Account {
   std::string name;
   std::string key;  // raw bytes
   std::unique_ptr<ns::Store> store;
+  tier::CapacityTier* tier = nullptr;  // the capacity tier, when one is configured
 };
 
 struct Ctx {
@@ -77,6 +79,25 @@ std::optional<http::Response> ApplyLeaseAction(const Ctx& ctx, ns::Lease& lease,
 // CORS: adds Access-Control-* headers when the request's Origin matches a
 // rule of the account's service properties.
 void AddCorsHeaders(Account* account, const http::Request& req, http::Response& r);
+
+// ---- capacity tier (tier_ops.cc) ----
+// x-ms-access-tier, -inferred, x-ms-archive-status and x-strata-tier-state.
+void TierHeaders(http::Response& r, const ns::BlobRecord& rec);
+// The body of a Get Blob of an offloaded or archived blob: 409 BlobArchived,
+// 503 ServerBusy without a reachable tier, else a PipeBody streaming
+// [offset, offset+length) from the remote. `r` has the headers already.
+http::Response RemoteBody(Ctx& ctx, const ns::BlobInfo& info, http::Response r,
+                          uint64_t offset, uint64_t length);
+// For operations that read a blob's data from its local file (copies, Put
+// Block List reusing committed blocks, dfs appends): nullopt when the data
+// is local; for an offloaded blob, queues a recall that keeps the remote
+// copy (the blob becomes premigrated) and returns kServerBusy, so the
+// client's retry finds the data local; kBlobArchived for archived blobs.
+std::optional<AzError> NeedLocalData(Ctx& ctx, const std::string& c, const std::string& b,
+                                     const ns::BlobRecord& rec);
+// Records the read time of a blob in its record, at most once a day (for
+// lifecycle rules on last access); only with a capacity tier.
+void NoteAccess(Ctx& ctx, const ns::BlobInfo& info);
 
 // ---- the handlers ----
 http::Response ListContainers(Ctx&);

@@ -117,6 +117,8 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   if (Evaluate(sc, true, source->info.rec.etag, source->info.rec.last_modified, false) !=
       CondOutcome::kOk)
     return ErrorResponse(AzError::kSourceConditionNotMet);
+  if (auto e = NeedLocalData(ctx, src->container, src->blob, source->info.rec))
+    return ErrorResponse(*e);
   ns::BlobRecord rec = source->info.rec;
   rec.lease = ns::Lease{};
   rec.copy_id.clear();

@@ -74,6 +74,8 @@ const Row kTable[] = {
   {AzError::kShareSizeLimitReached, {403, "ShareSizeLimitReached", "The specified container is full: a write would exceed its configured size or file limit."}},
   {AzError::kInternalError, {500, "InternalError", "The server encountered an internal error. Please retry the request."}},
   {AzError::kServerBusy, {503, "ServerBusy", "The server is currently unable to receive requests. Please retry your request."}},
+  {AzError::kBlobArchived, {409, "BlobArchived", "This operation is not permitted on an archived blob."}},
+  {AzError::kBlobBeingRehydrated, {409, "BlobBeingRehydrated", "This operation is not permitted because the blob is being rehydrated."}},
   {AzError::kOperationTimedOut, {500, "OperationTimedOut", "The operation could not be completed within the permitted time."}},
   {AzError::kInvalidOperation, {400, "InvalidOperation", "Invalid operation against a blob snapshot or resource."}},
   {AzError::kEmptyMetadataKey, {400, "EmptyMetadataKey", "The key for one of the metadata key-value pairs is empty."}},

@@ -72,6 +72,8 @@ enum class AzError {
   kShareSizeLimitReached,  // a container's configured limit (Azure Files' code for a full share)
   kInternalError,
   kServerBusy,
+  kBlobArchived,
+  kBlobBeingRehydrated,
   kOperationTimedOut,
   kInvalidOperation,
   kEmptyMetadataKey,

@@ -190,6 +190,11 @@ void BlobPropertiesXml(std::string& x, const ns::BlobInfo& info, TimeNs now) {
   if (rec.blob_type == "BlockBlob") {
     Raw(x, "AccessTier", rec.tier.empty() ? std::string_view("Hot") : std::string_view(rec.tier));
     Raw(x, "AccessTierInferred", rec.tier.empty() ? "true" : "false");
+    if (!rec.rehydrate_to.empty()) {
+      x += "<ArchiveStatus>rehydrate-pending-to-";
+      x += ToLower(rec.rehydrate_to);
+      x += "</ArchiveStatus>";
+    }
   }
   std::string state = rec.lease.State(now);
   Raw(x, "LeaseStatus", state == "leased" || state == "breaking" ? "locked" : "unlocked");

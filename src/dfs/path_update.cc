@@ -68,6 +68,13 @@ http::Response Append(api::Ctx& ctx) {
   if (!sst.ok() && info->st.size > 0) {
     // The first append after a flush starts from the file's committed bytes.
     auto cur = store.Open(ctx.container, ctx.blob);
+    if (cur.ok()) {
+      if (auto e = api::NeedLocalData(ctx, ctx.container, ctx.blob, cur->info.rec)) {
+        out->reset();
+        (void)fs->Unlink(*stage);
+        return JsonError(*e);
+      }
+    }
     s = cur.ok() ? (*out)->CopyFrom(*cur->file, 0, 0, info->st.size) : cur.status();
   }
   if (s.ok() && ctx.req->body_size > 0) {

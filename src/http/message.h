@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +59,22 @@ struct FileBody {
   uint64_t length = 0;
 };
 
+struct Response;
+
+// A body another thread produces into a pipe (the capacity tier's remote
+// reads), so no I/O thread waits on the producer. `fd` is the pipe's
+// non-blocking read end, closed with the last copy (the producer then sees
+// EPIPE). The producer writes one status byte first: 'K' and then exactly
+// `length` bytes; any other byte, or EOF, means it failed before the body
+// began, and on_fail(byte, original, &r) fills the response sent instead
+// (from the original it may copy what every response carries). A producer that fails mid-body closes the
+// pipe early and the connection is closed.
+struct PipeBody {
+  std::shared_ptr<int> fd;
+  uint64_t length = 0;
+  std::function<void(char code, const Response& original, Response* out)> on_fail;
+};
+
 struct Response {
   // A blob GET sets about 16 headers: room for them without regrowth.
   Response() { headers.reserve(20); }
@@ -66,6 +83,7 @@ struct Response {
   Headers headers;
   std::string body;               // used when file is unset
   std::optional<FileBody> file;   // zero-copy body
+  std::optional<PipeBody> pipe;   // body produced by another thread
   // For HEAD: the Content-Length to advertise without a body.
   std::optional<uint64_t> head_length;
   bool close = false;             // close the connection after this response

@@ -247,7 +247,69 @@ struct Server::Impl {
     co_return true;
   }
 
+  // Waits until the pipe has data (or EOF), at most io_timeout_s.
+  awaitable<bool> WaitReadable(asio::posix::stream_descriptor& sd) {
+    auto live = std::make_shared<asio::posix::stream_descriptor*>(&sd);
+    asio::steady_timer timer(sd.get_executor());
+    timer.expires_after(std::chrono::seconds(opt.io_timeout_s));
+    timer.async_wait([live](boost::system::error_code ec) {
+      if (!ec && *live) {
+        boost::system::error_code ignored;
+        (*live)->cancel(ignored);
+      }
+    });
+    boost::system::error_code ec;
+    co_await sd.async_wait(asio::posix::descriptor_base::wait_read,
+                           asio::redirect_error(use_awaitable, ec));
+    *live = nullptr;
+    timer.cancel();
+    co_return !ec;
+  }
+
+  // A PipeBody: the status byte first, then the body as it arrives.
+  awaitable<bool> WritePipe(tcp::socket& sock, Response& r, bool head, bool keep_alive) {
+    PipeBody pb = std::move(*r.pipe);
+    r.pipe.reset();
+    int pfd = *pb.fd;
+    asio::posix::stream_descriptor sd(sock.get_executor(), ::dup(pfd));
+    char code = 0;
+    while (true) {
+      ssize_t n = ::read(pfd, &code, 1);
+      if (n == 1) break;
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN) {
+        if (co_await WaitReadable(sd)) continue;
+      }
+      code = 0;  // EOF, an error or a stall: the producer failed
+      break;
+    }
+    if (code != 'K') {
+      Response f;
+      if (pb.on_fail) pb.on_fail(code, r, &f);
+      else f.status = 500;
+      co_return co_await Write(sock, f, head, keep_alive);
+    }
+    std::string headbytes = SerializeHead(r, pb.length, keep_alive);
+    if (head) co_return co_await SendAll(sock, headbytes, false);
+    if (!co_await SendAll(sock, headbytes, pb.length > 0)) co_return false;
+    std::vector<char> buf(256 * 1024);
+    uint64_t left = pb.length;
+    while (left > 0) {
+      ssize_t n = ::read(pfd, buf.data(), static_cast<size_t>(std::min<uint64_t>(buf.size(), left)));
+      if (n > 0) {
+        left -= static_cast<uint64_t>(n);
+        if (!co_await SendAll(sock, std::string_view(buf.data(), n), left > 0)) co_return false;
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0 && errno == EAGAIN && co_await WaitReadable(sd)) continue;
+      co_return false;  // the producer failed mid-body (or stalled): close
+    }
+    co_return true;
+  }
+
   awaitable<bool> Write(tcp::socket& sock, Response& r, bool head, bool keep_alive) {
+    if (r.pipe) co_return co_await WritePipe(sock, r, head, keep_alive);
     uint64_t len = r.file ? r.file->length : r.body.size();
     if (r.head_length) len = *r.head_length;
     std::string headbytes = SerializeHead(r, len, keep_alive);

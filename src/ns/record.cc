@@ -199,7 +199,9 @@ enum : uint64_t {
   kOtherType = 1 << 14,  // the type's name follows
   kHasCtimeBound = 1 << 15,
   kNoContentType = 1 << 16,  // the content type is empty
-  kKnownBits = (1 << 17) - 1,
+  kHasTierState = 1 << 17,   // state, remote name, etag, md5, size follow
+  kHasLastAccess = 1 << 18,  // last access follows (delta to last_modified)
+  kKnownBits = (1 << 19) - 1,
 };
 constexpr char kDefaultContentType[] = "application/octet-stream";
 
@@ -244,6 +246,8 @@ std::string BlobRecord::Pack() const {
   if (blob_type == "AppendBlob") mask |= kAppendBlob;
   else if (blob_type != "BlockBlob") mask |= kOtherType;
   if (fp_ctime_bound) mask |= kHasCtimeBound;
+  if (tier_state != TierState::kHot || !remote_name.empty() || !rehydrate_to.empty()) mask |= kHasTierState;
+  if (last_access) mask |= kHasLastAccess;
 
   std::string out(kBlobMagic);
   out.reserve(64);
@@ -297,6 +301,15 @@ std::string BlobRecord::Pack() const {
     w.U(copy_length);
   }
   if (mask & kHasTier) w.S(tier);
+  if (mask & kHasTierState) {
+    w.U(static_cast<uint64_t>(tier_state));
+    w.S(remote_name);
+    w.S(remote_etag);
+    w.S(remote_md5);
+    w.U(remote_size);
+    w.S(rehydrate_to);
+  }
+  if (mask & kHasLastAccess) w.I(last_access - last_modified);
   return out;
 }
 
@@ -377,6 +390,17 @@ Result<BlobRecord> BlobRecord::Unpack(std::string_view packed) {
       b.copy_length = r.U();
     }
     if (mask & kHasTier) b.tier = r.S();
+    if (mask & kHasTierState) {
+      uint64_t st = r.U();
+      if (st > 3) throw std::runtime_error("bad tier state");
+      b.tier_state = static_cast<TierState>(st);
+      b.remote_name = r.S();
+      b.remote_etag = r.S();
+      b.remote_md5 = r.S();
+      b.remote_size = r.U();
+      b.rehydrate_to = r.S();
+    }
+    if (mask & kHasLastAccess) b.last_access = b.last_modified + r.I();
     if (!r.done()) throw std::runtime_error("trailing bytes");
     return b;
   } catch (const std::exception& e) {

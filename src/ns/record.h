@@ -67,6 +67,17 @@ struct BlobRecord {
   TimeNs copy_completion = 0;
   uint64_t copy_length = 0;
   std::string tier;  // "" = default (Hot, inferred)
+  // Capacity tier (tier/): where the blob's data lives. Only records of
+  // blobs that ever left the hot state carry these (one mask bit).
+  enum class TierState : uint8_t { kHot = 0, kPremigrated = 1, kOffloaded = 2, kArchived = 3 };
+  TierState tier_state = TierState::kHot;
+  std::string remote_name;  // PREFIX/CONTAINER/BLOB in the remote container
+  std::string remote_etag;  // the remote copy's ETag, without quotes
+  std::string remote_md5;   // raw 16 bytes: MD5 of the verified remote copy
+  uint64_t remote_size = 0; // length of the verified remote copy
+  std::string rehydrate_to; // archived: tier being rehydrated to ("" = none)
+  // Last read (ns), kept at day granularity for lifecycle rules (0: never).
+  TimeNs last_access = 0;
 
   std::string Pack() const;
   static Result<BlobRecord> Unpack(std::string_view packed);

@@ -60,6 +60,13 @@ BlobRecord FullBlobRecord() {
   r.copy_completion = 1700000000000000000;
   r.copy_length = 12345;
   r.tier = "Cool";
+  r.tier_state = BlobRecord::TierState::kOffloaded;
+  r.remote_name = "strata/c/dir/blob";
+  r.remote_etag = "0x8DC0000000000001";
+  r.remote_md5 = std::string(16, '\x5a');
+  r.remote_size = 1 << 20;
+  r.rehydrate_to = "Hot";
+  r.last_access = 1700000000000000000 + 86400;
   return r;
 }
 
@@ -100,6 +107,13 @@ void ExpectSameBlob(const BlobRecord& a, const BlobRecord& b) {
   EXPECT_EQ(a.copy_completion, b.copy_completion);
   EXPECT_EQ(a.copy_length, b.copy_length);
   EXPECT_EQ(a.tier, b.tier);
+  EXPECT_EQ(a.tier_state, b.tier_state);
+  EXPECT_EQ(a.remote_name, b.remote_name);
+  EXPECT_EQ(a.remote_etag, b.remote_etag);
+  EXPECT_EQ(a.remote_md5, b.remote_md5);
+  EXPECT_EQ(a.remote_size, b.remote_size);
+  EXPECT_EQ(a.last_access, b.last_access);
+  EXPECT_EQ(a.rehydrate_to, b.rehydrate_to);
 }
 
 TEST(BlobRecord, RoundTripsEveryField) {
@@ -389,6 +403,26 @@ TEST(Etag, DerivedIsStableAndSensitive) {
   EXPECT_NE(e, DerivedEtag(10, 20, 31));
   EXPECT_EQ(e.substr(0, 2), "0x");
   EXPECT_EQ(e.size(), 18u);
+}
+
+// A record packed before the tier fields existed still unpacks, as hot.
+TEST(BlobRecord, TierFieldsAreOptional) {
+  BlobRecord r;
+  r.etag = "0x8DC0000000000001";
+  r.last_modified = 1700000000000000000;
+  std::string packed = r.Pack();
+  auto back = BlobRecord::Unpack(packed);
+  ASSERT_TRUE(back.ok());
+  EXPECT_EQ(back->tier_state, BlobRecord::TierState::kHot);
+  EXPECT_TRUE(back->remote_name.empty());
+  // An offloaded record costs only its remote reference.
+  r.tier_state = BlobRecord::TierState::kOffloaded;
+  r.remote_name = "p/c/b";
+  r.remote_md5 = std::string(16, 'x');
+  EXPECT_LE(r.Pack().size(), packed.size() + 4 + 5 + 17 + 3);
+  auto bad = r.Pack();
+  bad[bad.size() - 27] = 9;  // state byte out of range
+  EXPECT_FALSE(BlobRecord::Unpack(bad).ok());
 }
 
 }  // namespace

@@ -259,7 +259,13 @@ void Store::DropContainerResidue(const std::string& c, const std::string& dir) {
         walk(name);
       } else if (e.is_file) {
         auto st = fs_->Stat(dir + "/" + name);
-        if (st.ok()) (void)fs_->Unlink(SidecarPath(c, name, st->ino));
+        if (!st.ok()) continue;
+        // A blob whose data is remote: its copy goes with it.
+        if (auto ref = RemoteRef(dir + "/" + name, c, name, st->ino)) {
+          remote_ref_hook_(c, name, *ref, false);
+          remote_ref_hook_(c, name, *ref, true);
+        }
+        (void)fs_->Unlink(SidecarPath(c, name, st->ino));
       }
     }
   };
@@ -361,6 +367,14 @@ void Store::FillInfo(const std::string& path, const std::string& c, const std::s
       info.rec = std::move(*rec);
       info.rec.content_md5.clear();
       info.rec.committed_blocks.clear();
+      // The file's data is what was written, not a stub: it is hot, and a
+      // remote copy the stale record named no longer describes it.
+      info.rec.tier_state = BlobRecord::TierState::kHot;
+      info.rec.remote_name.clear();
+      info.rec.remote_etag.clear();
+      info.rec.remote_md5.clear();
+      info.rec.remote_size = 0;
+      info.rec.rehydrate_to.clear();
     }
   }
   info.rec.etag = DerivedEtag(st.ino, st.size, st.mtime_ns, st.ctime_ns);
@@ -503,9 +517,13 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
   if (q) ql = std::unique_lock<std::mutex>(q->quota_mu);
   auto dst = fs_->Stat(dest);
   int64_t dbytes = static_cast<int64_t>(rec.fp_size), dfiles = 1;
+  std::optional<BlobRecord> old_ref;
   if (dst.ok() && dst->is_file()) {
     dbytes -= static_cast<int64_t>(dst->size);
     dfiles = 0;
+    old_ref = RemoteRef(dest, c, b, dst->ino);
+    if (old_ref && old_ref->etag == rec.etag) old_ref.reset();  // a recall
+    if (old_ref) remote_ref_hook_(c, b, *old_ref, false);
   }
   Status r = dst.ok() && dst->is_dir()
                  ? Status(ErrorKind::kIsDirectory, "a directory exists at the blob's name")
@@ -518,6 +536,7 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
     (void)fs_->Unlink(SidecarPath(c, b, rec.fp_ino));  // the staged record's, if any
     return r;
   }
+  if (old_ref) remote_ref_hook_(c, b, *old_ref, true);
   // The rename moved the file's ctime past the staged record's bound: seal
   // the record again in place (same content, new bound).
   (void)WriteRecord(dest, c, b, rec);
@@ -556,6 +575,67 @@ Status Store::UpdateRecord(const std::string& c, const std::string& b, BlobRecor
   rec.fp_ino = st->ino;
   rec.fp_mtime = st->mtime_ns;
   return WriteRecord(path, c, b, rec);
+}
+
+std::optional<BlobRecord> Store::RemoteRef(const std::string& path, const std::string& c,
+                                           const std::string& b, uint64_t ino) {
+  if (!remote_ref_hook_) return std::nullopt;
+  auto text = ReadPacked(path, kRecordXattr, c, b, ino);
+  if (!text) return std::nullopt;
+  auto rec = BlobRecord::Unpack(*text);
+  if (!rec.ok() || rec->remote_name.empty() ||
+      rec->tier_state == BlobRecord::TierState::kHot)
+    return std::nullopt;
+  return std::move(*rec);
+}
+
+Result<Store::StoredRecord> Store::ReadStoredRecord(const std::string& c, const std::string& b) {
+  std::string path = BlobPath(c, b);
+  auto st = fs_->Stat(path);
+  if (!st.ok() || !st->is_file() || !CheckParents(c, b).ok()) {
+    auto cst = fs_->Stat(ContainerDir(c));
+    if (!cst.ok() || !cst->is_dir())
+      return Status(ErrorKind::kContainerNotFound, "no container " + c);
+    return Status(ErrorKind::kNotFound, "no blob " + b);
+  }
+  StoredRecord out;
+  out.st = *st;
+  if (auto text = ReadPacked(path, kRecordXattr, c, b, st->ino)) {
+    auto rec = BlobRecord::Unpack(*text);
+    if (rec.ok()) out.rec = std::move(*rec);
+  }
+  return out;
+}
+
+Status Store::ReleaseData(const std::string& c, const std::string& b, BlobRecord rec,
+                          int64_t mtime_ns) {
+  auto st = fs_->Stat(BlobPath(c, b));
+  if (!st.ok() || !st->is_file()) return Status(ErrorKind::kNotFound, "no blob " + b);
+  // A new sparse file renamed over the data, never the data truncated in
+  // place: a reader streaming the old file must not be served holes.
+  std::string tmp = NewTempPath();
+  Status s;
+  {
+    auto f = fs_->OpenWrite(tmp, true, true);
+    if (!f.ok()) return f.status();
+    s = (*f)->Truncate(st->size);
+  }
+  if (s.ok()) s = fs_->SetMtime(tmp, mtime_ns);
+  if (s.ok()) s = ReplaceKeepingAttrs(c, b, tmp, std::move(rec));
+  if (!s.ok()) (void)fs_->Unlink(tmp);
+  return s;
+}
+
+Status Store::ReplaceKeepingAttrs(const std::string& c, const std::string& b,
+                                  const std::string& temp, BlobRecord rec) {
+  std::string path = BlobPath(c, b);
+  auto st = fs_->Stat(path);
+  if (st.ok() && st->is_file()) {
+    STRATA_RETURN_IF_ERROR(fs_->Chmod(temp, st->mode & 07777));
+    auto acl = fs_->GetXattr(path, "user.strata.acl");
+    if (acl.ok()) STRATA_RETURN_IF_ERROR(fs_->SetXattr(temp, "user.strata.acl", *acl));
+  }
+  return Commit(c, b, temp, std::move(rec), false);
 }
 
 Status Store::AppendFrom(const std::string& c, const std::string& b, File& src, uint64_t n,
@@ -621,6 +701,8 @@ Status Store::DeleteBlob(const std::string& c, const std::string& b) {
       return Status(ErrorKind::kContainerNotFound, "no container " + c);
     return Status(ErrorKind::kNotFound, "no blob " + b);
   }
+  std::optional<BlobRecord> old_ref = RemoteRef(path, c, b, st->ino);
+  if (old_ref) remote_ref_hook_(c, b, *old_ref, false);
   if (ContainerState* q = Limited(c)) {
     // The size unlinked is the size subtracted, even against a commit racing it.
     std::lock_guard<std::mutex> l(q->quota_mu);
@@ -632,6 +714,7 @@ Status Store::DeleteBlob(const std::string& c, const std::string& b) {
   } else {
     STRATA_RETURN_IF_ERROR(fs_->Unlink(path));
   }
+  if (old_ref) remote_ref_hook_(c, b, *old_ref, true);
   (void)fs_->Unlink(SidecarPath(c, b, st->ino));
   (void)DropBlocks(c, b);
   return RemoveEmptyParents(c, b);

@@ -24,6 +24,7 @@
 // on one container, LockContainer().
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -174,6 +175,44 @@ class Store {
   // directories up to the container.
   Status DeleteBlob(const std::string& c, const std::string& b);
 
+  // ---- capacity tier (tier/ moves data; these keep the record true) ----
+  // The record stored for blob b, whether or not its fingerprint still
+  // matches the file (nullopt when there is none or it does not unpack), and
+  // the file's stat. Tier recovery reads what it wrote before a crash with
+  // this. kContainerNotFound, kNotFound.
+  struct StoredRecord {
+    std::optional<BlobRecord> rec;
+    FileStat st;
+  };
+  Result<StoredRecord> ReadStoredRecord(const std::string& c, const std::string& b);
+  // Releases the local data of blob b: publishes, like Commit, a sparse
+  // stub of the same size (no data blocks) with mtime `mtime_ns` (the
+  // data's, so a repeat after a crash restores it too), the same permission
+  // bits and dfs ACL, and `rec` (fingerprint filled in), so the stub is the
+  // same blob (same ETag) to Head. Readers that opened the file before keep
+  // reading its data. REQUIRES: LockBlob(c, b) held; the caller verified the
+  // remote copy (invariant 3). Idempotent.
+  Status ReleaseData(const std::string& c, const std::string& b, BlobRecord rec,
+                     int64_t mtime_ns);
+  // Commit(c, b, temp, rec, false) after giving `temp` the current file's
+  // permission bits and dfs owner/group/ACL (a recalled file replacing its
+  // stub). REQUIRES: LockBlob(c, b) held.
+  Status ReplaceKeepingAttrs(const std::string& c, const std::string& b, const std::string& temp,
+                             BlobRecord rec);
+  // Called when a commit replaces, or a delete removes, a blob whose stored
+  // record names a remote copy (any tier state but hot): first with
+  // done=false before the change (the tier journals the clean-up), then with
+  // done=true once it happened (the tier deletes the stale copy). Not called
+  // when the new record keeps the old ETag (a recall replacing its stub).
+  // Set once, before serving.
+  using RemoteRefHook =
+      std::function<void(const std::string& c, const std::string& b, const BlobRecord& old, bool done)>;
+  void SetRemoteRefHook(RemoteRefHook hook) { remote_ref_hook_ = std::move(hook); }
+  // The file of blob b (not checked to exist).
+  std::string BlobFilePath(const std::string& c, const std::string& b) const {
+    return BlobPath(c, b);
+  }
+
   // ---- uncommitted blocks ----
   // Moves the staged file `temp` into the blob's block directory as block `id`.
   Status StoreBlock(const std::string& c, const std::string& b, const std::string& id,
@@ -321,10 +360,16 @@ class Store {
   // Creates the directories of b's parents; kPathConflict when one is a file.
   Status CheckParentsForCreate(const std::string& c, const std::string& b);
 
+  // The stored record of the file at path (inode ino) when it names a remote
+  // copy and a RemoteRefHook is set.
+  std::optional<BlobRecord> RemoteRef(const std::string& path, const std::string& c,
+                                      const std::string& b, uint64_t ino);
+
   Fs* fs_;
   std::string root_;
   std::map<std::string, std::unique_ptr<ContainerState>> configured_;  // fixed after Open
   bool sync_;
+  RemoteRefHook remote_ref_hook_;
   static constexpr int kStripes = 64;
   std::mutex blob_locks_[kStripes];
   std::mutex container_locks_[kStripes];

@@ -760,5 +760,69 @@ TEST_F(StoreTest, ExpireBlocksAfterSevenDays) {
   EXPECT_TRUE(store_->UncommittedBlocks("ctr", "new")->empty());
 }
 
+// Capacity tier: a released blob is a sparse stub that is still the same blob
+// (same record, same ETag); a POSIX rewrite of the stub makes it hot again;
+// replacing or deleting a blob whose record names a remote copy calls the
+// remote-reference hook before and after.
+TEST_F(StoreTest, ReleaseDataKeepsTheBlobAndItsEtag) {
+  std::string data(256 * 1024, 'x');
+  BlobRecord rec = MakeRecord(data);
+  ASSERT_TRUE(Put("t", data, rec).ok());
+  auto before = store_->Head("ctr", "t");
+  ASSERT_TRUE(before.ok() && before->has_record);
+  BlobRecord off = before->rec;
+  off.tier_state = BlobRecord::TierState::kOffloaded;
+  off.remote_name = "p/ctr/t";
+  off.remote_md5 = Md5(data);
+  off.remote_size = data.size();
+  ASSERT_TRUE(store_->ReleaseData("ctr", "t", off, before->st.mtime_ns).ok());
+  ASSERT_TRUE(store_->ReleaseData("ctr", "t", off, before->st.mtime_ns).ok());  // idempotent
+  auto after = store_->Head("ctr", "t");
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->has_record);
+  EXPECT_EQ(after->rec.etag, before->rec.etag);
+  EXPECT_EQ(after->st.size, data.size());
+  EXPECT_EQ(after->st.mtime_ns, before->st.mtime_ns);
+  EXPECT_EQ(after->rec.tier_state, BlobRecord::TierState::kOffloaded);
+  struct stat st;
+  ASSERT_EQ(::stat(Path("t").c_str(), &st), 0);
+  EXPECT_LE(st.st_blocks * 512, 4096);  // no data blocks (an xattr block at most)
+  auto stored = store_->ReadStoredRecord("ctr", "t");
+  ASSERT_TRUE(stored.ok() && stored->rec);
+  EXPECT_EQ(stored->rec->remote_name, "p/ctr/t");
+
+  // A POSIX rewrite: the data is local again, the stale reference is gone.
+  PosixWrite(Path("t"), "new bytes");
+  auto posix = store_->Head("ctr", "t");
+  ASSERT_TRUE(posix.ok());
+  EXPECT_FALSE(posix->has_record);
+  EXPECT_EQ(posix->rec.tier_state, BlobRecord::TierState::kHot);
+  EXPECT_TRUE(posix->rec.remote_name.empty());
+}
+
+TEST_F(StoreTest, RemoteRefHookSeesReplacesAndDeletes) {
+  std::vector<std::string> calls;
+  store_->SetRemoteRefHook([&](const std::string& c, const std::string& b, const BlobRecord& old,
+                               bool done) {
+    calls.push_back(b + ":" + old.remote_name + (done ? ":done" : ":before"));
+  });
+  BlobRecord rec = MakeRecord("abc");
+  ASSERT_TRUE(Put("hot", "abc", rec).ok());
+  ASSERT_TRUE(Put("hot", "abcd", MakeRecord("abcd")).ok());  // no remote copy: no call
+  BlobRecord pre = MakeRecord("abc");
+  pre.tier_state = BlobRecord::TierState::kPremigrated;
+  pre.remote_name = "p/ctr/r";
+  ASSERT_TRUE(Put("r", "abc", pre).ok());
+  BlobRecord same = pre;  // a recall: same ETag, no call
+  same.tier_state = BlobRecord::TierState::kHot;
+  ASSERT_TRUE(Put("r", "abc", same).ok());
+  ASSERT_TRUE(Put("r", "abc", pre).ok());
+  ASSERT_TRUE(Put("r", "xyz", MakeRecord("xyz")).ok());  // replaced
+  ASSERT_TRUE(Put("d", "abc", [&] { BlobRecord d = pre; d.remote_name = "p/ctr/d"; return d; }()).ok());
+  ASSERT_TRUE(store_->DeleteBlob("ctr", "d").ok());
+  EXPECT_EQ(calls, (std::vector<std::string>{"r:p/ctr/r:before", "r:p/ctr/r:done",
+                                             "d:p/ctr/d:before", "d:p/ctr/d:done"}));
+}
+
 }  // namespace
 }  // namespace strata::ns

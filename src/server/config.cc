@@ -76,6 +76,24 @@ Status LoadConfigFile(const std::string& path, Config* cfg) {
         cfg->accounts.push_back(std::move(ac));
       }
     }
+    if (j.contains("tier")) {
+      const auto& t = j["tier"];
+      TierConfig& tc = cfg->tier;
+      if (t.contains("remote")) tc.remote = t["remote"].get<std::string>();
+      if (t.contains("key")) tc.remote_key = t["key"].get<std::string>();
+      if (t.contains("prefix")) tc.prefix = t["prefix"].get<std::string>();
+      if (t.contains("pinned")) tc.pinned = t["pinned"].get<std::vector<std::string>>();
+      if (t.contains("policy")) tc.policy_json = t["policy"].dump();
+      if (t.contains("interval")) tc.policy_interval_s = t["interval"].get<int>();
+      if (t.contains("high_watermark")) tc.high_watermark = t["high_watermark"].get<double>();
+      if (t.contains("low_watermark")) tc.low_watermark = t["low_watermark"].get<double>();
+      if (t.contains("capacity")) tc.capacity_bytes = t["capacity"].get<uint64_t>();
+      if (t.contains("workers")) tc.workers = t["workers"].get<int>();
+      if (t.contains("max_concurrency")) tc.max_concurrency = t["max_concurrency"].get<int>();
+      if (t.contains("bandwidth")) tc.bandwidth_bytes_per_sec = t["bandwidth"].get<uint64_t>();
+      if (!tc.remote_key.empty() && !Base64Decode(tc.remote_key))
+        return Status(ErrorKind::kInvalidArgument, "tier.key is not base64");
+    }
   } catch (const std::exception& e) {
     return Status(ErrorKind::kInvalidArgument, "config file " + path + ": " + e.what());
   }

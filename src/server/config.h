@@ -29,6 +29,24 @@ struct AccountConfig {
   std::map<std::string, ContainerEntry> containers;  // by container name
 };
 
+// The capacity tier (DESIGN.md, "Capacity tier"); off when remote is empty.
+struct TierConfig {
+  std::string remote;      // container URL, with a SAS or with `key`
+  std::string remote_key;  // base64 account key for SharedKey
+  std::string prefix = "strata";  // remote names: PREFIX/CONTAINER/BLOB
+  std::vector<std::string> pinned;  // "container/prefix": never moves
+  std::string policy_json;          // an Azure lifecycle management policy
+  int policy_interval_s = 3600;     // how often the policy and watermarks run
+  double high_watermark = 0;        // percent of the file system used; 0: off
+  double low_watermark = 0;
+  uint64_t capacity_bytes = 0;      // watermarks against this many bytes of blob data; 0: the file system
+  int workers = 2;
+  int max_concurrency = 8;
+  uint64_t bandwidth_bytes_per_sec = 0;
+  double clock_offset_days = 0;     // tests: the policy's "now" runs ahead
+  int retry_delay_ms = 2000;
+};
+
 struct Config {
   std::string host = "127.0.0.1";
   int port = 10000;
@@ -38,6 +56,7 @@ struct Config {
   std::vector<AccountConfig> accounts;  // the first is the default
   // "containers" at the top level: those of the development account.
   std::map<std::string, ContainerEntry> dev_containers;
+  TierConfig tier;
 };
 
 // Reads a JSON config file over `cfg`:
@@ -46,7 +65,12 @@ struct Config {
 //    "containers": {"NAME": {"path": "/data/set", "read_only": true,
 //                            "max_bytes": 1000, "max_files": 10}},
 //    "accounts": [{"name": "acct", "key": "<base64>", "root": "/srv/acct",
-//                  "containers": {...}}]}
+//                  "containers": {...}}],
+//    "tier": {"remote": "URL", "key": "<base64>", "prefix": "strata",
+//             "pinned": ["container/prefix"], "policy": {<lifecycle policy>},
+//             "interval": 3600, "high_watermark": 90, "low_watermark": 80,
+//             "capacity": 0,
+//             "workers": 2, "max_concurrency": 8, "bandwidth": 0}}
 // Every account in the file needs a name, a base64 key and its own root.
 // "containers" (top level: the development account's) maps valid container
 // names to a view ("path", absolute) and/or limits, all optional.

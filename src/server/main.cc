@@ -4,12 +4,19 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "api/api.h"
 #include "common/strings.h"
 #include "http/server.h"
+#include "server/admin.h"
 #include "server/config.h"
+#include "server/tier_cli.h"
+#include "tier/capacity_tier.h"
+#include "tier/policy.h"
+#include "tier/scheduler.h"
 
 using namespace strata;
 
@@ -25,11 +32,52 @@ int main(int argc, char** argv) {
   serve->add_option("--root", cfg.root, "Namespace root of the default account")->capture_default_str();
   serve->add_option("--durability", durability, "fsync (default) or none");
   serve->add_option("--threads", cfg.threads, "I/O threads (0: one per core)");
+  // Capacity tier.
+  std::string tier_policy_file;
+  serve->add_option("--tier-remote", cfg.tier.remote,
+                    "Remote Azure container URL for the capacity tier (with a SAS, or with --tier-remote-key)");
+  serve->add_option("--tier-remote-key", cfg.tier.remote_key, "Base64 account key of the remote (SharedKey)");
+  serve->add_option("--tier-prefix", cfg.tier.prefix, "Remote names are PREFIX/CONTAINER/BLOB")
+      ->capture_default_str();
+  serve->add_option("--tier-pin", cfg.tier.pinned, "CONTAINER/PREFIX whose blobs never move (repeatable)");
+  serve->add_option("--tier-policy", tier_policy_file, "Azure lifecycle management policy (JSON file)");
+  serve->add_option("--tier-interval", cfg.tier.policy_interval_s,
+                    "Seconds between runs of the policy and the watermarks")
+      ->capture_default_str();
+  serve->add_option("--tier-high-watermark", cfg.tier.high_watermark,
+                    "Offload least recently read blobs when the file system is fuller than this percent");
+  serve->add_option("--tier-low-watermark", cfg.tier.low_watermark, "... until it is below this percent");
+  serve->add_option("--tier-capacity", cfg.tier.capacity_bytes,
+                    "Watermarks count local blob bytes against this capacity (0: the file system)");
+  serve->add_option("--tier-workers", cfg.tier.workers, "Concurrent offloads and recalls")
+      ->capture_default_str();
+  // Hidden: tests run the policy's clock ahead instead of waiting days, and
+  // retry sooner.
+  serve->add_option("--tier-clock-offset-days", cfg.tier.clock_offset_days, "")->group("");
+  serve->add_option("--tier-retry-ms", cfg.tier.retry_delay_ms, "")->group("");
+  int admin_port = -1;
+  std::string admin_host = "127.0.0.1";
+  serve->add_option("--admin-port", admin_port,
+                    "Port of the operator endpoints: /metrics (Prometheus) and /tier/* (0 picks one; off by default)");
+  serve->add_option("--admin-host", admin_host, "Address of the operator endpoints (no auth: keep it local)")
+      ->capture_default_str();
   int io_timeout_s = 0;
   // Hidden (empty group): tests shorten the stall timeout to stay fast.
   serve->add_option("--io-timeout", io_timeout_s, "Seconds without progress before a request is dropped")
       ->group("");
+  server::TierCliOptions tier_cli;
+  CLI::App* tiercmd = app.add_subcommand("tier", "Capacity tier: status|offload|recall|verify PATH...");
+  tiercmd->add_option("verb", tier_cli.verb, "status | offload | recall | verify")->required();
+  tiercmd->add_option("paths", tier_cli.paths, "CONTAINER/BLOB or CONTAINER/PREFIX")->required();
+  tiercmd->add_option("--admin", tier_cli.admin, "The server's admin endpoint, http://HOST:PORT")
+      ->required();
+  tiercmd->add_option("--tier", tier_cli.tier, "offload: Cool | Cold | Archive")->capture_default_str();
+  tiercmd->add_option("--account", tier_cli.account, "An account other than the default");
+  tiercmd->add_option("--timeout", tier_cli.timeout_s, "Seconds to wait for offloads/recalls")
+      ->capture_default_str();
+  tiercmd->add_flag("--no-wait{false}", tier_cli.wait, "Queue the moves and return");
   CLI11_PARSE(app, argc, argv);
+  if (*tiercmd) return server::RunTierCli(tier_cli);
 
   if (!config_path.empty()) {
     // The file sets defaults; flags given on the command line win.
@@ -46,6 +94,30 @@ int main(int argc, char** argv) {
     cfg.fsync = file_cfg.fsync;
     cfg.accounts = file_cfg.accounts;
     cfg.dev_containers = file_cfg.dev_containers;
+    // Tier settings: the file's, except those given as flags.
+    server::TierConfig t = file_cfg.tier;
+    if (serve->count("--tier-remote")) t.remote = cfg.tier.remote;
+    if (serve->count("--tier-remote-key")) t.remote_key = cfg.tier.remote_key;
+    if (serve->count("--tier-prefix")) t.prefix = cfg.tier.prefix;
+    if (serve->count("--tier-pin")) t.pinned = cfg.tier.pinned;
+    if (serve->count("--tier-interval")) t.policy_interval_s = cfg.tier.policy_interval_s;
+    if (serve->count("--tier-high-watermark")) t.high_watermark = cfg.tier.high_watermark;
+    if (serve->count("--tier-low-watermark")) t.low_watermark = cfg.tier.low_watermark;
+    if (serve->count("--tier-workers")) t.workers = cfg.tier.workers;
+    if (serve->count("--tier-capacity")) t.capacity_bytes = cfg.tier.capacity_bytes;
+    t.clock_offset_days = cfg.tier.clock_offset_days;
+    t.retry_delay_ms = cfg.tier.retry_delay_ms;
+    cfg.tier = t;
+  }
+  if (!tier_policy_file.empty()) {
+    std::ifstream in(tier_policy_file);
+    if (!in) {
+      std::fprintf(stderr, "strata: cannot read %s\n", tier_policy_file.c_str());
+      return 2;
+    }
+    std::stringstream ss;
+    ss << in.rdbuf();
+    cfg.tier.policy_json = ss.str();
   }
   if (!durability.empty()) {
     if (durability != "fsync" && durability != "none") {
@@ -86,6 +158,82 @@ int main(int argc, char** argv) {
     }
     accounts.push_back(std::move(a));
   }
+  // SIGUSR1 runs the tier's policy and watermark pass at once (tests,
+  // operators). Blocked here, before any thread starts, so every thread
+  // inherits the mask and only the waiter below takes it.
+  sigset_t usr1;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &usr1, nullptr);
+  // The capacity tier: one remote client, one tier per account.
+  std::unique_ptr<tier::RemoteClient> remote;
+  std::vector<std::unique_ptr<tier::CapacityTier>> tiers;
+  std::vector<std::unique_ptr<tier::TierScheduler>> schedulers;
+  if (!cfg.tier.remote.empty()) {
+    tier::RemoteOptions ro;
+    ro.container_url = cfg.tier.remote;
+    ro.account_key = cfg.tier.remote_key;
+    ro.max_concurrency = cfg.tier.max_concurrency;
+    ro.bandwidth_bytes_per_sec = cfg.tier.bandwidth_bytes_per_sec;
+    auto rc = tier::MakeRemoteClient(ro);
+    if (!rc.ok()) {
+      std::fprintf(stderr, "strata: --tier-remote: %s\n", rc.status().message().c_str());
+      return 2;
+    }
+    remote = std::move(*rc);
+    std::optional<tier::LifecyclePolicy> policy;
+    if (!cfg.tier.policy_json.empty()) {
+      auto p = tier::LifecyclePolicy::Parse(cfg.tier.policy_json);
+      if (!p.ok()) {
+        std::fprintf(stderr, "strata: %s\n", p.status().message().c_str());
+        return 2;
+      }
+      policy = std::move(*p);
+    }
+    if (cfg.tier.high_watermark > 0 &&
+        (cfg.tier.low_watermark <= 0 || cfg.tier.low_watermark >= cfg.tier.high_watermark ||
+         cfg.tier.high_watermark > 100)) {
+      std::fprintf(stderr, "strata: the low watermark must lie between 0 and the high one\n");
+      return 2;
+    }
+    for (size_t i = 0; i < accounts.size(); ++i) {
+      tier::TierOptions to;
+      // Names a container cannot have ("@...") keep accounts apart.
+      to.prefix = cfg.tier.prefix;
+      if (i > 0) to.prefix += (to.prefix.empty() ? "@" : "/@") + accounts[i]->name;
+      to.pinned = cfg.tier.pinned;
+      to.transfer_workers = cfg.tier.workers;
+      to.sync = cfg.fsync;
+      to.retry_delay_ms = cfg.tier.retry_delay_ms;
+      auto t = std::make_unique<tier::CapacityTier>(accounts[i]->store.get(), remote.get(), to);
+      Status s = t->Start();
+      if (!s.ok()) {
+        std::fprintf(stderr, "strata: tier: %s\n", s.message().c_str());
+        return 1;
+      }
+      accounts[i]->tier = t.get();
+      tier::SchedulerOptions so;
+      so.policy = policy;
+      so.interval_s = cfg.tier.policy_interval_s;
+      so.high_watermark = cfg.tier.high_watermark;
+      so.low_watermark = cfg.tier.low_watermark;
+      so.capacity_bytes = cfg.tier.capacity_bytes;
+      so.clock_offset_ns = static_cast<TimeNs>(cfg.tier.clock_offset_days * 86400.0 * 1e9);
+      if (policy) {
+        tier::LifecyclePolicy rule = *policy;
+        t->SetRecallOnRead([rule](const std::string& c, const std::string& b,
+                                  const ns::BlobRecord& rec) { return rule.AutoTierToHot(c, b, rec); });
+      }
+      auto sch = std::make_unique<tier::TierScheduler>(t.get(), so);
+      sch->Start();
+      schedulers.push_back(std::move(sch));
+      tiers.push_back(std::move(t));
+    }
+  }
+  std::vector<server::AdminAccount> admin_accounts;
+  for (size_t i = 0; i < accounts.size(); ++i)
+    admin_accounts.push_back({accounts[i]->name, accounts[i]->store.get(), accounts[i]->tier,
+                              i < schedulers.size() ? schedulers[i].get() : nullptr});
   api::Api handler(std::move(accounts));
   http::ServerOptions opt;
   opt.host = cfg.host;
@@ -106,6 +254,34 @@ int main(int argc, char** argv) {
       server::kDevAccount, server::kDevKey, host.c_str(), *port, server::kDevAccount);
   std::fflush(stdout);
   signal(SIGPIPE, SIG_IGN);
+  std::unique_ptr<server::AdminHandler> admin;
+  std::unique_ptr<http::Server> admin_server;
+  std::thread admin_thread;
+  if (admin_port >= 0) {
+    admin = std::make_unique<server::AdminHandler>(std::move(admin_accounts));
+    http::ServerOptions ao;
+    ao.host = admin_host;
+    ao.port = static_cast<uint16_t>(admin_port);
+    ao.threads = 1;
+    admin_server = std::make_unique<http::Server>(ao, admin.get());
+    auto ap = admin_server->Listen();
+    if (!ap.ok()) {
+      std::fprintf(stderr, "strata: admin: %s\n", ap.status().message().c_str());
+      return 1;
+    }
+    std::printf("strata admin on %s:%u (/metrics, /tier)\n", admin_host.c_str(), *ap);
+    std::fflush(stdout);
+    admin_thread = std::thread([&admin_server] { admin_server->Run(); });
+  }
+  if (!schedulers.empty()) {
+    std::thread([usr1, &schedulers] {
+      while (true) {
+        int sig = 0;
+        if (sigwait(&usr1, &sig) == 0 && sig == SIGUSR1)
+          for (auto& s : schedulers) s->Trigger();
+      }
+    }).detach();
+  }
   // Uncommitted blocks expire 7 days after their blob's last Put Block;
   // sweep hourly (and once at start, in Store::Open).
   std::thread sweeper([&handler] {
@@ -116,5 +292,11 @@ int main(int argc, char** argv) {
   });
   sweeper.detach();
   server.Run();
+  if (admin_server) {
+    admin_server->Stop();
+    admin_thread.join();
+  }
+  for (auto& s : schedulers) s->Stop();
+  for (auto& t : tiers) t->Stop();  // before the stores they move data of
   return 0;
 }

@@ -1,0 +1,205 @@
+#include "server/admin.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/strings.h"
+
+namespace strata::server {
+
+namespace {
+http::Response Text(int status, std::string body, const char* type = "text/plain; charset=utf-8") {
+  http::Response r;
+  r.status = status;
+  r.Set("Content-Type", type);
+  r.body = std::move(body);
+  return r;
+}
+
+const char* kStates[] = {"hot", "premigrated", "offloaded", "archived"};
+
+// The blobs of `path` (CONTAINER/BLOB, or CONTAINER/PREFIX: all under it).
+std::vector<ns::BlobInfo> Expand(ns::Store* store, const std::string& path, std::string* c,
+                                 Status* err) {
+  std::vector<ns::BlobInfo> out;
+  size_t slash = path.find('/');
+  *c = path.substr(0, slash);
+  std::string b = slash == std::string::npos ? "" : path.substr(slash + 1);
+  if (!b.empty()) {
+    auto one = store->Head(*c, b);
+    if (one.ok()) {
+      out.push_back(std::move(*one));
+      return out;
+    }
+  }
+  std::string marker;
+  for (int page = 0; page < 100000; ++page) {
+    auto list = store->List(*c, b, "", marker, 5000);
+    if (!list.ok()) {
+      *err = list.status();
+      return out;
+    }
+    for (auto& item : list->items)
+      if (!item.is_prefix) out.push_back(std::move(item.info));
+    if (list->next_marker.empty()) break;
+    marker = list->next_marker;
+  }
+  if (out.empty()) *err = Status(ErrorKind::kNotFound, "no blob at " + path);
+  return out;
+}
+}  // namespace
+
+std::optional<http::Response> AdminHandler::Prepare(http::Request& req, http::BodyPlan* plan) {
+  plan->kind = http::BodyPlan::kDiscard;
+  if (req.method == "GET" && req.path == "/metrics")
+    return Text(200, Metrics(), "text/plain; version=0.0.4; charset=utf-8");
+  if (req.path.rfind("/tier/", 0) == 0) {
+    std::string verb = req.path.substr(6);
+    bool get = verb == "status";
+    if ((get && req.method != "GET") || (!get && req.method != "POST"))
+      return Text(405, "method not allowed\n");
+    return Tier(req, verb);
+  }
+  return Text(404, "not found\n");
+}
+
+http::Response AdminHandler::Handle(http::Request& req) { return Text(404, "not found\n"); }
+
+http::Response AdminHandler::Fail(http::Failure, const http::Request*, const Status& detail) {
+  http::Response r = Text(400, detail.message() + "\n");
+  r.close = true;
+  return r;
+}
+
+http::Response AdminHandler::Tier(http::Request& req, const std::string& verb) {
+  if (verb != "status" && verb != "offload" && verb != "recall" && verb != "verify")
+    return Text(404, "not found\n");
+  AdminAccount* acct = accounts_.empty() ? nullptr : &accounts_.front();
+  if (auto name = req.Query("account")) {
+    acct = nullptr;
+    for (auto& a : accounts_)
+      if (a.name == *name) acct = &a;
+  }
+  if (!acct) return Text(404, "no such account\n");
+  if (!acct->tier && verb != "status") return Text(409, "no capacity tier is configured\n");
+  auto path = req.Query("path");
+  if (!path || path->empty()) return Text(400, "path= is required\n");
+  std::string tier = req.Query("tier").value_or("Cool");
+  if (tier != "Cool" && tier != "Cold" && tier != "Archive")
+    return Text(400, "tier must be Cool, Cold or Archive\n");
+  std::string c;
+  Status err;
+  auto blobs = Expand(acct->store, *path, &c, &err);
+  if (!err.ok()) return Text(404, err.message() + "\n");
+  std::string out;
+  for (const auto& info : blobs) {
+    const ns::BlobRecord& rec = info.rec;
+    nlohmann::json j{{"path", c + "/" + info.name},
+                     {"size", info.st.size},
+                     {"state", tier::StateName(rec.tier_state)},
+                     {"tier", rec.tier.empty() ? "Hot" : rec.tier},
+                     {"etag", rec.etag}};
+    if (!rec.remote_name.empty()) j["remote"] = rec.remote_name;
+    if (acct->tier) {
+      std::string e = acct->tier->LastError(c, info.name);
+      if (!e.empty()) j["error"] = e;
+    }
+    if (verb == "offload") {
+      acct->tier->Schedule(tier::CapacityTier::JobKind::kOffload, c, info.name, tier, rec.etag);
+    } else if (verb == "recall") {
+      acct->tier->Schedule(tier::CapacityTier::JobKind::kRecall, c, info.name, "Hot", rec.etag);
+    } else if (verb == "verify") {
+      Status v = acct->tier->Verify(c, info.name);
+      j["verified"] = v.ok();
+      if (!v.ok()) j["error"] = v.message();
+    }
+    out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  }
+  return Text(200, out, "application/x-ndjson");
+}
+
+std::string AdminHandler::Metrics() {
+  std::string m;
+  auto counter = [&m](const char* name, const char* help, const char* type) {
+    m += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+  };
+  auto line = [&m](const std::string& name, const std::string& labels, uint64_t v) {
+    m += name + "{" + labels + "} " + std::to_string(v) + "\n";
+  };
+  counter("strata_tier_blobs", "Blobs per tier state at the last scheduler pass.", "gauge");
+  for (auto& a : accounts_) {
+    if (!a.scheduler) continue;
+    auto p = a.scheduler->last_pass();
+    for (int s = 0; s < 4; ++s)
+      line("strata_tier_blobs", "account=\"" + a.name + "\",state=\"" + kStates[s] + "\"",
+           p.state_blobs[s]);
+  }
+  counter("strata_tier_bytes", "Blob bytes per tier state at the last scheduler pass.", "gauge");
+  for (auto& a : accounts_) {
+    if (!a.scheduler) continue;
+    auto p = a.scheduler->last_pass();
+    for (int s = 0; s < 4; ++s)
+      line("strata_tier_bytes", "account=\"" + a.name + "\",state=\"" + kStates[s] + "\"",
+           p.state_bytes[s]);
+  }
+  struct Field {
+    const char* name;
+    const char* help;
+    const char* type;
+    uint64_t tier::CapacityTier::Counters::*field;
+  };
+  static const Field kFields[] = {
+      {"strata_tier_offloads_total", "Blobs offloaded.", "counter",
+       &tier::CapacityTier::Counters::offloads},
+      {"strata_tier_offload_bytes_total", "Bytes uploaded by offloads.", "counter",
+       &tier::CapacityTier::Counters::offload_bytes},
+      {"strata_tier_recalls_total", "Blobs recalled.", "counter",
+       &tier::CapacityTier::Counters::recalls},
+      {"strata_tier_recall_bytes_total", "Bytes downloaded by recalls.", "counter",
+       &tier::CapacityTier::Counters::recall_bytes},
+      {"strata_tier_remote_reads_total", "Get Blob requests served from the remote.", "counter",
+       &tier::CapacityTier::Counters::stream_reads},
+      {"strata_tier_remote_read_bytes_total", "Bytes streamed from the remote to clients.",
+       "counter", &tier::CapacityTier::Counters::stream_bytes},
+      {"strata_tier_remote_deletes_total", "Stale or recalled remote copies deleted.", "counter",
+       &tier::CapacityTier::Counters::remote_deletes},
+      {"strata_tier_failures_total", "Failed tier operations (remote errors included).", "counter",
+       &tier::CapacityTier::Counters::failures},
+      {"strata_tier_verify_failures_total", "Remote copies that failed verification.", "counter",
+       &tier::CapacityTier::Counters::verify_failures},
+      {"strata_tier_queue_depth", "Offloads and recalls queued or running.", "gauge",
+       &tier::CapacityTier::Counters::queue_depth},
+      {"strata_tier_pending_reads", "Remote reads waiting for a worker.", "gauge",
+       &tier::CapacityTier::Counters::pending_reads},
+      {"strata_tier_journal_entries", "Tier operations in the journal.", "gauge",
+       &tier::CapacityTier::Counters::journal_entries},
+  };
+  std::vector<std::pair<std::string, tier::CapacityTier::Counters>> counts;
+  for (auto& a : accounts_)
+    if (a.tier) counts.emplace_back(a.name, a.tier->GetCounters());
+  for (const auto& f : kFields) {
+    counter(f.name, f.help, f.type);
+    for (const auto& [name, c] : counts) line(f.name, "account=\"" + name + "\"", c.*(f.field));
+  }
+  // The remote client is shared by the accounts.
+  tier::RemoteClient* remote = nullptr;
+  for (auto& a : accounts_)
+    if (a.tier) remote = a.tier->remote();
+  if (remote) {
+    auto s = remote->GetStats();
+    auto one = [&](const char* name, const char* help, const char* type, uint64_t v) {
+      counter(name, help, type);
+      m += std::string(name) + " " + std::to_string(v) + "\n";
+    };
+    one("strata_tier_remote_requests_total", "Requests sent to the remote.", "counter", s.requests);
+    one("strata_tier_remote_retries_total", "Remote requests retried.", "counter", s.retries);
+    one("strata_tier_remote_errors_total", "Remote requests that failed after their retries.",
+        "counter", s.errors);
+    one("strata_tier_remote_bytes_up_total", "Bytes sent to the remote.", "counter", s.bytes_up);
+    one("strata_tier_remote_bytes_down_total", "Bytes received from the remote.", "counter",
+        s.bytes_down);
+    one("strata_tier_remote_in_flight", "Remote requests in flight.", "gauge", s.in_flight);
+  }
+  return m;
+}
+
+}  // namespace strata::server

@@ -1,0 +1,722 @@
+#include "tier/capacity_tier.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+
+#include "common/crash_point.h"
+#include "common/crypto.h"
+#include "common/strings.h"
+
+namespace strata::tier {
+
+using TierState = ns::BlobRecord::TierState;
+
+namespace {
+int64_t NowMs() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+bool SameFile(const FileStat& a, const FileStat& b) {
+  return a.ino == b.ino && a.size == b.size && a.mtime_ns == b.mtime_ns;
+}
+
+bool WriteAll(int fd, const char* p, size_t n) {
+  while (n > 0) {
+    ssize_t w = ::write(fd, p, n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      return false;
+    }
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  return true;
+}
+
+JournalEntry DeleteEntry(const std::string& c, const std::string& b, const std::string& name) {
+  JournalEntry d;
+  d.op = JournalEntry::Op::kRemoteDelete;
+  d.step = "delete";
+  d.container = c;
+  d.blob = b;
+  d.remote_name = name;
+  return d;
+}
+
+void ClearRemote(ns::BlobRecord* rec) {
+  rec->tier_state = TierState::kHot;
+  rec->remote_name.clear();
+  rec->remote_etag.clear();
+  rec->remote_md5.clear();
+  rec->remote_size = 0;
+  rec->rehydrate_to.clear();
+}
+}  // namespace
+
+std::string StateName(TierState s) {
+  switch (s) {
+    case TierState::kHot:
+      return "hot";
+    case TierState::kPremigrated:
+      return "premigrated";
+    case TierState::kOffloaded:
+      return "offloaded";
+    case TierState::kArchived:
+      return "archived";
+  }
+  return "hot";
+}
+
+CapacityTier::CapacityTier(ns::Store* store, RemoteClient* remote, TierOptions options)
+    : store_(store),
+      remote_(remote),
+      opt_(std::move(options)),
+      journal_(store->fs(), store->root() + "/.strata/journal", opt_.sync) {}
+
+CapacityTier::~CapacityTier() { Stop(); }
+
+Status CapacityTier::Start() {
+  STRATA_RETURN_IF_ERROR(journal_.Open());
+  store_->SetRemoteRefHook([this](const std::string& c, const std::string& b,
+                                  const ns::BlobRecord& old,
+                                  bool done) { OnRemoteRef(c, b, old, done); });
+  std::vector<std::string> bad;
+  for (const auto& e : journal_.List(&bad)) Replay(e);
+  for (const auto& name : bad)
+    std::fprintf(stderr, "strata: tier: unreadable journal entry %s left in place\n", name.c_str());
+  started_ = true;
+  for (int i = 0; i < std::max(1, opt_.transfer_workers); ++i)
+    threads_.emplace_back([this] { TransferLoop(); });
+  for (int i = 0; i < std::max(1, opt_.read_workers); ++i)
+    threads_.emplace_back([this] { ReadLoop(); });
+  return Status::Ok();
+}
+
+void CapacityTier::Stop() {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  read_cv_.notify_all();
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+}
+
+void CapacityTier::NoteRemoteRead(const std::string& c, const std::string& b,
+                                  const ns::BlobRecord& rec) {
+  if (rec.tier_state == TierState::kOffloaded && recall_on_read_ && recall_on_read_(c, b, rec))
+    Schedule(JobKind::kRecall, c, b, "Hot", rec.etag);
+}
+
+bool CapacityTier::Pinned(const std::string& c, const std::string& b) const {
+  std::string full = c + "/" + b;
+  for (const auto& p : opt_.pinned)
+    if (!p.empty() && full.compare(0, p.size(), p) == 0) return true;
+  return false;
+}
+
+std::string CapacityTier::RemoteName(const std::string& c, const std::string& b) const {
+  return opt_.prefix.empty() ? c + "/" + b : opt_.prefix + "/" + c + "/" + b;
+}
+
+std::mutex& CapacityTier::BlobOpLock(const std::string& c, const std::string& b) {
+  return op_locks_[std::hash<std::string>()(c + '\0' + b) % 32];
+}
+
+void CapacityTier::NoteError(const std::string& c, const std::string& b, const Status& s) {
+  n_.failures++;
+  std::fprintf(stderr, "strata: tier: %s/%s: %s\n", c.c_str(), b.c_str(), s.ToString().c_str());
+  std::lock_guard<std::mutex> l(mu_);
+  last_error_[c + "/" + b] = s.ToString();
+}
+
+std::string CapacityTier::LastError(const std::string& c, const std::string& b) {
+  std::lock_guard<std::mutex> l(mu_);
+  auto it = last_error_.find(c + "/" + b);
+  return it == last_error_.end() ? std::string() : it->second;
+}
+
+// ------------------------------------------------------------------ offload
+
+Status CapacityTier::Upload(const std::string& c, const std::string& b, const ns::BlobInfo& info,
+                            const std::string& name, RemoteProps* props, std::string* md5) {
+  auto f = store_->fs()->OpenRead(store_->BlobFilePath(c, b));
+  if (!f.ok()) return f.status();
+  auto st = (*f)->Stat();
+  if (!st.ok()) return st.status();
+  if (!SameFile(*st, info.st)) return Status(ErrorKind::kAlreadyExists, "the blob changed");
+  // The local MD5, read from the data itself: what the remote copy must match.
+  Md5Hasher h;
+  std::string buf(1 << 20, '\0');
+  for (uint64_t off = 0; off < st->size;) {
+    auto n = (*f)->PRead(buf.data(), buf.size(), off);
+    if (!n.ok()) return n.status();
+    if (*n == 0) return Status(ErrorKind::kAlreadyExists, "the blob shrank");
+    h.Update(buf.data(), *n);
+    off += *n;
+  }
+  *md5 = h.Final();
+  const ns::BlobRecord& rec = info.rec;
+  if (rec.content_md5.size() == 16 && rec.content_md5 != *md5)
+    return Status(ErrorKind::kIo, "local data does not match the blob's Content-MD5");
+  RemoteBlobHeaders hdr;
+  hdr.content_type = rec.content_type;
+  hdr.content_encoding = rec.content_encoding;
+  hdr.content_language = rec.content_language;
+  hdr.content_disposition = rec.content_disposition;
+  hdr.cache_control = rec.cache_control;
+  hdr.content_md5 = *md5;
+  hdr.metadata = rec.metadata;
+  STRATA_RETURN_IF_ERROR(remote_->Upload(name, (*f)->fd(), st->size, hdr, props));
+  // Verify: the remote copy's length and MD5.
+  if (opt_.verify_readback) {
+    Md5Hasher rh;
+    uint64_t got = 0;
+    if (st->size > 0) {
+      STRATA_RETURN_IF_ERROR(remote_->Read(name, 0, 0, [&](const char* d, size_t n) {
+        rh.Update(d, n);
+        got += n;
+        return true;
+      }));
+    }
+    std::string rmd5 = rh.Final();
+    if (got != st->size || rmd5 != *md5)
+      return Status(ErrorKind::kIo, "the uploaded copy does not match (length or MD5)");
+  } else {
+    auto hp = remote_->Head(name);
+    if (!hp.ok()) return hp.status();
+    if (hp->size != st->size || (hp->content_md5.size() == 16 && hp->content_md5 != *md5))
+      return Status(ErrorKind::kIo, "the uploaded copy does not match (length or MD5)");
+    if (hp->content_md5.size() != 16) return Status(ErrorKind::kIo, "the remote reports no MD5");
+  }
+  return Status::Ok();
+}
+
+Status CapacityTier::Offload(const std::string& c, const std::string& b, const std::string& tier,
+                             const std::string& if_etag) {
+  if (Pinned(c, b)) return Status(ErrorKind::kPermission, "pinned: " + c + "/" + b);
+  std::lock_guard<std::mutex> op(BlobOpLock(c, b));
+  auto info = store_->Head(c, b);
+  if (!info.ok()) return info.status();
+  if (!if_etag.empty() && info->rec.etag != if_etag)
+    return Status(ErrorKind::kAlreadyExists, "the blob changed since the move was asked");
+  if (info->rec.blob_type != "BlockBlob")
+    return Status(ErrorKind::kInvalidArgument, "only block blobs are tiered");
+  const std::string target = tier.empty() ? "Cool" : tier;
+  TierState state = info->rec.tier_state;
+  if (state == TierState::kArchived) return Status::Ok();
+  if (state == TierState::kOffloaded) {
+    if (target != "Archive") return Status::Ok();
+    JournalEntry e{JournalEntry::Op::kOffload, "release",      c,     b,
+                   info->rec.remote_name,      info->rec.etag, target};
+    e.fp_size = info->st.size, e.fp_ino = info->st.ino, e.fp_mtime = info->st.mtime_ns;
+    STRATA_RETURN_IF_ERROR(journal_.Put(e));
+    return FinishOffload(e);
+  }
+  if (state == TierState::kPremigrated) {
+    JournalEntry e{JournalEntry::Op::kOffload, "release",      c,     b,
+                   info->rec.remote_name,      info->rec.etag, target};
+    e.fp_size = info->st.size, e.fp_ino = info->st.ino, e.fp_mtime = info->st.mtime_ns;
+    STRATA_RETURN_IF_ERROR(journal_.Put(e));
+    return FinishOffload(e);
+  }
+  // Hot: upload and verify first; nothing local changes until then.
+  JournalEntry e{JournalEntry::Op::kOffload, "upload",       c,     b,
+                 RemoteName(c, b),           info->rec.etag, target};
+  STRATA_RETURN_IF_ERROR(journal_.Put(e));
+  STRATA_CRASH_POINT("tier.offload.journaled");
+  RemoteProps props;
+  std::string md5;
+  Status up = Upload(c, b, *info, e.remote_name, &props, &md5);
+  if (!up.ok()) {
+    // Roll back: no record points to the copy. Unreachable now: the journal
+    // keeps the intent for the next attempt or restart.
+    if (remote_->Delete(e.remote_name).ok()) (void)journal_.Remove(e);
+    return up;
+  }
+  STRATA_CRASH_POINT("tier.offload.uploaded");
+  {
+    auto lock = store_->LockBlob(c, b);
+    auto now = store_->Head(c, b);
+    if (!now.ok() || now->rec.etag != e.etag || !SameFile(now->st, info->st) ||
+        now->rec.tier_state != TierState::kHot) {
+      lock.unlock();
+      if (remote_->Delete(e.remote_name).ok()) (void)journal_.Remove(e);
+      return Status(ErrorKind::kAlreadyExists, "the blob changed during the offload");
+    }
+    ns::BlobRecord rec = now->rec;
+    rec.tier_state = TierState::kPremigrated;
+    rec.remote_name = e.remote_name;
+    rec.remote_etag = props.etag;
+    rec.remote_md5 = md5;
+    rec.remote_size = now->st.size;
+    rec.tier = target;
+    e.step = "release";
+    e.fp_size = now->st.size, e.fp_ino = now->st.ino, e.fp_mtime = now->st.mtime_ns;
+    STRATA_RETURN_IF_ERROR(journal_.Put(e));
+    Status s = store_->UpdateRecord(c, b, rec);
+    if (!s.ok()) {
+      lock.unlock();
+      if (remote_->Delete(e.remote_name).ok()) (void)journal_.Remove(e);
+      return s;
+    }
+  }
+  STRATA_CRASH_POINT("tier.offload.premigrated");
+  n_.offload_bytes += info->st.size;
+  return FinishOffload(e);
+}
+
+// From premigrated (journal step "release") to offloaded, and on to
+// archived when asked. Also the replay of an interrupted release.
+Status CapacityTier::FinishOffload(JournalEntry e) {
+  const std::string& c = e.container;
+  const std::string& b = e.blob;
+  bool archive = false;
+  {
+    auto lock = store_->LockBlob(c, b);
+    auto stored = store_->ReadStoredRecord(c, b);
+    bool ours = stored.ok() && stored->rec && stored->rec->remote_name == e.remote_name &&
+                stored->rec->etag == e.etag && stored->rec->tier_state != TierState::kHot;
+    // While premigrated, the file must still be the one uploaded: same inode
+    // and size (released, it is a new stub inode).
+    bool same = ours && (stored->rec->tier_state != TierState::kPremigrated ||
+                         (stored->st.ino == e.fp_ino && stored->st.size == e.fp_size));
+    if (!ours || !same) {
+      lock.unlock();
+      // The blob was replaced or rewritten: the copy is stale. It is deleted
+      // only when no record points to it.
+      JournalEntry d = DeleteEntry(c, b, e.remote_name);
+      (void)journal_.Put(d);
+      (void)journal_.Remove(e);
+      Schedule(JobKind::kCollect, c, b, e.remote_name);
+      return Status(ErrorKind::kAlreadyExists, "the blob changed during the offload");
+    }
+    ns::BlobRecord rec = *stored->rec;
+    if (rec.tier_state == TierState::kPremigrated) {
+      rec.tier_state = TierState::kOffloaded;
+      STRATA_RETURN_IF_ERROR(store_->ReleaseData(c, b, rec, e.fp_mtime));
+      STRATA_CRASH_POINT("tier.offload.released");
+      n_.offloads++;
+    }
+    archive = e.target_tier == "Archive" && rec.tier_state != TierState::kArchived;
+  }
+  if (archive) {
+    STRATA_RETURN_IF_ERROR(remote_->SetTier(e.remote_name, "Archive"));
+    auto lock = store_->LockBlob(c, b);
+    auto now = store_->Head(c, b);
+    if (now.ok() && now->rec.etag == e.etag && now->rec.remote_name == e.remote_name &&
+        now->rec.tier_state == TierState::kOffloaded) {
+      ns::BlobRecord rec = now->rec;
+      rec.tier_state = TierState::kArchived;
+      rec.tier = "Archive";
+      STRATA_RETURN_IF_ERROR(store_->UpdateRecord(c, b, rec));
+    }
+  }
+  return journal_.Remove(e);
+}
+
+// ------------------------------------------------------------------- recall
+
+Status CapacityTier::DownloadVerified(const ns::BlobRecord& rec, const std::string& path) {
+  auto f = store_->fs()->OpenWrite(path, true, true);
+  if (!f.ok()) return f.status();
+  Md5Hasher h;
+  uint64_t got = 0;
+  Status io;
+  if (rec.remote_size > 0) {
+    Status s = remote_->Read(rec.remote_name, 0, 0, [&](const char* d, size_t n) {
+      if (got + n > rec.remote_size) {
+        io = Status(ErrorKind::kIo, "the remote copy is longer than recorded");
+        return false;
+      }
+      io = (*f)->PWrite(d, n, got);
+      if (!io.ok()) return false;
+      h.Update(d, n);
+      got += n;
+      return true;
+    });
+    if (!io.ok()) return io;
+    STRATA_RETURN_IF_ERROR(s);
+  }
+  if (got != rec.remote_size || h.Final() != rec.remote_md5) {
+    n_.verify_failures++;
+    return Status(ErrorKind::kIo, "the remote copy " + rec.remote_name +
+                                      " failed verification (length or MD5): recall refused");
+  }
+  if (opt_.sync) STRATA_RETURN_IF_ERROR((*f)->Sync());
+  return Status::Ok();
+}
+
+Status CapacityTier::Recall(const std::string& c, const std::string& b, bool keep_remote,
+                            const std::string& if_etag) {
+  std::lock_guard<std::mutex> op(BlobOpLock(c, b));
+  auto info = store_->Head(c, b);
+  if (!info.ok()) return info.status();
+  if (!if_etag.empty() && info->rec.etag != if_etag)
+    return Status(ErrorKind::kAlreadyExists, "the blob changed since the move was asked");
+  ns::BlobRecord rec = info->rec;
+  if (rec.tier_state == TierState::kHot) return Status::Ok();
+  if (rec.tier_state == TierState::kPremigrated) {
+    if (keep_remote) return Status::Ok();
+    JournalEntry d = DeleteEntry(c, b, rec.remote_name);
+    STRATA_RETURN_IF_ERROR(journal_.Put(d));
+    {
+      auto lock = store_->LockBlob(c, b);
+      auto now = store_->Head(c, b);
+      if (!now.ok()) return now.status();
+      if (now->rec.etag != rec.etag || now->rec.tier_state != TierState::kPremigrated)
+        return Status(ErrorKind::kAlreadyExists, "the blob changed during the recall");
+      ns::BlobRecord nrec = now->rec;
+      ClearRemote(&nrec);
+      STRATA_RETURN_IF_ERROR(store_->UpdateRecord(c, b, nrec));
+    }
+    CollectRemote(d);
+    return Status::Ok();
+  }
+  if (rec.tier_state == TierState::kArchived) {
+    std::string target = rec.rehydrate_to.empty() ? "Hot" : rec.rehydrate_to;
+    Status st = remote_->SetTier(rec.remote_name, target);
+    if (!st.ok() && st.kind() != ErrorKind::kAlreadyExists) return st;
+    auto props = remote_->Head(rec.remote_name);
+    if (!props.ok()) return props.status();
+    if (props->access_tier == "Archive" || !props->archive_status.empty())
+      return Status(ErrorKind::kBusy, "rehydrating " + rec.remote_name);
+    auto lock = store_->LockBlob(c, b);
+    auto now = store_->Head(c, b);
+    if (!now.ok()) return now.status();
+    if (now->rec.etag != rec.etag || now->rec.tier_state != TierState::kArchived)
+      return Status(ErrorKind::kAlreadyExists, "the blob changed during the rehydration");
+    rec = now->rec;
+    rec.tier_state = TierState::kOffloaded;
+    rec.tier = target;
+    rec.rehydrate_to.clear();
+    STRATA_RETURN_IF_ERROR(store_->UpdateRecord(c, b, rec));
+    if (target != "Hot") return Status::Ok();  // online again, data stays remote
+  }
+  // Offloaded: download, verify, put the data back under the same record.
+  JournalEntry e{JournalEntry::Op::kRecall, "download", c,     b,
+                 rec.remote_name,           rec.etag,   "Hot", keep_remote};
+  STRATA_RETURN_IF_ERROR(journal_.Put(e));
+  STRATA_CRASH_POINT("tier.recall.journaled");
+  std::string temp = store_->NewTempPath();
+  Status s = DownloadVerified(rec, temp);
+  if (s.ok()) s = store_->fs()->SetMtime(temp, info->st.mtime_ns);
+  if (!s.ok()) {
+    (void)store_->fs()->Unlink(temp);
+    (void)journal_.Remove(e);
+    return s;
+  }
+  STRATA_CRASH_POINT("tier.recall.downloaded");
+  {
+    auto lock = store_->LockBlob(c, b);
+    auto now = store_->Head(c, b);
+    if (!now.ok() || now->rec.etag != rec.etag || now->rec.tier_state != TierState::kOffloaded) {
+      lock.unlock();
+      (void)store_->fs()->Unlink(temp);
+      (void)journal_.Remove(e);
+      return now.ok() ? Status(ErrorKind::kAlreadyExists, "the blob changed during the recall")
+                      : now.status();
+    }
+    ns::BlobRecord nrec = now->rec;
+    if (keep_remote) {
+      nrec.tier_state = TierState::kPremigrated;
+    } else {
+      ClearRemote(&nrec);
+      nrec.tier = "Hot";
+    }
+    e.step = "commit";
+    s = journal_.Put(e);
+    if (s.ok()) s = store_->ReplaceKeepingAttrs(c, b, temp, nrec);
+    if (!s.ok()) {
+      lock.unlock();
+      (void)store_->fs()->Unlink(temp);
+      (void)journal_.Remove(e);
+      return s;
+    }
+  }
+  STRATA_CRASH_POINT("tier.recall.committed");
+  n_.recalls++;
+  n_.recall_bytes += rec.remote_size;
+  if (!keep_remote) {
+    Status d = remote_->Delete(e.remote_name);
+    if (!d.ok()) return Status::Ok();  // the journal entry retries it at the next start
+    n_.remote_deletes++;
+    STRATA_CRASH_POINT("tier.recall.remote_deleted");
+  }
+  return journal_.Remove(e);
+}
+
+Status CapacityTier::Verify(const std::string& c, const std::string& b) {
+  auto info = store_->Head(c, b);
+  if (!info.ok()) return info.status();
+  const ns::BlobRecord& rec = info->rec;
+  if (rec.tier_state == TierState::kHot) return Status::Ok();
+  if (rec.tier_state == TierState::kArchived)
+    return Status(ErrorKind::kBusy, "archived: the remote copy cannot be read");
+  Md5Hasher h;
+  uint64_t got = 0;
+  if (rec.remote_size > 0) {
+    STRATA_RETURN_IF_ERROR(remote_->Read(rec.remote_name, 0, 0, [&](const char* d, size_t n) {
+      h.Update(d, n);
+      got += n;
+      return true;
+    }));
+  }
+  if (got != rec.remote_size || h.Final() != rec.remote_md5) {
+    n_.verify_failures++;
+    return Status(ErrorKind::kIo, "the remote copy " + rec.remote_name +
+                                      " does not match the record (length or MD5)");
+  }
+  return Status::Ok();
+}
+
+// ------------------------------------------------------------ remote clean-up
+
+void CapacityTier::OnRemoteRef(const std::string& c, const std::string& b,
+                               const ns::BlobRecord& old, bool done) {
+  JournalEntry d = DeleteEntry(c, b, old.remote_name);
+  if (!done) {
+    (void)journal_.Put(d);
+    return;
+  }
+  Schedule(JobKind::kCollect, c, b, old.remote_name);
+}
+
+void CapacityTier::CollectRemote(const JournalEntry& e) {
+  auto stored = store_->ReadStoredRecord(e.container, e.blob);
+  if (stored.ok() && stored->rec && stored->rec->remote_name == e.remote_name &&
+      stored->rec->tier_state != TierState::kHot) {
+    // Still pointed to (the replace or delete did not happen): keep it.
+    (void)journal_.Remove(e);
+    return;
+  }
+  Status s = remote_->Delete(e.remote_name);
+  if (!s.ok()) {
+    NoteError(e.container, e.blob, s);  // the journal entry retries at the next start
+    return;
+  }
+  n_.remote_deletes++;
+  (void)journal_.Remove(e);
+}
+
+// ------------------------------------------------------------------ replay
+
+// Replay runs before the server serves and before the workers start. It
+// does the local steps at once (a half-done release must be finished before
+// anyone reads the blob) and queues every remote step, so a remote that is
+// down does not hold up the start.
+void CapacityTier::Replay(const JournalEntry& e) {
+  const std::string& c = e.container;
+  const std::string& b = e.blob;
+  if (e.op == JournalEntry::Op::kRemoteDelete)
+    return Schedule(JobKind::kCollect, c, b, e.remote_name);
+  auto stored = store_->ReadStoredRecord(c, b);
+  std::optional<ns::BlobRecord> rec;
+  if (stored.ok()) rec = stored->rec;
+  bool points = rec && rec->remote_name == e.remote_name && rec->tier_state != TierState::kHot;
+  auto collect = [&] {
+    (void)journal_.Put(DeleteEntry(c, b, e.remote_name));
+    (void)journal_.Remove(e);
+    Schedule(JobKind::kCollect, c, b, e.remote_name);
+  };
+  if (e.op == JournalEntry::Op::kOffload) {
+    if (points && rec->etag == e.etag) {
+      // Recorded premigrated (or further): finish the release now, the
+      // archiving (a remote call) later.
+      JournalEntry local = e;
+      local.target_tier.clear();
+      Status s = FinishOffload(local);
+      if (!s.ok()) NoteError(c, b, s);
+      if (e.target_tier == "Archive" || (!s.ok() && s.kind() == ErrorKind::kBusy))
+        Schedule(JobKind::kOffload, c, b, e.target_tier, e.etag);
+      return;
+    }
+    // Not recorded: roll back the upload (no record points to the copy).
+    if (points) return (void)journal_.Remove(e);
+    return collect();
+  }
+  // Recall: committed when the record is back with the same ETag and no
+  // longer offloaded; then only the remote copy may remain to delete.
+  bool committed = rec && rec->etag == e.etag && rec->tier_state != TierState::kOffloaded &&
+                   rec->tier_state != TierState::kArchived;
+  if (committed && !e.keep_remote && !points) return collect();
+  // Not committed: the stub and its remote copy stand; the download was in
+  // .strata/tmp, which the store emptied at open.
+  (void)journal_.Remove(e);
+}
+
+// ------------------------------------------------------------------ workers
+
+void CapacityTier::Schedule(JobKind kind, const std::string& c, const std::string& b,
+                            const std::string& tier, const std::string& etag) {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (kind != JobKind::kCollect) {
+      last_error_.erase(c + "/" + b);  // a new request: an older failure no longer says how it went
+      for (auto& j : jobs_) {
+        if (j.kind != JobKind::kCollect && j.c == c && j.b == b) {
+          j.kind = kind;
+          j.tier = tier;
+          j.etag = etag;
+          j.not_before_ms = 0;
+          cv_.notify_one();
+          return;
+        }
+      }
+    }
+    jobs_.push_back(Job{kind, c, b, tier, etag, 0});
+  }
+  cv_.notify_one();
+}
+
+bool CapacityTier::WaitIdle(int timeout_ms) {
+  std::unique_lock<std::mutex> l(mu_);
+  return idle_cv_.wait_for(l, std::chrono::milliseconds(timeout_ms),
+                           [this] { return jobs_.empty() && running_ == 0; });
+}
+
+void CapacityTier::TransferLoop() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stop_) {
+    int64_t now = NowMs();
+    auto it = jobs_.begin();
+    int64_t next = INT64_MAX;
+    for (; it != jobs_.end(); ++it) {
+      if (it->not_before_ms <= now) break;
+      next = std::min(next, it->not_before_ms);
+    }
+    if (it == jobs_.end()) {
+      if (next == INT64_MAX)
+        cv_.wait(l);
+      else
+        cv_.wait_for(l, std::chrono::milliseconds(next - now));
+      continue;
+    }
+    Job job = *it;
+    jobs_.erase(it);
+    ++running_;
+    l.unlock();
+    Status s;
+    if (job.kind == JobKind::kOffload) {
+      s = Offload(job.c, job.b, job.tier, job.etag);
+    } else if (job.kind == JobKind::kRecall || job.kind == JobKind::kPrefetch) {
+      s = Recall(job.c, job.b, job.kind == JobKind::kPrefetch, job.etag);
+    } else {
+      // Under the blob's operation lock: an offload of a newer version to
+      // the same remote name either finished recording (the copy is kept)
+      // or has not begun uploading (it uploads after the delete).
+      JournalEntry d = DeleteEntry(job.c, job.b, job.tier);
+      std::lock_guard<std::mutex> op(BlobOpLock(job.c, job.b));
+      CollectRemote(d);
+    }
+    bool again = !s.ok() && s.kind() == ErrorKind::kBusy;
+    if (!s.ok() && !again) NoteError(job.c, job.b, s);
+    if (s.ok() && job.kind != JobKind::kCollect) {
+      std::lock_guard<std::mutex> g(mu_);
+      last_error_.erase(job.c + "/" + job.b);
+    }
+    l.lock();
+    --running_;
+    if (again && !stop_) {
+      bool newer = false;
+      for (const auto& j : jobs_)
+        if (j.kind != JobKind::kCollect && j.c == job.c && j.b == job.b) newer = true;
+      if (!newer) {
+        job.not_before_ms = NowMs() + opt_.retry_delay_ms;
+        jobs_.push_back(job);
+      }
+      if (s.message().rfind("rehydrating", 0) != 0) {
+        l.unlock();
+        NoteError(job.c, job.b, s);
+        l.lock();
+      }
+    }
+    if (jobs_.empty() && running_ == 0) idle_cv_.notify_all();
+  }
+}
+
+void CapacityTier::ReadLoop() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (true) {
+    read_cv_.wait(l, [this] { return stop_ || !reads_.empty(); });
+    if (stop_) return;
+    auto fn = std::move(reads_.front());
+    reads_.pop_front();
+    l.unlock();
+    fn();
+    l.lock();
+  }
+}
+
+Result<int> CapacityTier::StartRead(const ns::BlobRecord& rec, uint64_t offset, uint64_t length) {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
+  ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
+  ::fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);  // best effort: fewer wakeups
+  int wfd = fds[1];
+  std::string name = rec.remote_name;
+  auto job = [this, wfd, name, offset, length] {
+    bool started = false;
+    uint64_t sent = 0;
+    Status s = remote_->Read(name, offset, length, [&](const char* d, size_t n) {
+      if (!started) {
+        if (!WriteAll(wfd, &kStreamOk, 1)) return false;
+        started = true;
+      }
+      if (n > length - sent) n = length - sent;
+      sent += n;
+      return WriteAll(wfd, d, n);
+    });
+    if (!started) {
+      char code = s.ok() ? kStreamOk : s.kind() == ErrorKind::kBusy ? kStreamBusy : kStreamError;
+      (void)WriteAll(wfd, &code, 1);
+    }
+    if (!s.ok()) {
+      n_.failures++;
+      std::fprintf(stderr, "strata: tier: read %s: %s\n", name.c_str(), s.ToString().c_str());
+    }
+    n_.stream_bytes += sent;
+    ::close(wfd);
+  };
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!started_ || stop_ || reads_.size() >= opt_.max_pending_reads) {
+      ::close(fds[0]);
+      ::close(fds[1]);
+      return Status(ErrorKind::kBusy, "too many remote reads waiting");
+    }
+    reads_.push_back(std::move(job));
+  }
+  n_.stream_reads++;
+  read_cv_.notify_one();
+  return fds[0];
+}
+
+CapacityTier::Counters CapacityTier::GetCounters() {
+  Counters c;
+  c.offloads = n_.offloads;
+  c.recalls = n_.recalls;
+  c.offload_bytes = n_.offload_bytes;
+  c.recall_bytes = n_.recall_bytes;
+  c.stream_reads = n_.stream_reads;
+  c.stream_bytes = n_.stream_bytes;
+  c.remote_deletes = n_.remote_deletes;
+  c.failures = n_.failures;
+  c.verify_failures = n_.verify_failures;
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    c.queue_depth = jobs_.size() + static_cast<uint64_t>(running_);
+    c.pending_reads = reads_.size();
+  }
+  c.journal_entries = journal_.Size();
+  return c;
+}
+
+}  // namespace strata::tier

@@ -1,0 +1,196 @@
+// CapacityTier: moves the data of blobs between the local namespace and a
+// remote Azure Blob container, one per account (see DESIGN.md, "Capacity
+// tier").
+//
+// States (BlobRecord::tier_state): hot (local only) -> premigrated (local +
+// verified remote copy) -> offloaded (a sparse stub keeps size, mtime,
+// properties and ETag; the data is remote) -> archived (the remote copy is
+// in the Archive tier). Recall goes back to hot.
+//
+// Offload: upload, verify (length + MD5 of the remote copy as read back),
+// record premigrated, release the local data, record offloaded. Recall:
+// download into ROOT/.strata/tmp, verify, rename over the stub keeping the
+// record (same ETag), delete the remote copy. Each step is journaled in
+// ROOT/.strata/journal (OffloadJournal) and idempotent; Start() replays the
+// journal, resuming or rolling back what a crash interrupted. Local data is
+// released only after the remote copy is verified, and a remote copy is
+// deleted only once no record points to it (invariant 3).
+//
+// Threading: all public methods are thread-safe. Offloads and recalls run
+// on a small pool of transfer workers (Schedule) or on the caller's thread
+// (Offload/Recall); operations on one blob are serialized. Reads of
+// offloaded data run on a separate pool of read workers and reach the
+// caller through a pipe, so no I/O thread ever waits on the remote.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "ns/store.h"
+#include "tier/journal.h"
+#include "tier/remote.h"
+
+namespace strata::tier {
+
+struct TierOptions {
+  std::string prefix;  // remote names are PREFIX/CONTAINER/BLOB ("": CONTAINER/BLOB)
+  int transfer_workers = 2;
+  int read_workers = 8;
+  size_t max_pending_reads = 64;  // more streaming reads waiting: 503 ServerBusy
+  bool sync = true;               // fsync journal entries and recalled files
+  // Verify an upload by reading the remote copy back and hashing it (true),
+  // or by the length and MD5 the remote reports (false).
+  bool verify_readback = true;
+  // "container/prefix" entries whose blobs never move.
+  std::vector<std::string> pinned;
+  int retry_delay_ms = 2000;  // a job that met an unreachable remote waits this
+};
+
+// What a streaming read's producer writes first into the pipe.
+inline constexpr char kStreamOk = 'K';     // the body follows
+inline constexpr char kStreamBusy = 'B';   // remote unreachable: 503 ServerBusy
+inline constexpr char kStreamError = 'E';  // any other failure: 500
+
+class CapacityTier {
+ public:
+  // `store` and `remote` outlive the tier.
+  CapacityTier(ns::Store* store, RemoteClient* remote, TierOptions options);
+  ~CapacityTier();  // Stop()s
+
+  // Opens the journal, replays it (resume or roll back), registers the
+  // store's remote-reference hook and starts the workers.
+  Status Start();
+  // Stops the workers after their current job; queued jobs stay journaled
+  // only if they had begun (the rest are simply dropped).
+  void Stop();
+
+  // ---- synchronous moves (transfer workers, the CLI, tests) ----
+  // Moves blob b's data to the remote and releases it locally; `tier` is
+  // the access tier recorded (Cool | Cold | Archive; Archive also sets the
+  // remote blob's tier). Ok when already there. kBusy: remote unreachable
+  // (nothing lost, retry later); kPermission: pinned; kInvalidArgument: not
+  // a block blob; kAlreadyExists: the blob changed meanwhile (left hot).
+  // With `if_etag`, only while the blob still has that ETag.
+  Status Offload(const std::string& c, const std::string& b, const std::string& tier,
+                 const std::string& if_etag = "");
+  // Brings blob b's data back: state hot (remote copy deleted), or
+  // premigrated with `keep_remote`. From archived, first rehydrates the
+  // remote copy (kBusy "rehydrating" until the remote finished). kIo: the
+  // remote copy failed verification (the stub is kept, nothing changes).
+  Status Recall(const std::string& c, const std::string& b, bool keep_remote = false,
+                const std::string& if_etag = "");
+  // Reads the remote copy of b and checks its length and MD5 against the
+  // record. Ok for hot blobs (nothing to verify).
+  Status Verify(const std::string& c, const std::string& b);
+
+  // ---- asynchronous moves ----
+  // kPrefetch: a recall that keeps the remote copy (premigrated).
+  // kCollect (internal): delete a stale remote copy; `tier` holds its name.
+  enum class JobKind { kOffload, kRecall, kPrefetch, kCollect };
+  // Queues a move of blob b (a later request for the same blob replaces a
+  // queued one). Jobs that meet an unreachable remote are retried after
+  // retry_delay_ms until they succeed or fail otherwise.
+  // `etag`: the move applies only while the blob has this ETag.
+  void Schedule(JobKind kind, const std::string& c, const std::string& b,
+                const std::string& tier = "", const std::string& etag = "");
+  // Waits until no job is queued or running (bounded by `timeout_ms`).
+  bool WaitIdle(int timeout_ms);
+
+  // ---- reads ----
+  // Starts streaming bytes [offset, offset+length) of the remote copy that
+  // `rec` names into a pipe and returns its read end (non-blocking, owned by
+  // the caller). The producer writes kStreamOk then exactly `length` bytes,
+  // or one error byte (kStreamBusy / kStreamError) if it failed before the
+  // first byte; a failure later closes the pipe early. kBusy when too many
+  // reads are waiting. REQUIRES: length > 0.
+  Result<int> StartRead(const ns::BlobRecord& rec, uint64_t offset, uint64_t length);
+
+  // A Get Blob read blob b's data from the remote: queues a recall when
+  // the recall-on-read rule (the policy's enableAutoTierToHotFromCool) says
+  // so. Set the rule once, before serving.
+  using RecallOnRead =
+      std::function<bool(const std::string& c, const std::string& b, const ns::BlobRecord& rec)>;
+  void SetRecallOnRead(RecallOnRead fn) { recall_on_read_ = std::move(fn); }
+  void NoteRemoteRead(const std::string& c, const std::string& b, const ns::BlobRecord& rec);
+
+  bool Pinned(const std::string& c, const std::string& b) const;
+  std::string RemoteName(const std::string& c, const std::string& b) const;
+
+  // ---- observability ----
+  struct Counters {
+    uint64_t offloads = 0, recalls = 0, offload_bytes = 0, recall_bytes = 0;
+    uint64_t stream_reads = 0, stream_bytes = 0, remote_deletes = 0;
+    uint64_t failures = 0, verify_failures = 0;
+    uint64_t queue_depth = 0, pending_reads = 0, journal_entries = 0;
+  };
+  Counters GetCounters();
+  // The last failure of a move of blob b ("" when none since it last moved).
+  std::string LastError(const std::string& c, const std::string& b);
+  RemoteClient* remote() { return remote_; }
+  ns::Store* store() { return store_; }
+
+ private:
+  struct Job {
+    JobKind kind;
+    std::string c, b, tier, etag;
+    int64_t not_before_ms = 0;
+  };
+  // Replays one journal entry.
+  void Replay(const JournalEntry& e);
+  // Deletes the remote copy `name` unless the record of (c, b) still points
+  // to it; then drops the journal entry. REQUIRES: BlobOpLock(c, b) held,
+  // or no worker running yet (replay).
+  void CollectRemote(const JournalEntry& e);
+  void OnRemoteRef(const std::string& c, const std::string& b, const ns::BlobRecord& old,
+                   bool done);
+  // Steps of an offload, from the record premigrated on (also replay).
+  Status FinishOffload(JournalEntry e);
+  Status Upload(const std::string& c, const std::string& b, const ns::BlobInfo& info,
+                const std::string& name, RemoteProps* props, std::string* md5);
+  Status DownloadVerified(const ns::BlobRecord& rec, const std::string& path);
+  void TransferLoop();
+  void ReadLoop();
+  void NoteError(const std::string& c, const std::string& b, const Status& s);
+  std::mutex& BlobOpLock(const std::string& c, const std::string& b);
+
+  ns::Store* store_;
+  RemoteClient* remote_;
+  TierOptions opt_;
+  OffloadJournal journal_;
+  bool started_ = false;
+
+  std::mutex mu_;
+  std::condition_variable cv_, idle_cv_;
+  std::deque<Job> jobs_;
+  std::map<std::string, size_t> queued_;  // c/b -> queued jobs for it
+  int running_ = 0;
+  bool stop_ = false;
+  std::deque<std::function<void()>> reads_;
+  std::condition_variable read_cv_;
+  std::vector<std::thread> threads_;
+  std::map<std::string, std::string> last_error_;
+  std::mutex op_locks_[32];
+  RecallOnRead recall_on_read_;
+
+  struct AtomicCounters {
+    std::atomic<uint64_t> offloads{0}, recalls{0}, offload_bytes{0}, recall_bytes{0};
+    std::atomic<uint64_t> stream_reads{0}, stream_bytes{0}, remote_deletes{0};
+    std::atomic<uint64_t> failures{0}, verify_failures{0};
+  } n_;
+};
+
+// The access tier a blob reports (x-ms-access-tier), and whether it is
+// inferred: the record's tier, or Hot.
+std::string StateName(ns::BlobRecord::TierState s);
+
+}  // namespace strata::tier

@@ -1,0 +1,123 @@
+"""Helpers of the capacity tier's end-to-end tests: a strata server with a
+capacity tier in front of a real Azurite (optionally through a FaultProxy),
+and waits on a blob's tier state. Loopback only; every wait is bounded."""
+import os
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
+
+from azure.storage.blob import BlobServiceClient  # noqa: E402
+
+from strata_server import StrataServer  # noqa: E402
+
+MIB = 1 << 20
+
+
+class TierServer(StrataServer):
+    """A StrataServer whose output is drained (so a chatty tier never blocks
+    on a full pipe) and kept for assertions, with optional environment
+    (STRATA_CRASH_AT) for the one process."""
+
+    def __init__(self, remote_url, key=None, root=None, extra_args=(), env=None):
+        args = ["--tier-remote", remote_url, "--tier-retry-ms", "200", "--io-timeout", "20"]
+        if key:
+            args += ["--tier-remote-key", key]
+        super().__init__(root=root, extra_args=args + list(extra_args))
+        self.env = env or {}
+        self.output = []
+        self._drain = None
+
+    def start(self, timeout=20):
+        saved = {k: os.environ.get(k) for k in self.env}
+        os.environ.update(self.env)
+        try:
+            super().start(timeout)
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+        out = self.proc.stdout
+
+        def drain():
+            try:
+                for line in out:
+                    self.output.append(line)
+            except (ValueError, OSError):
+                pass
+        self._drain = threading.Thread(target=drain, daemon=True)
+        self._drain.start()
+        return self
+
+    def stop(self, sig=None):
+        import signal as _s
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig or _s.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except Exception:
+                self.proc.kill()
+                self.proc.wait()
+        if self._drain:
+            self._drain.join(timeout=5)
+
+    def wait_exit(self, timeout=60):
+        """Waits for the process to end by itself (a crash point); its code."""
+        return self.proc.wait(timeout=timeout)
+
+    def service(self):
+        return BlobServiceClient.from_connection_string(self.connection_string)
+
+    def log(self):
+        return "".join(self.output)
+
+
+def tier_state(blob):
+    """x-strata-tier-state of a blob client's blob."""
+    props = blob.get_blob_properties()
+    return props.get("x-strata-tier-state") or raw_header(blob, "x-strata-tier-state")
+
+
+def raw_header(blob, name):
+    """A response header of Get Blob Properties, by raw name."""
+    seen = {}
+
+    def hook(resp):
+        seen.update({k.lower(): v for k, v in resp.http_response.headers.items()})
+    blob.get_blob_properties(raw_response_hook=hook)
+    return seen.get(name.lower())
+
+
+def wait_state(blob, state, timeout=60):
+    """Waits until the blob's x-strata-tier-state is `state`; returns it."""
+    deadline = time.time() + timeout
+    last = None
+    while time.time() < deadline:
+        last = raw_header(blob, "x-strata-tier-state")
+        if last == state:
+            return last
+        time.sleep(0.05)
+    raise AssertionError("blob %s stayed %s, not %s" % (blob.blob_name, last, state))
+
+
+def sparse_blocks(path):
+    """512-byte blocks the file occupies on disk."""
+    return os.stat(path).st_blocks
+
+
+def remote_names(remote_container):
+    return sorted(b.name for b in remote_container.client.list_blobs())
+
+
+def tmp_files(root):
+    d = os.path.join(root, ".strata", "tmp")
+    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+
+def journal_files(root):
+    d = os.path.join(root, ".strata", "journal")
+    return sorted(os.listdir(d)) if os.path.isdir(d) else []
