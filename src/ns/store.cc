@@ -388,17 +388,17 @@ void Store::FillInfo(const std::string& path, const std::string& c, const std::s
 
 Result<BlobInfo> Store::Head(const std::string& c, const std::string& b) {
   if (IsReservedName(c, b)) return Status(ErrorKind::kNotFound, "no blob " + b);
-  std::string path = BlobPath(c, b);
-  auto st = fs_->Stat(path);
-  if (!st.ok() || !st->is_file()) {
-    auto cst = fs_->Stat(ContainerDir(c));
-    if (!cst.ok() || !cst->is_dir())
-      return Status(ErrorKind::kContainerNotFound, "no container " + c);
-    return Status(ErrorKind::kNotFound, "no blob " + b);
-  }
-  Status ps = CheckParents(c, b);
-  if (!ps.ok()) return Status(ErrorKind::kNotFound, "no blob " + b);
-  return InfoFromFile(path, c, b, *st);
+  auto st = StatBlob(c, b);
+  if (!st.ok()) return st.status();
+  return InfoFromFile(BlobPath(c, b), c, b, *st);
+}
+
+Result<FileStat> Store::StatBlob(const std::string& c, const std::string& b) {
+  auto st = fs_->Stat(BlobPath(c, b));
+  if (st.ok() && st->is_file() && CheckParents(c, b).ok()) return st;
+  auto cst = fs_->Stat(ContainerDir(c));
+  if (!cst.ok() || !cst->is_dir()) return Status(ErrorKind::kContainerNotFound, "no container " + c);
+  return Status(ErrorKind::kNotFound, "no blob " + b);
 }
 
 Result<Store::OpenBlob> Store::Open(const std::string& c, const std::string& b) {
@@ -591,13 +591,8 @@ std::optional<BlobRecord> Store::RemoteRef(const std::string& path, const std::s
 
 Result<Store::StoredRecord> Store::ReadStoredRecord(const std::string& c, const std::string& b) {
   std::string path = BlobPath(c, b);
-  auto st = fs_->Stat(path);
-  if (!st.ok() || !st->is_file() || !CheckParents(c, b).ok()) {
-    auto cst = fs_->Stat(ContainerDir(c));
-    if (!cst.ok() || !cst->is_dir())
-      return Status(ErrorKind::kContainerNotFound, "no container " + c);
-    return Status(ErrorKind::kNotFound, "no blob " + b);
-  }
+  auto st = StatBlob(c, b);
+  if (!st.ok()) return st.status();
   StoredRecord out;
   out.st = *st;
   if (auto text = ReadPacked(path, kRecordXattr, c, b, st->ino)) {
@@ -694,13 +689,8 @@ Status Store::RemoveEmptyParents(const std::string& c, const std::string& b) {
 
 Status Store::DeleteBlob(const std::string& c, const std::string& b) {
   std::string path = BlobPath(c, b);
-  auto st = fs_->Stat(path);
-  if (!st.ok() || !st->is_file() || !CheckParents(c, b).ok()) {
-    auto cst = fs_->Stat(ContainerDir(c));
-    if (!cst.ok() || !cst->is_dir())
-      return Status(ErrorKind::kContainerNotFound, "no container " + c);
-    return Status(ErrorKind::kNotFound, "no blob " + b);
-  }
+  auto st = StatBlob(c, b);
+  if (!st.ok()) return st.status();
   std::optional<BlobRecord> old_ref = RemoteRef(path, c, b, st->ino);
   if (old_ref) remote_ref_hook_(c, b, *old_ref, false);
   if (ContainerState* q = Limited(c)) {

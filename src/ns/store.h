@@ -349,6 +349,9 @@ class Store {
   // stat and the read is looked at again.
   BlobInfo InfoFromFile(const std::string& path, const std::string& c, const std::string& b,
                         const FileStat& st, File* file = nullptr, bool may_retry = true);
+  // The file of blob b, or kContainerNotFound / kNotFound (no file there, a
+  // directory, or a parent that is not a plain directory).
+  Result<FileStat> StatBlob(const std::string& c, const std::string& b);
   // The same, filling *info in place (GET's path: no BlobInfo moves).
   void FillInfo(const std::string& path, const std::string& c, const std::string& b,
                 const FileStat& st, File* file, bool may_retry, BlobInfo* info);
