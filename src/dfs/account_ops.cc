@@ -136,9 +136,7 @@ http::Response SetAccessControlRecursive(api::Ctx& ctx) {
   auto& store = ctx.store();
   auto top = store.HeadPath(ctx.container, ctx.blob);
   if (!top.ok())
-    return JsonError(top.status().kind() == ErrorKind::kContainerNotFound
-                         ? DfsError::kFilesystemNotFound
-                         : DfsError::kPathNotFound);
+    return PathNotFound(top.status());
   if (auto e = api::CheckBlobLeaseForWrite(ctx, top->rec.lease)) return JsonError(*e);
   // The paths of this batch: the path itself first (unless resumed), then
   // its tree in depth-first order from the marker.

@@ -59,4 +59,9 @@ http::Response JsonError(api::AzError e, const std::string& detail) {
   return Make(api::Info(e), detail);
 }
 
+http::Response PathNotFound(const Status& s) {
+  return JsonError(s.kind() == ErrorKind::kContainerNotFound ? DfsError::kFilesystemNotFound
+                                                             : DfsError::kPathNotFound);
+}
+
 }  // namespace strata::dfs

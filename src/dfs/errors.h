@@ -7,6 +7,7 @@
 #include <string>
 
 #include "api/errors.h"
+#include "common/status.h"
 
 namespace strata::dfs {
 
@@ -32,6 +33,8 @@ const api::AzErrorInfo& Info(DfsError e);
 
 http::Response JsonError(DfsError e, const std::string& detail = "");
 http::Response JsonError(api::AzError e, const std::string& detail = "");
+// 404 FilesystemNotFound or PathNotFound, by what a lookup reported.
+http::Response PathNotFound(const Status& s);
 // The JSON body of an error.
 std::string JsonErrorBody(const std::string& code, const std::string& message);
 

@@ -31,8 +31,7 @@ void AccessHeaders(http::Response& r, const ns::PathInfo& info, bool with_acl) {
 http::Response GetPathProperties(api::Ctx& ctx) {
   auto info = ctx.store().HeadPath(ctx.container, ctx.blob);
   if (!info.ok())
-    return JsonError(info.status().kind() == ErrorKind::kContainerNotFound ? DfsError::kFilesystemNotFound
-                                                                            : DfsError::kPathNotFound);
+    return PathNotFound(info.status());
   if (auto id = ctx.H("x-ms-lease-id")) {
     if (!info->rec.lease.Held(ctx.now)) return JsonError(api::AzError::kLeaseNotPresentWithBlobOperation);
     if (*id != info->rec.lease.id) return JsonError(api::AzError::kLeaseIdMismatchWithBlobOperation);

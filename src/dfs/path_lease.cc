@@ -13,8 +13,7 @@ http::Response LeasePath(api::Ctx& ctx) {
   auto lock = store.LockBlob(ctx.container, ctx.blob);
   auto info = store.HeadPath(ctx.container, ctx.blob);
   if (!info.ok())
-    return JsonError(info.status().kind() == ErrorKind::kContainerNotFound ? DfsError::kFilesystemNotFound
-                                                                            : DfsError::kPathNotFound);
+    return PathNotFound(info.status());
   api::Conditions c = api::ParseConditions(*ctx.req);
   if (c.any() && api::Evaluate(c, true, info->rec.etag, info->rec.last_modified, false) !=
                      api::CondOutcome::kOk)

@@ -20,11 +20,6 @@ void ApplyPathHeaders(const api::Ctx& ctx, ns::BlobRecord* rec) {
 }
 
 namespace {
-std::optional<http::Response> NotFound(const Status& s) {
-  if (s.kind() == ErrorKind::kContainerNotFound) return JsonError(DfsError::kFilesystemNotFound);
-  return JsonError(DfsError::kPathNotFound);
-}
-
 std::optional<http::Response> CheckWrite(const api::Ctx& ctx, const ns::PathInfo& info) {
   if (auto e = api::CheckBlobLeaseForWrite(ctx, info.rec.lease)) return JsonError(*e);
   api::Conditions c = api::ParseConditions(*ctx.req);
@@ -48,7 +43,7 @@ http::Response Append(api::Ctx& ctx) {
   auto& store = ctx.store();
   auto lock = store.LockBlob(ctx.container, ctx.blob);
   auto info = store.HeadPath(ctx.container, ctx.blob);
-  if (!info.ok()) return *NotFound(info.status());
+  if (!info.ok()) return PathNotFound(info.status());
   if (info->is_dir) return JsonError(DfsError::kResourceTypeMismatch);
   if (auto e = api::CheckBlobLeaseForWrite(ctx, info->rec.lease)) return JsonError(*e);
   auto stage = store.AppendStagePath(ctx.container, ctx.blob);
@@ -101,7 +96,7 @@ http::Response Flush(api::Ctx& ctx) {
   auto& store = ctx.store();
   auto lock = store.LockBlob(ctx.container, ctx.blob);
   auto info = store.HeadPath(ctx.container, ctx.blob);
-  if (!info.ok()) return *NotFound(info.status());
+  if (!info.ok()) return PathNotFound(info.status());
   if (info->is_dir) return JsonError(DfsError::kResourceTypeMismatch);
   if (auto e = CheckWrite(ctx, *info)) return *e;
   auto stage = store.AppendStagePath(ctx.container, ctx.blob);
@@ -148,7 +143,7 @@ http::Response SetProperties(api::Ctx& ctx) {
   auto& store = ctx.store();
   auto lock = store.LockBlob(ctx.container, ctx.blob);
   auto info = store.HeadPath(ctx.container, ctx.blob);
-  if (!info.ok()) return *NotFound(info.status());
+  if (!info.ok()) return PathNotFound(info.status());
   if (auto e = CheckWrite(ctx, *info)) return *e;
   ns::BlobRecord rec = info->rec;
   if (auto p = ctx.H("x-ms-properties")) {
@@ -185,7 +180,7 @@ http::Response SetAccessControl(api::Ctx& ctx) {
   auto& store = ctx.store();
   auto lock = store.LockBlob(ctx.container, ctx.blob);
   auto info = store.HeadPath(ctx.container, ctx.blob);
-  if (!info.ok()) return *NotFound(info.status());
+  if (!info.ok()) return PathNotFound(info.status());
   if (auto e = CheckWrite(ctx, *info)) return *e;
   ns::PathAcl stored = info->acl;
   if (owner) stored.owner = *owner;
