@@ -96,6 +96,68 @@ std::string SerializeHead(const Response& r, uint64_t content_length, bool keep_
   return out;
 }
 
+// Parses a request header straight into a Request: no beast::http::fields
+// (a node allocation and a tree insert per field) in between, and no copy
+// afterwards. A chunked body goes into the region the caller provides, as
+// beast's buffer_body does: when the region is full, put() stops with
+// error::need_buffer.
+class HeadParser final : public bhttp::basic_parser<true> {
+ public:
+  explicit HeadParser(Request* req) : req_(req) {}
+  void SetBodyRegion(char* p, size_t n) {
+    body_ = p;
+    left_ = n;
+  }
+  size_t BodyRegionLeft() const { return left_; }
+
+ private:
+  void on_request_impl(bhttp::verb, beast::string_view method, beast::string_view target, int,
+                       beast::error_code&) override {
+    req_->method.assign(method.data(), method.size());
+    req_->target.assign(target.data(), target.size());
+    std::string_view t(req_->target);
+    size_t q = t.find('?');
+    req_->path.assign(t.substr(0, q));
+    if (q != std::string_view::npos) req_->query.assign(t.substr(q + 1));
+  }
+  void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
+  void on_field_impl(bhttp::field, beast::string_view name, beast::string_view value,
+                     beast::error_code&) override {
+    std::string_view n(name.data(), name.size());
+    req_->header_names.emplace_back(n);
+    auto& [k, v] = req_->headers.emplace_back();
+    k.resize(n.size());
+    for (size_t i = 0; i < n.size(); ++i) {
+      char ch = n[i];
+      k[i] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch + ('a' - 'A')) : ch;
+    }
+    v.assign(Trim(std::string_view(value.data(), value.size())));
+  }
+  void on_header_impl(beast::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
+  size_t on_body_impl(beast::string_view body, beast::error_code& ec) override {
+    return Take(body, ec);
+  }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
+  size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code& ec) override {
+    return Take(body, ec);
+  }
+  void on_finish_impl(beast::error_code&) override {}
+
+  size_t Take(beast::string_view body, beast::error_code& ec) {
+    size_t n = std::min(body.size(), left_);
+    if (n) std::memcpy(body_, body.data(), n);
+    body_ += n;
+    left_ -= n;
+    if (n < body.size()) ec = bhttp::error::need_buffer;
+    return n;
+  }
+
+  Request* req_;
+  char* body_ = nullptr;
+  size_t left_ = 0;
+};
+
 class Watchdog;
 
 // The watchdogs of one event loop, checked once a second by one timer (see
@@ -358,28 +420,6 @@ struct Server::Impl {
     co_return;
   }
 
-  static Request MakeRequest(const bhttp::request_parser<bhttp::buffer_body>& parser,
-                             const std::string& ip) {
-    const auto& msg = parser.get();
-    Request req;
-    req.method = std::string(msg.method_string());
-    req.target = std::string(msg.target());
-    size_t q = req.target.find('?');
-    req.path = req.target.substr(0, q);
-    if (q != std::string::npos) req.query = req.target.substr(q + 1);
-    size_t n = static_cast<size_t>(std::distance(msg.begin(), msg.end()));
-    req.header_names.reserve(n);
-    req.headers.reserve(n);
-    for (const auto& f : msg) {
-      std::string_view name(f.name_string().data(), f.name_string().size());
-      req.header_names.emplace_back(name);
-      req.headers.emplace_back(ToLower(name),
-                               std::string(Trim(std::string_view(f.value().data(), f.value().size()))));
-    }
-    req.remote_ip = ip;
-    return req;
-  }
-
   awaitable<void> Session(tcp::socket sock) {
     boost::system::error_code ec;
     sock.set_option(tcp::no_delay(true), ec);
@@ -393,7 +433,8 @@ struct Server::Impl {
     std::vector<char> chunk;
     Watchdog wd(sock, opt.idle_timeout_s);
     while (true) {
-      bhttp::request_parser<bhttp::buffer_body> parser;
+      Request req;
+      HeadParser parser(&req);
       parser.header_limit(opt.header_limit);
       parser.body_limit(std::numeric_limits<std::uint64_t>::max());
       // Waiting for a request may take idle_timeout_s; once its first
@@ -407,15 +448,35 @@ struct Server::Impl {
         if (ec) co_return;
         buffer.commit(n);
       }
-      // The usual request header arrives in one read: no second timer then.
-      std::string_view seen(static_cast<const char*>(buffer.data().data()), buffer.size());
-      if (seen.find("\r\n\r\n") == std::string_view::npos) wd.Arm(opt.io_timeout_s);
-      co_await bhttp::async_read_header(sock, buffer, parser,
-                                        asio::redirect_error(use_awaitable, ec));
+      // The header is parsed in place from the read buffer; the usual one
+      // arrives in one read, so no second read and no timer then.
+      bool io_armed = false;
+      while (true) {
+        size_t used = parser.put(asio::const_buffer(buffer.data().data(), buffer.size()), ec);
+        buffer.consume(used);
+        if (ec != bhttp::error::need_more) break;
+        ec = {};
+        if (!io_armed) {
+          wd.Arm(opt.io_timeout_s);
+          io_armed = true;
+        }
+        size_t room = buffer.max_size() - buffer.size();
+        if (room == 0) {
+          ec = bhttp::error::header_limit;
+          break;
+        }
+        size_t n = co_await sock.async_read_some(buffer.prepare(std::min(room, kReadBufferLimit / 4)),
+                                                 asio::redirect_error(use_awaitable, ec));
+        if (ec == asio::error::eof) {
+          ec = bhttp::error::partial_message;  // the header was cut short
+          break;
+        }
+        if (ec) break;
+        buffer.commit(n);
+      }
       wd.Disarm();
       if (ec) {
-        if (ec == bhttp::error::end_of_stream || ec == asio::error::eof ||
-            ec == asio::error::operation_aborted || ec == asio::error::connection_reset)
+        if (ec == asio::error::operation_aborted || ec == asio::error::connection_reset)
           co_return;
         Failure kind = ec == bhttp::error::header_limit ? Failure::kHeaderTooLarge
                                                         : Failure::kBadRequest;
@@ -423,8 +484,8 @@ struct Server::Impl {
         co_await RespondAndClose(sock, r, false);
         co_return;
       }
-      Request req = MakeRequest(parser, ip);
-      bool keep_alive = parser.get().keep_alive();
+      req.remote_ip = ip;
+      bool keep_alive = parser.keep_alive();
       bool head = req.method == "HEAD";
       BodyPlan plan;
       std::optional<Response> early = handler->Prepare(req, &plan);
@@ -557,15 +618,38 @@ struct Server::Impl {
         } else {
           char* half[2] = {chunk.data(), chunk.data() + half_size};
           int cur = 0;
+          // Chunked: the parser copies each chunk's data into one half
+          // of `chunk`; a full half is handed on while the other fills.
           while (!parser.is_done()) {
-            parser.get().body().data = half[cur];
-            parser.get().body().size = half_size;
-            body_wd.Touch();
-            co_await bhttp::async_read(sock, buffer, parser,
-                                       asio::redirect_error(use_awaitable, ec));
-            if (ec == bhttp::error::need_buffer) ec = {};
+            parser.SetBodyRegion(half[cur], half_size);
+            while (!parser.is_done() && parser.BodyRegionLeft() > 0) {
+              if (buffer.size() > 0) {
+                size_t used =
+                    parser.put(asio::const_buffer(buffer.data().data(), buffer.size()), ec);
+                buffer.consume(used);
+                if (ec == bhttp::error::need_buffer) {
+                  ec = {};
+                  break;  // this half is full
+                }
+                if (ec == bhttp::error::need_more) ec = {};
+                else if (ec) break;
+                else if (used > 0) continue;
+              }
+              body_wd.Touch();
+              size_t room = buffer.max_size() - buffer.size();
+              if (room == 0) {
+                ec = bhttp::error::bad_chunk;  // a chunk header that never ends
+                break;
+              }
+              size_t n = co_await sock.async_read_some(
+                  buffer.prepare(std::min(room, kReadBufferLimit / 4)),
+                  asio::redirect_error(use_awaitable, ec));
+              if (ec == asio::error::eof) ec = bhttp::error::partial_message;
+              if (ec) break;
+              buffer.commit(n);
+            }
             if (ec) break;
-            size_t n = half_size - parser.get().body().size;
+            size_t n = half_size - parser.BodyRegionLeft();
             if (n && !consume(half[cur], n)) break;
             cur ^= 1;
           }
