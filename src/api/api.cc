@@ -1,5 +1,7 @@
 #include "api/api.h"
 
+#include <algorithm>
+
 #include <atomic>
 #include <cstdio>
 #include <random>
@@ -22,26 +24,26 @@ struct Api::Routed {
 
 namespace {
 
-std::string NewRequestId() {
+// A version-4 UUID, formatted by hand into *out (this runs on every response).
+std::string_view NewRequestId(char (&out)[36]) {
   thread_local std::mt19937_64 rng(std::random_device{}());
   uint64_t a = rng(), b = rng();
-  // A version-4 UUID, formatted by hand (this runs on every response).
   a = (a & ~0xf000ULL) | 0x4000ULL;                            // version 4
   b = (b & 0x3fffffffffffffffULL) | 0x8000000000000000ULL;     // variant 10
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string id(36, '-');
   int pos = 0;
   for (int i = 0; i < 32; ++i) {
-    if (i == 8 || i == 12 || i == 16 || i == 20) ++pos;
+    if (i == 8 || i == 12 || i == 16 || i == 20) out[pos++] = '-';
     uint64_t word = i < 16 ? a : b;
-    id[pos++] = kHex[(word >> (60 - 4 * (i % 16))) & 0xf];
+    out[pos++] = kHex[(word >> (60 - 4 * (i % 16))) & 0xf];
   }
-  return id;
+  return std::string_view(out, 36);
 }
 
 // The published service versions; anything else is refused as Azure does.
 bool ValidVersion(const std::string& v) {
-  static const char* const kVersions[] = {
+  // Sorted (dates sort as text): one binary search per request.
+  static constexpr std::string_view kVersions[] = {
       "2009-09-19", "2011-08-18", "2012-02-12", "2013-08-15", "2014-02-14", "2015-02-21",
       "2015-04-05", "2015-07-08", "2015-12-11", "2016-05-31", "2017-04-17", "2017-07-29",
       "2017-11-09", "2018-03-28", "2018-11-09", "2019-02-02", "2019-07-07", "2019-10-10",
@@ -50,9 +52,8 @@ bool ValidVersion(const std::string& v) {
       "2021-12-02", "2022-11-02", "2023-01-03", "2023-05-03", "2023-08-03", "2023-11-03",
       "2024-02-04", "2024-05-04", "2024-08-04", "2024-11-04", "2025-01-05", "2025-05-05",
       "2025-07-05", "2025-11-05"};
-  for (const char* known : kVersions)
-    if (v == known) return true;
-  return false;
+  static_assert(std::is_sorted(std::begin(kVersions), std::end(kVersions)));
+  return std::binary_search(std::begin(kVersions), std::end(kVersions), std::string_view(v));
 }
 
 std::optional<auth::StoredPolicy> LookupPolicy(Account* acct, const std::string& container,
@@ -82,7 +83,7 @@ std::optional<http::Response> QuotaPrecheck(ns::Store& store, const std::string&
                                             const http::Request& req) {
   if (route != "PutBlob" && route != "AppendBlock") return std::nullopt;
   if (!store.GetUsage(c)) return std::nullopt;
-  auto cl = req.Header("content-length");
+  const std::string* cl = req.FindHeader("content-length");
   auto n = cl ? ParseUint(*cl) : std::nullopt;
   if (!n) return std::nullopt;
   int64_t bytes = static_cast<int64_t>(*n), files = 0;
@@ -291,7 +292,8 @@ http::Response Api::Handle(http::Request& req) {
     if (req.method == "OPTIONS") {
       resp = Preflight(ctx);
     } else {
-      if (auto cl = req.Header("content-length"); cl && !req.Header("transfer-encoding")) {
+      if (const std::string* cl = req.FindHeader("content-length");
+          cl && !req.FindHeader("transfer-encoding")) {
         auto n = ParseUint(*cl);
         if (n && *n != req.body_size) {
           resp = ErrorResponse(AzError::kContentLengthMismatch);
@@ -342,9 +344,11 @@ void Api::Stamp(const http::Request* req, http::Response& r) {
     if (const std::string* id = req->FindHeader("x-ms-client-request-id"))
       r.Set("x-ms-client-request-id", *id);
   }
-  r.Set("x-ms-request-id", NewRequestId());
-  r.Set("x-ms-version", version ? *version : std::string(kDefaultVersion));
-  r.Set("Date", FormatHttpDate(NowNs()));
+  char id[36];
+  r.Set("x-ms-request-id", NewRequestId(id));
+  r.Set("x-ms-version", version ? std::string_view(*version) : std::string_view(kDefaultVersion));
+  HttpDateBuf date;
+  r.Set("Date", HttpDate(NowNs(), &date));
   r.Set("Server", "strata");
   if (req && req->state && req->FindHeader("origin")) {
     auto routed = std::static_pointer_cast<Routed>(req->state);

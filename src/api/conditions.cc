@@ -23,13 +23,18 @@ bool EtagListMatches(const std::string& header, const std::string& etag) {
 
 Conditions ParseConditions(const http::Request& req, const std::string& prefix) {
   Conditions c;
-  c.if_match = req.Header(prefix + "if-match");
-  c.if_none_match = req.Header(prefix + "if-none-match");
-  if (auto v = req.Header(prefix + "if-modified-since")) {
+  // The header names without building them: prefix is "" or a source prefix.
+  auto find = [&req, &prefix](std::string_view name) -> const std::string* {
+    if (prefix.empty()) return req.FindHeader(name);
+    return req.FindHeader(prefix + std::string(name));
+  };
+  if (const std::string* v = find("if-match")) c.if_match = *v;
+  if (const std::string* v = find("if-none-match")) c.if_none_match = *v;
+  if (const std::string* v = find("if-modified-since")) {
     c.if_modified_since = ParseHttpDate(*v);
     if (!c.if_modified_since) c.bad_date = true;
   }
-  if (auto v = req.Header(prefix + "if-unmodified-since")) {
+  if (const std::string* v = find("if-unmodified-since")) {
     c.if_unmodified_since = ParseHttpDate(*v);
     if (!c.if_unmodified_since) c.bad_date = true;
   }

@@ -55,7 +55,7 @@ const Route kRoutes[] = {
 };
 // clang-format on
 
-bool Matches(const char* want, const std::string* have) {
+bool Matches(const char* want, const std::string_view* have) {
   if (!want) return have == nullptr;
   return have && *have == want;
 }
@@ -70,8 +70,8 @@ CopyMode ModeOf(const http::Request& req) {
 }  // namespace
 
 const Route* FindRoute(Level level, const http::Request& req) {
-  const std::string* restype = req.FindQuery("restype");
-  const std::string* comp = req.FindQuery("comp");
+  const std::string_view* restype = req.FindQuery("restype");
+  const std::string_view* comp = req.FindQuery("comp");
   CopyMode mode = ModeOf(req);
   for (const auto& r : kRoutes) {
     if (r.level != level || req.method != r.method) continue;

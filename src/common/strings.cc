@@ -130,28 +130,33 @@ std::vector<std::string> Split(std::string_view s, char sep) {
   }
 }
 
-std::optional<std::string> UrlDecode(std::string_view s, bool plus_as_space) {
+bool UrlDecodeTo(std::string_view s, bool plus_as_space, std::string* out) {
   // Copies runs between escapes whole; most names and values have none.
-  std::string out;
-  out.reserve(s.size());
   size_t run = 0;
   for (size_t i = 0; i < s.size(); ++i) {
     char c = s[i];
     if (c != '%' && !(c == '+' && plus_as_space)) continue;
-    out.append(s.data() + run, i - run);
+    out->append(s.data() + run, i - run);
     if (c == '%') {
-      if (i + 2 >= s.size()) return std::nullopt;
+      if (i + 2 >= s.size()) return false;
       int hi = HexValue(s[i + 1]);
       int lo = HexValue(s[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      out += static_cast<char>(hi * 16 + lo);
+      if (hi < 0 || lo < 0) return false;
+      out->push_back(static_cast<char>(hi * 16 + lo));
       i += 2;
     } else {
-      out += ' ';
+      out->push_back(' ');
     }
     run = i + 1;
   }
-  out.append(s.data() + run, s.size() - run);
+  out->append(s.data() + run, s.size() - run);
+  return true;
+}
+
+std::optional<std::string> UrlDecode(std::string_view s, bool plus_as_space) {
+  std::string out;
+  out.reserve(s.size());
+  if (!UrlDecodeTo(s, plus_as_space, &out)) return std::nullopt;
   return out;
 }
 

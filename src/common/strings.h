@@ -24,6 +24,8 @@ std::vector<std::string> Split(std::string_view s, char sep);
 // Percent-decoding. `plus_as_space` decodes '+' as ' ' (query strings).
 // Returns nullopt on a malformed escape.
 std::optional<std::string> UrlDecode(std::string_view s, bool plus_as_space = false);
+// The same, appended to *out; false (with *out partly appended) on a bad escape.
+bool UrlDecodeTo(std::string_view s, bool plus_as_space, std::string* out);
 // Percent-encodes everything except unreserved characters and those in `keep`.
 std::string UrlEncode(std::string_view s, std::string_view keep = "");
 

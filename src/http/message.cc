@@ -1,6 +1,7 @@
 #include "http/message.h"
 
 #include <algorithm>
+#include <cstring>
 
 #include "common/strings.h"
 
@@ -19,16 +20,19 @@ const std::string* Request::FindHeader(std::string_view lower_name) const {
 }
 
 std::optional<std::string> Request::Query(std::string_view name) const {
-  const std::string* v = FindQuery(name);
+  const std::string_view* v = FindQuery(name);
   if (!v) return std::nullopt;
-  return *v;
+  return std::string(*v);
 }
 
-const std::string* Request::FindQuery(std::string_view name) const {
-  if (!query_parsed_) {
+const std::string_view* Request::FindQuery(std::string_view name) const {
+  auto& query_params_ = qc_.params;
+  auto& query_decoded_ = qc_.decoded;
+  if (!qc_.parsed) {
     // Decoded once per request; handlers ask for several parameters.
-    query_parsed_ = true;
+    qc_.parsed = true;
     query_params_.reserve(static_cast<size_t>(std::count(query.begin(), query.end(), '&')) + 1);
+    query_decoded_.reserve(query.size());
     size_t start = 0;
     while (start <= query.size()) {
       size_t amp = query.find('&', start);
@@ -38,16 +42,20 @@ const std::string* Request::FindQuery(std::string_view name) const {
       size_t eq = kv.find('=');
       std::string_view raw_k = kv.substr(0, eq);
       std::string_view raw_v = eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1);
-      // Most names and values have nothing to decode: copied once, as they are.
-      auto decode = [](std::string_view raw, std::string* out) {
-        // (A plain loop: find_first_of calls memchr once per character.)
-        if (std::none_of(raw.begin(), raw.end(), [](char ch) { return ch == '%' || ch == '+'; })) {
-          out->assign(raw);
+      // Most names and values have nothing to decode: viewed as they are.
+      auto decode = [&query_decoded_](std::string_view raw, std::string_view* out) {
+        if (std::memchr(raw.data(), '%', raw.size()) == nullptr &&
+            std::memchr(raw.data(), '+', raw.size()) == nullptr) {
+          *out = raw;
           return true;
         }
-        auto d = UrlDecode(raw, true);
-        if (!d) return false;
-        *out = std::move(*d);
+        // Within the reserved capacity: earlier views stay valid.
+        size_t at = query_decoded_.size();
+        if (!UrlDecodeTo(raw, true, &query_decoded_)) {
+          query_decoded_.resize(at);
+          return false;
+        }
+        *out = std::string_view(query_decoded_).substr(at);
         return true;
       };
       auto& [k, v] = query_params_.emplace_back();
@@ -55,7 +63,7 @@ const std::string* Request::FindQuery(std::string_view name) const {
         query_params_.pop_back();  // an undecodable name names nothing
         continue;
       }
-      if (!decode(raw_v, &v)) v.assign(raw_v);  // kept raw, as before
+      if (!decode(raw_v, &v)) v = raw_v;  // kept raw, as before
     }
   }
   for (const auto& [k, v] : query_params_)
@@ -63,10 +71,38 @@ const std::string* Request::FindQuery(std::string_view name) const {
   return nullptr;
 }
 
+Headers Response::HeaderList() const {
+  Headers out;
+  std::string_view rest(fields);
+  while (!rest.empty()) {
+    size_t end = rest.find("\r\n");
+    std::string_view line = rest.substr(0, end);
+    rest.remove_prefix(end == std::string_view::npos ? rest.size() : end + 2);
+    size_t colon = line.find(": ");
+    if (colon == std::string_view::npos) continue;
+    out.emplace_back(std::string(line.substr(0, colon)), std::string(line.substr(colon + 2)));
+  }
+  return out;
+}
+
+std::optional<std::string> Response::Get(std::string_view name) const {
+  for (auto& [k, v] : HeaderList())
+    if (IEquals(k, name)) return v;
+  return std::nullopt;
+}
+
+void Response::Replace(std::string_view name, std::string_view value) {
+  Headers all = HeaderList();
+  fields.clear();
+  for (const auto& [k, v] : all)
+    if (!IEquals(k, name)) Set(k, v);
+  Set(name, value);
+}
+
 bool Request::HasBody() const {
-  auto cl = Header("content-length");
+  const std::string* cl = FindHeader("content-length");
   if (cl && *cl != "0") return true;
-  auto te = Header("transfer-encoding");
+  const std::string* te = FindHeader("transfer-encoding");
   return te && ToLower(*te).find("chunked") != std::string::npos;
 }
 

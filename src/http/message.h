@@ -42,11 +42,26 @@ struct Request {
   // The same without a copy, for the per-request hot path: null when
   // absent; the pointer lives as long as the request.
   const std::string* FindHeader(std::string_view lower_name) const;
-  const std::string* FindQuery(std::string_view name) const;
+  const std::string_view* FindQuery(std::string_view name) const;
 
  private:
-  mutable bool query_parsed_ = false;
-  mutable std::vector<std::pair<std::string, std::string>> query_params_;
+  // The decoded query: views into `query`, or into `decoded` for the parts
+  // that had escapes (reserved once: decoding never lengthens). A copied or
+  // moved request parses its own query again (the views name the source's).
+  struct QueryCache {
+    bool parsed = false;
+    std::vector<std::pair<std::string_view, std::string_view>> params;
+    std::string decoded;
+    QueryCache() = default;
+    QueryCache(const QueryCache&) {}
+    QueryCache& operator=(const QueryCache&) {
+      parsed = false;
+      params.clear();
+      decoded.clear();
+      return *this;
+    }
+  };
+  mutable QueryCache qc_;
 
  public:
   bool HasBody() const;  // Content-Length > 0 or chunked
@@ -77,10 +92,12 @@ struct PipeBody {
 
 struct Response {
   // A blob GET sets about 16 headers: room for them without regrowth.
-  Response() { headers.reserve(20); }
+  Response() { fields.reserve(640); }
 
   int status = 200;
-  Headers headers;
+  // The header lines as they go on the wire, "Name: value\r\n" each: a
+  // response's headers cost one buffer instead of two strings apiece.
+  std::string fields;
   std::string body;               // used when file is unset
   std::optional<FileBody> file;   // zero-copy body
   std::optional<PipeBody> pipe;   // body produced by another thread
@@ -88,9 +105,15 @@ struct Response {
   std::optional<uint64_t> head_length;
   bool close = false;             // close the connection after this response
 
-  void Set(std::string name, std::string value) {
-    headers.emplace_back(std::move(name), std::move(value));
+  void Set(std::string_view name, std::string_view value) {
+    fields.append(name).append(": ", 2).append(value).append("\r\n", 2);
   }
+  // For the few readers (error rewrites, tests): the lines split again.
+  Headers HeaderList() const;
+  // The first value of a header (name compared without case), or nullopt.
+  std::optional<std::string> Get(std::string_view name) const;
+  // Replaces every line of a header (name compared without case) by one.
+  void Replace(std::string_view name, std::string_view value);
 };
 
 // Where the server puts a request body.

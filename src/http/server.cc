@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -72,28 +73,26 @@ const char* Reason(int status) {
   return bhttp::obsolete_reason(static_cast<bhttp::status>(status)).data();
 }
 
-std::string SerializeHead(const Response& r, uint64_t content_length, bool keep_alive) {
-  std::string out;
-  out.reserve(512);
-  out += "HTTP/1.1 ";
-  out += std::to_string(r.status);
-  out += ' ';
-  out += Reason(r.status);
-  out += "\r\n";
-  for (const auto& [k, v] : r.headers) {
-    out += k;
-    out += ": ";
-    out += v;
-    out += "\r\n";
-  }
+// The status line and header of r, into *out (cleared first; a
+// connection reuses its buffer, so this allocates only while it grows).
+void SerializeHead(const Response& r, uint64_t content_length, bool keep_alive, std::string* out) {
+  out->clear();
+  out->append("HTTP/1.1 ", 9);
+  char num[24];
+  auto [end, ec] = std::to_chars(num, num + sizeof num, r.status);
+  out->append(num, end);
+  out->push_back(' ');
+  out->append(Reason(r.status));
+  out->append("\r\n", 2);
+  out->append(r.fields);
   if (r.status != 304 && r.status != 204 && r.status >= 200) {
-    out += "Content-Length: ";
-    out += std::to_string(content_length);
-    out += "\r\n";
+    out->append("Content-Length: ", 16);
+    auto [lend, lec] = std::to_chars(num, num + sizeof num, content_length);
+    out->append(num, lend);
+    out->append("\r\n", 2);
   }
-  if (!keep_alive) out += "Connection: close\r\n";
-  out += "\r\n";
-  return out;
+  if (!keep_alive) out->append("Connection: close\r\n", 19);
+  out->append("\r\n", 2);
 }
 
 // Parses a request header straight into a Request: no beast::http::fields
@@ -329,7 +328,8 @@ struct Server::Impl {
   }
 
   // A PipeBody: the status byte first, then the body as it arrives.
-  awaitable<bool> WritePipe(tcp::socket& sock, Response& r, bool head, bool keep_alive) {
+  awaitable<bool> WritePipe(tcp::socket& sock, Response& r, bool head, bool keep_alive,
+                            std::string& headbytes) {
     PipeBody pb = std::move(*r.pipe);
     r.pipe.reset();
     int pfd = *pb.fd;
@@ -349,9 +349,9 @@ struct Server::Impl {
       Response f;
       if (pb.on_fail) pb.on_fail(code, r, &f);
       else f.status = 500;
-      co_return co_await Write(sock, f, head, keep_alive);
+      co_return co_await Write(sock, f, head, keep_alive, headbytes);
     }
-    std::string headbytes = SerializeHead(r, pb.length, keep_alive);
+    SerializeHead(r, pb.length, keep_alive, &headbytes);
     if (head) co_return co_await SendAll(sock, headbytes, false);
     if (!co_await SendAll(sock, headbytes, pb.length > 0)) co_return false;
     std::vector<char> buf(256 * 1024);
@@ -370,11 +370,13 @@ struct Server::Impl {
     co_return true;
   }
 
-  awaitable<bool> Write(tcp::socket& sock, Response& r, bool head, bool keep_alive) {
-    if (r.pipe) co_return co_await WritePipe(sock, r, head, keep_alive);
+  // Sends r; `headbytes` is the connection's buffer for the header.
+  awaitable<bool> Write(tcp::socket& sock, Response& r, bool head, bool keep_alive,
+                        std::string& headbytes) {
+    if (r.pipe) co_return co_await WritePipe(sock, r, head, keep_alive, headbytes);
     uint64_t len = r.file ? r.file->length : r.body.size();
     if (r.head_length) len = *r.head_length;
-    std::string headbytes = SerializeHead(r, len, keep_alive);
+    SerializeHead(r, len, keep_alive, &headbytes);
     if (head || r.status == 304 || r.status == 204) co_return co_await SendAll(sock, headbytes, false);
     if (r.file) {
       if (!co_await SendAll(sock, headbytes, r.file->length > 0)) co_return false;
@@ -415,7 +417,8 @@ struct Server::Impl {
   // `if (co_await Write(...)) co_await LingeringClose(sock);` as the last
   // statement of a coroutine, which died with SIGILL.)
   awaitable<void> RespondAndClose(tcp::socket& sock, Response& r, bool head) {
-    bool sent = co_await Write(sock, r, head, false);
+    std::string headbytes;
+    bool sent = co_await Write(sock, r, head, false, headbytes);
     if (sent) co_await LingeringClose(sock);
     co_return;
   }
@@ -431,6 +434,7 @@ struct Server::Impl {
     }
     beast::flat_buffer buffer(kReadBufferLimit);
     std::vector<char> chunk;
+    std::string out_head;  // each response's status line and header
     Watchdog wd(sock, opt.idle_timeout_s);
     while (true) {
       Request req;
@@ -490,7 +494,7 @@ struct Server::Impl {
       BodyPlan plan;
       std::optional<Response> early = handler->Prepare(req, &plan);
       bool has_body = !parser.is_done();
-      auto expect = req.Header("expect");
+      const std::string* expect = has_body ? req.FindHeader("expect") : nullptr;
       bool expects_continue = has_body && expect && IEquals(*expect, "100-continue");
       std::optional<uint64_t> declared;
       if (auto cl = parser.content_length()) declared = *cl;
@@ -681,7 +685,7 @@ struct Server::Impl {
       }
       if (!req.body_file.empty()) ::unlink(req.body_file.c_str());
       if (resp.close) keep_alive = false;
-      bool ok = co_await Write(sock, resp, head, keep_alive);
+      bool ok = co_await Write(sock, resp, head, keep_alive, out_head);
       if (!ok) co_return;
       if (!keep_alive) {
         co_await LingeringClose(sock);
