@@ -23,7 +23,8 @@ void BlobHeaders(http::Response& r, const ns::BlobInfo& info, TimeNs now) {
   if (!rec.cache_control.empty()) r.Set("Cache-Control", rec.cache_control);
   if (!rec.content_disposition.empty()) r.Set("Content-Disposition", rec.content_disposition);
   r.Set("x-ms-blob-type", rec.blob_type);
-  r.Set("x-ms-creation-time", FormatHttpDate(rec.created ? rec.created : rec.last_modified));
+  HttpDateBuf created;
+  r.Set("x-ms-creation-time", HttpDate(rec.created ? rec.created : rec.last_modified, &created));
   SetMetadataHeaders(r, rec.metadata);
   LeaseHeaders(r, rec.lease, now);
   r.Set("Accept-Ranges", "bytes");

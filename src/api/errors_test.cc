@@ -14,7 +14,7 @@ constexpr int kFirst = static_cast<int>(AzError::kAuthenticationFailed);
 constexpr int kLast = static_cast<int>(AzError::kEnd) - 1;
 
 std::string Header(const http::Response& r, const std::string& name) {
-  for (const auto& [k, v] : r.headers)
+  for (const auto& [k, v] : r.HeaderList())
     if (k == name) return v;
   return "";
 }

@@ -22,8 +22,9 @@ http::Response NotFound(const Status& s) {
 std::string QuoteEtag(const std::string& etag) { return "\"" + etag + "\""; }
 
 void SetEtagHeaders(http::Response& r, const std::string& etag, TimeNs last_modified) {
-  r.Set("ETag", QuoteEtag(etag));
-  r.Set("Last-Modified", FormatHttpDate(last_modified));
+  r.fields.append("ETag: \"").append(etag).append("\"\r\n");
+  HttpDateBuf date;
+  r.Set("Last-Modified", HttpDate(last_modified, &date));
 }
 
 bool ParseMetadata(const http::Request& req, ns::Metadata* out, AzError* err) {

@@ -51,7 +51,7 @@ http::Response RemoteBody(Ctx& ctx, const ns::BlobInfo& info, http::Response r, 
     *out =
         ErrorResponse(code == tier::kStreamError ? AzError::kInternalError : AzError::kServerBusy);
     // What every response carries (stamped on the original after the handler).
-    for (const auto& [name, value] : original.headers) {
+    for (const auto& [name, value] : original.HeaderList()) {
       std::string n = ToLower(name);
       if (n == "x-ms-request-id" || n == "x-ms-version" || n == "date" ||
           n == "x-ms-client-request-id" || n == "server" || n.rfind("access-control-", 0) == 0)

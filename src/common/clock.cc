@@ -72,27 +72,45 @@ TimeNs NowNs() {
       .count();
 }
 
-std::string FormatHttpDate(TimeNs t) {
+std::string_view HttpDate(TimeNs t, HttpDateBuf* buf) {
   time_t secs;
   int64_t ns;
   SplitNs(t, &secs, &ns);
-  // Every response formats "now" (and most a Last-Modified near it): keep
-  // the last two seconds formatted per thread.
-  thread_local time_t cached_secs[2] = {-1, -1};
-  thread_local std::string cached[2];
-  for (int i = 0; i < 2; ++i)
-    if (cached_secs[i] == secs) return cached[i];
   struct tm tm {};
   gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof(buf), "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday],
-                tm.tm_mday, kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min,
-                tm.tm_sec);
-  thread_local int next = 0;
-  cached_secs[next] = secs;
-  cached[next] = buf;
-  next ^= 1;
-  return buf;
+  // Digits by hand: this runs two or three times for every blob response.
+  char* p = buf->text;
+  auto two = [&p](int v) {
+    *p++ = static_cast<char>('0' + v / 10);
+    *p++ = static_cast<char>('0' + v % 10);
+  };
+  std::memcpy(p, kDays[tm.tm_wday], 3);
+  p += 3;
+  *p++ = ',';
+  *p++ = ' ';
+  two(tm.tm_mday);
+  *p++ = ' ';
+  std::memcpy(p, kMonths[tm.tm_mon], 3);
+  p += 3;
+  *p++ = ' ';
+  int year = tm.tm_year + 1900;
+  if (year < 0 || year > 9999) year = 9999;
+  two(year / 100);
+  two(year % 100);
+  *p++ = ' ';
+  two(tm.tm_hour);
+  *p++ = ':';
+  two(tm.tm_min);
+  *p++ = ':';
+  two(tm.tm_sec);
+  std::memcpy(p, " GMT", 4);
+  p += 4;
+  return std::string_view(buf->text, static_cast<size_t>(p - buf->text));
+}
+
+std::string FormatHttpDate(TimeNs t) {
+  HttpDateBuf buf;
+  return std::string(HttpDate(t, &buf));
 }
 
 std::optional<TimeNs> ParseHttpDate(std::string_view s) {

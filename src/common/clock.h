@@ -15,6 +15,11 @@ using TimeNs = int64_t;
 TimeNs NowNs();
 // "Sun, 06 Nov 1994 08:49:37 GMT"
 std::string FormatHttpDate(TimeNs t);
+// The same without an allocation: the view is into *buf.
+struct HttpDateBuf {
+  char text[32];
+};
+std::string_view HttpDate(TimeNs t, HttpDateBuf* buf);
 // RFC 1123 / RFC 850 / asctime; nullopt when unparseable.
 std::optional<TimeNs> ParseHttpDate(std::string_view s);
 // "2024-01-02T03:04:05.1234567Z" (7 fractional digits, as Azure writes).

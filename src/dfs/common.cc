@@ -7,20 +7,14 @@
 namespace strata::dfs {
 
 void ToJson(const http::Request& req, http::Response& r) {
-  std::string code;
-  for (const auto& [k, v] : r.headers)
-    if (k == "x-ms-error-code") code = v;
+  std::string code = r.Get("x-ms-error-code").value_or("");
   if (code.empty()) return;
   std::string message;
   size_t a = r.body.find("<Message>"), b = r.body.find("</Message>");
   if (a != std::string::npos && b != std::string::npos && b > a) message = r.body.substr(a + 9, b - a - 9);
-  bool is_json = false;
-  for (auto& [k, v] : r.headers) {
-    if (IEquals(k, "Content-Type")) {
-      is_json = StartsWith(v, "application/json");
-      v = "application/json;charset=utf-8";
-    }
-  }
+  auto type = r.Get("Content-Type");
+  bool is_json = type && StartsWith(*type, "application/json");
+  if (type) r.Replace("Content-Type", "application/json;charset=utf-8");
   if (!is_json) r.body = JsonErrorBody(code, message);
   if (req.method == "HEAD") r.body.clear();
 }

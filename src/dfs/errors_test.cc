@@ -23,7 +23,7 @@ TEST(DfsErrorsTest, JsonBodyAndHeaders) {
   EXPECT_EQ(j["error"]["code"], "PathNotFound");
   EXPECT_EQ(j["error"]["message"], "The specified path does not exist. x");
   bool code = false, type = false;
-  for (const auto& [k, v] : r.headers) {
+  for (const auto& [k, v] : r.HeaderList()) {
     code = code || (k == "x-ms-error-code" && v == "PathNotFound");
     type = type || (k == "Content-Type" && v.rfind("application/json", 0) == 0);
   }
