@@ -153,7 +153,7 @@ http::Response PutBlob(Ctx& ctx) {
 http::Response GetBlob(Ctx& ctx) {
   auto ob = ctx.store().Open(ctx.container, ctx.blob);
   if (!ob.ok()) return NotFound(ob.status());
-  ns::BlobInfo& info = ob->info;
+  const ns::BlobInfo& info = *ob->info;
   if (auto e = CheckRead(ctx, info)) return *e;
   uint64_t size = info.st.size;
   http::Response r;

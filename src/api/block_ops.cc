@@ -114,13 +114,13 @@ http::Response PutBlockList(Ctx& ctx) {
   auto old = ctx.store().Open(ctx.container, ctx.blob);
   bool exists = old.ok();
   if (exists) {
-    if (auto e = CheckBlobLeaseForWrite(ctx, old->info.rec.lease)) return ErrorResponse(*e);
-    rec.lease = old->info.rec.lease;
-    rec.created = old->info.rec.created;
+    if (auto e = CheckBlobLeaseForWrite(ctx, old->info->rec.lease)) return ErrorResponse(*e);
+    rec.lease = old->info->rec.lease;
+    rec.created = old->info->rec.created;
   } else if (ctx.H("x-ms-lease-id")) {
     return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
   }
-  if (auto e = CheckWriteConditions(ctx, exists, exists ? old->info.rec : ns::BlobRecord{}, true))
+  if (auto e = CheckWriteConditions(ctx, exists, exists ? old->info->rec : ns::BlobRecord{}, true))
     return *e;
   auto uncommitted = ctx.store().UncommittedBlocks(ctx.container, ctx.blob);
   if (!uncommitted.ok()) return ErrorResponse(AzError::kInternalError);
@@ -128,7 +128,7 @@ http::Response PutBlockList(Ctx& ctx) {
   std::vector<std::pair<const ns::BlockInfo*, uint64_t>> committed;
   if (exists) {
     uint64_t off = 0;
-    for (const auto& b : old->info.rec.committed_blocks) {
+    for (const auto& b : old->info->rec.committed_blocks) {
       committed.push_back({&b, off});
       off += b.size;
     }
@@ -160,7 +160,7 @@ http::Response PutBlockList(Ctx& ctx) {
       rec.committed_blocks.push_back({u->id, u->size});
       pos += u->size;
     } else if (c) {
-      if (auto e = NeedLocalData(ctx, ctx.container, ctx.blob, old->info.rec)) return ErrorResponse(*e);
+      if (auto e = NeedLocalData(ctx, ctx.container, ctx.blob, old->info->rec)) return ErrorResponse(*e);
       s = (*out)->CopyFrom(*old->file, c->second, pos, c->first->size);
       rec.committed_blocks.push_back(*c->first);
       pos += c->first->size;

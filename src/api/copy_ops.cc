@@ -114,12 +114,12 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
     return r;
   }
   Conditions sc = ParseConditions(*ctx.req, "x-ms-source-");
-  if (Evaluate(sc, true, source->info.rec.etag, source->info.rec.last_modified, false) !=
+  if (Evaluate(sc, true, source->info->rec.etag, source->info->rec.last_modified, false) !=
       CondOutcome::kOk)
     return ErrorResponse(AzError::kSourceConditionNotMet);
-  if (auto e = NeedLocalData(ctx, src->container, src->blob, source->info.rec))
+  if (auto e = NeedLocalData(ctx, src->container, src->blob, source->info->rec))
     return ErrorResponse(*e);
-  ns::BlobRecord rec = source->info.rec;
+  ns::BlobRecord rec = source->info->rec;
   rec.lease = ns::Lease{};
   rec.copy_id.clear();
   ns::Metadata meta;
@@ -137,7 +137,7 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
     rec.copy_source = url.substr(0, url.find('?'));
     rec.copy_status = "success";
     rec.copy_completion = ctx.now;
-    rec.copy_length = source->info.st.size;
+    rec.copy_length = source->info->st.size;
   }
   if (auto tier = ctx.H("x-ms-access-tier"); tier && *tier != "Hot")
     return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
@@ -146,7 +146,7 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   auto out = ctx.store().fs()->OpenWrite(tmp, true, true);
   if (!out.ok()) return ErrorResponse(AzError::kInternalError, out.status().message());
   ctx.req->body_file = tmp;  // removed by the server unless committed
-  Status s = (*out)->CopyFrom(*source->file, 0, 0, source->info.st.size);
+  Status s = (*out)->CopyFrom(*source->file, 0, 0, source->info->st.size);
   out->reset();
   if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
 

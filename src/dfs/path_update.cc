@@ -64,7 +64,7 @@ http::Response Append(api::Ctx& ctx) {
     // The first append after a flush starts from the file's committed bytes.
     auto cur = store.Open(ctx.container, ctx.blob);
     if (cur.ok()) {
-      if (auto e = api::NeedLocalData(ctx, ctx.container, ctx.blob, cur->info.rec)) {
+      if (auto e = api::NeedLocalData(ctx, ctx.container, ctx.blob, cur->info->rec)) {
         out->reset();
         (void)fs->Unlink(*stage);
         return JsonError(*e);

@@ -19,6 +19,38 @@ constexpr char kSidecarMarker[] = "@sidecar";
 constexpr size_t kXattrLimit = 3000;  // larger records go to the sidecar
 constexpr TimeNs kBlockTtl = 7LL * 24 * 3600 * 1000000000LL;
 
+// What Open decoded for recently served files, per I/O thread. A blob read
+// a million times is one inode whose (ctime, mtime, size, links, birth) do
+// not move, so its record need not be read and decoded again: the entry
+// holds while all of those match a fresh fstat of the opened descriptor and
+// no record was written since (`g_record_epoch`, bumped by every
+// WritePacked, so strata's own updates never wait for a timestamp tick).
+// A change through POSIX moves ctime (setxattr, write, rename, link all do),
+// so it is seen exactly as FillInfo sees it. Records kept in a sidecar are
+// not cached: the sidecar's changes do not touch the blob's inode.
+std::atomic<uint64_t> g_record_epoch{1};
+
+struct OpenCacheEntry {
+  const void* store = nullptr;
+  uint64_t epoch = 0;
+  FileStat st;
+  std::shared_ptr<const BlobInfo> info;
+};
+constexpr size_t kOpenCacheSlots = 256;
+constexpr size_t kOpenCacheMaxRecord = 1024;  // larger records are not kept
+
+bool SameInodeState(const FileStat& a, const FileStat& b) {
+  return a.ino == b.ino && a.dev == b.dev && a.ctime_ns == b.ctime_ns &&
+         a.mtime_ns == b.mtime_ns && a.size == b.size && a.nlink == b.nlink &&
+         a.btime_ns == b.btime_ns && a.mode == b.mode;
+}
+
+OpenCacheEntry& OpenCacheSlot(const FileStat& st) {
+  thread_local std::unique_ptr<OpenCacheEntry[]> slots(new OpenCacheEntry[kOpenCacheSlots]);
+  uint64_t h = (st.ino * 0x9E3779B97F4A7C15ULL) ^ st.dev;
+  return slots[(h >> 32) % kOpenCacheSlots];
+}
+
 size_t Stripe(const std::string& a, const std::string& b) {
   return std::hash<std::string>()(a + '\0' + b) % 64;
 }
@@ -335,11 +367,15 @@ BlobInfo Store::InfoFromFile(const std::string& path, const std::string& c, cons
 }
 
 void Store::FillInfo(const std::string& path, const std::string& c, const std::string& b,
-                     const FileStat& st, File* file, bool may_retry, BlobInfo* out) {
+                     const FileStat& st, File* file, bool may_retry, BlobInfo* out,
+                     bool* cacheable) {
   BlobInfo& info = *out;
   info.name = b;
   info.st = st;
-  std::optional<std::string> text = ReadPacked(path, kRecordXattr, c, b, st.ino, file);
+  bool in_xattr = false;
+  std::optional<std::string> text = ReadPacked(path, kRecordXattr, c, b, st.ino, file, &in_xattr);
+  // What follows depends only on st and the record read through `file`.
+  if (cacheable) *cacheable = file && text && in_xattr && text->size() <= kOpenCacheMaxRecord;
   if (text) {
     auto rec = BlobRecord::Unpack(*text);
     if (rec.ok() && rec->fp_size == st.size && rec->fp_ino == st.ino &&
@@ -417,16 +453,36 @@ Result<Store::OpenBlob> Store::Open(const std::string& c, const std::string& b) 
   if (!st.ok()) return st.status();
   if (!st->is_file()) return Status(ErrorKind::kNotFound, "no blob " + b);
   Result<OpenBlob> ob{OpenBlob{}};
-  FillInfo(path, c, b, *st, f->get(), true, &ob->info);
+  OpenCacheEntry& slot = OpenCacheSlot(*st);
+  uint64_t epoch = g_record_epoch.load(std::memory_order_acquire);
+  if (slot.store == this && slot.epoch == epoch && SameInodeState(slot.st, *st) &&
+      slot.info->name == b) {
+    ob->info = slot.info;
+    ob->file = std::move(*f);
+    return ob;
+  }
+  auto info = std::make_shared<BlobInfo>();
+  bool cacheable = false;
+  FillInfo(path, c, b, *st, f->get(), true, info.get(), &cacheable);
+  if (cacheable) {
+    slot.store = this;
+    slot.epoch = epoch;
+    slot.st = *st;
+    slot.info = info;
+  }
+  ob->info = std::move(info);
   ob->file = std::move(*f);
   return ob;
 }
 
 std::optional<std::string> Store::ReadPacked(const std::string& path, const char* xattr,
                                              const std::string& c, const std::string& b,
-                                             uint64_t ino, File* file) {
+                                             uint64_t ino, File* file, bool* in_xattr) {
   auto packed = file ? file->GetXattr(xattr) : fs_->GetXattr(path, xattr);
-  if (packed.ok() && *packed != kSidecarMarker) return std::move(*packed);
+  if (packed.ok() && *packed != kSidecarMarker) {
+    if (in_xattr) *in_xattr = true;
+    return std::move(*packed);
+  }
   if (!packed.ok() && packed.status().kind() != ErrorKind::kUnsupported) return std::nullopt;
   auto f = fs_->OpenRead(SidecarPath(c, b, ino));
   if (!f.ok()) return std::nullopt;
@@ -440,6 +496,11 @@ std::optional<std::string> Store::ReadPacked(const std::string& path, const char
 
 Status Store::WritePacked(const std::string& path, const char* xattr, const std::string& c,
                           const std::string& b, uint64_t ino, const std::string& packed) {
+  // Every cached Open result is stale once this returns (see
+  // OpenCacheEntry): bumped after the write, on every path out.
+  struct BumpEpoch {
+    ~BumpEpoch() { g_record_epoch.fetch_add(1, std::memory_order_acq_rel); }
+  } bump;
   std::string sidecar = SidecarPath(c, b, ino);
   Status s = Status(ErrorKind::kTooLarge, "record too large for xattr");
   if (packed.size() <= kXattrLimit) s = fs_->SetXattr(path, xattr, packed);

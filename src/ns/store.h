@@ -150,7 +150,8 @@ class Store {
   Result<BlobInfo> Head(const std::string& c, const std::string& b);
   struct OpenBlob {
     std::unique_ptr<File> file;
-    BlobInfo info;
+    // Shared with the thread's cache of decoded records (see Store::Open).
+    std::shared_ptr<const BlobInfo> info;
   };
   Result<OpenBlob> Open(const std::string& c, const std::string& b);
 
@@ -333,7 +334,8 @@ class Store {
   // The text stored by WritePacked, or nullopt when there is none.
   std::optional<std::string> ReadPacked(const std::string& path, const char* xattr,
                                         const std::string& c, const std::string& b,
-                                        uint64_t ino, File* file = nullptr);
+                                        uint64_t ino, File* file = nullptr,
+                                        bool* in_xattr = nullptr);
   // Writes rec as the record of the file at path. `seal` stores a ctime bound
   // (see BlobRecord::fp_ctime_bound); staged files are not sealed, since the
   // commit rename moves their ctime.
@@ -353,8 +355,11 @@ class Store {
   // directory, or a parent that is not a plain directory).
   Result<FileStat> StatBlob(const std::string& c, const std::string& b);
   // The same, filling *info in place (GET's path: no BlobInfo moves).
+  // *cacheable (when given) says whether the result depends only on st and
+  // the record read through `file` (see Store::Open's cache).
   void FillInfo(const std::string& path, const std::string& c, const std::string& b,
-                const FileStat& st, File* file, bool may_retry, BlobInfo* info);
+                const FileStat& st, File* file, bool may_retry, BlobInfo* info,
+                bool* cacheable = nullptr);
   Status RemoveEmptyParents(const std::string& c, const std::string& b);
   // Directory helpers of store_paths.cc.
   bool IsExplicitDir(const std::string& path);

@@ -207,8 +207,8 @@ TEST_F(StoreTest, CommitPublishesFileWithRecord) {
 
   auto o = store_->Open("ctr", "dir/sub/blob.txt");
   ASSERT_TRUE(o.ok());
-  EXPECT_EQ(o->info.rec.etag, rec.etag);
-  EXPECT_EQ(o->info.rec.content_md5, rec.content_md5);
+  EXPECT_EQ(o->info->rec.etag, rec.etag);
+  EXPECT_EQ(o->info->rec.content_md5, rec.content_md5);
   char buf[32];
   auto n = o->file->PRead(buf, sizeof(buf), 0);
   ASSERT_TRUE(n.ok());
@@ -287,6 +287,73 @@ TEST_F(StoreTest, UpdateRecordKeepsData) {
   EXPECT_EQ(store_->UpdateRecord("ctr", "missing", r).kind(), ErrorKind::kNotFound);
 }
 
+// Open keeps what it decoded per thread (see OpenCacheEntry): every change
+// must still show at once, with no pause between the change and the read.
+TEST_F(StoreTest, OpenSeesEveryRecordUpdateAtOnce) {
+  // With whole-second times, the updates below leave the inode's times as
+  // they were: only the record epoch tells that the cached record is old.
+  fs_.SetTimeGranularity(1000000000);
+  BlobRecord r = MakeRecord("data");
+  ASSERT_TRUE(Put("c", "data", r).ok());
+  for (int i = 0; i < 50; ++i) {
+    auto before = store_->Open("ctr", "c");
+    ASSERT_TRUE(before.ok());
+    EXPECT_EQ(before->info->rec.etag, r.etag) << i;
+    r.metadata = {{"round", std::to_string(i)}};
+    r.etag = NewEtag();
+    ASSERT_TRUE(store_->UpdateRecord("ctr", "c", r).ok());
+    auto after = store_->Open("ctr", "c");
+    ASSERT_TRUE(after.ok());
+    EXPECT_EQ(after->info->rec.etag, r.etag) << i;
+    EXPECT_EQ(after->info->rec.metadata, r.metadata) << i;
+    EXPECT_EQ(after->info->name, "c");
+  }
+}
+
+TEST_F(StoreTest, OpenSeesCommitsOverAReadBlob) {
+  for (int i = 0; i < 20; ++i) {
+    std::string data = "v" + std::to_string(i % 10);  // same size each time
+    BlobRecord r = MakeRecord(data);
+    ASSERT_TRUE(Put("o", data, r).ok());
+    auto o = store_->Open("ctr", "o");
+    ASSERT_TRUE(o.ok());
+    EXPECT_EQ(o->info->rec.etag, r.etag) << i;
+    EXPECT_EQ(o->info->rec.content_md5, Md5(data)) << i;
+  }
+}
+
+TEST_F(StoreTest, OpenSeesPosixChangesToAReadBlob) {
+  BlobRecord r = MakeRecord("aaaa");
+  ASSERT_TRUE(Put("p", "aaaa", r).ok());
+  ASSERT_TRUE(store_->Open("ctr", "p").ok());
+  auto again = store_->Open("ctr", "p");  // served from the cache
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->info->rec.etag, r.etag);
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a later mtime tick
+  PosixWrite(Path("p"), "bbbb");
+  auto rewritten = store_->Open("ctr", "p");
+  ASSERT_TRUE(rewritten.ok());
+  EXPECT_NE(rewritten->info->rec.etag, r.etag);
+  EXPECT_TRUE(rewritten->info->rec.content_md5.empty());
+  std::string etag = rewritten->info->rec.etag;
+  struct timespec ts[2] = {{0, UTIME_OMIT}, {1234567890, 42}};
+  ASSERT_EQ(::utimensat(AT_FDCWD, Path("p").c_str(), ts, 0), 0);
+  auto touched = store_->Open("ctr", "p");
+  ASSERT_TRUE(touched.ok());
+  EXPECT_NE(touched->info->rec.etag, etag);
+  EXPECT_EQ(touched->info->rec.last_modified, 1234567890LL * 1000000000LL + 42);
+  EXPECT_EQ(MustHead("p").rec.etag, touched->info->rec.etag);  // HEAD agrees
+  // A rewrite that restores the mtime moves only the ctime.
+  etag = touched->info->rec.etag;
+  std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  PosixWrite(Path("p"), "cccc");
+  ASSERT_EQ(::utimensat(AT_FDCWD, Path("p").c_str(), ts, 0), 0);
+  auto restored = store_->Open("ctr", "p");
+  ASSERT_TRUE(restored.ok());
+  EXPECT_NE(restored->info->rec.etag, etag);
+  EXPECT_EQ(restored->info->rec.last_modified, 1234567890LL * 1000000000LL + 42);
+}
+
 TEST_F(StoreTest, AppendFromAppendsAndRecords) {
   BlobRecord r = MakeRecord("");
   r.blob_type = "AppendBlob";
@@ -323,7 +390,7 @@ TEST_F(StoreTest, ConcurrentReadersSeeWholeBlobs) {
       auto n = o->file->PRead(&ch, 1, 0);
       auto st = o->file->Stat();
       const BlobRecord& rec = ch == 'a' ? ra : rb;
-      if (!n.ok() || *n != 1 || !o->info.has_record || o->info.rec.etag != rec.etag ||
+      if (!n.ok() || *n != 1 || !o->info->has_record || o->info->rec.etag != rec.etag ||
           st->size != (ch == 'a' ? a.size() : b.size()))
         ++bad;
       ++reads;
@@ -451,8 +518,8 @@ TEST_F(StoreTest, PosixAppendChangesEtagAndDropsMd5) {
   EXPECT_EQ(MustHead("m").rec.etag, h.rec.etag);  // stable until the next change
   auto o = store_->Open("ctr", "m");
   ASSERT_TRUE(o.ok());
-  EXPECT_EQ(o->info.rec.etag, h.rec.etag);
-  EXPECT_TRUE(o->info.rec.content_md5.empty());
+  EXPECT_EQ(o->info->rec.etag, h.rec.etag);
+  EXPECT_TRUE(o->info->rec.content_md5.empty());
 }
 
 TEST_F(StoreTest, PosixMtimeChangeChangesEtag) {
@@ -492,7 +559,7 @@ TEST_F(StoreTest, PlainFileIsABlobWithDerivedProperties) {
   EXPECT_NE(h.rec.created, 0);
   auto o = store_->Open("ctr", "dir/plain.bin");
   ASSERT_TRUE(o.ok());
-  EXPECT_EQ(o->info.rec.etag, h.rec.etag);
+  EXPECT_EQ(o->info->rec.etag, h.rec.etag);
   auto page = store_->List("ctr", "", "", "", 100);
   ASSERT_TRUE(page.ok());
   ASSERT_EQ(page->items.size(), 2u);  // the directory "dir" is listed too (HNS)

@@ -7,6 +7,10 @@
 //     disk does, then fails;
 //   - EIO on fsync (File::Sync and Fs::SyncDir);
 //   - a failing rename (Rename and RenameNoReplace) with a chosen errno;
+//   - coarse timestamps: Stat (Fs and File) reports mtime, ctime and birth
+//     time truncated to a granularity, as on file systems that keep whole
+//     seconds (or without fine-grained ctimes), so two changes within one
+//     tick leave the same times;
 //   - a file system without xattrs: Get/Set/RemoveXattr answer kUnsupported,
 //     as on file systems mounted without user xattrs, so callers take their
 //     sidecar path; or a chosen errno from SetXattr only (e.g. ENOSPC, E2BIG
@@ -45,6 +49,8 @@ class FaultFs : public FsWrapper {
   void SetSyncFails(bool on) { sync_fails_ = on; }
   // Rename and RenameNoReplace fail with `err` while non-zero.
   void SetRenameErrno(int err) { rename_errno_ = err; }
+  // Stat reports times truncated to this many nanoseconds while non-zero.
+  void SetTimeGranularity(int64_t ns) { time_granularity_ = ns; }
   // All xattr calls answer kUnsupported while set.
   void SetNoXattr(bool on) { no_xattr_ = on; }
   // SetXattr (Fs and File) fails with `err` while non-zero.
@@ -59,6 +65,7 @@ class FaultFs : public FsWrapper {
     rename_errno_ = 0;
     no_xattr_ = false;
     setxattr_errno_ = 0;
+    time_granularity_ = 0;
   }
 
   // ---- counters (for asserting that a fault was actually hit) ----
@@ -71,6 +78,11 @@ class FaultFs : public FsWrapper {
   Result<std::unique_ptr<File>> OpenWrite(const std::string& p, bool c, bool e) override {
     return Wrap(target()->OpenWrite(p, c, e), p);
   }
+  Result<std::unique_ptr<File>> OpenReadBeneath(const std::string& b,
+                                                const std::string& r) override {
+    return Wrap(target()->OpenReadBeneath(b, r), b + "/" + r);
+  }
+  Result<FileStat> Stat(const std::string& p) override { return Coarsen(target()->Stat(p)); }
   Status Rename(const std::string& a, const std::string& b) override {
     if (int err = rename_errno_; err && (Matches(a) || Matches(b)))
       return Inject(err, "rename " + b);
@@ -131,7 +143,7 @@ class FaultFs : public FsWrapper {
       return f_->Sync();
     }
     Status Truncate(uint64_t size) override { return f_->Truncate(size); }
-    Result<FileStat> Stat() override { return f_->Stat(); }
+    Result<FileStat> Stat() override { return fs_->Coarsen(f_->Stat()); }
     Status SetXattr(const std::string& name, const std::string& value) override {
       if (Status s = fs_->XattrFault(path_, true); !s.ok()) return s;
       return f_->SetXattr(name, value);
@@ -152,6 +164,14 @@ class FaultFs : public FsWrapper {
     return std::unique_ptr<File>(new FaultFile(this, std::move(*f), p));
   }
 
+  Result<FileStat> Coarsen(Result<FileStat> st) const {
+    int64_t g = time_granularity_;
+    if (!st.ok() || g <= 0) return st;
+    st->mtime_ns -= st->mtime_ns % g;
+    st->ctime_ns -= st->ctime_ns % g;
+    st->btime_ns -= st->btime_ns % g;
+    return st;
+  }
   bool Matches(const std::string& path) const {
     return filter_.empty() || path.find(filter_) != std::string::npos;
   }
@@ -188,6 +208,7 @@ class FaultFs : public FsWrapper {
   std::atomic<int> rename_errno_{0};
   std::atomic<bool> no_xattr_{false};
   std::atomic<int> setxattr_errno_{0};
+  std::atomic<int64_t> time_granularity_{0};
   std::atomic<int> injected_{0};
   std::string filter_;
 };
