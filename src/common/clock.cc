@@ -76,9 +76,32 @@ std::string_view HttpDate(TimeNs t, HttpDateBuf* buf) {
   time_t secs;
   int64_t ns;
   SplitNs(t, &secs, &ns);
+  // The civil date by arithmetic (H. Hinnant's days-to-civil) and the digits
+  // by hand: this runs two or three times for every blob response, and
+  // gmtime_r takes the time-zone lock.
+  int64_t days = static_cast<int64_t>(secs) / 86400;
+  int64_t rem = static_cast<int64_t>(secs) % 86400;
+  if (rem < 0) {
+    rem += 86400;
+    --days;
+  }
   struct tm tm {};
-  gmtime_r(&secs, &tm);
-  // Digits by hand: this runs two or three times for every blob response.
+  tm.tm_hour = static_cast<int>(rem / 3600);
+  tm.tm_min = static_cast<int>(rem % 3600 / 60);
+  tm.tm_sec = static_cast<int>(rem % 60);
+  tm.tm_wday = static_cast<int>(((days % 7) + 11) % 7);  // 1970-01-01 was a Thursday
+  {
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    int64_t mon = mp < 10 ? mp + 3 : mp - 9;
+    tm.tm_mday = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
+    tm.tm_mon = static_cast<int>(mon - 1);
+    tm.tm_year = static_cast<int>(yoe + era * 400 + (mon <= 2 ? 1 : 0) - 1900);
+  }
   char* p = buf->text;
   auto two = [&p](int v) {
     *p++ = static_cast<char>('0' + v / 10);

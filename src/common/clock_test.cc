@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <ctime>
 #include <random>
 #include <string>
 
@@ -17,6 +18,21 @@ TEST(HttpDate, Format) {
   EXPECT_EQ(FormatHttpDate(k1994 + kSec - 1), "Sun, 06 Nov 1994 08:49:37 GMT");  // truncates
   EXPECT_EQ(FormatHttpDate(951782400LL * kSec), "Tue, 29 Feb 2000 00:00:00 GMT");
   EXPECT_EQ(FormatHttpDate(-1), "Wed, 31 Dec 1969 23:59:59 GMT");
+}
+
+// The formatter computes the calendar itself; the C library is the oracle.
+TEST(HttpDate, AgreesWithGmtimeAcrossCenturies) {
+  std::mt19937_64 rng(7);
+  // 1900 to 2262, the range of TimeNs.
+  std::uniform_int_distribution<int64_t> secs(-2208988800LL, 9223372035LL);
+  for (int i = 0; i < 20000; ++i) {
+    time_t t = static_cast<time_t>(i < 1000 ? 951696000LL + i * 43200LL : secs(rng));
+    struct tm tm {};
+    gmtime_r(&t, &tm);
+    char want[64];
+    std::strftime(want, sizeof want, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    EXPECT_EQ(FormatHttpDate(static_cast<TimeNs>(t) * kSec + 123), want) << t;
+  }
 }
 
 TEST(HttpDate, ParsesTheThreeFormats) {

@@ -25,14 +25,32 @@ std::optional<std::string> Request::Query(std::string_view name) const {
   return std::string(*v);
 }
 
+namespace {
+bool HasEscapes(std::string_view raw) {
+  for (char ch : raw)
+    if (ch == '%' || ch == '+') return true;
+  return false;
+}
+
+// Decodes raw into the end of *buf (within its reserved capacity, so
+// earlier views stay valid) and points *out at it; false on a bad escape.
+bool DecodeInto(std::string_view raw, std::string* buf, std::string_view* out) {
+  size_t at = buf->size();
+  if (!UrlDecodeTo(raw, true, buf)) {
+    buf->resize(at);
+    return false;
+  }
+  *out = std::string_view(*buf).substr(at);
+  return true;
+}
+}  // namespace
+
 const std::string_view* Request::FindQuery(std::string_view name) const {
-  auto& query_params_ = qc_.params;
-  auto& query_decoded_ = qc_.decoded;
   if (!qc_.parsed) {
-    // Decoded once per request; handlers ask for several parameters.
+    // Split once per request; handlers ask for several parameters.
     qc_.parsed = true;
-    query_params_.reserve(static_cast<size_t>(std::count(query.begin(), query.end(), '&')) + 1);
-    query_decoded_.reserve(query.size());
+    qc_.params.reserve(static_cast<size_t>(std::count(query.begin(), query.end(), '&')) + 1);
+    qc_.decoded.reserve(query.size());
     size_t start = 0;
     while (start <= query.size()) {
       size_t amp = query.find('&', start);
@@ -40,34 +58,23 @@ const std::string_view* Request::FindQuery(std::string_view name) const {
       std::string_view kv = std::string_view(query).substr(start, amp - start);
       start = amp + 1;
       size_t eq = kv.find('=');
-      std::string_view raw_k = kv.substr(0, eq);
-      std::string_view raw_v = eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1);
-      // Most names and values have nothing to decode: viewed as they are.
-      auto decode = [&query_decoded_](std::string_view raw, std::string_view* out) {
-        if (std::memchr(raw.data(), '%', raw.size()) == nullptr &&
-            std::memchr(raw.data(), '+', raw.size()) == nullptr) {
-          *out = raw;
-          return true;
-        }
-        // Within the reserved capacity: earlier views stay valid.
-        size_t at = query_decoded_.size();
-        if (!UrlDecodeTo(raw, true, &query_decoded_)) {
-          query_decoded_.resize(at);
-          return false;
-        }
-        *out = std::string_view(query_decoded_).substr(at);
-        return true;
-      };
-      auto& [k, v] = query_params_.emplace_back();
-      if (!decode(raw_k, &k)) {
-        query_params_.pop_back();  // an undecodable name names nothing
-        continue;
-      }
-      if (!decode(raw_v, &v)) v = raw_v;  // kept raw, as before
+      QueryCache::Param p;
+      p.name = kv.substr(0, eq);
+      p.value = eq == std::string_view::npos ? std::string_view() : kv.substr(eq + 1);
+      // An undecodable name names nothing.
+      if (HasEscapes(p.name) && !DecodeInto(p.name, &qc_.decoded, &p.name)) continue;
+      qc_.params.push_back(p);
     }
   }
-  for (const auto& [k, v] : query_params_)
-    if (k == name) return &v;
+  for (auto& p : qc_.params) {
+    if (p.name != name) continue;
+    if (!p.value_decoded) {
+      p.value_decoded = true;
+      // An undecodable value is kept raw.
+      if (HasEscapes(p.value)) DecodeInto(p.value, &qc_.decoded, &p.value);
+    }
+    return &p.value;
+  }
   return nullptr;
 }
 

@@ -45,12 +45,18 @@ struct Request {
   const std::string_view* FindQuery(std::string_view name) const;
 
  private:
-  // The decoded query: views into `query`, or into `decoded` for the parts
-  // that had escapes (reserved once: decoding never lengthens). A copied or
-  // moved request parses its own query again (the views name the source's).
+  // The query split once, each value decoded when first asked for: views
+  // into `query`, or into `decoded` for the parts that had escapes (reserved
+  // once: decoding never lengthens). A copied or moved request parses its
+  // own query again (the views name the source's).
   struct QueryCache {
+    struct Param {
+      std::string_view name;   // decoded
+      std::string_view value;  // decoded once `decoded` is set, else raw
+      bool value_decoded = false;
+    };
     bool parsed = false;
-    std::vector<std::pair<std::string_view, std::string_view>> params;
+    std::vector<Param> params;
     std::string decoded;
     QueryCache() = default;
     QueryCache(const QueryCache&) {}

@@ -1,0 +1,78 @@
+#include "http/message.h"
+
+#include <gtest/gtest.h>
+
+namespace strata::http {
+namespace {
+
+std::string Q(const Request& r, std::string_view name) {
+  const std::string_view* v = r.FindQuery(name);
+  return v ? std::string(*v) : "<absent>";
+}
+
+TEST(RequestQuery, DecodesValuesAndNames) {
+  Request r;
+  r.query = "comp=list&prefix=a%2Fb+c&sig=x%2By%3D&%63omp2=v&empty=&flag";
+  EXPECT_EQ(Q(r, "comp"), "list");
+  EXPECT_EQ(Q(r, "prefix"), "a/b c");
+  EXPECT_EQ(Q(r, "prefix"), "a/b c");  // decoded once, asked twice
+  EXPECT_EQ(Q(r, "sig"), "x+y=");
+  EXPECT_EQ(Q(r, "comp2"), "v");
+  EXPECT_EQ(Q(r, "empty"), "");
+  EXPECT_EQ(Q(r, "flag"), "");
+  EXPECT_EQ(Q(r, "missing"), "<absent>");
+  EXPECT_EQ(r.Query("prefix"), std::optional<std::string>("a/b c"));
+}
+
+TEST(RequestQuery, FirstOccurrenceWinsAndBadEscapes) {
+  Request r;
+  r.query = "a=1&a=2&bad=%zz&%zz=name&b=%4";
+  EXPECT_EQ(Q(r, "a"), "1");
+  EXPECT_EQ(Q(r, "bad"), "%zz");  // an undecodable value is kept raw
+  EXPECT_EQ(Q(r, "%zz"), "<absent>");  // an undecodable name names nothing
+  EXPECT_EQ(Q(r, "b"), "%4");
+}
+
+TEST(RequestQuery, ManyEscapedValuesStayValid) {
+  // Every decoded value lives in one buffer: earlier views must survive later decodes.
+  Request r;
+  std::string q;
+  for (int i = 0; i < 50; ++i) q += "k" + std::to_string(i) + "=v%2F" + std::to_string(i) + "&";
+  r.query = q;
+  std::vector<const std::string_view*> seen;
+  for (int i = 0; i < 50; ++i) seen.push_back(r.FindQuery("k" + std::to_string(i)));
+  for (int i = 0; i < 50; ++i) {
+    ASSERT_NE(seen[i], nullptr);
+    EXPECT_EQ(*seen[i], "v/" + std::to_string(i));
+  }
+}
+
+TEST(RequestQuery, CopiesParseTheirOwnQuery) {
+  Request a;
+  a.query = "x=%41";  // short: kept inside the string object
+  EXPECT_EQ(Q(a, "x"), "A");
+  Request b = a;
+  a.query = "x=changed";
+  EXPECT_EQ(Q(b, "x"), "A");
+  Request c = std::move(b);
+  EXPECT_EQ(Q(c, "x"), "A");
+  c = a;
+  EXPECT_EQ(Q(c, "x"), "changed");
+}
+
+TEST(ResponseHeaders, WireLinesReadBack) {
+  Response r;
+  r.Set("ETag", "\"0x1\"");
+  r.Set("Content-Type", "application/xml");
+  r.Set("x-ms-error-code", "BlobNotFound");
+  EXPECT_EQ(r.fields, "ETag: \"0x1\"\r\nContent-Type: application/xml\r\nx-ms-error-code: BlobNotFound\r\n");
+  EXPECT_EQ(r.Get("content-type"), std::optional<std::string>("application/xml"));
+  EXPECT_EQ(r.Get("nope"), std::nullopt);
+  r.Replace("CONTENT-TYPE", "application/json");
+  Headers want = {{"ETag", "\"0x1\""}, {"x-ms-error-code", "BlobNotFound"},
+                  {"CONTENT-TYPE", "application/json"}};
+  EXPECT_EQ(r.HeaderList(), want);
+}
+
+}  // namespace
+}  // namespace strata::http
