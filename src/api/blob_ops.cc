@@ -98,6 +98,7 @@ http::Response PutBlob(Ctx& ctx) {
   if (*type == "AppendBlob" && ctx.req->body_size != 0)
     return ErrorResponse(AzError::kInvalidHeaderValue, "Content-Length must be 0 for an append blob.");
   if (auto e = CheckContentMd5(ctx)) return ErrorResponse(*e);
+  if (auto e = CheckContentCrc64(ctx)) return ErrorResponse(*e);
   ns::BlobRecord rec;
   rec.blob_type = *type;
   ApplyContentHeaders(ctx, &rec, true);

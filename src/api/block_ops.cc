@@ -24,6 +24,7 @@ http::Response PutBlock(Ctx& ctx) {
     return ErrorResponse(AzError::kInvalidQueryParameterValue,
                          "blockid must be Base64 of at most 64 bytes.");
   if (auto e = CheckContentMd5(ctx)) return ErrorResponse(*e);
+  if (auto e = CheckContentCrc64(ctx)) return ErrorResponse(*e);
   auto staged = StagedBody(ctx);
   if (!staged.ok()) return ErrorResponse(FromStatus(staged.status(), true), staged.status().message());
   auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
@@ -52,7 +53,7 @@ http::Response PutBlock(Ctx& ctx) {
   ctx.req->body_file.clear();
   http::Response r;
   r.status = 201;
-  r.Set("Content-MD5", Base64Encode(ctx.req->body_md5.empty() ? Md5("") : ctx.req->body_md5));
+  SetBodyDigest(ctx, r);
   r.Set("x-ms-request-server-encrypted", "true");
   return r;
 }
@@ -230,6 +231,7 @@ http::Response AppendBlock(Ctx& ctx) {
   if (ctx.req->body_size == 0)
     return ErrorResponse(AzError::kInvalidHeaderValue, "Content-Length must be greater than 0.");
   if (auto e = CheckContentMd5(ctx)) return ErrorResponse(*e);
+  if (auto e = CheckContentCrc64(ctx)) return ErrorResponse(*e);
   auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
   auto info = ctx.store().Head(ctx.container, ctx.blob);
   if (!info.ok()) return NotFound(info.status());
@@ -261,7 +263,7 @@ http::Response AppendBlock(Ctx& ctx) {
   http::Response r;
   r.status = 201;
   SetEtagHeaders(r, rec.etag, rec.last_modified);
-  r.Set("Content-MD5", Base64Encode(ctx.req->body_md5));
+  SetBodyDigest(ctx, r);
   r.Set("x-ms-blob-append-offset", std::to_string(size));
   r.Set("x-ms-blob-committed-block-count", std::to_string(rec.append_block_count));
   r.Set("x-ms-request-server-encrypted", "true");

@@ -68,6 +68,15 @@ std::optional<http::Response> CheckWriteConditions(const Ctx& ctx, bool exists,
                                                    bool creates = false);
 // Validates Content-MD5 against the body's computed MD5.
 std::optional<AzError> CheckContentMd5(const Ctx& ctx);
+// x-ms-content-crc64 of the request: 8 Base64 bytes, not beside a
+// Content-MD5, and equal to the body's CRC-64.
+std::optional<AzError> CheckContentCrc64(const Ctx& ctx);
+// Whether a Put Block or Append Block is answered with the CRC-64 of its
+// body (x-ms-content-crc64) instead of its MD5: Azure does so from service
+// version 2019-02-02 on, for a request that carries no Content-MD5.
+bool AnswersWithCrc64(const http::Request& req);
+// Sets the digest header such a response carries.
+void SetBodyDigest(const Ctx& ctx, http::Response& r);
 
 // Applies the request's lease action (x-ms-lease-action and friends) to
 // `lease`, the one state machine of Lease Blob, Lease Container and the dfs

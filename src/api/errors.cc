@@ -41,6 +41,7 @@ const Row kTable[] = {
   {AzError::kInvalidRange, {416, "InvalidRange", "The range specified is invalid for the current size of the resource."}},
   {AzError::kOutOfRangeInput, {400, "OutOfRangeInput", "One of the request inputs is out of range."}},
   {AzError::kMd5Mismatch, {400, "Md5Mismatch", "The MD5 value specified in the request did not match with the MD5 value calculated by the server."}},
+  {AzError::kCrc64Mismatch, {400, "Crc64Mismatch", "The CRC64 value specified in the request did not match with the CRC64 value calculated by the server."}},
   {AzError::kInvalidMd5, {400, "InvalidMd5", "The MD5 value specified in the request is invalid. The MD5 value must be 128 bits and Base64-encoded."}},
   {AzError::kRequestBodyTooLarge, {413, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit."}},
   {AzError::kRequestHeaderTooLarge, {400, "RequestHeaderTooLarge", "The size of the request header exceeds the maximum permissible limit."}},

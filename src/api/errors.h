@@ -39,6 +39,7 @@ enum class AzError {
   kInvalidRange,
   kOutOfRangeInput,
   kMd5Mismatch,
+  kCrc64Mismatch,
   kInvalidMd5,
   kRequestBodyTooLarge,
   kRequestHeaderTooLarge,

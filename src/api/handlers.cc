@@ -3,6 +3,8 @@
 
 #include "api/conditions.h"
 #include "api/context.h"
+#include "common/crc64.h"
+#include "common/crypto.h"
 #include "common/strings.h"
 
 namespace strata::api {
@@ -74,6 +76,37 @@ std::optional<http::Response> CheckWriteConditions(const Ctx& ctx, bool exists,
   CondOutcome o = Evaluate(c, exists, rec.etag, rec.last_modified, false);
   if (o != CondOutcome::kOk) return ErrorResponse(AzError::kConditionNotMet);
   return std::nullopt;
+}
+
+std::optional<AzError> CheckContentCrc64(const Ctx& ctx) {
+  const std::string* h = ctx.req->FindHeader("x-ms-content-crc64");
+  if (!h) return std::nullopt;
+  if (ctx.req->FindHeader("content-md5")) return AzError::kInvalidHeaderValue;  // one or the other
+  auto raw = Base64Decode(*h);
+  if (!raw || raw->size() != 8) return AzError::kInvalidHeaderValue;
+  uint64_t body = ctx.req->body_crc64.value_or(Crc64Of(""));
+  if (*raw != Crc64Bytes(body)) return AzError::kCrc64Mismatch;
+  return std::nullopt;
+}
+
+bool AnswersWithCrc64(const http::Request& req) {
+  if (req.FindHeader("content-md5")) return false;
+  const std::string* v = req.FindHeader("x-ms-version");
+  std::string_view version = v ? std::string_view(*v) : std::string_view();
+  if (!v) {
+    // A SAS request without the header is served at the SAS's version.
+    if (const std::string_view* sv = req.FindQuery("sv")) version = *sv;
+  }
+  return version >= "2019-02-02";
+}
+
+void SetBodyDigest(const Ctx& ctx, http::Response& r) {
+  if (AnswersWithCrc64(*ctx.req)) {
+    r.Set("x-ms-content-crc64",
+          Base64Encode(Crc64Bytes(ctx.req->body_crc64.value_or(Crc64Of("")))));
+  } else {
+    r.Set("Content-MD5", Base64Encode(ctx.req->body_md5.empty() ? Md5("") : ctx.req->body_md5));
+  }
 }
 
 std::optional<AzError> CheckContentMd5(const Ctx& ctx) {

@@ -32,6 +32,7 @@ struct Request {
                           // after the response unless the handler cleared this field
   uint64_t body_size = 0;
   std::string body_md5;   // raw MD5 of the body when BodyPlan::md5 was set
+  std::optional<uint64_t> body_crc64;  // its CRC-64 when BodyPlan::crc64 was set
   // The handler's own state from Prepare to Handle (opaque to the server).
   std::shared_ptr<void> state;
 
@@ -128,6 +129,7 @@ struct BodyPlan {
   uint64_t max_size = 4 << 20;  // larger bodies get too_large_response
   std::string spool_dir;        // for kFile: a directory on the target file system
   bool md5 = false;             // compute the body's MD5 while reading
+  bool crc64 = false;           // and/or its CRC-64 (see common/crc64.h)
 };
 
 }  // namespace strata::http

@@ -40,6 +40,16 @@ def md5_b64(data):
     return base64.b64encode(hashlib.md5(data).digest()).decode()
 
 
+def crc64_b64(data):
+    """x-ms-content-crc64 of data: CRC-64/NVME, 8 little-endian bytes, Base64."""
+    crc = 0xFFFFFFFFFFFFFFFF
+    for byte in data:
+        crc ^= byte
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x9A6C9329AC4BC9B5 if crc & 1 else crc >> 1
+    return base64.b64encode((crc ^ 0xFFFFFFFFFFFFFFFF).to_bytes(8, "little")).decode()
+
+
 def blob_path(container, blob):
     """The request path of a blob: "/container/quoted-name"."""
     return "/%s/%s" % (container, urllib.parse.quote(blob, safe="/~"))

@@ -5,7 +5,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError, ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobType
 
-from blob_util import assert_no_residue, md5_b64, raw
+from blob_util import assert_no_residue, crc64_b64, md5_b64, raw
 
 
 def test_AppendBlob_create_and_append(container):
@@ -33,8 +33,18 @@ def test_AppendBlob_raw_response(server, container):
     assert r.status_code == 201
     assert r.headers["x-ms-blob-append-offset"] == "0"
     assert r.headers["x-ms-blob-committed-block-count"] == "1"
-    assert r.headers["Content-MD5"] == md5_b64(b"abc")
+    assert r.headers["x-ms-content-crc64"] == crc64_b64(b"abc")  # version 2021-12-02
+    assert "Content-MD5" not in r.headers
     assert r.headers["ETag"] and r.headers["Last-Modified"]
+    r = raw(server, "PUT", container.container_name, "log", query="comp=appendblock", body=b"de",
+            headers={"Content-MD5": md5_b64(b"de")})
+    assert r.status_code == 201
+    assert r.headers["Content-MD5"] == md5_b64(b"de")
+    r = raw(server, "PUT", container.container_name, "log", query="comp=appendblock", body=b"fg",
+            headers={"x-ms-content-crc64": crc64_b64(b"xx")})
+    assert r.status_code == 400
+    assert r.headers["x-ms-error-code"] == "Crc64Mismatch"
+    assert container.get_blob_client("log").download_blob().readall() == b"abcde"
 
 
 def test_AppendBlob_sdk_upload(container):

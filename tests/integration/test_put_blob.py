@@ -7,7 +7,7 @@ import pytest
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobClient, BlobType, ContentSettings
 
-from blob_util import assert_no_residue, disk_path, md5_b64, raw
+from blob_util import assert_no_residue, crc64_b64, disk_path, md5_b64, raw
 
 
 def test_PutBlob_block_blob_with_headers_and_metadata(server, container):
@@ -95,6 +95,22 @@ def test_PutBlob_md5_mismatch(server, container):
     with pytest.raises(ResourceNotFoundError) as e:
         container.get_blob_client("bad").get_blob_properties()
     assert e.value.error_code == "BlobNotFound"
+    assert_no_residue(server)
+
+
+def test_PutBlob_checks_a_sent_crc64(server, container):
+    name = container.container_name
+    data = b"crc checked" * 1000
+    r = raw(server, "PUT", name, "c", headers={"x-ms-blob-type": "BlockBlob",
+                                               "x-ms-content-crc64": crc64_b64(data)}, body=data)
+    assert r.status_code == 201
+    assert r.headers["Content-MD5"] == md5_b64(data)  # the blob's MD5 is still computed
+    r = raw(server, "PUT", name, "c", headers={"x-ms-blob-type": "BlockBlob",
+                                               "x-ms-content-crc64": crc64_b64(b"x")}, body=b"new")
+    assert r.status_code == 400
+    assert r.headers["x-ms-error-code"] == "Crc64Mismatch"
+    assert "<Code>Crc64Mismatch</Code>" in r.text
+    assert container.get_blob_client("c").download_blob().readall() == data
     assert_no_residue(server)
 
 

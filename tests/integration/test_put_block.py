@@ -7,7 +7,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.blob import BlobType
 
-from blob_util import assert_no_residue, block_files, md5_b64, raw
+from blob_util import assert_no_residue, block_files, crc64_b64, md5_b64, raw
 
 
 def bid(s):
@@ -35,11 +35,51 @@ def test_PutBlock_stages_uncommitted(server, container):
 
 
 def test_PutBlock_raw_response(server, container):
+    # From version 2019-02-02 Azure answers a block sent without Content-MD5
+    # with the CRC-64 it computed, and no MD5.
     r = raw(server, "PUT", container.container_name, "b", query="comp=block&blockid=" + bid("x1"),
             body=b"abc")
     assert r.status_code == 201
-    assert r.headers["Content-MD5"] == md5_b64(b"abc")
+    assert r.headers["x-ms-content-crc64"] == crc64_b64(b"abc")
+    assert "Content-MD5" not in r.headers
     assert r.headers["x-ms-request-server-encrypted"] == "true"
+
+
+def test_PutBlock_answers_md5_when_sent_one_or_before_2019(server, container):
+    q = "comp=block&blockid=" + bid("x1")
+    r = raw(server, "PUT", container.container_name, "b", query=q, body=b"abc",
+            headers={"Content-MD5": md5_b64(b"abc")})
+    assert r.status_code == 201
+    assert r.headers["Content-MD5"] == md5_b64(b"abc")
+    assert "x-ms-content-crc64" not in r.headers
+    r = raw(server, "PUT", container.container_name, "b", query=q, body=b"abc",
+            headers={"x-ms-version": "2018-11-09"})
+    assert r.status_code == 201
+    assert r.headers["Content-MD5"] == md5_b64(b"abc")
+    assert "x-ms-content-crc64" not in r.headers
+
+
+def test_PutBlock_checks_a_sent_crc64(server, container):
+    q = "comp=block&blockid=" + bid("x1")
+    body = bytes(range(256)) * 300  # more than one read, so the digest runs beside the reads
+    r = raw(server, "PUT", container.container_name, "b", query=q, body=body,
+            headers={"x-ms-content-crc64": crc64_b64(body)})
+    assert r.status_code == 201
+    assert r.headers["x-ms-content-crc64"] == crc64_b64(body)
+    r = raw(server, "PUT", container.container_name, "b", query=q, body=body,
+            headers={"x-ms-content-crc64": crc64_b64(body[:-1])})
+    assert r.status_code == 400
+    assert r.headers["x-ms-error-code"] == "Crc64Mismatch"
+    for bad in ("not-base64!", base64.b64encode(b"1234567").decode()):
+        r = raw(server, "PUT", container.container_name, "b", query=q, body=body,
+                headers={"x-ms-content-crc64": bad})
+        assert r.status_code == 400
+        assert r.headers["x-ms-error-code"] == "InvalidHeaderValue"
+    r = raw(server, "PUT", container.container_name, "b", query=q, body=body,
+            headers={"x-ms-content-crc64": crc64_b64(body), "Content-MD5": md5_b64(body)})
+    assert r.status_code == 400
+    _, uncommitted = container.get_blob_client("b").get_block_list("uncommitted")
+    assert [b.size for b in uncommitted] == [len(body)]  # only the accepted upload
 
 
 def test_PutBlock_same_id_replaces(container):
