@@ -36,7 +36,7 @@ struct OpenCacheEntry {
   FileStat st;
   std::shared_ptr<const BlobInfo> info;
 };
-constexpr size_t kOpenCacheSlots = 256;
+constexpr size_t kOpenCacheSlots = 8192;  // about 1 MiB per I/O thread, plus the records
 constexpr size_t kOpenCacheMaxRecord = 1024;  // larger records are not kept
 
 bool SameInodeState(const FileStat& a, const FileStat& b) {
