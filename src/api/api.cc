@@ -264,13 +264,13 @@ std::optional<http::Response> Api::Prepare(http::Request& req, http::BodyPlan* p
       plan->kind = http::BodyPlan::kFile;
       plan->spool_dir = r.account->store->TmpDir(r.container);
       std::string comp = req.Query("comp").value_or("");
-      // Put Blob stores the body's MD5 as the blob's Content-MD5; a block or
-      // an append block is answered with its MD5 or, from version
-      // 2019-02-02 on, its CRC-64 (AnswersWithCrc64). A CRC-64 the client
-      // sent is checked either way.
+      // Put Blob stores the body's MD5 as the blob's Content-MD5 and, from
+      // version 2019-02-02 on, also answers with its CRC-64; a block or an
+      // append block is answered with one of the two (AnswersWithCrc64). A
+      // CRC-64 the client sent is checked either way.
       bool block = comp == "block" || comp == "appendblock";
-      bool crc_answer = block && AnswersWithCrc64(req);
-      plan->md5 = !crc_answer;
+      bool crc_answer = block ? AnswersWithCrc64(req) : ServiceVersionHasCrc64(req);
+      plan->md5 = !block || !crc_answer;
       plan->crc64 = crc_answer || req.FindHeader("x-ms-content-crc64") != nullptr;
       plan->max_size = comp == "appendblock" ? (100ull << 20)
                        : comp == "block"     ? (4000ull << 20)

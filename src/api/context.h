@@ -71,6 +71,9 @@ std::optional<AzError> CheckContentMd5(const Ctx& ctx);
 // x-ms-content-crc64 of the request: 8 Base64 bytes, not beside a
 // Content-MD5, and equal to the body's CRC-64.
 std::optional<AzError> CheckContentCrc64(const Ctx& ctx);
+// Whether the request's service version (x-ms-version, else a SAS's sv) is
+// 2019-02-02 or later, from which Azure reports x-ms-content-crc64.
+bool ServiceVersionHasCrc64(const http::Request& req);
 // Whether a Put Block or Append Block is answered with the CRC-64 of its
 // body (x-ms-content-crc64) instead of its MD5: Azure does so from service
 // version 2019-02-02 on, for a request that carries no Content-MD5.

@@ -89,8 +89,7 @@ std::optional<AzError> CheckContentCrc64(const Ctx& ctx) {
   return std::nullopt;
 }
 
-bool AnswersWithCrc64(const http::Request& req) {
-  if (req.FindHeader("content-md5")) return false;
+bool ServiceVersionHasCrc64(const http::Request& req) {
   const std::string* v = req.FindHeader("x-ms-version");
   std::string_view version = v ? std::string_view(*v) : std::string_view();
   if (!v) {
@@ -98,6 +97,10 @@ bool AnswersWithCrc64(const http::Request& req) {
     if (const std::string_view* sv = req.FindQuery("sv")) version = *sv;
   }
   return version >= "2019-02-02";
+}
+
+bool AnswersWithCrc64(const http::Request& req) {
+  return !req.FindHeader("content-md5") && ServiceVersionHasCrc64(req);
 }
 
 void SetBodyDigest(const Ctx& ctx, http::Response& r) {

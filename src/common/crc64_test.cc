@@ -49,5 +49,21 @@ TEST(Crc64, TablesAgreeWithTheDefinitionAtAnySplit) {
   }
 }
 
+// Every length around the 16-byte folding (x86-64 with PCLMULQDQ) and the
+// 8-byte table steps, and a large buffer.
+TEST(Crc64, EveryLengthAroundTheFoldingBoundaries) {
+  std::mt19937 rng(5);
+  std::string data(1 << 20, '\0');
+  for (char& ch : data) ch = static_cast<char>(rng());
+  for (size_t n = 0; n <= 300; ++n) EXPECT_EQ(Crc64Of(std::string_view(data).substr(0, n)),
+                                              Reference(std::string_view(data).substr(0, n)))
+                                        << n;
+  EXPECT_EQ(Crc64Of(data), Reference(data));
+  Crc64 c;  // unaligned pieces that each take the folding path
+  for (size_t at = 0; at < data.size(); at += 100003)
+    c.Update(data.data() + at, std::min<size_t>(100003, data.size() - at));
+  EXPECT_EQ(c.Value(), Reference(data));
+}
+
 }  // namespace
 }  // namespace strata

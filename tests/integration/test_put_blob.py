@@ -105,6 +105,15 @@ def test_PutBlob_checks_a_sent_crc64(server, container):
                                                "x-ms-content-crc64": crc64_b64(data)}, body=data)
     assert r.status_code == 201
     assert r.headers["Content-MD5"] == md5_b64(data)  # the blob's MD5 is still computed
+    assert r.headers["x-ms-content-crc64"] == crc64_b64(data)
+    # Azure answers a Put Blob with both digests from version 2019-02-02 on.
+    r = raw(server, "PUT", name, "d", headers={"x-ms-blob-type": "BlockBlob"}, body=b"Hello World")
+    assert r.headers["Content-MD5"] == md5_b64(b"Hello World")
+    assert r.headers["x-ms-content-crc64"] == "YeJLfssylmU="  # what Azure returned for it
+    r = raw(server, "PUT", name, "d", headers={"x-ms-blob-type": "BlockBlob",
+                                               "x-ms-version": "2018-11-09"}, body=b"Hello World")
+    assert r.headers["Content-MD5"] == md5_b64(b"Hello World")
+    assert "x-ms-content-crc64" not in r.headers
     r = raw(server, "PUT", name, "c", headers={"x-ms-blob-type": "BlockBlob",
                                                "x-ms-content-crc64": crc64_b64(b"x")}, body=b"new")
     assert r.status_code == 400
