@@ -18,6 +18,10 @@ constexpr char kContainerXattr[] = "user.strata.container";
 constexpr char kSidecarMarker[] = "@sidecar";
 constexpr size_t kXattrLimit = 3000;  // larger records go to the sidecar
 constexpr TimeNs kBlockTtl = 7LL * 24 * 3600 * 1000000000LL;
+// How far past "now" a record's ctime bound is set: covers the syscalls
+// between taking the time and the change that stamps the ctime, not a
+// preemption (see WriteRecord).
+constexpr int64_t kSealSlackNs = 200000;
 
 // What Open decoded for recently served files, per I/O thread. A blob read
 // a million times is one inode whose (ctime, mtime, size, links, birth) do
@@ -495,7 +499,8 @@ std::optional<std::string> Store::ReadPacked(const std::string& path, const char
 }
 
 Status Store::WritePacked(const std::string& path, const char* xattr, const std::string& c,
-                          const std::string& b, uint64_t ino, const std::string& packed) {
+                          const std::string& b, uint64_t ino, const std::string& packed,
+                          bool fresh) {
   // Every cached Open result is stale once this returns (see
   // OpenCacheEntry): bumped after the write, on every path out.
   struct BumpEpoch {
@@ -505,7 +510,7 @@ Status Store::WritePacked(const std::string& path, const char* xattr, const std:
   Status s = Status(ErrorKind::kTooLarge, "record too large for xattr");
   if (packed.size() <= kXattrLimit) s = fs_->SetXattr(path, xattr, packed);
   if (s.ok()) {
-    (void)fs_->Unlink(sidecar);
+    if (!fresh) (void)fs_->Unlink(sidecar);
     return s;
   }
   if (s.kind() != ErrorKind::kTooLarge && s.kind() != ErrorKind::kUnsupported &&
@@ -540,7 +545,7 @@ Status Store::WriteRecord(const std::string& path, const std::string& c, const s
   // that ctime itself; it holds a bound taken just before the write, and the
   // write is repeated (rarely: the thread was preempted) until the ctime it
   // caused lies within the bound. Without success the bound is dropped.
-  constexpr int64_t kSlackNs = 200000;  // covers the syscall, not a preemption
+  constexpr int64_t kSlackNs = kSealSlackNs;
   for (int attempt = 0; attempt < 8; ++attempt) {
     rec.fp_ctime_bound = seal && attempt < 7 ? NowNs() + kSlackNs : 0;
     STRATA_RETURN_IF_ERROR(WritePacked(path, kRecordXattr, c, b, rec.fp_ino, rec.Pack()));
@@ -560,7 +565,14 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
   rec.fp_size = st->size;
   rec.fp_ino = st->ino;
   rec.fp_mtime = st->mtime_ns;
-  Status s = WriteRecord(temp, c, b, rec, /*seal=*/false);
+  // Without fsyncs the rename follows within microseconds: the staged record
+  // then carries a ctime bound a little ahead of now, and when the rename's
+  // ctime lies within it (checked below) the record is already sealed for
+  // the published file and is not written a second time. (With fsyncs the
+  // staged record is unsealed and sealed again after the rename.)
+  bool early_seal = !sync_;
+  rec.fp_ctime_bound = early_seal ? NowNs() + kSealSlackNs : 0;
+  Status s = WritePacked(temp, kRecordXattr, c, b, rec.fp_ino, rec.Pack(), /*fresh=*/true);
   if (s.ok() && sync_) {
     auto f = fs_->OpenRead(temp);
     s = f.ok() ? (*f)->Sync() : f.status();
@@ -598,9 +610,14 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
     return r;
   }
   if (old_ref) remote_ref_hook_(c, b, *old_ref, true);
-  // The rename moved the file's ctime past the staged record's bound: seal
+  // Unless the rename's ctime lies within the staged record's bound, seal
   // the record again in place (same content, new bound).
-  (void)WriteRecord(dest, c, b, rec);
+  bool sealed = false;
+  if (early_seal) {
+    auto now = fs_->Stat(dest);
+    sealed = now.ok() && now->ino == rec.fp_ino && now->ctime_ns <= rec.fp_ctime_bound;
+  }
+  if (!sealed) (void)WriteRecord(dest, c, b, rec);
   if (sync_) (void)fs_->SyncDir(dest.substr(0, dest.rfind('/')));
   if (dst.ok() && dst->is_file() && dst->ino != rec.fp_ino)
     (void)fs_->Unlink(SidecarPath(c, b, dst->ino));

@@ -328,9 +328,12 @@ class Store {
   Status CheckParents(const std::string& c, const std::string& b);
   // Stores `packed` as attribute `xattr` of `path` (inode `ino`), or in the
   // sidecar of (c, b, ino) when it is too large for an xattr or the file
-  // system has none. Leaves other inodes' sidecars alone.
+  // system has none. Leaves other inodes' sidecars alone. `fresh`: path is a
+  // file strata just created, which has no sidecar to remove (an xattr
+  // record wins over a sidecar anyway).
   Status WritePacked(const std::string& path, const char* xattr, const std::string& c,
-                     const std::string& b, uint64_t ino, const std::string& packed);
+                     const std::string& b, uint64_t ino, const std::string& packed,
+                     bool fresh = false);
   // The text stored by WritePacked, or nullopt when there is none.
   std::optional<std::string> ReadPacked(const std::string& path, const char* xattr,
                                         const std::string& c, const std::string& b,
