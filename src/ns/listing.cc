@@ -128,7 +128,7 @@ Result<ListPage> Store::List(const std::string& c, const std::string& prefix,
           page.next_marker = name;
           return page;
         }
-        page.items.push_back(ListItem{p, true, {}});
+        page.items.push_back(ListItem{p, true, false, {}});
         last_prefix = std::move(p);
         continue;
       }
@@ -146,7 +146,7 @@ Result<ListPage> Store::List(const std::string& c, const std::string& prefix,
           page.next_marker = name;
           return page;
         }
-        page.items.push_back(ListItem{p, true, {}});
+        page.items.push_back(ListItem{p, true, false, {}});
         last_prefix = p;
         // Whatever is left of the directories below p collapses into p too.
         while (!stack.empty() && stack.back().rel.size() >= p.size() &&
