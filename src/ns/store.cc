@@ -30,7 +30,13 @@ constexpr int64_t kSealSlackNs = 200000;
 // no record was written since (`g_record_epoch`, bumped by every
 // WritePacked, so strata's own updates never wait for a timestamp tick).
 // A change through POSIX moves ctime (setxattr, write, rename, link all do),
-// so it is seen exactly as FillInfo sees it. Records kept in a sidecar are
+// so it is seen exactly as FillInfo sees it, provided it moves the ctime to
+// a new value: a file system with coarse timestamps (Lustre keeps whole
+// seconds) stamps a change made in the same tick as the cached ctime with
+// that same ctime, and another gateway's record update on a shared file
+// system does not bump this process's epoch. So only settled inodes are
+// cached, whose ctime lies kSettledNs before the fill: any later change is
+// stamped later than that. Records kept in a sidecar are
 // not cached: the sidecar's changes do not touch the blob's inode.
 std::atomic<uint64_t> g_record_epoch{1};
 
@@ -42,6 +48,7 @@ struct OpenCacheEntry {
 };
 constexpr size_t kOpenCacheSlots = 8192;  // about 1 MiB per I/O thread, plus the records
 constexpr size_t kOpenCacheMaxRecord = 1024;  // larger records are not kept
+constexpr TimeNs kSettledNs = 3LL * 1000000000LL;  // over any file system's tick
 
 bool SameInodeState(const FileStat& a, const FileStat& b) {
   return a.ino == b.ino && a.dev == b.dev && a.ctime_ns == b.ctime_ns &&
@@ -468,7 +475,7 @@ Result<Store::OpenBlob> Store::Open(const std::string& c, const std::string& b) 
   auto info = std::make_shared<BlobInfo>();
   bool cacheable = false;
   FillInfo(path, c, b, *st, f->get(), true, info.get(), &cacheable);
-  if (cacheable) {
+  if (cacheable && st->ctime_ns < NowNs() - kSettledNs) {
     slot.store = this;
     slot.epoch = epoch;
     slot.st = *st;

@@ -10,7 +10,8 @@
 //   - coarse timestamps: Stat (Fs and File) reports mtime, ctime and birth
 //     time truncated to a granularity, as on file systems that keep whole
 //     seconds (or without fine-grained ctimes), so two changes within one
-//     tick leave the same times;
+//     tick leave the same times; and times shifted into the past, so new
+//     files look old;
 //   - a file system without xattrs: Get/Set/RemoveXattr answer kUnsupported,
 //     as on file systems mounted without user xattrs, so callers take their
 //     sidecar path; or a chosen errno from SetXattr only (e.g. ENOSPC, E2BIG
@@ -51,6 +52,8 @@ class FaultFs : public FsWrapper {
   void SetRenameErrno(int err) { rename_errno_ = err; }
   // Stat reports times truncated to this many nanoseconds while non-zero.
   void SetTimeGranularity(int64_t ns) { time_granularity_ = ns; }
+  // Stat reports times this many nanoseconds earlier (files look older).
+  void SetTimeShift(int64_t ns) { time_shift_ = ns; }
   // All xattr calls answer kUnsupported while set.
   void SetNoXattr(bool on) { no_xattr_ = on; }
   // SetXattr (Fs and File) fails with `err` while non-zero.
@@ -66,6 +69,7 @@ class FaultFs : public FsWrapper {
     no_xattr_ = false;
     setxattr_errno_ = 0;
     time_granularity_ = 0;
+    time_shift_ = 0;
   }
 
   // ---- counters (for asserting that a fault was actually hit) ----
@@ -165,8 +169,13 @@ class FaultFs : public FsWrapper {
   }
 
   Result<FileStat> Coarsen(Result<FileStat> st) const {
+    if (!st.ok()) return st;
+    int64_t shift = time_shift_;
+    st->mtime_ns -= shift;
+    st->ctime_ns -= shift;
+    st->btime_ns -= shift;
     int64_t g = time_granularity_;
-    if (!st.ok() || g <= 0) return st;
+    if (g <= 0) return st;
     st->mtime_ns -= st->mtime_ns % g;
     st->ctime_ns -= st->ctime_ns % g;
     st->btime_ns -= st->btime_ns % g;
@@ -209,6 +218,7 @@ class FaultFs : public FsWrapper {
   std::atomic<bool> no_xattr_{false};
   std::atomic<int> setxattr_errno_{0};
   std::atomic<int64_t> time_granularity_{0};
+  std::atomic<int64_t> time_shift_{0};
   std::atomic<int> injected_{0};
   std::string filter_;
 };
