@@ -5,7 +5,6 @@
 #include "api/conditions.h"
 #include "api/context.h"
 #include "api/range.h"
-#include "common/crc64.h"
 #include "common/crypto.h"
 #include "common/strings.h"
 
@@ -149,8 +148,7 @@ http::Response PutBlob(Ctx& ctx) {
   SetEtagHeaders(r, rec.etag, rec.last_modified);
   if (!rec.content_md5.empty()) r.Set("Content-MD5", Base64Encode(rec.content_md5));
   if (*type == "BlockBlob" && ServiceVersionHasCrc64(*ctx.req))
-    r.Set("x-ms-content-crc64",
-          Base64Encode(Crc64Bytes(ctx.req->body_crc64.value_or(Crc64Of("")))));
+    r.Set("x-ms-content-crc64", Base64Encode(BodyCrc64(ctx)));
   r.Set("x-ms-request-server-encrypted", "true");
   return r;
 }

@@ -68,6 +68,8 @@ std::optional<http::Response> CheckWriteConditions(const Ctx& ctx, bool exists,
                                                    bool creates = false);
 // Validates Content-MD5 against the body's computed MD5.
 std::optional<AzError> CheckContentMd5(const Ctx& ctx);
+// The request body's CRC-64 as the 8 bytes x-ms-content-crc64 carries.
+std::string BodyCrc64(const Ctx& ctx);
 // x-ms-content-crc64 of the request: 8 Base64 bytes, not beside a
 // Content-MD5, and equal to the body's CRC-64.
 std::optional<AzError> CheckContentCrc64(const Ctx& ctx);

@@ -78,14 +78,18 @@ std::optional<http::Response> CheckWriteConditions(const Ctx& ctx, bool exists,
   return std::nullopt;
 }
 
+std::string BodyCrc64(const Ctx& ctx) {
+  // No body was read (and hashed) for an empty one: its CRC-64 is 0.
+  return Crc64Bytes(ctx.req->body_crc64.value_or(0));
+}
+
 std::optional<AzError> CheckContentCrc64(const Ctx& ctx) {
   const std::string* h = ctx.req->FindHeader("x-ms-content-crc64");
   if (!h) return std::nullopt;
   if (ctx.req->FindHeader("content-md5")) return AzError::kInvalidHeaderValue;  // one or the other
   auto raw = Base64Decode(*h);
   if (!raw || raw->size() != 8) return AzError::kInvalidHeaderValue;
-  uint64_t body = ctx.req->body_crc64.value_or(Crc64Of(""));
-  if (*raw != Crc64Bytes(body)) return AzError::kCrc64Mismatch;
+  if (*raw != BodyCrc64(ctx)) return AzError::kCrc64Mismatch;
   return std::nullopt;
 }
 
@@ -105,8 +109,7 @@ bool AnswersWithCrc64(const http::Request& req) {
 
 void SetBodyDigest(const Ctx& ctx, http::Response& r) {
   if (AnswersWithCrc64(*ctx.req)) {
-    r.Set("x-ms-content-crc64",
-          Base64Encode(Crc64Bytes(ctx.req->body_crc64.value_or(Crc64Of("")))));
+    r.Set("x-ms-content-crc64", Base64Encode(BodyCrc64(ctx)));
   } else {
     r.Set("Content-MD5", Base64Encode(ctx.req->body_md5.empty() ? Md5("") : ctx.req->body_md5));
   }

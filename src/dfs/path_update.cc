@@ -29,6 +29,23 @@ std::optional<http::Response> CheckWrite(const api::Ctx& ctx, const ns::PathInfo
   return std::nullopt;
 }
 
+// The append stage of a file, and where the next appended byte goes: the
+// end of what is staged, or of the committed file while nothing is.
+struct Stage {
+  std::string path;
+  bool exists = false;
+  uint64_t end = 0;
+};
+Result<Stage> FindStage(api::Ctx& ctx, const ns::PathInfo& info) {
+  auto path = ctx.store().AppendStagePath(ctx.container, ctx.blob);
+  if (!path.ok()) return path.status();
+  Stage stage{*path};
+  auto st = ctx.store().fs()->Stat(stage.path);
+  stage.exists = st.ok();
+  stage.end = st.ok() ? st->size : info.st.size;
+  return stage;
+}
+
 std::optional<uint64_t> Position(const api::Ctx& ctx) {
   auto p = ctx.Q("position");
   if (!p) return std::nullopt;
@@ -46,27 +63,26 @@ http::Response Append(api::Ctx& ctx) {
   if (!info.ok()) return PathNotFound(info.status());
   if (info->is_dir) return JsonError(DfsError::kResourceTypeMismatch);
   if (auto e = api::CheckBlobLeaseForWrite(ctx, info->rec.lease)) return JsonError(*e);
-  auto stage = store.AppendStagePath(ctx.container, ctx.blob);
+  auto stage = FindStage(ctx, *info);
   if (!stage.ok()) return JsonError(api::FromStatus(stage.status(), true), stage.status().message());
   Fs* fs = store.fs();
-  auto sst = fs->Stat(*stage);
-  uint64_t staged = sst.ok() ? sst->size : info->st.size;
+  uint64_t staged = stage->end;
   if (*pos != staged) return JsonError(DfsError::kInvalidFlushPosition);
   // Refused now rather than at the flush: the staged bytes would not fit.
   Status quota = store.CheckQuota(
       ctx.container,
       static_cast<int64_t>(staged + ctx.req->body_size) - static_cast<int64_t>(info->st.size), 0);
   if (!quota.ok()) return JsonError(api::FromStatus(quota, true), quota.message());
-  auto out = fs->OpenWrite(*stage, true, false);
+  auto out = fs->OpenWrite(stage->path, true, false);
   if (!out.ok()) return JsonError(api::FromStatus(out.status(), true), out.status().message());
   Status s;
-  if (!sst.ok() && info->st.size > 0) {
+  if (!stage->exists && info->st.size > 0) {
     // The first append after a flush starts from the file's committed bytes.
     auto cur = store.Open(ctx.container, ctx.blob);
     if (cur.ok()) {
       if (auto e = api::NeedLocalData(ctx, ctx.container, ctx.blob, cur->info->rec)) {
         out->reset();
-        (void)fs->Unlink(*stage);
+        (void)fs->Unlink(stage->path);
         return JsonError(*e);
       }
     }
@@ -99,11 +115,10 @@ http::Response Flush(api::Ctx& ctx) {
   if (!info.ok()) return PathNotFound(info.status());
   if (info->is_dir) return JsonError(DfsError::kResourceTypeMismatch);
   if (auto e = CheckWrite(ctx, *info)) return *e;
-  auto stage = store.AppendStagePath(ctx.container, ctx.blob);
+  auto stage = FindStage(ctx, *info);
   if (!stage.ok()) return JsonError(api::FromStatus(stage.status(), true), stage.status().message());
   Fs* fs = store.fs();
-  auto sst = fs->Stat(*stage);
-  uint64_t length = sst.ok() ? sst->size : info->st.size;
+  uint64_t length = stage->end;
   if (*pos != length) return JsonError(DfsError::kInvalidFlushPosition);
   ns::BlobRecord rec = info->rec;
   ApplyPathHeaders(ctx, &rec);
@@ -116,10 +131,10 @@ http::Response Flush(api::Ctx& ctx) {
   rec.etag = ns::NewEtag();
   rec.last_modified = ctx.now;
   Status s;
-  if (sst.ok()) {
+  if (stage->exists) {
     // The staged file becomes the file, keeping its mode and ACL.
     std::string tmp = store.NewTempPath(ctx.container);
-    s = fs->Rename(*stage, tmp);
+    s = fs->Rename(stage->path, tmp);
     if (s.ok()) {
       ctx.req->body_file = tmp;  // removed by the server unless committed
       s = fs->Chmod(tmp, info->st.mode & 07777);

@@ -106,11 +106,4 @@ void Response::Replace(std::string_view name, std::string_view value) {
   Set(name, value);
 }
 
-bool Request::HasBody() const {
-  const std::string* cl = FindHeader("content-length");
-  if (cl && *cl != "0") return true;
-  const std::string* te = FindHeader("transfer-encoding");
-  return te && ToLower(*te).find("chunked") != std::string::npos;
-}
-
 }  // namespace strata::http

@@ -69,9 +69,6 @@ struct Request {
     }
   };
   mutable QueryCache qc_;
-
- public:
-  bool HasBody() const;  // Content-Length > 0 or chunked
 };
 
 // A body read from part of a file with sendfile(2).

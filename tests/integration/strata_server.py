@@ -88,3 +88,9 @@ class StrataServer:
     def connection_string(self):
         return ("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;"
                 % (DEV_ACCOUNT, DEV_KEY, self.endpoint))
+
+    def lake_client(self):
+        """A DataLakeServiceClient (dfs) on the path-style endpoint, as the dev account."""
+        from azure.storage.filedatalake import DataLakeServiceClient
+        return DataLakeServiceClient(self.endpoint, credential={"account_name": DEV_ACCOUNT,
+                                                                "account_key": DEV_KEY})

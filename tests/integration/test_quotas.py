@@ -12,10 +12,9 @@ import tempfile
 import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobServiceClient
-from azure.storage.filedatalake import DataLakeServiceClient
 
 import signing
-from strata_server import DEV_ACCOUNT, DEV_KEY, StrataServer
+from strata_server import DEV_ACCOUNT, StrataServer
 
 LIMITS = {
     "qbytes": {"max_bytes": 1000},
@@ -51,8 +50,7 @@ def svc(qserver):
 
 @pytest.fixture
 def lake(qserver):
-    return DataLakeServiceClient("http://127.0.0.1:%d/%s" % (qserver.port, DEV_ACCOUNT),
-                                 credential={"account_name": DEV_ACCOUNT, "account_key": DEV_KEY})
+    return qserver.lake_client()
 
 
 def fresh(svc, name):

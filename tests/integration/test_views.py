@@ -13,10 +13,9 @@ from email.utils import formatdate
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
-from azure.storage.filedatalake import DataLakeServiceClient
 
 import signing
-from strata_server import DEV_ACCOUNT, DEV_KEY, StrataServer
+from strata_server import DEV_ACCOUNT, StrataServer
 
 
 def sh(script, cwd):
@@ -80,8 +79,7 @@ def blob(views):
 
 @pytest.fixture
 def lake(views):
-    return DataLakeServiceClient("http://127.0.0.1:%d/%s" % (views.port, DEV_ACCOUNT),
-                                 credential={"account_name": DEV_ACCOUNT, "account_key": DEV_KEY})
+    return views.lake_client()
 
 
 def test_View_listed_as_containers(blob):

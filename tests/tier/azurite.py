@@ -238,3 +238,12 @@ def remote_container(azurite):
     if not azurite.alive():  # a test stopped it: bring it back for the next
         azurite.start()
     return azurite.create_container()
+
+
+@pytest.fixture
+def proxy(azurite):  # noqa: F811
+    """A FaultProxy in front of the module's Azurite."""
+    from fault_proxy import FaultProxy
+    p = FaultProxy(azurite.port).start()
+    yield p
+    p.stop()

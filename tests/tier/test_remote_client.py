@@ -12,8 +12,7 @@ import time
 
 import pytest
 
-from azurite import Azurite, azurite, remote_container  # noqa: F401  (fixtures)
-from fault_proxy import FaultProxy
+from azurite import Azurite, azurite, proxy, remote_container  # noqa: F401  (fixtures)
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MIB = 1 << 20
@@ -47,13 +46,6 @@ def probe(url, verb, *args, key=None, options=(), timeout=120):
 
 def md5_b64(data):
     return base64.b64encode(hashlib.md5(data).digest()).decode()
-
-
-@pytest.fixture
-def proxy(azurite):  # noqa: F811
-    p = FaultProxy(azurite.port).start()
-    yield p
-    p.stop()
 
 
 @pytest.fixture

@@ -10,17 +10,9 @@ import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobServiceClient
 
-from azurite import azurite, remote_container  # noqa: F401  (fixtures)
-from fault_proxy import FaultProxy
+from azurite import azurite, proxy, remote_container  # noqa: F401  (fixtures)
 from tier_util import (MIB, TierServer, journal_files, raw_header, remote_names, tmp_files,
                        wait_state)
-
-
-@pytest.fixture
-def proxy(azurite):  # noqa: F811
-    p = FaultProxy(azurite.port).start()
-    yield p
-    p.stop()
 
 
 @pytest.fixture
