@@ -4,7 +4,9 @@
 #include <atomic>
 #include <cstdio>
 #include <functional>
+#include <mutex>
 #include <random>
+#include <vector>
 
 #include "common/crypto.h"
 #include "common/strings.h"
@@ -61,6 +63,39 @@ OpenCacheEntry& OpenCacheSlot(const FileStat& st) {
   uint64_t h = (st.ino * 0x9E3779B97F4A7C15ULL) ^ st.dev;
   return slots[(h >> 32) % kOpenCacheSlots];
 }
+
+// The inodes whose records WriteRecord is sealing right now, in this
+// process. A seal stores a ctime bound taken just before its setxattr; if
+// the thread is preempted in between, the ctime the setxattr stamps lies
+// past the bound until the next attempt rewrites it. A reader meeting such
+// a record while its seal is in flight takes it as it is (it is the record
+// being written, not one a POSIX change left stale). Keyed by inode number
+// alone: a match on another device only relaxes the ctime test for the
+// microseconds of that seal.
+class SealsInFlight {
+ public:
+  void Add(uint64_t ino) {
+    std::lock_guard<std::mutex> l(mu_);
+    inos_.push_back(ino);
+    count_.fetch_add(1);
+  }
+  void Remove(uint64_t ino) {
+    std::lock_guard<std::mutex> l(mu_);
+    inos_.erase(std::find(inos_.begin(), inos_.end(), ino));
+    count_.fetch_sub(1);
+  }
+  bool Contains(uint64_t ino) {
+    if (count_.load() == 0) return false;
+    std::lock_guard<std::mutex> l(mu_);
+    return std::find(inos_.begin(), inos_.end(), ino) != inos_.end();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<uint64_t> inos_;  // one entry per seal in flight (a multiset)
+  std::atomic<int> count_{0};
+};
+SealsInFlight g_seals;
 
 size_t Stripe(const std::string& a, const std::string& b) {
   return std::hash<std::string>()(a + '\0' + b) % 64;
@@ -389,11 +424,14 @@ void Store::FillInfo(const std::string& path, const std::string& c, const std::s
   if (cacheable) *cacheable = file && text && in_xattr && text->size() <= kOpenCacheMaxRecord;
   if (text) {
     auto rec = BlobRecord::Unpack(*text);
+    // An unlinked file (replaced by a commit while a reader held it) has a
+    // new ctime but the same content.
+    bool sealed = rec.ok() && (rec->fp_ctime_bound == 0 || st.nlink == 0 ||
+                               st.ctime_ns <= rec->fp_ctime_bound);
+    bool sealing = rec.ok() && !sealed && g_seals.Contains(st.ino);
     if (rec.ok() && rec->fp_size == st.size && rec->fp_ino == st.ino &&
-        rec->fp_mtime == st.mtime_ns &&
-        // An unlinked file (replaced by a commit while a reader held it)
-        // has a new ctime but the same content.
-        (rec->fp_ctime_bound == 0 || st.nlink == 0 || st.ctime_ns <= rec->fp_ctime_bound)) {
+        rec->fp_mtime == st.mtime_ns && (sealed || sealing)) {
+      if (sealing && cacheable) *cacheable = false;
       info.rec = std::move(*rec);
       info.has_record = true;
       return;
@@ -547,14 +585,19 @@ Status Store::WritePacked(const std::string& path, const char* xattr, const std:
 }
 
 Status Store::WriteRecord(const std::string& path, const std::string& c, const std::string& b,
-                          BlobRecord rec, bool seal) {
+                          BlobRecord rec) {
   // Writing the record moves the file's ctime, so the record cannot hold
   // that ctime itself; it holds a bound taken just before the write, and the
   // write is repeated (rarely: the thread was preempted) until the ctime it
   // caused lies within the bound. Without success the bound is dropped.
-  constexpr int64_t kSlackNs = kSealSlackNs;
+  // Readers in this process accept the record meanwhile (g_seals).
+  g_seals.Add(rec.fp_ino);
+  struct Done {
+    uint64_t ino;
+    ~Done() { g_seals.Remove(ino); }
+  } done{rec.fp_ino};
   for (int attempt = 0; attempt < 8; ++attempt) {
-    rec.fp_ctime_bound = seal && attempt < 7 ? NowNs() + kSlackNs : 0;
+    rec.fp_ctime_bound = attempt < 7 ? NowNs() + kSealSlackNs : 0;
     STRATA_RETURN_IF_ERROR(WritePacked(path, kRecordXattr, c, b, rec.fp_ino, rec.Pack()));
     if (rec.fp_ctime_bound == 0) break;
     auto st = fs_->Stat(path);
@@ -572,13 +615,12 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
   rec.fp_size = st->size;
   rec.fp_ino = st->ino;
   rec.fp_mtime = st->mtime_ns;
-  // Without fsyncs the rename follows within microseconds: the staged record
-  // then carries a ctime bound a little ahead of now, and when the rename's
-  // ctime lies within it (checked below) the record is already sealed for
-  // the published file and is not written a second time. (With fsyncs the
-  // staged record is unsealed and sealed again after the rename.)
-  bool early_seal = !sync_;
-  rec.fp_ctime_bound = early_seal ? NowNs() + kSealSlackNs : 0;
+  // The staged record is unsealed (no ctime bound), so it holds for the
+  // file whatever ctime the rename gives it: a reader between the rename and
+  // the seal below sees the blob's own record. (A bound staged ahead of time
+  // would expire whenever the thread is preempted before the rename, and
+  // readers would take the new blob for one changed through POSIX.)
+  rec.fp_ctime_bound = 0;
   Status s = WritePacked(temp, kRecordXattr, c, b, rec.fp_ino, rec.Pack(), /*fresh=*/true);
   if (s.ok() && sync_) {
     auto f = fs_->OpenRead(temp);
@@ -617,14 +659,9 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
     return r;
   }
   if (old_ref) remote_ref_hook_(c, b, *old_ref, true);
-  // Unless the rename's ctime lies within the staged record's bound, seal
-  // the record again in place (same content, new bound).
-  bool sealed = false;
-  if (early_seal) {
-    auto now = fs_->Stat(dest);
-    sealed = now.ok() && now->ino == rec.fp_ino && now->ctime_ns <= rec.fp_ctime_bound;
-  }
-  if (!sealed) (void)WriteRecord(dest, c, b, rec);
+  // The rename moved the file's ctime: seal the record in place (same
+  // content, with a bound), so later POSIX changes are seen.
+  (void)WriteRecord(dest, c, b, rec);
   if (sync_) (void)fs_->SyncDir(dest.substr(0, dest.rfind('/')));
   if (dst.ok() && dst->is_file() && dst->ino != rec.fp_ino)
     (void)fs_->Unlink(SidecarPath(c, b, dst->ino));

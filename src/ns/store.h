@@ -339,11 +339,11 @@ class Store {
                                         const std::string& c, const std::string& b,
                                         uint64_t ino, File* file = nullptr,
                                         bool* in_xattr = nullptr);
-  // Writes rec as the record of the file at path. `seal` stores a ctime bound
-  // (see BlobRecord::fp_ctime_bound); staged files are not sealed, since the
-  // commit rename moves their ctime.
+  // Writes rec as the record of the published file at path, sealed with a
+  // ctime bound (see BlobRecord::fp_ctime_bound). Staged files are not
+  // sealed, since the commit rename moves their ctime.
   Status WriteRecord(const std::string& path, const std::string& c, const std::string& b,
-                     BlobRecord rec, bool seal = true);
+                     BlobRecord rec);
   // Removes the sidecars and uncommitted blocks of the blobs of container c,
   // whose tree now lies at `dir`.
   void DropContainerResidue(const std::string& c, const std::string& dir);

@@ -217,18 +217,57 @@ TEST_F(StoreTest, CommitPublishesFileWithRecord) {
   EXPECT_EQ(CountEntries(Sidecars()), 0u);  // small records live in the xattr
 }
 
-// A commit without fsyncs stages the record with a ctime bound a little
-// ahead of now and writes it again only when the rename's ctime falls
-// outside. Here every ctime reads 10 s in the future, so it always does:
-// the record must still be the blob's, not one POSIX seems to have changed.
-TEST_F(StoreTest, CommitSealsAgainWhenTheRenameFallsOutsideTheBound) {
+// A blob is whole from the instant a commit's rename publishes it, and stays
+// whole while its record is sealed with a ctime bound after that: a reader
+// at any step sees the blob's own record, never one a POSIX change seems to
+// have invalidated. Run once as is and once with every ctime reading 10 s in
+// the future (as on a file system whose clock runs ahead of ours), where
+// every bounded seal fails its check and is written again.
+TEST_F(StoreTest, ReadersSeeTheRecordAtEveryStepOfACommit) {
+  for (int64_t shift : {int64_t{0}, int64_t{-10LL * 1000000000}}) {
+    fs_.SetTimeShift(shift);
+    BlobRecord r = MakeRecord("sealed");
+    int renames = 0, seals = 0;
+    fs_.SetAfter([&](const std::string& op, const std::string& path) {
+      if (path != Path("s")) return;
+      ++(op == "rename" ? renames : seals);
+      auto o = store_->Open("ctr", "s");
+      ASSERT_TRUE(o.ok());
+      EXPECT_TRUE(o->info->has_record) << op;
+      EXPECT_EQ(o->info->rec.etag, r.etag) << op;
+      EXPECT_EQ(o->info->rec.content_md5, Md5("sealed")) << op;
+    });
+    ASSERT_TRUE(Put("s", "sealed", r).ok());
+    fs_.SetAfter(nullptr);
+    EXPECT_EQ(renames, 1);
+    EXPECT_EQ(seals, shift ? 8 : 1);
+    BlobInfo h = MustHead("s");
+    EXPECT_TRUE(h.has_record);
+    EXPECT_EQ(h.rec.etag, r.etag);
+    EXPECT_EQ(h.rec.content_md5, Md5("sealed"));
+  }
+}
+
+// The same for a record rewritten in place (Set Blob Metadata and the like).
+TEST_F(StoreTest, ReadersSeeTheOldOrNewRecordWhileItIsRewritten) {
+  BlobRecord r = MakeRecord("meta");
+  ASSERT_TRUE(Put("m", "meta", r).ok());
   fs_.SetTimeShift(-10LL * 1000000000);
-  BlobRecord r = MakeRecord("sealed");
-  ASSERT_TRUE(Put("s", "sealed", r).ok());
-  BlobInfo h = MustHead("s");
-  EXPECT_TRUE(h.has_record);
-  EXPECT_EQ(h.rec.etag, r.etag);
-  EXPECT_EQ(h.rec.content_md5, Md5("sealed"));
+  BlobRecord n = r;
+  n.etag = NewEtag();
+  n.metadata = {{"k", "v"}};
+  int seals = 0;
+  fs_.SetAfter([&](const std::string& op, const std::string& path) {
+    if (op != "setxattr" || path != Path("m")) return;
+    ++seals;
+    auto o = store_->Open("ctr", "m");
+    ASSERT_TRUE(o.ok());
+    EXPECT_TRUE(o->info->has_record);
+    EXPECT_EQ(o->info->rec.etag, n.etag);
+  });
+  ASSERT_TRUE(store_->UpdateRecord("ctr", "m", n).ok());
+  fs_.SetAfter(nullptr);
+  EXPECT_EQ(seals, 8);
 }
 
 TEST_F(StoreTest, CommitOverwrites) {

@@ -12,6 +12,9 @@
 //     seconds (or without fine-grained ctimes), so two changes within one
 //     tick leave the same times; and times shifted into the past, so new
 //     files look old;
+//   - a hook run right after each successful rename and setxattr, so a
+//     test can look at what such a step just made visible before the
+//     caller's next step;
 //   - a file system without xattrs: Get/Set/RemoveXattr answer kUnsupported,
 //     as on file systems mounted without user xattrs, so callers take their
 //     sidecar path; or a chosen errno from SetXattr only (e.g. ENOSPC, E2BIG
@@ -28,6 +31,7 @@
 #include <atomic>
 #include <cerrno>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -58,6 +62,12 @@ class FaultFs : public FsWrapper {
   void SetNoXattr(bool on) { no_xattr_ = on; }
   // SetXattr (Fs and File) fails with `err` while non-zero.
   void SetSetXattrErrno(int err) { setxattr_errno_ = err; }
+  // Runs fn(op, path) after every successful change of a matching path:
+  // op "rename" (Rename and RenameNoReplace; path is the destination) or
+  // "setxattr" (Fs and File). Set it before those calls start; an empty
+  // function clears it.
+  using AfterHook = std::function<void(const std::string& op, const std::string& path)>;
+  void SetAfter(AfterHook fn) { after_ = std::move(fn); }
   // Faults apply only to paths containing `s` ("" = every path). Set it
   // before the faulted calls start.
   void SetPathFilter(std::string s) { filter_ = std::move(s); }
@@ -90,16 +100,16 @@ class FaultFs : public FsWrapper {
   Status Rename(const std::string& a, const std::string& b) override {
     if (int err = rename_errno_; err && (Matches(a) || Matches(b)))
       return Inject(err, "rename " + b);
-    return target()->Rename(a, b);
+    return After(target()->Rename(a, b), "rename", b, a);
   }
   Status RenameNoReplace(const std::string& a, const std::string& b) override {
     if (int err = rename_errno_; err && (Matches(a) || Matches(b)))
       return Inject(err, "rename " + b);
-    return target()->RenameNoReplace(a, b);
+    return After(target()->RenameNoReplace(a, b), "rename", b, a);
   }
   Status SetXattr(const std::string& p, const std::string& n, const std::string& v) override {
     if (Status s = XattrFault(p, true); !s.ok()) return s;
-    return target()->SetXattr(p, n, v);
+    return After(target()->SetXattr(p, n, v), "setxattr", p);
   }
   Result<std::string> GetXattr(const std::string& p, const std::string& n) override {
     if (Status s = XattrFault(p, false); !s.ok()) return s;
@@ -150,7 +160,7 @@ class FaultFs : public FsWrapper {
     Result<FileStat> Stat() override { return fs_->Coarsen(f_->Stat()); }
     Status SetXattr(const std::string& name, const std::string& value) override {
       if (Status s = fs_->XattrFault(path_, true); !s.ok()) return s;
-      return f_->SetXattr(name, value);
+      return fs_->After(f_->SetXattr(name, value), "setxattr", path_);
     }
     Result<std::string> GetXattr(const std::string& name) override {
       if (Status s = fs_->XattrFault(path_, false); !s.ok()) return s;
@@ -180,6 +190,10 @@ class FaultFs : public FsWrapper {
     st->ctime_ns -= st->ctime_ns % g;
     st->btime_ns -= st->btime_ns % g;
     return st;
+  }
+  Status After(Status s, const char* op, const std::string& path, const std::string& from = "") {
+    if (s.ok() && after_ && (Matches(path) || (!from.empty() && Matches(from)))) after_(op, path);
+    return s;
   }
   bool Matches(const std::string& path) const {
     return filter_.empty() || path.find(filter_) != std::string::npos;
@@ -221,6 +235,7 @@ class FaultFs : public FsWrapper {
   std::atomic<int64_t> time_shift_{0};
   std::atomic<int> injected_{0};
   std::string filter_;
+  AfterHook after_;
 };
 
 }  // namespace strata
