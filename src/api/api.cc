@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <random>
 
+#include "api/context.h"
 #include "api/routes.h"
 #include "common/strings.h"
 #include "dfs/dfs.h"
@@ -275,6 +276,15 @@ std::optional<http::Response> Api::Prepare(http::Request& req, http::BodyPlan* p
       plan->max_size = comp == "appendblock" ? (100ull << 20)
                        : comp == "block"     ? (4000ull << 20)
                                              : (5000ull << 20);
+      // A sized Put Block body goes straight into the blob's assembly
+      // file (ns::Store::ReserveBlock); the server spools any other.
+      if (!r.dfs && r.route->fn == PutBlock && !req.FindHeader("transfer-encoding")) {
+        const std::string* cl = req.FindHeader("content-length");
+        auto n = cl ? ParseUint(*cl) : std::nullopt;
+        if (n && *n <= plan->max_size)
+          if (auto slot = r.account->store->ReserveBlock(r.container, r.blob, *n))
+            req.body_target = std::make_shared<BlockTarget>(std::move(slot));
+      }
     }
   }
   return std::nullopt;

@@ -25,7 +25,10 @@ http::Response PutBlock(Ctx& ctx) {
                          "blockid must be Base64 of at most 64 bytes.");
   if (auto e = CheckContentMd5(ctx)) return ErrorResponse(*e);
   if (auto e = CheckContentCrc64(ctx)) return ErrorResponse(*e);
-  auto staged = StagedBody(ctx);
+  // The body is in the blob's assembly file (see Api::Prepare), or spooled.
+  auto* target = static_cast<BlockTarget*>(ctx.req->body_target.get());
+  Result<std::string> staged = std::string();
+  if (!target) staged = StagedBody(ctx);
   if (!staged.ok()) return ErrorResponse(FromStatus(staged.status(), true), staged.status().message());
   auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
   auto cont = ctx.store().GetContainer(ctx.container);
@@ -48,7 +51,8 @@ http::Response PutBlock(Ctx& ctx) {
                          "All block ids of a blob must have the same length.");
   if (blocks->size() >= kMaxUncommittedBlocks)
     return ErrorResponse(AzError::kBlockCountExceedsLimit, "Too many uncommitted blocks.");
-  Status s = ctx.store().StoreBlock(ctx.container, ctx.blob, *id, *staged);
+  Status s = target ? ctx.store().StoreBlockSlot(ctx.container, ctx.blob, *id, target->slot())
+                    : ctx.store().StoreBlock(ctx.container, ctx.blob, *id, *staged);
   if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
   ctx.req->body_file.clear();
   http::Response r;
@@ -144,6 +148,32 @@ http::Response PutBlockList(Ctx& ctx) {
       if (c.first->id == id) return &c;
     return nullptr;
   };
+  // Blocks uploaded in list order into the assembly file: that file is the
+  // blob, committed without a copy.
+  std::vector<ns::BlockInfo> listed;
+  for (const Want& w : wants) {
+    const ns::BlockInfo* u = w.kind != Want::kCommitted ? find_uncommitted(w.id) : nullptr;
+    if (!u) break;
+    listed.push_back(*u);
+  }
+  rec.etag = ns::NewEtag();
+  rec.last_modified = ctx.now;
+  if (!rec.created) rec.created = ctx.now;
+  auto created = [&] {
+    http::Response r;
+    r.status = 201;
+    SetEtagHeaders(r, rec.etag, rec.last_modified);
+    r.Set("x-ms-request-server-encrypted", "true");
+    return r;
+  };
+  if (listed.size() == wants.size() && !listed.empty()) {
+    rec.committed_blocks = listed;
+    if (auto s = ctx.store().CommitAssembled(ctx.container, ctx.blob, listed, rec)) {
+      if (!s->ok()) return ErrorResponse(FromStatus(*s, true), s->message());
+      return created();
+    }
+    rec.committed_blocks.clear();
+  }
   std::string tmp = ctx.store().NewTempPath(ctx.container);
   auto out = ctx.store().fs()->OpenWrite(tmp, true, true);
   if (!out.ok()) return ErrorResponse(AzError::kInternalError, out.status().message());
@@ -155,9 +185,12 @@ http::Response PutBlockList(Ctx& ctx) {
         (!u && w.kind != Want::kUncommitted) ? find_committed(w.id) : nullptr;
     Status s;
     if (u) {
-      auto src = ctx.store().fs()->OpenRead(ctx.store().BlockPath(ctx.container, ctx.blob, u->id));
-      if (!src.ok()) return ErrorResponse(AzError::kInvalidBlockList);
-      s = (*out)->CopyFrom(**src, 0, pos, u->size);
+      auto src = ctx.store().OpenBlock(ctx.container, ctx.blob, u->id);
+      if (!src.ok()) {
+        if (src.status().kind() == ErrorKind::kNotFound) return ErrorResponse(AzError::kInvalidBlockList);
+        return ErrorResponse(FromStatus(src.status(), true), src.status().message());
+      }
+      s = (*out)->CopyFrom(*src->first, src->second, pos, u->size);
       rec.committed_blocks.push_back({u->id, u->size});
       pos += u->size;
     } else if (c) {
@@ -171,17 +204,10 @@ http::Response PutBlockList(Ctx& ctx) {
     if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
   }
   out->reset();
-  rec.etag = ns::NewEtag();
-  rec.last_modified = ctx.now;
-  if (!rec.created) rec.created = ctx.now;
   Status s = ctx.store().Commit(ctx.container, ctx.blob, tmp, rec, true);
   if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
   ctx.req->body_file.clear();
-  http::Response r;
-  r.status = 201;
-  SetEtagHeaders(r, rec.etag, rec.last_modified);
-  r.Set("x-ms-request-server-encrypted", "true");
-  return r;
+  return created();
 }
 
 http::Response GetBlockList(Ctx& ctx) {

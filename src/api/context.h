@@ -49,6 +49,19 @@ void ApplyContentHeaders(const Ctx& ctx, ns::BlobRecord* rec, bool reset);
 // The request's staged body file, or a new empty one when it had no body
 // (the server removes it unless a handler commits it).
 Result<std::string> StagedBody(Ctx& ctx);
+// A Put Block body's place in the blob's assembly file (ns::BlockSlot), as
+// the server's body target.
+class BlockTarget : public http::BodyTarget {
+ public:
+  explicit BlockTarget(std::unique_ptr<ns::BlockSlot> slot) : slot_(std::move(slot)) {}
+  int fd() const override { return slot_->fd(); }
+  uint64_t offset() const override { return slot_->offset(); }
+  uint64_t size() const override { return slot_->size(); }
+  ns::BlockSlot& slot() { return *slot_; }
+
+ private:
+  std::unique_ptr<ns::BlockSlot> slot_;
+};
 // ETag in quotes, as sent on the wire.
 std::string QuoteEtag(const std::string& etag);
 // Adds ETag and Last-Modified.

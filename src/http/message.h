@@ -16,6 +16,18 @@ namespace strata::http {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+// A place in an open file reserved for one request body (see
+// BodyPlan::kFile): the server writes a body of exactly the declared
+// Content-Length there, at offset(), instead of spooling it. The handler
+// owns what the reservation means; destroying the target releases it.
+class BodyTarget {
+ public:
+  virtual ~BodyTarget() = default;
+  virtual int fd() const = 0;
+  virtual uint64_t offset() const = 0;
+  virtual uint64_t size() const = 0;
+};
+
 struct Request {
   std::string method;     // "GET", ...
   std::string target;     // raw request-target
@@ -30,6 +42,10 @@ struct Request {
   std::string body;       // in memory (BodyPlan::kMemory)
   std::string body_file;  // spooled file (BodyPlan::kFile); the server removes it
                           // after the response unless the handler cleared this field
+  // Set by Prepare for a sized body (BodyPlan::kFile): the body went there
+  // instead of to body_file (which then stays empty). Released by the
+  // server once Handle or Fail returned, or when the body failed.
+  std::shared_ptr<BodyTarget> body_target;
   uint64_t body_size = 0;
   std::string body_md5;   // raw MD5 of the body when BodyPlan::md5 was set
   std::optional<uint64_t> body_crc64;  // its CRC-64 when BodyPlan::crc64 was set

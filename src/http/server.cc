@@ -541,7 +541,16 @@ struct Server::Impl {
         int fd = -1;
         std::unique_ptr<PipelinedDigest> digest;
         if (plan.md5 || plan.crc64) digest = std::make_unique<PipelinedDigest>(plan.md5, plan.crc64);
-        if (plan.kind == BodyPlan::kFile) {
+        // A reserved target takes a body of exactly its size; any other
+        // body (chunked, or not that size) is spooled as usual.
+        uint64_t file_off = 0;
+        if (req.body_target && (plan.kind != BodyPlan::kFile || parser.chunked() ||
+                                parser.content_length() != req.body_target->size()))
+          req.body_target.reset();
+        if (req.body_target) {
+          fd = req.body_target->fd();
+          file_off = req.body_target->offset();
+        } else if (plan.kind == BodyPlan::kFile) {
           static std::atomic<uint64_t> seq{0};
           static const std::string pid = std::to_string(::getpid());
           req.body_file = plan.spool_dir + "/body." + pid + "." + std::to_string(seq++);
@@ -574,7 +583,7 @@ struct Server::Impl {
             req.body.append(p, n);
           } else if (fd >= 0 && !failure) {
             while (n > 0) {
-              ssize_t w = ::write(fd, p, n);
+              ssize_t w = ::pwrite(fd, p, n, static_cast<off_t>(file_off));
               if (w < 0) {
                 if (errno == EINTR) continue;
                 failure = Failure::kBodyIo;
@@ -583,6 +592,7 @@ struct Server::Impl {
               }
               p += w;
               n -= w;
+              file_off += static_cast<uint64_t>(w);
             }
           }
           return true;
@@ -674,7 +684,7 @@ struct Server::Impl {
           }
         }
         body_wd.Disarm();
-        if (fd >= 0) ::close(fd);
+        if (fd >= 0 && !req.body_target) ::close(fd);
         req.body_size = total;
         if (digest) digest->Finish(&req);
         if (ec) {
@@ -698,6 +708,7 @@ struct Server::Impl {
       } else {
         resp = handler->Handle(req);
       }
+      req.body_target.reset();
       if (!req.body_file.empty()) ::unlink(req.body_file.c_str());
       if (resp.close) keep_alive = false;
       bool ok = co_await Write(sock, resp, head, keep_alive, out_head);

@@ -11,6 +11,7 @@
 #include "common/crypto.h"
 #include "common/strings.h"
 #include "ns/names.h"
+#include "ns/assembly.h"
 
 namespace strata::ns {
 
@@ -834,25 +835,28 @@ Status Store::DeleteBlob(const std::string& c, const std::string& b) {
 
 // ---------------------------------------------------------------- blocks
 
+Status Store::EnsureBlockDir(const std::string& c, const std::string& b) {
+  std::string dir = BlockDir(c, b);
+  if (fs_->Stat(dir).ok()) return Status::Ok();
+  // The directory's name file says whose blocks these are (for listings).
+  std::string tmpdir = NewTempPath(c);
+  STRATA_RETURN_IF_ERROR(fs_->Mkdir(tmpdir));
+  Status w;
+  {
+    auto f = fs_->OpenWrite(tmpdir + "/.name", true, true);
+    std::string name = c + "/" + b;
+    w = f.ok() ? (*f)->PWrite(name.data(), name.size(), 0) : f.status();
+  }
+  if (w.ok()) w = fs_->RenameNoReplace(tmpdir, dir);
+  if (!w.ok()) (void)fs_->RemoveAll(tmpdir);  // a concurrent StoreBlock may have won
+  if (!w.ok() && w.kind() != ErrorKind::kAlreadyExists && w.kind() != ErrorKind::kNotEmpty)
+    return w;
+  return Status::Ok();
+}
+
 Status Store::StoreBlock(const std::string& c, const std::string& b, const std::string& id,
                          const std::string& temp) {
-  std::string dir = BlockDir(c, b);
-  auto st = fs_->Stat(dir);
-  if (!st.ok()) {
-    // The directory's name file says whose blocks these are (for listings).
-    std::string tmpdir = NewTempPath(c);
-    STRATA_RETURN_IF_ERROR(fs_->Mkdir(tmpdir));
-    Status w;
-    {
-      auto f = fs_->OpenWrite(tmpdir + "/.name", true, true);
-      std::string name = c + "/" + b;
-      w = f.ok() ? (*f)->PWrite(name.data(), name.size(), 0) : f.status();
-    }
-    if (w.ok()) w = fs_->RenameNoReplace(tmpdir, dir);
-    if (!w.ok()) (void)fs_->RemoveAll(tmpdir);  // a concurrent StoreBlock may have won
-    if (!w.ok() && w.kind() != ErrorKind::kAlreadyExists && w.kind() != ErrorKind::kNotEmpty)
-      return w;
-  }
+  STRATA_RETURN_IF_ERROR(EnsureBlockDir(c, b));
   // Upload order is kept in the blocks' mtimes (rename keeps them), strictly
   // increasing within the process: ctime is too coarse to order quick uploads.
   STRATA_RETURN_IF_ERROR(fs_->SetMtime(temp, BlockSequenceTime()));
@@ -908,6 +912,16 @@ std::vector<std::string> Store::UncommittedBlobNames(const std::string& c) {
 }
 
 Status Store::DropBlocks(const std::string& c, const std::string& b) {
+  {
+    // The assembly file goes with the directory: uploads into it in flight
+    // find it gone when they publish, and copy their bytes out.
+    std::lock_guard<std::mutex> l(asm_mu_);
+    auto it = assemblies_.find(AssemblyKey(c, b));
+    if (it != assemblies_.end()) {
+      it->second->dead = true;
+      assemblies_.erase(it);
+    }
+  }
   return fs_->RemoveAll(BlockDir(c, b));
 }
 

@@ -38,6 +38,32 @@
 
 namespace strata::ns {
 
+class Store;
+struct Assembly;  // store_assembly.cc
+
+// A range reserved at the end of an assembly file for one Put Block body
+// (Store::ReserveBlock). Destroyed unpublished, it gives its range back.
+// Must not be destroyed while LockBlob of its blob is held.
+class BlockSlot {
+ public:
+  ~BlockSlot();
+  BlockSlot(const BlockSlot&) = delete;
+  BlockSlot& operator=(const BlockSlot&) = delete;
+  int fd() const { return file_->fd(); }
+  uint64_t offset() const { return offset_; }
+  uint64_t size() const { return size_; }
+
+ private:
+  friend class Store;
+  BlockSlot() = default;
+  Store* store_ = nullptr;
+  std::string c_, b_;
+  std::shared_ptr<Assembly> asm_;
+  std::unique_ptr<File> file_;  // the assembly file, open for writing
+  uint64_t offset_ = 0, size_ = 0;
+  bool published_ = false;
+};
+
 struct BlobInfo {
   std::string name;
   BlobRecord rec;  // stored record, or one derived from the file's stat
@@ -225,6 +251,35 @@ class Store {
   // Names of blobs of container c that have uncommitted blocks.
   std::vector<std::string> UncommittedBlobNames(const std::string& c);
 
+  // ---- the assembly file: Put Block List without a copy ----
+  // A Put Block body may go straight into this process's assembly file for
+  // its blob, appended at a reserved offset (ReserveBlock, before the body
+  // is read), and become uncommitted block `id` once checked (StoreBlockSlot):
+  // the block's entry is then a sparse file of the block's size naming its
+  // place in the assembly file. When a block list names exactly that file's
+  // blocks in order (the usual upload: ids in order, a few in flight),
+  // CommitAssembled renames the file into place instead of copying it.
+  // nullptr: the body is to be spooled as before (no container, a read-only
+  // view, an empty body, or the file could not be made).
+  std::unique_ptr<BlockSlot> ReserveBlock(const std::string& c, const std::string& b,
+                                          uint64_t size);
+  // Publishes the slot's bytes as uncommitted block id. REQUIRES: LockBlob
+  // (c, b) held. When the assembly file was dropped meanwhile (a commit or a
+  // delete of the blob), the bytes are copied into a block of their own.
+  Status StoreBlockSlot(const std::string& c, const std::string& b, const std::string& id,
+                        BlockSlot& slot);
+  // The bytes of uncommitted block id: a file holding them, and where.
+  Result<std::pair<std::unique_ptr<File>, uint64_t>> OpenBlock(const std::string& c,
+                                                               const std::string& b,
+                                                               const std::string& id);
+  // When `list` (uncommitted blocks, in order) is this process's assembly
+  // file for b from its first byte to its last, with no upload into it in
+  // flight, commits that file as the blob (as Commit, dropping the blocks)
+  // and returns the status; nullopt: the blocks must be copied. REQUIRES:
+  // LockBlob(c, b) held.
+  std::optional<Status> CommitAssembled(const std::string& c, const std::string& b,
+                                        const std::vector<BlockInfo>& list, const BlobRecord& rec);
+
   // ---- listing ----
   // Blobs of container c in name order, starting at `marker` (a name, from
   // an earlier page's next_marker), restricted to `prefix`, collapsed into
@@ -376,6 +431,15 @@ class Store {
   std::optional<BlobRecord> RemoteRef(const std::string& path, const std::string& c,
                                       const std::string& b, uint64_t ino);
 
+  friend class BlockSlot;
+  // Gives an unpublished slot's range back (see BlockSlot).
+  void ReleaseSlot(BlockSlot& slot);
+  // Makes b's block directory (with its .name file) unless it exists.
+  Status EnsureBlockDir(const std::string& c, const std::string& b);
+  std::string AssemblyKey(const std::string& c, const std::string& b) const {
+    return c + '\0' + b;
+  }
+
   Fs* fs_;
   std::string root_;
   std::map<std::string, std::unique_ptr<ContainerState>> configured_;  // fixed after Open
@@ -384,6 +448,10 @@ class Store {
   static constexpr int kStripes = 64;
   std::mutex blob_locks_[kStripes];
   std::mutex container_locks_[kStripes];
+  // This process's assembly files by AssemblyKey. Lock order: LockBlob,
+  // then asm_mu_.
+  std::mutex asm_mu_;
+  std::map<std::string, std::shared_ptr<Assembly>> assemblies_;
 };
 
 }  // namespace strata::ns

@@ -755,6 +755,158 @@ TEST_F(StoreTest, UncommittedBlocksInUploadOrder) {
   EXPECT_EQ(CountEntries(store_->TmpDir()), 0u);
 }
 
+// ------------------------------------------------------- the assembly file
+
+class AssemblyTest : public StoreTest {
+ protected:
+  // Reserves a slot for `data`, writes it there as the server does.
+  std::unique_ptr<BlockSlot> Write(const std::string& b, const std::string& data) {
+    auto slot = store_->ReserveBlock("ctr", b, data.size());
+    EXPECT_TRUE(slot);
+    if (!slot) return nullptr;
+    EXPECT_EQ(::pwrite(slot->fd(), data.data(), data.size(), static_cast<off_t>(slot->offset())),
+              static_cast<ssize_t>(data.size()));
+    return slot;
+  }
+  Status Publish(const std::string& b, const std::string& id, BlockSlot& slot) {
+    auto l = store_->LockBlob("ctr", b);
+    return store_->StoreBlockSlot("ctr", b, id, slot);
+  }
+  // The uncommitted block's bytes, read as Put Block List's copy reads them.
+  std::string BlockBytes(const std::string& b, const std::string& id) {
+    auto blocks = store_->UncommittedBlocks("ctr", b);
+    EXPECT_TRUE(blocks.ok());
+    uint64_t size = 0;
+    for (const auto& x : *blocks)
+      if (x.id == id) size = x.size;
+    auto f = store_->OpenBlock("ctr", b, id);
+    EXPECT_TRUE(f.ok()) << f.status().ToString();
+    if (!f.ok()) return "";
+    std::string out(size, '\0');
+    auto n = f->first->PRead(out.data(), size, f->second);
+    EXPECT_TRUE(n.ok() && *n == size);
+    return out;
+  }
+  std::optional<Status> CommitList(const std::string& b, const std::vector<std::string>& ids) {
+    auto blocks = store_->UncommittedBlocks("ctr", b);
+    EXPECT_TRUE(blocks.ok());
+    std::vector<BlockInfo> list;
+    for (const auto& id : ids)
+      for (const auto& x : *blocks)
+        if (x.id == id) list.push_back(x);
+    BlobRecord r = MakeRecord("");
+    r.committed_blocks = list;
+    auto l = store_->LockBlob("ctr", b);
+    return store_->CommitAssembled("ctr", b, list, r);
+  }
+  size_t BlockDirs() { return CountEntries(root() + "/.strata/blocks"); }
+};
+
+TEST_F(AssemblyTest, BlocksInUploadOrderBecomeTheBlobWithoutACopy) {
+  auto a = Write("big", "aaaa"), b = Write("big", "bbbbbb"), c = Write("big", "cc");
+  // Published in another order than reserved: the places count, not the order.
+  ASSERT_TRUE(Publish("big", "2", *c).ok());
+  ASSERT_TRUE(Publish("big", "0", *a).ok());
+  ASSERT_TRUE(Publish("big", "1", *b).ok());
+  EXPECT_EQ(BlockBytes("big", "1"), "bbbbbb");
+  auto blocks = store_->UncommittedBlocks("ctr", "big");
+  ASSERT_TRUE(blocks.ok());
+  ASSERT_EQ(blocks->size(), 3u);
+  struct stat before;
+  ASSERT_EQ(::fstat(a->fd(), &before), 0);
+  auto s = CommitList("big", {"0", "1", "2"});
+  ASSERT_TRUE(s.has_value());
+  ASSERT_TRUE(s->ok()) << s->ToString();
+  EXPECT_EQ(PosixRead(Path("big")), "aaaabbbbbbcc");
+  struct stat after;
+  ASSERT_EQ(::stat(Path("big").c_str(), &after), 0);
+  EXPECT_EQ(after.st_ino, before.st_ino);  // the assembly file itself: nothing copied
+  BlobInfo h = MustHead("big");
+  EXPECT_TRUE(h.has_record);
+  EXPECT_EQ(h.rec.committed_blocks.size(), 3u);
+  EXPECT_EQ(BlockDirs(), 0u);
+  // The next upload of the same blob starts a new file.
+  auto d = Write("big", "dd");
+  ASSERT_TRUE(Publish("big", "9", *d).ok());
+  EXPECT_EQ(BlockBytes("big", "9"), "dd");
+  EXPECT_EQ(PosixRead(Path("big")), "aaaabbbbbbcc");
+}
+
+TEST_F(AssemblyTest, AnyOtherListIsCopiedFromTheBlocksPlaces) {
+  auto a = Write("o", "aaaa"), b = Write("o", "bb");
+  ASSERT_TRUE(Publish("o", "0", *a).ok());
+  ASSERT_TRUE(Publish("o", "1", *b).ok());
+  EXPECT_FALSE(CommitList("o", {"1", "0"}).has_value());  // out of order
+  EXPECT_FALSE(CommitList("o", {"0"}).has_value());       // not the whole file
+  EXPECT_FALSE(CommitList("o", {"0", "1", "0"}).has_value());
+  EXPECT_EQ(BlockBytes("o", "0"), "aaaa");
+  EXPECT_EQ(BlockBytes("o", "1"), "bb");
+  // A block id uploaded again: its first place is stale, so the file is
+  // no longer exactly the list.
+  auto a2 = Write("o", "AAAA");
+  ASSERT_TRUE(Publish("o", "0", *a2).ok());
+  EXPECT_EQ(BlockBytes("o", "0"), "AAAA");
+  EXPECT_FALSE(CommitList("o", {"0", "1"}).has_value());
+  EXPECT_FALSE(Exists(Path("o")));
+}
+
+TEST_F(AssemblyTest, AnUploadInFlightKeepsTheFileFromBecomingTheBlob) {
+  auto a = Write("f", "aaaa");
+  ASSERT_TRUE(Publish("f", "0", *a).ok());
+  auto b = Write("f", "bb");  // reserved, body not yet checked
+  EXPECT_FALSE(CommitList("f", {"0"}).has_value());
+  ASSERT_TRUE(Publish("f", "1", *b).ok());
+  auto s = CommitList("f", {"0", "1"});
+  ASSERT_TRUE(s.has_value() && s->ok());
+  EXPECT_EQ(PosixRead(Path("f")), "aaaabb");
+}
+
+TEST_F(AssemblyTest, AFailedUploadGivesItsPlaceBack) {
+  auto a = Write("g", "aaaa");
+  ASSERT_TRUE(Publish("g", "0", *a).ok());
+  Write("g", "xxxxxxxx").reset();  // the last place: cut off
+  auto b = Write("g", "bb");
+  EXPECT_EQ(b->offset(), 4u);
+  auto lost = Write("g", "yyy");
+  auto c = Write("g", "cc");
+  lost.reset();  // a place in the middle: its bytes are punched out
+  ASSERT_TRUE(Publish("g", "1", *b).ok());
+  ASSERT_TRUE(Publish("g", "2", *c).ok());
+  EXPECT_FALSE(CommitList("g", {"0", "1", "2"}).has_value());  // the hole lies between
+  EXPECT_EQ(BlockBytes("g", "2"), "cc");
+  // Nothing at all published: neither the file nor the directory stays.
+  Write("h", "zzzz").reset();
+  auto blocks = store_->UncommittedBlocks("ctr", "h");
+  ASSERT_TRUE(blocks.ok());
+  EXPECT_TRUE(blocks->empty());
+  EXPECT_EQ(BlockDirs(), 1u);  // g's only
+  EXPECT_EQ(CountEntries(store_->TmpDir()), 0u);
+}
+
+TEST_F(AssemblyTest, ABlockWhoseFileWasDroppedMeanwhileIsCopiedOut) {
+  auto old = Write("d", "old!");
+  ASSERT_TRUE(Publish("d", "0", *old).ok());
+  auto a = Write("d", "late");
+  // A commit or a delete drops the blob's blocks while this body arrives.
+  ASSERT_TRUE(store_->DropBlocks("ctr", "d").ok());
+  ASSERT_TRUE(Publish("d", "1", *a).ok());
+  auto blocks = store_->UncommittedBlocks("ctr", "d");
+  ASSERT_TRUE(blocks.ok());
+  ASSERT_EQ(blocks->size(), 1u);
+  EXPECT_EQ(BlockBytes("d", "1"), "late");
+  EXPECT_EQ(CountEntries(store_->TmpDir()), 0u);
+}
+
+TEST_F(AssemblyTest, WithoutXattrsEachBlockKeepsItsOwnBytes) {
+  fs_.SetNoXattr(true);
+  auto a = Write("n", "aaaa"), b = Write("n", "bb");
+  ASSERT_TRUE(Publish("n", "0", *a).ok());
+  ASSERT_TRUE(Publish("n", "1", *b).ok());
+  EXPECT_EQ(BlockBytes("n", "0"), "aaaa");
+  EXPECT_EQ(BlockBytes("n", "1"), "bb");
+  EXPECT_FALSE(CommitList("n", {"0", "1"}).has_value());
+}
+
 TEST_F(StoreTest, UncommittedBlobNamesAndDrop) {
   ASSERT_TRUE(store_->CreateContainer("c2", ContainerRecord()).ok());
   std::string long_name;  // 1000 three-byte characters: over 3,000 bytes

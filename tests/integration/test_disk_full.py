@@ -132,14 +132,23 @@ def test_DiskFull_putBlockAndCommit(full_server):
         r = signing.request(full_server, "PUT", "/blocks/b.bin", "comp=block&blockid=" + ids[-1],
                             body=payload(2 * MiB, 10 + i))
         assert r.status_code == 201, r.text
-    body = ("<BlockList>%s</BlockList>" % "".join("<Latest>%s</Latest>" % i for i in ids)).encode()
-    # 1 MiB blob + 6 MiB of blocks used: the 6 MiB assembled blob cannot fit.
-    r = signing.request(full_server, "PUT", "/blocks/b.bin", "comp=blocklist", body=body)
+    def block_list(order):
+        return ("<BlockList>%s</BlockList>" % "".join("<Latest>%s</Latest>" % i for i in order)).encode()
+    # Out of upload order the blocks are copied: 1 MiB blob + 6 MiB of blocks
+    # used, the 6 MiB copy cannot fit.
+    r = signing.request(full_server, "PUT", "/blocks/b.bin", "comp=blocklist", body=block_list(ids[::-1]))
     assert_disk_full_error(r)
     assert_intact(full_server, cc, "b.bin", old, props)
     assert tmp_entries(full_server.root) == []
     # The blocks are still there, uncommitted, as after any failed commit.
     assert len(bc.get_block_list("uncommitted")[1]) == 3
+    # In upload order they already are the blob's bytes: the commit needs no
+    # space and succeeds on the full file system.
+    r = signing.request(full_server, "PUT", "/blocks/b.bin", "comp=blocklist", body=block_list(ids))
+    assert r.status_code == 201, r.text
+    assert bc.download_blob().readall() == b"".join(payload(2 * MiB, 10 + i) for i in range(3))
+    assert bc.get_block_list("uncommitted")[1] == []
+    assert tmp_entries(full_server.root) == []
 
 
 def test_DiskFull_fullThenRecovers(full_server):
