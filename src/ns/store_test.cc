@@ -391,6 +391,11 @@ TEST_F(StoreTest, OpenSeesAnotherWritersRecordOnCoarseTimes) {
     BlobRecord other = before->info->rec;
     other.metadata = {{"writer", "other" + std::to_string(i)}};
     other.etag = NewEtag();
+    // The other gateway seals its record with its own bound, as WriteRecord
+    // does (generous here, so a preempted test thread cannot expire it).
+    // Copying ours would be a stale seal: once the loop crosses a second,
+    // the record would rightly read as changed through POSIX.
+    other.fp_ctime_bound = NowNs() + 10LL * 1000000000;
     ASSERT_EQ(::setxattr(Path("g").c_str(), "user.strata.rec", other.Pack().data(),
                          other.Pack().size(), 0),
               0);
