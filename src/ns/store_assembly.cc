@@ -173,7 +173,7 @@ Status Store::StoreBlockSlot(const std::string& c, const std::string& b, const s
       st = (*f)->SetXattr(kBlockRefXattr,
                           BaseName(s.asm_->path) + " " + std::to_string(s.offset_));
     if (!st.ok()) {
-      f = Status::Ok();  // closed before the unlink
+      if (f.ok()) f->reset();  // closed before the unlink
       (void)fs_->Unlink(temp);
       if (st.kind() != ErrorKind::kUnsupported) return st;
       in_place = false;  // no xattrs here: the block gets its own file
