@@ -8,6 +8,7 @@
 
 #include "api/context.h"
 #include "api/routes.h"
+#include "api/sources.h"
 #include "common/strings.h"
 #include "dfs/dfs.h"
 #include "ns/names.h"
@@ -21,6 +22,7 @@ struct Api::Routed {
   auth::Scheme scheme = auth::Scheme::kAnonymous;
   std::string base_url;
   bool dfs = false;  // routed to the dfs path API: errors are JSON
+  SourceRef source;  // a copy's or rename's source, authorized
 };
 
 namespace {
@@ -67,6 +69,24 @@ std::optional<auth::StoredPolicy> LookupPolicy(Account* acct, const std::string&
   return std::nullopt;
 }
 
+// Query parameters that name a path inside the container go through the
+// blob-name gate, as the URL's own names do. `directory` (List Paths) names
+// a directory: a valid blob name, or nothing (the root). Prefixes and
+// markers only bound a walk that starts at the container and compares
+// names (ns::Store::List, ListPaths), so they need no gate to stay inside.
+std::optional<http::Response> ConfineNamedParams(const http::Request& req, Level level) {
+  if (level != Level::kContainer) return std::nullopt;
+  if (const std::string_view* dir = req.FindQuery("directory")) {
+    std::string_view d = *dir;  // decoded
+    while (!d.empty() && d.back() == '/') d.remove_suffix(1);
+    while (!d.empty() && d.front() == '/') d.remove_prefix(1);
+    if (!d.empty() && !ns::ValidateBlobName(d).ok())
+      return ErrorResponse(AzError::kInvalidQueryParameterValue,
+                           "directory: not a valid path name in the filesystem.");
+  }
+  return std::nullopt;
+}
+
 AzError AuthError(const std::string& code) {
   if (code == "AuthorizationPermissionMismatch") return AzError::kAuthorizationPermissionMismatch;
   if (code == "AuthorizationResourceTypeMismatch") return AzError::kAuthorizationResourceTypeMismatch;
@@ -98,7 +118,7 @@ std::optional<http::Response> QuotaPrecheck(ns::Store& store, const std::string&
   }
   Status s = store.CheckQuota(c, bytes, files);
   if (s.ok()) return std::nullopt;
-  return ErrorResponse(FromStatus(s, true), s.message());
+  return ErrorResponse(FromStatus(s, true), PublicDetail(s));
 }
 
 }  // namespace
@@ -174,10 +194,13 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
   }
   if (const std::string* v = req.FindHeader("x-ms-version"); v && !ValidVersion(*v))
     return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-version is not a valid version.");
+  if (auto e = ConfineNamedParams(req, level)) return e;
   if (level != Level::kService) {
     Status s = ns::ValidateContainerName(out->container);
     if (!s.ok()) return ErrorResponse(AzError::kInvalidResourceName, s.message());
   }
+  // A name that is not UTF-8 is no URL Azure accepts, whatever the method.
+  if (!ns::IsValidUtf8(out->blob)) return ErrorResponse(AzError::kInvalidUri);
   if (level == Level::kBlob) {
     Status s = ns::ValidateBlobName(out->blob);
     if (!s.ok()) {
@@ -237,6 +260,21 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
       return ErrorResponse(AzError::kAuthorizationPermissionMismatch,
                            "This request is not authorized to perform this operation using this "
                            "permission: the container is a view (read-only, or not to be deleted).");
+  }
+  // The other end of a copy or rename: the same name gate, and the route's
+  // source demand checked against the credential that reaches it.
+  switch (out->route->source) {
+    case SourceKind::kNone: break;
+    case SourceKind::kCopy:
+      if (auto e = ResolveCopySource(acct, req, o.scheme, out->route->fn == CopyBlob,
+                                     out->route->source_demand, NowNs(), &out->source))
+        return e;
+      break;
+    case SourceKind::kRename:
+      if (auto e = dfs::ResolveRenameSource(acct, req, o.scheme, out->route->source_demand,
+                                            NowNs(), &out->source))
+        return e;
+      break;
   }
   return std::nullopt;
 }
@@ -306,6 +344,7 @@ http::Response Api::Handle(http::Request& req) {
     ctx.scheme = r.scheme;
     ctx.now = NowNs();
     ctx.base_url = std::move(r.base_url);
+    ctx.source = std::move(r.source);
     if (req.method == "OPTIONS") {
       resp = Preflight(ctx);
     } else {

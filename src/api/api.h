@@ -44,4 +44,9 @@ class Api : public http::Handler {
   std::vector<std::unique_ptr<Account>> accounts_;
 };
 
+// The authorization table (every Blob and dfs route: method, level, query
+// discriminators, SAS resource type and permission letters, anonymous
+// access, the source end of copies and renames) as a JSON array.
+std::string AuthorizationTableJson();
+
 }  // namespace strata::api

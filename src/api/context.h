@@ -22,6 +22,14 @@ struct Account {
   tier::CapacityTier* tier = nullptr;  // the capacity tier, when one is configured
 };
 
+// The source of a copy or rename (x-ms-copy-source, x-ms-rename-source),
+// parsed, validated and authorized by the front door (api/sources.h).
+struct SourceRef {
+  std::string container, blob;  // decoded, valid names of this account
+  std::string query;            // the source's own query (a SAS), raw
+  std::string url;              // the header's value, as sent
+};
+
 struct Ctx {
   Account* account = nullptr;
   std::string container;  // decoded; "" for service requests
@@ -30,6 +38,7 @@ struct Ctx {
   auth::Scheme scheme = auth::Scheme::kAnonymous;
   TimeNs now = 0;
   std::string base_url;  // "http://host:port/account" as the client addressed us
+  SourceRef source;      // set for routes with a source (Route::source)
   ns::Store& store() { return *account->store; }
   std::optional<std::string> H(std::string_view name) const { return req->Header(name); }
   std::optional<std::string> Q(std::string_view name) const { return req->Query(name); }

@@ -1,5 +1,5 @@
 // Copy Blob, Copy Blob From URL and Put Blob From URL for sources in this
-// account. Every copy completes before the response (x-ms-copy-status:
+// account (parsed and authorized before the handler: api/sources.h). Every copy completes before the response (x-ms-copy-status:
 // success); data is copied in the kernel (copy_file_range).
 #include "api/conditions.h"
 #include "api/context.h"
@@ -13,81 +13,6 @@ namespace {
 
 enum class CopyKind { kAsync, kSync, kPutFromUrl };
 
-struct Source {
-  std::string container, blob, query;
-};
-
-// Parses the copy source URL into a blob of this account.
-std::optional<Source> ParseSource(const Ctx& ctx, const std::string& url) {
-  size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return std::nullopt;
-  size_t path_start = url.find('/', scheme + 3);
-  if (path_start == std::string::npos) return std::nullopt;
-  std::string host = url.substr(scheme + 3, path_start - scheme - 3);
-  std::string rest = url.substr(path_start + 1);
-  Source src;
-  size_t q = rest.find('?');
-  if (q != std::string::npos) {
-    src.query = rest.substr(q + 1);
-    rest.resize(q);
-  }
-  const std::string& acct = ctx.account->name;
-  if (StartsWith(host, acct + ".")) {
-    // host-style
-  } else if (StartsWith(rest, acct + "/")) {
-    rest = rest.substr(acct.size() + 1);
-  } else {
-    return std::nullopt;
-  }
-  size_t slash = rest.find('/');
-  if (slash == std::string::npos) return std::nullopt;
-  auto c = UrlDecode(rest.substr(0, slash));
-  auto b = UrlDecode(rest.substr(slash + 1));
-  if (!c || !b || b->empty()) return std::nullopt;
-  src.container = *c;
-  src.blob = *b;
-  if (!ns::ValidateContainerName(src.container).ok() || !ns::ValidateBlobName(src.blob).ok())
-    return std::nullopt;
-  return src;
-}
-
-// Is the caller allowed to read the source?
-std::optional<http::Response> AuthorizeSource(Ctx& ctx, const Source& src, CopyKind kind) {
-  if (src.query.find("sig=") != std::string::npos) {
-    auth::RequestView view;
-    view.method = "GET";
-    view.raw_path = "/" + ctx.account->name + "/" + src.container + "/" + src.blob;
-    view.raw_query = src.query;
-    view.header = [](std::string_view) { return std::optional<std::string>(); };
-    view.account = ctx.account->name;
-    view.container = src.container;
-    view.blob = src.blob;
-    view.client_ip = ctx.req->remote_ip;
-    view.https = ctx.req->https;
-    auth::Account aa{ctx.account->name, ctx.account->key};
-    Account* acct = ctx.account;
-    auth::Outcome o = auth::Authorize(
-        view, aa, auth::Demand{auth::ResourceType::kObject, 'r', true},
-        [acct](const std::string& c, const std::string& id) -> std::optional<auth::StoredPolicy> {
-          auto rec = acct->store->GetContainer(c);
-          if (!rec.ok()) return std::nullopt;
-          for (const auto& s : rec->identifiers)
-            if (s.id == id) return auth::StoredPolicy{s.id, s.start, s.expiry, s.permission};
-          return std::nullopt;
-        },
-        ctx.now);
-    if (!o.ok) return ErrorResponse(AzError::kCannotVerifyCopySource, o.message);
-    return std::nullopt;
-  }
-  auto rec = ctx.store().GetContainer(src.container);
-  if (rec.ok() && !rec->public_access.empty()) return std::nullopt;
-  if (kind == CopyKind::kAsync && (ctx.scheme == auth::Scheme::kSharedKey ||
-                                   ctx.scheme == auth::Scheme::kSharedKeyLite))
-    return std::nullopt;
-  return ErrorResponse(AzError::kCannotVerifyCopySource,
-                       "The copy source must be public or carry a SAS.");
-}
-
 std::string NewCopyId() {
   std::string etag = ns::NewEtag();
   // A GUID-shaped id derived from a unique value.
@@ -97,12 +22,9 @@ std::string NewCopyId() {
 }
 
 http::Response DoCopy(Ctx& ctx, CopyKind kind) {
-  std::string url = ctx.H("x-ms-copy-source").value_or("");
-  auto src = ParseSource(ctx, url);
-  if (!src)
-    return ErrorResponse(AzError::kCannotVerifyCopySource,
-                         "Only blobs in this account can be copied.");
-  if (auto e = AuthorizeSource(ctx, *src, kind)) return *e;
+  // The front door parsed, confined and authorized the source (api/sources.h).
+  const SourceRef* src = &ctx.source;
+  const std::string& url = src->url;
   auto source = ctx.store().Open(src->container, src->blob);
   if (!source.ok()) {
     if (kind == CopyKind::kAsync)
@@ -148,7 +70,7 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   ctx.req->body_file = tmp;  // removed by the server unless committed
   Status s = (*out)->CopyFrom(*source->file, 0, 0, source->info->st.size);
   out->reset();
-  if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
 
   bool same = src->container == ctx.container && src->blob == ctx.blob;
   std::unique_lock<std::mutex> lock;
@@ -171,7 +93,7 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   rec.last_modified = ctx.now;
   rec.created = exists ? old->rec.created : ctx.now;
   s = ctx.store().Commit(ctx.container, ctx.blob, tmp, rec, true);
-  if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   ctx.req->body_file.clear();
   http::Response r;
   r.status = kind == CopyKind::kPutFromUrl ? 201 : 202;

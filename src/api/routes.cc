@@ -4,54 +4,54 @@ namespace strata::api {
 
 namespace {
 using auth::ResourceType;
-constexpr auth::Demand Svc(char p) { return {ResourceType::kService, p, false}; }
-constexpr auth::Demand Con(char p, bool sas = true) { return {ResourceType::kContainer, p, sas}; }
-constexpr auth::Demand Obj(char p) { return {ResourceType::kObject, p, true}; }
+constexpr auth::Demand Svc(const char* p) { return {ResourceType::kService, p, false}; }
+constexpr auth::Demand Con(const char* p, bool sas = true) { return {ResourceType::kContainer, p, sas}; }
+constexpr auth::Demand Obj(const char* p) { return {ResourceType::kObject, p, true}; }
 
 // clang-format off
 const Route kRoutes[] = {
   // name                    level            method   restype      comp          copy             handler                 demand        anon                 body        write
-  {"ListContainers",         Level::kService, "GET",   nullptr,     "list",       CopyMode::kAny,  ListContainers,         Svc('l'),     Anon::kNever,        Body::kNone, false},
-  {"GetServiceProperties",   Level::kService, "GET",   "service",   "properties", CopyMode::kAny,  GetServiceProperties,   Svc('r'),     Anon::kNever,        Body::kNone, false},
-  {"SetServiceProperties",   Level::kService, "PUT",   "service",   "properties", CopyMode::kAny,  SetServiceProperties,   Svc('w'),     Anon::kNever,        Body::kXml,  false},
-  {"GetAccountInfo",         Level::kService, "GET",   "account",   "properties", CopyMode::kAny,  GetAccountInfo,         Svc('r'),     Anon::kNever,        Body::kNone, false},
-  {"GetAccountInfo",         Level::kService, "HEAD",  "account",   "properties", CopyMode::kAny,  GetAccountInfo,         Svc('r'),     Anon::kNever,        Body::kNone, false},
-  {"GetAccountInfo",         Level::kContainer, "GET", "account",   "properties", CopyMode::kAny,  GetAccountInfo,         Con('r'),     Anon::kNever,        Body::kNone, false},
-  {"GetAccountInfo",         Level::kContainer, "HEAD","account",   "properties", CopyMode::kAny,  GetAccountInfo,         Con('r'),     Anon::kNever,        Body::kNone, false},
-  {"GetAccountInfo",         Level::kBlob,    "GET",   "account",   "properties", CopyMode::kAny,  GetAccountInfo,         Obj('r'),     Anon::kNever,        Body::kNone, false},
-  {"GetAccountInfo",         Level::kBlob,    "HEAD",  "account",   "properties", CopyMode::kAny,  GetAccountInfo,         Obj('r'),     Anon::kNever,        Body::kNone, false},
+  {"ListContainers",         Level::kService, "GET",   nullptr,     "list",       CopyMode::kAny,  ListContainers,         Svc("l"),     Anon::kNever,        Body::kNone, false},
+  {"GetServiceProperties",   Level::kService, "GET",   "service",   "properties", CopyMode::kAny,  GetServiceProperties,   Svc("r"),     Anon::kNever,        Body::kNone, false},
+  {"SetServiceProperties",   Level::kService, "PUT",   "service",   "properties", CopyMode::kAny,  SetServiceProperties,   Svc("w"),     Anon::kNever,        Body::kXml,  false},
+  {"GetAccountInfo",         Level::kService, "GET",   "account",   "properties", CopyMode::kAny,  GetAccountInfo,         Svc("r"),     Anon::kNever,        Body::kNone, false},
+  {"GetAccountInfo",         Level::kService, "HEAD",  "account",   "properties", CopyMode::kAny,  GetAccountInfo,         Svc("r"),     Anon::kNever,        Body::kNone, false},
+  {"GetAccountInfo",         Level::kContainer, "GET", "account",   "properties", CopyMode::kAny,  GetAccountInfo,         Con("r"),     Anon::kNever,        Body::kNone, false},
+  {"GetAccountInfo",         Level::kContainer, "HEAD","account",   "properties", CopyMode::kAny,  GetAccountInfo,         Con("r"),     Anon::kNever,        Body::kNone, false},
+  {"GetAccountInfo",         Level::kBlob,    "GET",   "account",   "properties", CopyMode::kAny,  GetAccountInfo,         Obj("r"),     Anon::kNever,        Body::kNone, false},
+  {"GetAccountInfo",         Level::kBlob,    "HEAD",  "account",   "properties", CopyMode::kAny,  GetAccountInfo,         Obj("r"),     Anon::kNever,        Body::kNone, false},
 
-  {"CreateContainer",        Level::kContainer, "PUT", "container", nullptr,      CopyMode::kAny,  CreateContainer,        Con('c'),     Anon::kNever,        Body::kNone, true},
-  {"GetContainerProperties", Level::kContainer, "GET", "container", nullptr,      CopyMode::kAny,  GetContainerProperties, Con('r'),     Anon::kContainerRead, Body::kNone, false},
-  {"GetContainerProperties", Level::kContainer, "HEAD","container", nullptr,      CopyMode::kAny,  GetContainerProperties, Con('r'),     Anon::kContainerRead, Body::kNone, false},
-  {"GetContainerMetadata",   Level::kContainer, "GET", "container", "metadata",   CopyMode::kAny,  GetContainerProperties, Con('r'),     Anon::kContainerRead, Body::kNone, false},
-  {"GetContainerMetadata",   Level::kContainer, "HEAD","container", "metadata",   CopyMode::kAny,  GetContainerProperties, Con('r'),     Anon::kContainerRead, Body::kNone, false},
-  {"SetContainerMetadata",   Level::kContainer, "PUT", "container", "metadata",   CopyMode::kAny,  SetContainerMetadata,   Con('w'),     Anon::kNever,        Body::kNone, false},
-  {"DeleteContainer",        Level::kContainer, "DELETE","container", nullptr,    CopyMode::kAny,  DeleteContainer,        Con('d'),     Anon::kNever,        Body::kNone, false},
-  {"GetContainerAcl",        Level::kContainer, "GET", "container", "acl",        CopyMode::kAny,  GetContainerAcl,        Con('r', false), Anon::kNever,     Body::kNone, false},
-  {"GetContainerAcl",        Level::kContainer, "HEAD","container", "acl",        CopyMode::kAny,  GetContainerAcl,        Con('r', false), Anon::kNever,     Body::kNone, false},
-  {"SetContainerAcl",        Level::kContainer, "PUT", "container", "acl",        CopyMode::kAny,  SetContainerAcl,        Con('w', false), Anon::kNever,     Body::kXml,  false},
-  {"ListBlobs",              Level::kContainer, "GET", "container", "list",       CopyMode::kAny,  ListBlobs,              Con('l'),     Anon::kContainerRead, Body::kNone, false},
-  {"LeaseContainer",         Level::kContainer, "PUT", "container", "lease",      CopyMode::kAny,  LeaseContainer,         Con('w'),     Anon::kNever,        Body::kNone, false},
+  {"CreateContainer",        Level::kContainer, "PUT", "container", nullptr,      CopyMode::kAny,  CreateContainer,        Con("c"),     Anon::kNever,        Body::kNone, true},
+  {"GetContainerProperties", Level::kContainer, "GET", "container", nullptr,      CopyMode::kAny,  GetContainerProperties, Con("r"),     Anon::kContainerRead, Body::kNone, false},
+  {"GetContainerProperties", Level::kContainer, "HEAD","container", nullptr,      CopyMode::kAny,  GetContainerProperties, Con("r"),     Anon::kContainerRead, Body::kNone, false},
+  {"GetContainerMetadata",   Level::kContainer, "GET", "container", "metadata",   CopyMode::kAny,  GetContainerProperties, Con("r"),     Anon::kContainerRead, Body::kNone, false},
+  {"GetContainerMetadata",   Level::kContainer, "HEAD","container", "metadata",   CopyMode::kAny,  GetContainerProperties, Con("r"),     Anon::kContainerRead, Body::kNone, false},
+  {"SetContainerMetadata",   Level::kContainer, "PUT", "container", "metadata",   CopyMode::kAny,  SetContainerMetadata,   Con("w"),     Anon::kNever,        Body::kNone, false},
+  {"DeleteContainer",        Level::kContainer, "DELETE","container", nullptr,    CopyMode::kAny,  DeleteContainer,        Con("d"),     Anon::kNever,        Body::kNone, false},
+  {"GetContainerAcl",        Level::kContainer, "GET", "container", "acl",        CopyMode::kAny,  GetContainerAcl,        Con("r", false), Anon::kNever,     Body::kNone, false},
+  {"GetContainerAcl",        Level::kContainer, "HEAD","container", "acl",        CopyMode::kAny,  GetContainerAcl,        Con("r", false), Anon::kNever,     Body::kNone, false},
+  {"SetContainerAcl",        Level::kContainer, "PUT", "container", "acl",        CopyMode::kAny,  SetContainerAcl,        Con("w", false), Anon::kNever,     Body::kXml,  false},
+  {"ListBlobs",              Level::kContainer, "GET", "container", "list",       CopyMode::kAny,  ListBlobs,              Con("l"),     Anon::kContainerRead, Body::kNone, false},
+  {"LeaseContainer",         Level::kContainer, "PUT", "container", "lease",      CopyMode::kAny,  LeaseContainer,         Con("w"),     Anon::kNever,        Body::kNone, false},
 
-  {"CopyBlobFromUrl",        Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kSync, CopyBlobFromUrl,        Obj('w'),     Anon::kNever,        Body::kNone, true},
-  {"PutBlobFromUrl",         Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kFromUrl, PutBlobFromUrl,      Obj('w'),     Anon::kNever,        Body::kNone, true},
-  {"CopyBlob",               Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kAsync, CopyBlob,              Obj('w'),     Anon::kNever,        Body::kNone, true},
-  {"PutBlob",                Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kNone, PutBlob,                Obj('w'),     Anon::kNever,        Body::kData, true},
-  {"GetBlob",                Level::kBlob,    "GET",   nullptr,     nullptr,      CopyMode::kAny,  GetBlob,                Obj('r'),     Anon::kBlobRead,     Body::kNone, false},
-  {"GetBlobProperties",      Level::kBlob,    "HEAD",  nullptr,     nullptr,      CopyMode::kAny,  GetBlobProperties,      Obj('r'),     Anon::kBlobRead,     Body::kNone, false},
-  {"DeleteBlob",             Level::kBlob,    "DELETE", nullptr,    nullptr,      CopyMode::kAny,  DeleteBlob,             Obj('d'),     Anon::kNever,        Body::kNone, false},
-  {"SetBlobProperties",      Level::kBlob,    "PUT",   nullptr,     "properties", CopyMode::kAny,  SetBlobProperties,      Obj('w'),     Anon::kNever,        Body::kNone, false},
-  {"GetBlobMetadata",        Level::kBlob,    "GET",   nullptr,     "metadata",   CopyMode::kAny,  GetBlobMetadata,        Obj('r'),     Anon::kBlobRead,     Body::kNone, false},
-  {"GetBlobMetadata",        Level::kBlob,    "HEAD",  nullptr,     "metadata",   CopyMode::kAny,  GetBlobMetadata,        Obj('r'),     Anon::kBlobRead,     Body::kNone, false},
-  {"SetBlobMetadata",        Level::kBlob,    "PUT",   nullptr,     "metadata",   CopyMode::kAny,  SetBlobMetadata,        Obj('w'),     Anon::kNever,        Body::kNone, false},
-  {"LeaseBlob",              Level::kBlob,    "PUT",   nullptr,     "lease",      CopyMode::kAny,  LeaseBlob,              Obj('w'),     Anon::kNever,        Body::kNone, false},
-  {"SetBlobTier",            Level::kBlob,    "PUT",   nullptr,     "tier",       CopyMode::kAny,  SetBlobTier,            Obj('w'),     Anon::kNever,        Body::kNone, false},
-  {"AbortCopyBlob",          Level::kBlob,    "PUT",   nullptr,     "copy",       CopyMode::kAny,  AbortCopyBlob,          Obj('w'),     Anon::kNever,        Body::kNone, false},
-  {"PutBlock",               Level::kBlob,    "PUT",   nullptr,     "block",      CopyMode::kNone, PutBlock,               Obj('w'),     Anon::kNever,        Body::kData, true},
-  {"PutBlockList",           Level::kBlob,    "PUT",   nullptr,     "blocklist",  CopyMode::kAny,  PutBlockList,           Obj('w'),     Anon::kNever,        Body::kXml,  true},
-  {"GetBlockList",           Level::kBlob,    "GET",   nullptr,     "blocklist",  CopyMode::kAny,  GetBlockList,           Obj('r'),     Anon::kBlobRead,     Body::kNone, false},
-  {"AppendBlock",            Level::kBlob,    "PUT",   nullptr,     "appendblock", CopyMode::kNone, AppendBlock,           Obj('a'),     Anon::kNever,        Body::kData, true},
+  {"CopyBlobFromUrl",        Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kSync, CopyBlobFromUrl,        Obj("w"),     Anon::kNever,        Body::kNone, true, SourceKind::kCopy, Obj("r")},
+  {"PutBlobFromUrl",         Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kFromUrl, PutBlobFromUrl,      Obj("w"),     Anon::kNever,        Body::kNone, true, SourceKind::kCopy, Obj("r")},
+  {"CopyBlob",               Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kAsync, CopyBlob,              Obj("w"),     Anon::kNever,        Body::kNone, true, SourceKind::kCopy, Obj("r")},
+  {"PutBlob",                Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kNone, PutBlob,                Obj("w"),     Anon::kNever,        Body::kData, true},
+  {"GetBlob",                Level::kBlob,    "GET",   nullptr,     nullptr,      CopyMode::kAny,  GetBlob,                Obj("r"),     Anon::kBlobRead,     Body::kNone, false},
+  {"GetBlobProperties",      Level::kBlob,    "HEAD",  nullptr,     nullptr,      CopyMode::kAny,  GetBlobProperties,      Obj("r"),     Anon::kBlobRead,     Body::kNone, false},
+  {"DeleteBlob",             Level::kBlob,    "DELETE", nullptr,    nullptr,      CopyMode::kAny,  DeleteBlob,             Obj("d"),     Anon::kNever,        Body::kNone, false},
+  {"SetBlobProperties",      Level::kBlob,    "PUT",   nullptr,     "properties", CopyMode::kAny,  SetBlobProperties,      Obj("w"),     Anon::kNever,        Body::kNone, false},
+  {"GetBlobMetadata",        Level::kBlob,    "GET",   nullptr,     "metadata",   CopyMode::kAny,  GetBlobMetadata,        Obj("r"),     Anon::kBlobRead,     Body::kNone, false},
+  {"GetBlobMetadata",        Level::kBlob,    "HEAD",  nullptr,     "metadata",   CopyMode::kAny,  GetBlobMetadata,        Obj("r"),     Anon::kBlobRead,     Body::kNone, false},
+  {"SetBlobMetadata",        Level::kBlob,    "PUT",   nullptr,     "metadata",   CopyMode::kAny,  SetBlobMetadata,        Obj("w"),     Anon::kNever,        Body::kNone, false},
+  {"LeaseBlob",              Level::kBlob,    "PUT",   nullptr,     "lease",      CopyMode::kAny,  LeaseBlob,              Obj("w"),     Anon::kNever,        Body::kNone, false},
+  {"SetBlobTier",            Level::kBlob,    "PUT",   nullptr,     "tier",       CopyMode::kAny,  SetBlobTier,            Obj("w"),     Anon::kNever,        Body::kNone, false},
+  {"AbortCopyBlob",          Level::kBlob,    "PUT",   nullptr,     "copy",       CopyMode::kAny,  AbortCopyBlob,          Obj("w"),     Anon::kNever,        Body::kNone, false},
+  {"PutBlock",               Level::kBlob,    "PUT",   nullptr,     "block",      CopyMode::kNone, PutBlock,               Obj("w"),     Anon::kNever,        Body::kData, true},
+  {"PutBlockList",           Level::kBlob,    "PUT",   nullptr,     "blocklist",  CopyMode::kAny,  PutBlockList,           Obj("w"),     Anon::kNever,        Body::kXml,  true},
+  {"GetBlockList",           Level::kBlob,    "GET",   nullptr,     "blocklist",  CopyMode::kAny,  GetBlockList,           Obj("r"),     Anon::kBlobRead,     Body::kNone, false},
+  {"AppendBlock",            Level::kBlob,    "PUT",   nullptr,     "appendblock", CopyMode::kNone, AppendBlock,           Obj("a"),     Anon::kNever,        Body::kData, true},
 };
 // clang-format on
 
@@ -68,6 +68,8 @@ CopyMode ModeOf(const http::Request& req) {
   return CopyMode::kAsync;
 }
 }  // namespace
+
+std::span<const Route> AllRoutes() { return kRoutes; }
 
 const Route* FindRoute(Level level, const http::Request& req) {
   const std::string_view* restype = req.FindQuery("restype");

@@ -2,6 +2,7 @@
 // its checks. Adding an operation is one row here and one handler.
 #pragma once
 
+#include <span>
 #include <string>
 
 #include "api/context.h"
@@ -15,6 +16,9 @@ enum class Anon { kNever, kBlobRead, kContainerRead };
 enum class Body { kNone, kXml, kData };
 // How PUT on a blob is told apart: by x-ms-copy-source and friends.
 enum class CopyMode { kAny, kNone, kAsync, kSync, kFromUrl };
+// A second resource the request names, authorized like the first:
+// x-ms-copy-source (a URL) or x-ms-rename-source ("/filesystem/path").
+enum class SourceKind { kNone, kCopy, kRename };
 
 struct Route {
   const char* name;
@@ -28,7 +32,14 @@ struct Route {
   Anon anon;
   Body body;
   bool write;  // changes state: names that cannot be stored are refused
+  // The source end of a copy or rename, and what it demands of the caller's
+  // credential (or of the SAS the source carries). See api/sources.h.
+  SourceKind source = SourceKind::kNone;
+  auth::Demand source_demand = {};
 };
+
+// Every row of the Blob API's table, for walks over it (tests, docs).
+std::span<const Route> AllRoutes();
 
 // The row for a request, or nullptr when none matches.
 const Route* FindRoute(Level level, const http::Request& req);

@@ -72,6 +72,20 @@ bool SignatureEquals(std::string_view a, std::string_view b) {
 
 }  // namespace internal
 
+bool SasPermits(std::string_view sp, const char* wanted) {
+  if (!wanted || !*wanted) return false;
+  std::string_view rest(wanted);
+  while (true) {
+    size_t bar = rest.find('|');
+    std::string_view alt = rest.substr(0, bar);
+    bool all = !alt.empty();
+    for (char letter : alt) all = all && sp.find(letter) != std::string_view::npos;
+    if (all) return true;
+    if (bar == std::string_view::npos) return false;
+    rest.remove_prefix(bar + 1);
+  }
+}
+
 std::string Sign(std::string_view key, std::string_view string_to_sign) {
   return Base64Encode(HmacSha256(key, string_to_sign));
 }
@@ -115,7 +129,8 @@ std::string GrantKey(const RequestView& req, const Account& account, const Deman
   key.append(account.name).append(1, '\0').append(account.key).append(1, '\0');
   key.append(req.raw_query).append(1, '\0').append(req.client_ip).append(1, '\0');
   key.push_back(static_cast<char>('0' + static_cast<int>(demand.resource_type)));
-  key.push_back(demand.permission);
+  if (demand.permission) key.append(demand.permission);
+  key.push_back('\0');
   key.push_back(demand.service_sas_allowed ? 'y' : 'n');
   key.push_back(req.https ? 's' : 'p');
   if (per_blob) key.append(1, '\0').append(req.container).append(1, '\0').append(req.blob);

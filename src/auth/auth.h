@@ -45,10 +45,11 @@ struct RequestView {
 enum class ResourceType { kService, kContainer, kObject };
 struct Demand {
   ResourceType resource_type = ResourceType::kObject;
-  // One SAS permission letter (r a c w d x y l t m e o p i), or 0 when the
-  // operation may not be done with a SAS at all (e.g. Set Container ACL with
-  // a service SAS).
-  char permission = 'r';
+  // The SAS permission letters (r a c w d x y l t m e o p i) it needs:
+  // alternatives separated by '|', each a set of letters all required. "r":
+  // read; "c|w": create or write; "po": both permissions and ownership; ""
+  // or nullptr: no SAS may do it.
+  const char* permission = "r";
   // The operation is allowed with a service SAS (most are; some account-level
   // ones, such as List Containers or service properties, are not).
   bool service_sas_allowed = true;
@@ -96,6 +97,11 @@ std::string SharedKeyStringToSign(const RequestView& req, std::string_view canon
 
 // Signs `string_to_sign` with `key` (raw bytes): base64(HMAC-SHA256).
 std::string Sign(std::string_view key, std::string_view string_to_sign);
+
+// Whether the SAS permission letters `sp` satisfy `wanted` (Demand::permission
+// syntax: alternatives separated by '|', each a set of letters all required).
+// False for an empty or null `wanted`.
+bool SasPermits(std::string_view sp, const char* wanted);
 
 // Parsed SAS query parameters (decoded values).
 struct SasParams {

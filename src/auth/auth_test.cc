@@ -47,7 +47,7 @@ TEST(AuthTest, ValidSharedKeyWinsOverBogusSas) {
   std::string sts = SharedKeyStringToSign(
       req, "/devstoreaccount1/devstoreaccount1/mycontainer/dir/my%20blob.txt");
   SetHeader(req, "authorization", "SharedKey devstoreaccount1:" + Sign(DevAccount().key, sts));
-  Outcome out = Check(req, Need(ResourceType::kObject, 'w'));
+  Outcome out = Check(req, Need(ResourceType::kObject, "w"));
   EXPECT_TRUE(out.ok) << out.message;
   EXPECT_EQ(out.scheme, Scheme::kSharedKey);
 }

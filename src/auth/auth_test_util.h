@@ -70,7 +70,7 @@ inline RequestView MakeRequest(std::string method, std::string_view target, Head
   return r;
 }
 
-inline Demand Need(ResourceType type, char permission, bool service_sas_allowed = true) {
+inline Demand Need(ResourceType type, const char* permission, bool service_sas_allowed = true) {
   Demand d;
   d.resource_type = type;
   d.permission = permission;
@@ -78,8 +78,8 @@ inline Demand Need(ResourceType type, char permission, bool service_sas_allowed 
   return d;
 }
 
-inline const Demand kReadBlob = Need(ResourceType::kObject, 'r');
-inline const Demand kListContainer = Need(ResourceType::kContainer, 'l');
+inline const Demand kReadBlob = Need(ResourceType::kObject, "r");
+inline const Demand kListContainer = Need(ResourceType::kContainer, "l");
 
 inline Outcome Check(const RequestView& req, const Demand& demand = kReadBlob,
                      const PolicyLookup& policies = nullptr, TimeNs now = kNow) {

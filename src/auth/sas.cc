@@ -196,8 +196,8 @@ Outcome ResourceTypeMismatch() {
               "type.");
 }
 
-std::optional<Outcome> CheckPermission(std::string_view sp, char wanted) {
-  if (wanted != 0 && sp.find(wanted) != std::string_view::npos) return std::nullopt;
+std::optional<Outcome> CheckPermission(std::string_view sp, const char* wanted) {
+  if (wanted && *wanted && SasPermits(sp, wanted)) return std::nullopt;
   return Deny("AuthorizationPermissionMismatch",
               "This request is not authorized to perform this operation using this permission.");
 }
@@ -354,6 +354,18 @@ Outcome AuthorizeSas(const RequestView& req, const Account& account, const Deman
     if (FindParam(params, name)) {
       return Deny(kAuthenticationFailed, "User delegation SAS is not supported.");
     }
+  }
+  // A signed field given twice is ambiguous (which one was signed?): Azure
+  // refuses it, and so does this, before anything is verified.
+  static constexpr std::string_view kSigned[] = {"sv", "ss", "srt", "sp", "st", "se", "sip",
+                                                 "spr", "sr", "si", "sig", "ses", "sdd",
+                                                 "rscc", "rscd", "rsce", "rscl", "rsct"};
+  for (std::string_view name : kSigned) {
+    int seen = 0;
+    for (const QueryParam& q : params) seen += q.name == name;
+    if (seen > 1)
+      return Deny(kAuthenticationFailed,
+                  "The shared access signature field '" + std::string(name) + "' is repeated.");
   }
   SasParams p = FromParams(params);
   if (p.is_account_sas()) return AuthorizeAccountSas(req, account, demand, p, now);

@@ -119,7 +119,7 @@ TEST(SasAccountTest, PythonSdkSasVerifies) {
   EXPECT_TRUE(out.ok) << out.code << ": " << out.message;
   EXPECT_EQ(out.scheme, Scheme::kAccountSas);
   EXPECT_TRUE(Check(BlobRequest(kAccountSas), kListContainer).ok);
-  EXPECT_TRUE(Check(BlobRequest(kAccountSas), Need(ResourceType::kObject, 'w')).ok);
+  EXPECT_TRUE(Check(BlobRequest(kAccountSas), Need(ResourceType::kObject, "w")).ok);
 }
 
 TEST(SasAccountTest, TamperedSignatureOrFieldFails) {
@@ -129,9 +129,40 @@ TEST(SasAccountTest, TamperedSignatureOrFieldFails) {
 
   std::string widened = kAccountSas;
   widened.replace(widened.find("sp=rwl"), 6, "sp=rwdl");
-  Outcome out = Check(BlobRequest(widened), Need(ResourceType::kObject, 'd'));
+  Outcome out = Check(BlobRequest(widened), Need(ResourceType::kObject, "d"));
   EXPECT_EQ(out.code, "AuthenticationFailed");
   EXPECT_NE(out.message.find("Signature did not match"), std::string::npos);
+}
+
+TEST(SasAccountTest, RepeatedSignedFieldFails) {
+  // The valid signature first, a forged one after it: which was meant is
+  // ambiguous, so neither counts (and the order does not matter).
+  std::string sas = kAccountSas;
+  for (std::string extra : {"&sig=AAAA", "&sp=rwdl", "&se=2099-01-01T00%3A00%3A00Z"}) {
+    Outcome out = Check(BlobRequest(sas + extra));
+    EXPECT_EQ(out.code, "AuthenticationFailed") << extra;
+    EXPECT_NE(out.message.find("repeated"), std::string::npos) << out.message;
+    out = Check(BlobRequest(extra.substr(1) + "&" + sas));
+    EXPECT_EQ(out.code, "AuthenticationFailed") << extra;
+  }
+  // Other parameters may repeat: they are not part of the signature.
+  EXPECT_TRUE(Check(BlobRequest(sas + "&timeout=1&timeout=2")).ok);
+}
+
+TEST(SasTest, PermitsAlternativesAndSets) {
+  EXPECT_TRUE(SasPermits("rw", "r"));
+  EXPECT_FALSE(SasPermits("rw", "d"));
+  EXPECT_TRUE(SasPermits("c", "c|w"));
+  EXPECT_TRUE(SasPermits("w", "c|w"));
+  EXPECT_FALSE(SasPermits("rdl", "c|w"));
+  EXPECT_TRUE(SasPermits("op", "po"));
+  EXPECT_FALSE(SasPermits("p", "po"));
+  EXPECT_FALSE(SasPermits("o", "po"));
+  EXPECT_TRUE(SasPermits("m", "m|d"));
+  EXPECT_FALSE(SasPermits("racwdl", ""));
+  EXPECT_FALSE(SasPermits("racwdl", nullptr));
+  EXPECT_FALSE(SasPermits("", "r"));
+  EXPECT_FALSE(SasPermits("racwdl", "|"));
 }
 
 TEST(SasAccountTest, ValidityWindow) {
@@ -155,14 +186,14 @@ TEST(SasAccountTest, RememberedGrantStillHonoursWindowAndDemand) {
   EXPECT_EQ(expired.code, "AuthenticationFailed");
   Outcome early = Check(BlobRequest(kAccountSas), kReadBlob, nullptr, At("2019-12-31T23:59:59Z"));
   EXPECT_EQ(early.code, "AuthenticationFailed");
-  EXPECT_EQ(Check(BlobRequest(kAccountSas), Need(ResourceType::kObject, 'd')).code,
+  EXPECT_EQ(Check(BlobRequest(kAccountSas), Need(ResourceType::kObject, "d")).code,
             "AuthorizationPermissionMismatch");
 }
 
 TEST(SasAccountTest, ResourceTypePermissionAndService) {
-  EXPECT_EQ(Check(BlobRequest(kAccountSas), Need(ResourceType::kService, 'r')).code,
+  EXPECT_EQ(Check(BlobRequest(kAccountSas), Need(ResourceType::kService, "r")).code,
             "AuthorizationResourceTypeMismatch");
-  EXPECT_EQ(Check(BlobRequest(kAccountSas), Need(ResourceType::kObject, 'd')).code,
+  EXPECT_EQ(Check(BlobRequest(kAccountSas), Need(ResourceType::kObject, "d")).code,
             "AuthorizationPermissionMismatch");
   EXPECT_EQ(Check(BlobRequest(kAccountSas), Need(ResourceType::kObject, 0)).code,
             "AuthorizationPermissionMismatch");
@@ -182,7 +213,7 @@ constexpr char kRestrictedAccountSas[] =
     "srt=s&sig=E2cDx4S7/GpC/t41o6ZQLbot9Yq5bHD1grueuZQxuMM%3D";
 
 TEST(SasAccountTest, SourceIpAndProtocol) {
-  const Demand list_containers = Need(ResourceType::kService, 'l', false);
+  const Demand list_containers = Need(ResourceType::kService, "l", false);
   auto request = [](std::string ip, bool https) {
     RequestView r =
         MakeRequest("GET", std::string("/devstoreaccount1/?comp=list&") + kRestrictedAccountSas);
@@ -199,9 +230,9 @@ TEST(SasAccountTest, SourceIpAndProtocol) {
   EXPECT_EQ(Check(request("10.0.0.5", false), list_containers).code,
             "AuthorizationProtocolMismatch");
   // IP is checked before protocol, and both before permission.
-  EXPECT_EQ(Check(request("10.0.1.5", false), Need(ResourceType::kService, 'w')).code,
+  EXPECT_EQ(Check(request("10.0.1.5", false), Need(ResourceType::kService, "w")).code,
             "AuthorizationSourceIPMismatch");
-  EXPECT_EQ(Check(request("10.0.0.5", false), Need(ResourceType::kService, 'w')).code,
+  EXPECT_EQ(Check(request("10.0.0.5", false), Need(ResourceType::kService, "w")).code,
             "AuthorizationProtocolMismatch");
 }
 
@@ -229,8 +260,8 @@ TEST(SasServiceTest, PythonSdkBlobSasVerifies) {
   Outcome out = Check(BlobRequest(kBlobSas));
   EXPECT_TRUE(out.ok) << out.code << ": " << out.message;
   EXPECT_EQ(out.scheme, Scheme::kServiceSas);
-  EXPECT_TRUE(Check(BlobRequest(kBlobSas), Need(ResourceType::kObject, 'w')).ok);
-  EXPECT_EQ(Check(BlobRequest(kBlobSas), Need(ResourceType::kObject, 'd')).code,
+  EXPECT_TRUE(Check(BlobRequest(kBlobSas), Need(ResourceType::kObject, "w")).ok);
+  EXPECT_EQ(Check(BlobRequest(kBlobSas), Need(ResourceType::kObject, "d")).code,
             "AuthorizationPermissionMismatch");
   EXPECT_EQ(Check(BlobRequest(kBlobSas), Need(ResourceType::kObject, 0)).code,
             "AuthorizationPermissionMismatch");
@@ -278,7 +309,7 @@ TEST(SasServiceTest, ContainerSasCoversContainerAndBlobs) {
   EXPECT_TRUE(Check(request("", "192.168.1.7", true), kListContainer).ok);
   EXPECT_EQ(Check(request("b", "192.168.1.8", true)).code, "AuthorizationSourceIPMismatch");
   EXPECT_EQ(Check(request("b", "192.168.1.7", false)).code, "AuthorizationProtocolMismatch");
-  EXPECT_EQ(Check(request("b", "192.168.1.7", true), Need(ResourceType::kObject, 'w')).code,
+  EXPECT_EQ(Check(request("b", "192.168.1.7", true), Need(ResourceType::kObject, "w")).code,
             "AuthorizationPermissionMismatch");
   RequestView other = request("b", "192.168.1.7", true);
   other.container = "other";
@@ -290,14 +321,14 @@ TEST(SasServiceTest, NeverAuthorizesServiceLevelOrDisallowedOperations) {
   r.client_ip = "192.168.1.7";
   r.https = true;
   // e.g. Set Container ACL: not allowed with a service SAS.
-  EXPECT_EQ(Check(r, Need(ResourceType::kContainer, 'l', false)).code,
+  EXPECT_EQ(Check(r, Need(ResourceType::kContainer, "l", false)).code,
             "AuthorizationResourceTypeMismatch");
-  EXPECT_EQ(Check(r, Need(ResourceType::kService, 'l')).code, "AuthorizationResourceTypeMismatch");
+  EXPECT_EQ(Check(r, Need(ResourceType::kService, "l")).code, "AuthorizationResourceTypeMismatch");
   RequestView service =
       MakeRequest("GET", std::string("/devstoreaccount1/?comp=list&") + kContainerSas);
   service.client_ip = "192.168.1.7";
   service.https = true;
-  EXPECT_EQ(Check(service, Need(ResourceType::kService, 'l', false)).code,
+  EXPECT_EQ(Check(service, Need(ResourceType::kService, "l", false)).code,
             "AuthorizationResourceTypeMismatch");
 }
 
@@ -320,7 +351,7 @@ TEST(SasServiceTest, StoredAccessPolicy) {
   Outcome out = Check(BlobRequest(by_policy), kReadBlob, lookup(full));
   EXPECT_TRUE(out.ok) << out.code << ": " << out.message;
   EXPECT_TRUE(Check(BlobRequest(by_policy), kListContainer, lookup(full)).ok);
-  EXPECT_EQ(Check(BlobRequest(by_policy), Need(ResourceType::kObject, 'w'), lookup(full)).code,
+  EXPECT_EQ(Check(BlobRequest(by_policy), Need(ResourceType::kObject, "w"), lookup(full)).code,
             "AuthorizationPermissionMismatch");
   // Unknown policy id, or no lookup at all.
   EXPECT_EQ(Check(BlobRequest(by_policy), kReadBlob, lookup(std::nullopt)).code,

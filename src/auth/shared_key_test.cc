@@ -75,7 +75,7 @@ TEST(SharedKeyTest, HeaderSortFollowsSdkWeights) {
 }
 
 TEST(SharedKeyTest, AcceptsPythonSdkPathStyleSignature) {
-  Outcome out = Check(SdkPutBlob(), Need(ResourceType::kObject, 'w'));
+  Outcome out = Check(SdkPutBlob(), Need(ResourceType::kObject, "w"));
   EXPECT_TRUE(out.ok) << out.code << ": " << out.message;
   EXPECT_EQ(out.scheme, Scheme::kSharedKey);
 }
@@ -111,7 +111,7 @@ TEST(SharedKeyTest, AcceptsPythonSdkSignaturesForOtherShapes) {
                    {"x-ms-version", "2021-08-06"},
                    {"Authorization",
                     "SharedKey devstoreaccount1:YUBuzSH60HyRXKWWNZMUDuDY0tXyTrRQAL/goQB2fvE="}});
-  EXPECT_TRUE(Check(service, Need(ResourceType::kService, 'l')).ok);
+  EXPECT_TRUE(Check(service, Need(ResourceType::kService, "l")).ok);
 
   // x-ms-meta-a1 and x-ms-meta-a_b: only the SDK's header order matches.
   RequestView meta =
@@ -123,7 +123,7 @@ TEST(SharedKeyTest, AcceptsPythonSdkSignaturesForOtherShapes) {
                    {"Authorization",
                     "SharedKey devstoreaccount1:ac9GE7NytcvG4N+XHUXIKoDjpcrStidZ4sphPLE/rU0="}},
                   "mycontainer", "m");
-  EXPECT_TRUE(Check(meta, Need(ResourceType::kObject, 'w')).ok);
+  EXPECT_TRUE(Check(meta, Need(ResourceType::kObject, "w")).ok);
 }
 
 // Other clients sign the decoded path, or a path-style path without the
@@ -137,7 +137,7 @@ TEST(SharedKeyTest, AcceptsDecodedAndAccountStrippedPaths) {
     RequestView req = SdkPutBlob();
     SetHeader(req, "authorization",
               "SharedKey devstoreaccount1:" + Sign(account.key, SharedKeyStringToSign(req, path)));
-    EXPECT_TRUE(Check(req, Need(ResourceType::kObject, 'w')).ok) << path;
+    EXPECT_TRUE(Check(req, Need(ResourceType::kObject, "w")).ok) << path;
   }
   RequestView req = SdkPutBlob();
   SetHeader(req, "authorization",
@@ -180,11 +180,11 @@ TEST(SharedKeyTest, RejectsMismatchedAccountAndMalformedHeader) {
 TEST(SharedKeyTest, ClockWindowIsFifteenMinutes) {
   const TimeNs minute = TimeNs{60} * 1'000'000'000;
   EXPECT_TRUE(
-      Check(SdkPutBlob(), Need(ResourceType::kObject, 'w'), nullptr, kNow + 14 * minute).ok);
+      Check(SdkPutBlob(), Need(ResourceType::kObject, "w"), nullptr, kNow + 14 * minute).ok);
   EXPECT_TRUE(
-      Check(SdkPutBlob(), Need(ResourceType::kObject, 'w'), nullptr, kNow - 14 * minute).ok);
+      Check(SdkPutBlob(), Need(ResourceType::kObject, "w"), nullptr, kNow - 14 * minute).ok);
   for (TimeNs now : {kNow + 16 * minute, kNow - 16 * minute}) {
-    Outcome out = Check(SdkPutBlob(), Need(ResourceType::kObject, 'w'), nullptr, now);
+    Outcome out = Check(SdkPutBlob(), Need(ResourceType::kObject, "w"), nullptr, now);
     EXPECT_EQ(out.code, "AuthenticationFailed");
     EXPECT_NE(out.message.find("outside the allowed 15 minute window"), std::string::npos)
         << out.message;
@@ -232,7 +232,7 @@ TEST(SharedKeyTest, SharedKeyLiteVerifies) {
       "/devstoreaccount1/devstoreaccount1/mycontainer?comp=metadata";
   RequestView good = req;
   SetHeader(good, "authorization", "SharedKeyLite devstoreaccount1:" + Sign(DevAccount().key, sts));
-  Outcome out = Check(good, Need(ResourceType::kContainer, 'r'));
+  Outcome out = Check(good, Need(ResourceType::kContainer, "r"));
   EXPECT_TRUE(out.ok) << out.message;
   EXPECT_EQ(out.scheme, Scheme::kSharedKeyLite);
 

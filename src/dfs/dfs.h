@@ -9,6 +9,7 @@
 #pragma once
 
 #include <optional>
+#include <span>
 #include <string>
 
 #include "api/context.h"
@@ -19,6 +20,8 @@ namespace strata::dfs {
 // The dfs route for a request, or nullptr when it is not a dfs request (then
 // the Blob API answers it exactly as before).
 const api::Route* FindRoute(api::Level level, const http::Request& req);
+// Every row of the dfs table, for walks over it (tests, docs).
+std::span<const api::Route* const> AllRoutes();
 
 // For a Blob API request that found no blob where the namespace holds a
 // directory (made through dfs, by a blob commit or with plain tools): the
@@ -26,6 +29,14 @@ const api::Route* FindRoute(api::Level level, const http::Request& req);
 // which reads, Set Blob Metadata, Lease Blob and Delete Blob act on; Delete Blob removes
 // only an empty one (409 DirectoryIsNotEmpty otherwise). nullopt otherwise.
 std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& route_name);
+
+// Parses, validates and authorizes x-ms-rename-source (see api/sources.h)
+// into `out`; an error response when the source is malformed (400
+// InvalidSourceUri), reserved (404 SourcePathNotFound) or not reachable by
+// the caller's credential or by the SAS it carries (403).
+std::optional<http::Response> ResolveRenameSource(api::Account* acct, const http::Request& req,
+                                                  auth::Scheme scheme, const auth::Demand& demand,
+                                                  TimeNs now, api::SourceRef* out);
 
 // Rewrites an XML error response as a dfs JSON error (HEAD: no body).
 void ToJson(const http::Request& req, http::Response& r);

@@ -37,22 +37,13 @@ std::optional<http::Response> CheckDestination(const api::Ctx& ctx, bool exists,
 }
 
 http::Response Rename(api::Ctx& ctx) {
-  std::string source = *ctx.H("x-ms-rename-source");
-  source = source.substr(0, source.find('?'));  // a SAS of the source, if any
-  auto decoded = UrlDecode(source);
-  if (!decoded || decoded->size() < 2 || (*decoded)[0] != '/') return JsonError(DfsError::kInvalidSourceUri);
-  std::string rest = decoded->substr(1);
-  size_t slash = rest.find('/');
-  if (slash == std::string::npos) return JsonError(DfsError::kInvalidSourceUri);
-  std::string src_c = rest.substr(0, slash), src = rest.substr(slash + 1);
-  while (!src.empty() && src.back() == '/') src.pop_back();
-  if (!ns::ValidateContainerName(src_c).ok() || !ns::ValidateBlobName(src).ok())
-    return JsonError(DfsError::kInvalidSourceUri);
+  // Parsed, confined and authorized by the front door (ResolveRenameSource).
+  const std::string& src_c = ctx.source.container;
+  const std::string& src = ctx.source.blob;
   std::string mode = ctx.Q("mode").value_or("legacy");
   if (mode != "legacy" && mode != "posix")
     return JsonError(api::AzError::kInvalidQueryParameterValue, "mode");
   auto& store = ctx.store();
-  if (store.IsReservedName(src_c, src)) return JsonError(DfsError::kSourcePathNotFound);
   // A view's tree stays inside it: nothing moves out of a view or into one
   // from elsewhere (and a read-only view gives nothing up at all).
   if (store.IsReadOnly(src_c) ||
@@ -104,7 +95,7 @@ http::Response Rename(api::Ctx& ctx) {
       case ErrorKind::kPathConflict:
       case ErrorKind::kIsDirectory: return JsonError(DfsError::kResourceTypeMismatch);
       case ErrorKind::kInvalidArgument: return JsonError(DfsError::kInvalidRenameSourcePath);
-      default: return JsonError(api::FromStatus(s, true), s.message());
+      default: return JsonError(api::FromStatus(s, true), api::PublicDetail(s));
     }
   }
   http::Response r;
@@ -170,7 +161,7 @@ http::Response CreatePath(api::Ctx& ctx) {
       prec.last_modified = prec.created = ctx.now;
       Status s = store.MakeDirectory(ctx.container, parent, prec, 0777 & ~umask);
       if (s.kind() == ErrorKind::kPathConflict) return JsonError(DfsError::kPathConflict);
-      if (!s.ok()) return JsonError(api::FromStatus(s, true), s.message());
+      if (!s.ok()) return JsonError(api::FromStatus(s, true), api::PublicDetail(s));
     }
   }
   Status s;
@@ -182,7 +173,7 @@ http::Response CreatePath(api::Ctx& ctx) {
     // An empty file, committed like any blob (its staged appends dropped).
     std::string tmp = store.NewTempPath(ctx.container);
     auto f = store.fs()->OpenWrite(tmp, true, true);
-    if (!f.ok()) return JsonError(api::FromStatus(f.status(), true), f.status().message());
+    if (!f.ok()) return JsonError(api::FromStatus(f.status(), true), api::PublicDetail(f.status()));
     f->reset();
     ctx.req->body_file = tmp;  // removed by the server unless committed
     s = store.fs()->Chmod(tmp, mode);
@@ -195,7 +186,7 @@ http::Response CreatePath(api::Ctx& ctx) {
   if (!s.ok()) {
     if (s.kind() == ErrorKind::kPathConflict) return JsonError(DfsError::kPathConflict);
     if (s.kind() == ErrorKind::kIsDirectory) return JsonError(DfsError::kResourceTypeMismatch);
-    return JsonError(api::FromStatus(s, true), s.message());
+    return JsonError(api::FromStatus(s, true), api::PublicDetail(s));
   }
   http::Response r;
   r.status = 201;

@@ -5,6 +5,7 @@
 
 #include "common/crypto.h"
 #include "common/strings.h"
+#include "ns/names.h"
 #include "ns/store.h"
 
 namespace strata::ns {
@@ -251,6 +252,9 @@ Status Store::DeletePath(const std::string& c, const std::string& p, bool recurs
 
 Result<PathPage> Store::ListPaths(const std::string& c, const std::string& dir, bool recursive,
                                   const std::string& marker, size_t max) {
+  // `dir` names a path like a blob name does (the front door checks it too).
+  if (!dir.empty() && !ValidateBlobName(dir).ok())
+    return Status(ErrorKind::kInvalidName, "not a valid directory name");
   std::string base = dir.empty() ? ContainerDir(c) : BlobPath(c, dir);
   auto bst = fs_->Stat(base);
   if (!bst.ok() || !bst->is_dir() || (!dir.empty() && !CheckParents(c, dir).ok()) ||

@@ -76,8 +76,13 @@ int main(int argc, char** argv) {
   tiercmd->add_option("--timeout", tier_cli.timeout_s, "Seconds to wait for offloads/recalls")
       ->capture_default_str();
   tiercmd->add_flag("--no-wait{false}", tier_cli.wait, "Queue the moves and return");
+  CLI::App* routes = app.add_subcommand("routes", "Print the authorization table (JSON)");
   CLI11_PARSE(app, argc, argv);
   if (*tiercmd) return server::RunTierCli(tier_cli);
+  if (*routes) {
+    std::puts(api::AuthorizationTableJson().c_str());
+    return 0;
+  }
 
   if (!config_path.empty()) {
     // The file sets defaults; flags given on the command line win.

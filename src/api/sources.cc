@@ -1,0 +1,129 @@
+#include "api/sources.h"
+
+#include "common/strings.h"
+#include "ns/names.h"
+
+namespace strata::api {
+
+namespace {
+
+std::optional<auth::StoredPolicy> LookupPolicy(Account* acct, const std::string& container,
+                                               const std::string& id) {
+  auto rec = acct->store->GetContainer(container);
+  if (!rec.ok()) return std::nullopt;
+  for (const auto& s : rec->identifiers)
+    if (s.id == id) return auth::StoredPolicy{s.id, s.start, s.expiry, s.permission};
+  return std::nullopt;
+}
+
+http::Response CannotVerify(const std::string& detail) {
+  return ErrorResponse(AzError::kCannotVerifyCopySource, detail);
+}
+
+}  // namespace
+
+auth::Outcome AuthorizeAt(Account* acct, const http::Request& req, auth::Scheme scheme,
+                          const std::string& container, const std::string& blob,
+                          std::string_view sas_query, const auth::Demand& demand, TimeNs now) {
+  if (sas_query.empty()) {
+    if (scheme == auth::Scheme::kSharedKey || scheme == auth::Scheme::kSharedKeyLite) {
+      auth::Outcome ok;
+      ok.ok = true;
+      ok.scheme = scheme;
+      ok.status = 200;
+      return ok;
+    }
+    if (scheme == auth::Scheme::kAnonymous) {
+      auth::Outcome no;
+      no.code = "AuthorizationPermissionMismatch";
+      no.message = "An anonymous request cannot act on a second resource.";
+      return no;
+    }
+    sas_query = req.query;  // the request's own SAS, tried on the other resource
+  }
+  // Only a query that parses as a SAS is one: a parameter that merely
+  // contains "sig" makes nothing a signature.
+  if (!auth::ParseSas(sas_query)) {
+    auth::Outcome no;
+    no.code = "AuthenticationFailed";
+    no.message = "The source carries no shared access signature.";
+    return no;
+  }
+  auth::RequestView view;
+  view.method = "GET";
+  view.raw_path = "/" + acct->name + "/" + container + (blob.empty() ? "" : "/" + blob);
+  view.raw_query = std::string(sas_query);
+  view.header = [](std::string_view) { return std::optional<std::string>(); };
+  view.account = acct->name;
+  view.container = container;
+  view.blob = blob;
+  view.client_ip = req.remote_ip;
+  view.https = req.https;
+  auth::Account aa{acct->name, acct->key};
+  auth::Outcome o = auth::Authorize(
+      view, aa, demand,
+      [acct](const std::string& c, const std::string& id) { return LookupPolicy(acct, c, id); },
+      now);
+  if (o.ok && o.scheme != auth::Scheme::kAccountSas && o.scheme != auth::Scheme::kServiceSas) {
+    // Defence in depth: Authorize grants nothing else to a query.
+    o.ok = false;
+    o.code = "AuthenticationFailed";
+  }
+  return o;
+}
+
+std::optional<http::Response> ResolveCopySource(Account* acct, const http::Request& req,
+                                                auth::Scheme scheme, bool key_covers_source,
+                                                const auth::Demand& demand, TimeNs now,
+                                                SourceRef* out) {
+  const std::string* header = req.FindHeader("x-ms-copy-source");
+  if (!header) return CannotVerify("x-ms-copy-source is missing.");
+  const std::string& url = *header;
+  size_t scheme_end = url.find("://");
+  if (scheme_end == std::string::npos) return CannotVerify("The copy source is not a URL.");
+  size_t path_start = url.find('/', scheme_end + 3);
+  if (path_start == std::string::npos) return CannotVerify("The copy source names no blob.");
+  std::string host = url.substr(scheme_end + 3, path_start - scheme_end - 3);
+  std::string rest = url.substr(path_start + 1);
+  SourceRef src;
+  src.url = url;
+  if (size_t q = rest.find('?'); q != std::string::npos) {
+    src.query = rest.substr(q + 1);
+    rest.resize(q);
+  }
+  if (StartsWith(host, acct->name + ".")) {
+    // host-style: the path is container/blob
+  } else if (StartsWith(rest, acct->name + "/")) {
+    rest = rest.substr(acct->name.size() + 1);
+  } else {
+    return CannotVerify("Only blobs in this account can be copied.");
+  }
+  size_t slash = rest.find('/');
+  if (slash == std::string::npos) return CannotVerify("The copy source names no blob.");
+  auto c = UrlDecode(rest.substr(0, slash));
+  auto b = UrlDecode(rest.substr(slash + 1));
+  // The source's names pass the same gate as the URL's own.
+  if (!c || !b || !ns::ValidateContainerName(*c).ok() || !ns::ValidateBlobName(*b).ok() ||
+      acct->store->IsReservedName(*c, *b))
+    return CannotVerify("The copy source is not a valid blob name.");
+  src.container = std::move(*c);
+  src.blob = std::move(*b);
+
+  if (req.FindHeader("x-ms-copy-source-authorization"))
+    return CannotVerify("x-ms-copy-source-authorization is not supported here; use a SAS.");
+  if (auth::ParseSas(src.query)) {
+    auth::Outcome o =
+        AuthorizeAt(acct, req, scheme, src.container, src.blob, src.query, demand, now);
+    if (!o.ok) return CannotVerify(o.message);
+  } else if (!(key_covers_source && (scheme == auth::Scheme::kSharedKey ||
+                                     scheme == auth::Scheme::kSharedKeyLite))) {
+    // Read as an anonymous caller would: only a public container's blobs.
+    auto rec = acct->store->GetContainer(src.container);
+    if (!rec.ok() || (rec->public_access != "blob" && rec->public_access != "container"))
+      return CannotVerify("The copy source must be public or carry a SAS that grants read.");
+  }
+  *out = std::move(src);
+  return std::nullopt;
+}
+
+}  // namespace strata::api

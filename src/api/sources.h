@@ -1,0 +1,39 @@
+// The second resource of a copy or rename. The front door (api.cc) parses
+// it from its header, validates and confines its names exactly like the
+// URL's own, and authorizes it by the route's source demand before any
+// handler runs; handlers only ever see the result (Ctx::source).
+//
+// Thread-safety: pure functions of their arguments (and of the account's
+// store, read for container access levels and stored policies).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "api/context.h"
+
+namespace strata::api {
+
+// Whether the request's credential, or the SAS in `sas_query` when that is
+// not empty, grants `demand` on CONTAINER/BLOB of `acct`. A request signed
+// with the account key (SharedKey) may act on anything in its account; a
+// SAS must verify for that resource and carry the permission; anonymous
+// requests are never granted (the caller applies public access itself).
+auth::Outcome AuthorizeAt(Account* acct, const http::Request& req, auth::Scheme scheme,
+                          const std::string& container, const std::string& blob,
+                          std::string_view sas_query, const auth::Demand& demand, TimeNs now);
+
+// x-ms-copy-source of a Copy Blob, Copy Blob From URL or Put Blob From URL.
+// The source must be a blob of this account with valid names, and be
+// readable by the caller as Azure decides it: a SAS in the source URL that
+// verifies for the source and grants `demand`; else, for Copy Blob signed
+// with the account key, the key; else anonymous read by the source
+// container's public access level. Anything else: 403
+// CannotVerifyCopySource, before anything is read or written.
+std::optional<http::Response> ResolveCopySource(Account* acct, const http::Request& req,
+                                                auth::Scheme scheme, bool key_covers_source,
+                                                const auth::Demand& demand, TimeNs now,
+                                                SourceRef* out);
+
+}  // namespace strata::api
