@@ -1,5 +1,7 @@
 #include "ns/names.h"
 
+#include <cstdint>
+
 namespace strata::ns {
 
 Status ValidateContainerName(std::string_view name) {
@@ -29,11 +31,47 @@ size_t Utf8Length(std::string_view s) {
 }
 }  // namespace
 
+bool IsValidUtf8(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    unsigned char c = static_cast<unsigned char>(s[i]);
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len;
+    uint32_t cp;
+    if ((c & 0xE0) == 0xC0) {
+      len = 2;
+      cp = c & 0x1F;
+    } else if ((c & 0xF0) == 0xE0) {
+      len = 3;
+      cp = c & 0x0F;
+    } else if ((c & 0xF8) == 0xF0) {
+      len = 4;
+      cp = c & 0x07;
+    } else {
+      return false;  // a continuation byte first, or 0xF8..0xFF
+    }
+    if (i + len > s.size()) return false;
+    for (size_t k = 1; k < len; ++k) {
+      unsigned char cc = static_cast<unsigned char>(s[i + k]);
+      if ((cc & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3F);
+    }
+    static constexpr uint32_t kMin[] = {0, 0, 0x80, 0x800, 0x10000};
+    if (cp < kMin[len] || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    i += len;
+  }
+  return true;
+}
+
 Status ValidateBlobName(std::string_view name) {
   if (name.empty() || Utf8Length(name) > 1024)
     return Status(ErrorKind::kInvalidName, "blob name must be 1 to 1024 characters long");
   if (name.find('\0') != std::string_view::npos)
     return Status(ErrorKind::kInvalidName, "blob name must not contain NUL");
+  if (!IsValidUtf8(name)) return Status(ErrorKind::kInvalidName, "blob name is not valid UTF-8");
   size_t start = 0;
   while (true) {
     size_t slash = name.find('/', start);

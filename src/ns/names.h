@@ -15,9 +15,11 @@ Status ValidateContainerName(std::string_view name);
 
 // A blob name maps to the same relative path when each '/'-separated
 // segment is non-empty, is not "." or "..", is at most 255 bytes and holds
-// no NUL. The whole name is 1..1024 characters (UTF-8 code points; segment
+// no NUL, and the name is valid UTF-8. The whole name is 1..1024 characters (UTF-8 code points; segment
 // limits are in bytes, as the file system counts them). On failure returns
 // kInvalidName whose message names the broken rule.
 Status ValidateBlobName(std::string_view name);
+// Well-formed UTF-8: shortest forms only, no surrogates, nothing past U+10FFFF.
+bool IsValidUtf8(std::string_view s);
 
 }  // namespace strata::ns

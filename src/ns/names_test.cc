@@ -114,5 +114,19 @@ TEST(BlobName, RefusesNul) {
   EXPECT_NE(BlobNameError("\0"s).find("NUL"), std::string::npos);
 }
 
+TEST(BlobName, RefusesInvalidUtf8) {
+  for (std::string bad : {"\xff"s, "a\x80"s, "\xc3"s, "\xc0\xaf"s /* overlong '/' */,
+                          "\xe0\x80\xaf"s, "\xed\xa0\x80"s /* surrogate */,
+                          "\xf4\x90\x80\x80"s /* past U+10FFFF */, "ok/\xfe/x"s}) {
+    EXPECT_FALSE(IsValidUtf8(bad)) << bad;
+    EXPECT_NE(BlobNameError(bad).find("UTF-8"), std::string::npos) << bad;
+  }
+  for (std::string good : {"plain"s, "\xc3\xa9"s, "\xe2\x82\xac"s, "\xf0\x9f\x98\x80"s,
+                           "\xef\xbf\xbd"s, "\xf4\x8f\xbf\xbf"s}) {
+    EXPECT_TRUE(IsValidUtf8(good)) << good;
+    EXPECT_EQ(BlobNameError(good), "") << good;
+  }
+}
+
 }  // namespace
 }  // namespace strata::ns
