@@ -118,7 +118,7 @@ http::Response PutBlob(Ctx& ctx) {
     rec.tier = *tier;
   }
   auto staged = StagedBody(ctx);
-  if (!staged.ok()) return ErrorResponse(FromStatus(staged.status(), true), staged.status().message());
+  if (!staged.ok()) return ErrorResponse(FromStatus(staged.status(), true), PublicDetail(staged.status()));
 
   auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
   auto old = ctx.store().Head(ctx.container, ctx.blob);
@@ -138,7 +138,7 @@ http::Response PutBlob(Ctx& ctx) {
   rec.last_modified = ctx.now;
   if (!rec.created) rec.created = ctx.now;
   Status s = ctx.store().Commit(ctx.container, ctx.blob, *staged, rec, true);
-  if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   ctx.req->body_file.clear();
   if (ctx.account->tier && !rec.tier.empty() && rec.tier != "Hot")  // uploaded straight to a cool tier
     ctx.account->tier->Schedule(tier::CapacityTier::JobKind::kOffload, ctx.container, ctx.blob,
@@ -256,7 +256,7 @@ http::Response UpdateBlob(Ctx& ctx, Mutate mutate) {
   rec.etag = ns::NewEtag();
   rec.last_modified = ctx.now;
   Status s = ctx.store().UpdateRecord(ctx.container, ctx.blob, rec);
-  if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   http::Response r;
   SetEtagHeaders(r, rec.etag, rec.last_modified);
   r.Set("x-ms-request-server-encrypted", "true");
@@ -300,7 +300,7 @@ http::Response DeleteBlob(Ctx& ctx) {
   if (auto e = CheckBlobLeaseForWrite(ctx, info->rec.lease)) return ErrorResponse(*e);
   if (auto e = CheckWriteConditions(ctx, true, info->rec)) return *e;
   Status s = ctx.store().DeleteBlob(ctx.container, ctx.blob);
-  if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   http::Response r;
   r.status = 202;
   r.Set("x-ms-delete-type-permanent", "true");

@@ -29,7 +29,7 @@ http::Response PutBlock(Ctx& ctx) {
   auto* target = static_cast<BlockTarget*>(ctx.req->body_target.get());
   Result<std::string> staged = std::string();
   if (!target) staged = StagedBody(ctx);
-  if (!staged.ok()) return ErrorResponse(FromStatus(staged.status(), true), staged.status().message());
+  if (!staged.ok()) return ErrorResponse(FromStatus(staged.status(), true), PublicDetail(staged.status()));
   auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
   auto cont = ctx.store().GetContainer(ctx.container);
   if (!cont.ok()) return ErrorResponse(AzError::kContainerNotFound);
@@ -53,7 +53,7 @@ http::Response PutBlock(Ctx& ctx) {
     return ErrorResponse(AzError::kBlockCountExceedsLimit, "Too many uncommitted blocks.");
   Status s = target ? ctx.store().StoreBlockSlot(ctx.container, ctx.blob, *id, target->slot())
                     : ctx.store().StoreBlock(ctx.container, ctx.blob, *id, *staged);
-  if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   ctx.req->body_file.clear();
   http::Response r;
   r.status = 201;
@@ -169,7 +169,7 @@ http::Response PutBlockList(Ctx& ctx) {
   if (listed.size() == wants.size() && !listed.empty()) {
     rec.committed_blocks = listed;
     if (auto s = ctx.store().CommitAssembled(ctx.container, ctx.blob, listed, rec)) {
-      if (!s->ok()) return ErrorResponse(FromStatus(*s, true), s->message());
+      if (!s->ok()) return ErrorResponse(FromStatus(*s, true), PublicDetail(*s));
       return created();
     }
     rec.committed_blocks.clear();
@@ -188,7 +188,7 @@ http::Response PutBlockList(Ctx& ctx) {
       auto src = ctx.store().OpenBlock(ctx.container, ctx.blob, u->id);
       if (!src.ok()) {
         if (src.status().kind() == ErrorKind::kNotFound) return ErrorResponse(AzError::kInvalidBlockList);
-        return ErrorResponse(FromStatus(src.status(), true), src.status().message());
+        return ErrorResponse(FromStatus(src.status(), true), PublicDetail(src.status()));
       }
       s = (*out)->CopyFrom(*src->first, src->second, pos, u->size);
       rec.committed_blocks.push_back({u->id, u->size});
@@ -201,11 +201,11 @@ http::Response PutBlockList(Ctx& ctx) {
     } else {
       return ErrorResponse(AzError::kInvalidBlockList);
     }
-    if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+    if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   }
   out->reset();
   Status s = ctx.store().Commit(ctx.container, ctx.blob, tmp, rec, true);
-  if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   ctx.req->body_file.clear();
   return created();
 }
@@ -285,7 +285,7 @@ http::Response AppendBlock(Ctx& ctx) {
   rec.last_modified = ctx.now;
   rec.content_md5.clear();
   Status s = ctx.store().AppendFrom(ctx.container, ctx.blob, **src, ctx.req->body_size, rec);
-  if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   http::Response r;
   r.status = 201;
   SetEtagHeaders(r, rec.etag, rec.last_modified);

@@ -47,7 +47,7 @@ http::Response CreateContainer(Ctx& ctx) {
   rec.etag = ns::NewEtag();
   rec.last_modified = ctx.now;
   Status s = ctx.store().CreateContainer(ctx.container, rec);
-  if (!s.ok()) return ErrorResponse(FromStatus(s, false), s.kind() == ErrorKind::kAlreadyExists ? "" : s.message());
+  if (!s.ok()) return ErrorResponse(FromStatus(s, false), s.kind() == ErrorKind::kAlreadyExists ? "" : PublicDetail(s));
   http::Response r;
   r.status = 201;
   SetEtagHeaders(r, rec.etag, rec.last_modified);
@@ -86,7 +86,7 @@ http::Response SetContainerMetadata(Ctx& ctx) {
   rec->etag = ns::NewEtag();
   rec->last_modified = ctx.now;
   Status s = ctx.store().PutContainer(ctx.container, *rec);
-  if (!s.ok()) return ErrorResponse(FromStatus(s, false), s.message());
+  if (!s.ok()) return ErrorResponse(FromStatus(s, false), PublicDetail(s));
   http::Response r;
   SetEtagHeaders(r, rec->etag, rec->last_modified);
   return r;
@@ -99,7 +99,7 @@ http::Response DeleteContainer(Ctx& ctx) {
   if (auto e = CheckContainerLease(ctx, *rec, true)) return *e;
   if (auto e = CheckContainerConditions(ctx, *rec)) return *e;
   Status s = ctx.store().DeleteContainer(ctx.container);
-  if (!s.ok()) return ErrorResponse(FromStatus(s, false), s.message());
+  if (!s.ok()) return ErrorResponse(FromStatus(s, false), PublicDetail(s));
   http::Response r;
   r.status = 202;
   return r;
@@ -166,7 +166,7 @@ http::Response SetContainerAcl(Ctx& ctx) {
   rec->etag = ns::NewEtag();
   rec->last_modified = ctx.now;
   Status s = ctx.store().PutContainer(ctx.container, *rec);
-  if (!s.ok()) return ErrorResponse(FromStatus(s, false), s.message());
+  if (!s.ok()) return ErrorResponse(FromStatus(s, false), PublicDetail(s));
   http::Response r;
   SetEtagHeaders(r, rec->etag, rec->last_modified);
   return r;

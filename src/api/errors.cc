@@ -1,5 +1,7 @@
 #include "api/errors.h"
 
+#include <cstdio>
+
 #include "common/strings.h"
 
 namespace strata::api {
@@ -101,13 +103,26 @@ http::Response ErrorResponse(AzError e, const std::string& detail) {
   r.Set("x-ms-error-code", info.code);
   r.Set("Content-Type", "application/xml");
   std::string msg = info.message;
-  if (!detail.empty()) msg += " " + detail;
+  if (std::string d = ClientDetail(info.status, detail); !d.empty()) msg += " " + d;
   r.body = "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>" + std::string(info.code) +
            "</Code><Message>" + XmlEscape(msg) + "</Message>";
   if (info.status == 403 && !detail.empty())
     r.body += "<AuthenticationErrorDetail>" + XmlEscape(detail) + "</AuthenticationErrorDetail>";
   r.body += "</Error>";
   return r;
+}
+
+std::string PublicDetail(const Status& s) {
+  if (s.kind() == ErrorKind::kInvalidName || s.kind() == ErrorKind::kQuotaExceeded)
+    return s.message();
+  if (!s.ok()) std::fprintf(stderr, "strata: request failed: %s\n", s.ToString().c_str());
+  return "";
+}
+
+std::string ClientDetail(int status, const std::string& detail) {
+  if (status < 500) return detail;
+  if (!detail.empty()) std::fprintf(stderr, "strata: server error: %s\n", detail.c_str());
+  return "";
 }
 
 AzError FromStatus(const Status& s, bool blob_request) {

@@ -99,5 +99,12 @@ http::Response ErrorResponse(AzError e, const std::string& detail = "");
 
 // Maps a namespace Status to an Azure error for a blob or container request.
 AzError FromStatus(const Status& s, bool blob_request);
+// What of `s` a client may read: the message of a refusal made for clients
+// (an invalid name, a quota), else nothing. File-system errors name host
+// paths and errno texts, which stay in the server's log.
+std::string PublicDetail(const Status& s);
+// The detail an error response of `status` may carry: none for server
+// errors (5xx), whose detail is logged instead.
+std::string ClientDetail(int status, const std::string& detail);
 
 }  // namespace strata::api

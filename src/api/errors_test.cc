@@ -70,13 +70,30 @@ TEST(ErrorResponse, BodyParsesAndMatchesHeader) {
       EXPECT_EQ(code, Info(e).code);
       EXPECT_EQ(Header(r, "x-ms-error-code"), code);
       EXPECT_EQ(message.rfind(Info(e).message, 0), 0u) << message;
-      if (!detail.empty()) {
+      if (!detail.empty() && Info(e).status < 500) {
         EXPECT_NE(message.find(detail), std::string::npos) << message;
+      }
+      if (Info(e).status >= 500) {
+        // Server errors carry Azure's fixed message only: their detail
+        // (errno texts, host paths) stays in the server's log.
+        EXPECT_EQ(message, Info(e).message);
       }
       EXPECT_EQ(Header(r, "Content-Type"), "application/xml");
       EXPECT_FALSE(r.file.has_value());
     }
   }
+}
+
+TEST(ErrorResponse, PublicDetailKeepsFileSystemErrorsInside) {
+  Status io(ErrorKind::kIo, "open /srv/strata/c/b: Input/output error");
+  Status missing(ErrorKind::kNotFound, "stat /srv/strata/c/b: No such file or directory");
+  EXPECT_EQ(PublicDetail(io), "");
+  EXPECT_EQ(PublicDetail(missing), "");
+  EXPECT_EQ(PublicDetail(Status(ErrorKind::kInvalidName, "blob name is not valid UTF-8")),
+            "blob name is not valid UTF-8");
+  EXPECT_EQ(PublicDetail(Status(ErrorKind::kQuotaExceeded, "over max_bytes")), "over max_bytes");
+  http::Response r = ErrorResponse(FromStatus(missing, true), PublicDetail(missing));
+  EXPECT_EQ(r.body.find("/srv/strata"), std::string::npos) << r.body;
 }
 
 TEST(ErrorResponse, AuthenticationDetail) {

@@ -158,7 +158,7 @@ http::Response LeaseBlob(Ctx& ctx) {
   http::Response r;
   if (auto e = ApplyLeaseAction(ctx, rec.lease, &r)) return *e;
   Status s = ctx.store().UpdateRecord(ctx.container, ctx.blob, rec);
-  if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   SetEtagHeaders(r, rec.etag, rec.last_modified);
   return r;
 }
@@ -174,7 +174,7 @@ http::Response LeaseContainer(Ctx& ctx) {
   http::Response r;
   if (auto e = ApplyLeaseAction(ctx, rec->lease, &r)) return *e;
   Status s = ctx.store().PutContainer(ctx.container, *rec);
-  if (!s.ok()) return ErrorResponse(FromStatus(s, false), s.message());
+  if (!s.ok()) return ErrorResponse(FromStatus(s, false), PublicDetail(s));
   SetEtagHeaders(r, rec->etag, rec->last_modified);
   return r;
 }

@@ -229,7 +229,7 @@ http::Response ListBlobs(Ctx& ctx) {
   bool with_meta = include.find("metadata") != std::string::npos;
   bool uncommitted = include.find("uncommittedblobs") != std::string::npos;
   auto page = ctx.store().List(ctx.container, prefix, delimiter, DecodeMarker(marker_raw), max);
-  if (!page.ok()) return ErrorResponse(FromStatus(page.status(), false), page.status().message());
+  if (!page.ok()) return ErrorResponse(FromStatus(page.status(), false), PublicDetail(page.status()));
   if (uncommitted) MergeUncommitted(ctx, prefix, delimiter, DecodeMarker(marker_raw), max, &*page);
   std::string x =
       "<?xml version=\"1.0\" encoding=\"utf-8\"?><EnumerationResults ServiceEndpoint=\"" +

@@ -265,11 +265,11 @@ http::Response SetServiceProperties(Ctx& ctx) {
     Status s = (*f)->PWrite(text.data(), text.size(), 0);
     if (!s.ok()) {
       (void)ctx.store().fs()->Unlink(tmp);
-      return ErrorResponse(FromStatus(s, false), s.message());
+      return ErrorResponse(FromStatus(s, false), PublicDetail(s));
     }
   }
   Status s = ctx.store().fs()->Rename(tmp, PropsPath(ctx.account));
-  if (!s.ok()) return ErrorResponse(FromStatus(s, false), s.message());
+  if (!s.ok()) return ErrorResponse(FromStatus(s, false), PublicDetail(s));
   http::Response r;
   r.status = 202;
   return r;

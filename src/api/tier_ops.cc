@@ -121,7 +121,7 @@ http::Response SetBlobTier(Ctx& ctx) {
     rec.tier = *tier;
   }
   Status s = ctx.store().UpdateRecord(ctx.container, ctx.blob, rec);
-  if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   if (ct) {
     bool cool = *tier != "Hot";
     if (rec.tier_state == TierState::kArchived) {

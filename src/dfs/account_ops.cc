@@ -145,7 +145,7 @@ http::Response SetAccessControlRecursive(api::Ctx& ctx) {
   if (!resumed) batch.push_back(ctx.blob);
   if (top->is_dir && batch.size() < max) {
     auto page = store.ListPaths(ctx.container, ctx.blob, true, marker, max - batch.size());
-    if (!page.ok()) return JsonError(api::FromStatus(page.status(), true), page.status().message());
+    if (!page.ok()) return JsonError(api::FromStatus(page.status(), true), api::PublicDetail(page.status()));
     for (auto& p : page->items) batch.push_back(std::move(p.name));
     next = page->next_marker;
   } else if (top->is_dir) {

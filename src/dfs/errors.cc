@@ -48,7 +48,7 @@ http::Response Make(const api::AzErrorInfo& info, const std::string& detail) {
   r.Set("x-ms-error-code", info.code);
   r.Set("Content-Type", "application/json;charset=utf-8");
   std::string msg = info.message;
-  if (!detail.empty()) msg += " " + detail;
+  if (std::string d = api::ClientDetail(info.status, detail); !d.empty()) msg += " " + d;
   r.body = JsonErrorBody(info.code, msg);
   return r;
 }

@@ -25,7 +25,7 @@ http::Response CreateFilesystem(api::Ctx& ctx) {
   rec.last_modified = ctx.now;
   Status s = ctx.store().CreateContainer(ctx.container, rec);
   if (s.kind() == ErrorKind::kAlreadyExists) return JsonError(DfsError::kFilesystemAlreadyExists);
-  if (!s.ok()) return JsonError(api::FromStatus(s, false), s.message());
+  if (!s.ok()) return JsonError(api::FromStatus(s, false), api::PublicDetail(s));
   http::Response r;
   r.status = 201;
   api::SetEtagHeaders(r, rec.etag, rec.last_modified);
@@ -55,7 +55,7 @@ http::Response SetFilesystemProperties(api::Ctx& ctx) {
   rec->etag = ns::NewEtag();
   rec->last_modified = ctx.now;
   Status s = ctx.store().PutContainer(ctx.container, *rec);
-  if (!s.ok()) return JsonError(api::FromStatus(s, false), s.message());
+  if (!s.ok()) return JsonError(api::FromStatus(s, false), api::PublicDetail(s));
   http::Response r;
   api::SetEtagHeaders(r, rec->etag, rec->last_modified);
   return r;
@@ -72,7 +72,7 @@ http::Response DeleteFilesystem(api::Ctx& ctx) {
     if (*id != rec->lease.id) return JsonError(api::AzError::kLeaseIdMismatchWithContainerOperation);
   }
   Status s = ctx.store().DeleteContainer(ctx.container);
-  if (!s.ok()) return JsonError(api::FromStatus(s, false), s.message());
+  if (!s.ok()) return JsonError(api::FromStatus(s, false), api::PublicDetail(s));
   http::Response r;
   r.status = 202;
   return r;

@@ -42,7 +42,7 @@ http::Response ListPaths(api::Ctx& ctx) {
   if (!page.ok()) {
     if (page.status().kind() == ErrorKind::kContainerNotFound) return JsonError(DfsError::kFilesystemNotFound);
     if (page.status().kind() == ErrorKind::kNotFound) return JsonError(DfsError::kPathNotFound);
-    return JsonError(api::FromStatus(page.status(), true), page.status().message());
+    return JsonError(api::FromStatus(page.status(), true), api::PublicDetail(page.status()));
   }
   nlohmann::json paths = nlohmann::json::array();
   for (const auto& p : page->items) {

@@ -24,7 +24,7 @@ http::Response DeletePath(api::Ctx& ctx) {
   Status s = store.DeletePath(ctx.container, ctx.blob, recursive == "true");
   if (s.kind() == ErrorKind::kNotEmpty) return JsonError(DfsError::kDirectoryNotEmpty);
   if (s.kind() == ErrorKind::kNotFound) return JsonError(DfsError::kPathNotFound);
-  if (!s.ok()) return JsonError(api::FromStatus(s, true), s.message());
+  if (!s.ok()) return JsonError(api::FromStatus(s, true), api::PublicDetail(s));
   http::Response r;
   r.status = 200;
   return r;

@@ -102,7 +102,7 @@ std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& 
     http::Response r;
     if (auto e = api::ApplyLeaseAction(ctx, rec.lease, &r)) return *e;
     Status s = ctx.store().PutDirRecord(ctx.container, ctx.blob, rec);
-    if (!s.ok()) return api::ErrorResponse(api::FromStatus(s, true), s.message());
+    if (!s.ok()) return api::ErrorResponse(api::FromStatus(s, true), api::PublicDetail(s));
     api::SetEtagHeaders(r, rec.etag, rec.last_modified);
     return r;
   }
@@ -116,7 +116,7 @@ std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& 
     Status s = ctx.store().DeletePath(ctx.container, ctx.blob, false);
     if (s.kind() == ErrorKind::kNotEmpty)
       return XmlError(409, "DirectoryIsNotEmpty", "This operation is not permitted on a non-empty directory.");
-    if (!s.ok()) return api::ErrorResponse(api::FromStatus(s, true), s.message());
+    if (!s.ok()) return api::ErrorResponse(api::FromStatus(s, true), api::PublicDetail(s));
     http::Response r;
     r.status = 202;
     r.Set("x-ms-delete-type-permanent", "true");
@@ -132,7 +132,7 @@ std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& 
     rec.etag = ns::NewEtag();
     rec.last_modified = ctx.now;
     Status s = ctx.store().PutDirRecord(ctx.container, ctx.blob, rec);
-    if (!s.ok()) return api::ErrorResponse(api::FromStatus(s, true), s.message());
+    if (!s.ok()) return api::ErrorResponse(api::FromStatus(s, true), api::PublicDetail(s));
     http::Response r;
     api::SetEtagHeaders(r, rec.etag, rec.last_modified);
     r.Set("x-ms-request-server-encrypted", "true");

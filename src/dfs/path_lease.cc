@@ -23,7 +23,7 @@ http::Response LeasePath(api::Ctx& ctx) {
   if (auto e = api::ApplyLeaseAction(ctx, rec.lease, &r)) return *e;
   Status s = info->is_dir ? store.PutDirRecord(ctx.container, ctx.blob, rec)
                           : store.UpdateRecord(ctx.container, ctx.blob, rec);
-  if (!s.ok()) return JsonError(api::FromStatus(s, true), s.message());
+  if (!s.ok()) return JsonError(api::FromStatus(s, true), api::PublicDetail(s));
   api::SetEtagHeaders(r, rec.etag, rec.last_modified);
   return r;
 }

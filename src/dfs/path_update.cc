@@ -64,7 +64,7 @@ http::Response Append(api::Ctx& ctx) {
   if (info->is_dir) return JsonError(DfsError::kResourceTypeMismatch);
   if (auto e = api::CheckBlobLeaseForWrite(ctx, info->rec.lease)) return JsonError(*e);
   auto stage = FindStage(ctx, *info);
-  if (!stage.ok()) return JsonError(api::FromStatus(stage.status(), true), stage.status().message());
+  if (!stage.ok()) return JsonError(api::FromStatus(stage.status(), true), api::PublicDetail(stage.status()));
   Fs* fs = store.fs();
   uint64_t staged = stage->end;
   if (*pos != staged) return JsonError(DfsError::kInvalidFlushPosition);
@@ -72,9 +72,9 @@ http::Response Append(api::Ctx& ctx) {
   Status quota = store.CheckQuota(
       ctx.container,
       static_cast<int64_t>(staged + ctx.req->body_size) - static_cast<int64_t>(info->st.size), 0);
-  if (!quota.ok()) return JsonError(api::FromStatus(quota, true), quota.message());
+  if (!quota.ok()) return JsonError(api::FromStatus(quota, true), api::PublicDetail(quota));
   auto out = fs->OpenWrite(stage->path, true, false);
-  if (!out.ok()) return JsonError(api::FromStatus(out.status(), true), out.status().message());
+  if (!out.ok()) return JsonError(api::FromStatus(out.status(), true), api::PublicDetail(out.status()));
   Status s;
   if (!stage->exists && info->st.size > 0) {
     // The first append after a flush starts from the file's committed bytes.
@@ -94,7 +94,7 @@ http::Response Append(api::Ctx& ctx) {
   }
   if (!s.ok()) {
     (void)(*out)->Truncate(staged);
-    return JsonError(api::FromStatus(s, true), s.message());
+    return JsonError(api::FromStatus(s, true), api::PublicDetail(s));
   }
   http::Response r;
   r.status = 202;
@@ -116,7 +116,7 @@ http::Response Flush(api::Ctx& ctx) {
   if (info->is_dir) return JsonError(DfsError::kResourceTypeMismatch);
   if (auto e = CheckWrite(ctx, *info)) return *e;
   auto stage = FindStage(ctx, *info);
-  if (!stage.ok()) return JsonError(api::FromStatus(stage.status(), true), stage.status().message());
+  if (!stage.ok()) return JsonError(api::FromStatus(stage.status(), true), api::PublicDetail(stage.status()));
   Fs* fs = store.fs();
   uint64_t length = stage->end;
   if (*pos != length) return JsonError(DfsError::kInvalidFlushPosition);
@@ -147,7 +147,7 @@ http::Response Flush(api::Ctx& ctx) {
   } else {
     s = store.UpdateRecord(ctx.container, ctx.blob, rec);
   }
-  if (!s.ok()) return JsonError(api::FromStatus(s, true), s.message());
+  if (!s.ok()) return JsonError(api::FromStatus(s, true), api::PublicDetail(s));
   http::Response r;
   api::SetEtagHeaders(r, rec.etag, rec.last_modified);
   r.Set("x-ms-request-server-encrypted", "true");
@@ -171,7 +171,7 @@ http::Response SetProperties(api::Ctx& ctx) {
   rec.last_modified = ctx.now;
   Status s = info->is_dir ? store.PutDirRecord(ctx.container, ctx.blob, rec)
                           : store.UpdateRecord(ctx.container, ctx.blob, rec);
-  if (!s.ok()) return JsonError(api::FromStatus(s, true), s.message());
+  if (!s.ok()) return JsonError(api::FromStatus(s, true), api::PublicDetail(s));
   http::Response r;
   api::SetEtagHeaders(r, rec.etag, rec.last_modified);
   return r;
@@ -216,7 +216,7 @@ http::Response SetAccessControl(api::Ctx& ctx) {
   std::optional<uint32_t> chmod;
   if (mode != (info->st.mode & 07777)) chmod = mode;
   Status s = store.SetPathAcl(ctx.container, ctx.blob, stored, chmod, rec);
-  if (!s.ok()) return JsonError(api::FromStatus(s, true), s.message());
+  if (!s.ok()) return JsonError(api::FromStatus(s, true), api::PublicDetail(s));
   http::Response r;
   api::SetEtagHeaders(r, rec.etag, rec.last_modified);
   return r;

@@ -65,6 +65,10 @@ def assert_disk_full_error(resp):
     assert resp.headers.get("x-ms-request-id")
     root = ET.fromstring(resp.content)
     assert root.tag == "Error" and root.findtext("Code") == code
+    # No internal detail reaches the client: no errno text, no host path.
+    msg = root.findtext("Message") or ""
+    for leak in ("No space", "ENOSPC", "errno", "strata-enospc", ".strata", "/tmp"):
+        assert leak not in msg, msg
 
 
 def tmp_entries(root):
