@@ -204,10 +204,12 @@ def _fingerprint(server, c):
 
 
 @pytest.fixture
-def case(server, service):
-    """A fresh private container with a block blob "b", an append blob "ab"
+def case(own_service):
+    """On this module's own server (the walk sets service properties and
+    leaves dfs appends staged, which other modules must not see): a fresh private container with a block blob "b", an append blob "ab"
     and a directory "d" holding "x"; removed afterwards."""
     name = "w" + uuid.uuid4().hex[:20]
+    service = own_service
     cc = service.create_container(name)
     cc.upload_blob("b", b"data")
     cc.get_blob_client("ab").create_append_blob()
@@ -243,7 +245,8 @@ ROWS = sorted(TABLE, key=_key)
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[_key(r) for r in ROWS])
-def test_walk(server, case, row):
+def test_walk(own_server, case, row):
+    server = own_server
     c, other = case
     src_sas = _csas(c, "r")
     cont, blob, query, headers, body = _recipes(c, src_sas)[_key(row)]
