@@ -279,3 +279,18 @@ def test_dfs_write_operations_demand_their_letters(server, two):
     # List: l.
     assert _sas_request(server, "GET", fs, "", _sas(fs, "racwd"), "resource=filesystem&recursive=true").status_code == 403
     assert _sas_request(server, "GET", fs, "", _sas(fs, "l"), "resource=filesystem&recursive=true").status_code == 200
+
+
+@pytest.mark.parametrize("marker", ["../B/secret.txt", "../../../../etc/passwd", "..", "/"])
+def test_ListPaths_continuation_only_bounds_the_walk(server, two, marker):
+    """A continuation token is a name to resume after, compared, never opened."""
+    import base64
+    a, b = two
+    a.create_file("zz").upload_data(b"z", overwrite=True)
+    token = base64.b64encode(marker.replace("B", b.file_system_name).encode()).decode()
+    r = raw(server, "GET", a.file_system_name, "",
+            "resource=filesystem&recursive=true&continuation=" + urllib.parse.quote(token))
+    assert r.status_code == 200, r.text
+    names = [p["name"] for p in json.loads(r.text)["paths"]]
+    assert set(names) <= {"zz"}, names
+    assert "secret" not in r.text and "passwd" not in r.text
