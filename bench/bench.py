@@ -166,10 +166,16 @@ class BlobServer(Server):
 class Strata(BlobServer):
     name = "strata"
 
+    def __init__(self, work, binary=None, name=None):
+        super().__init__(work)
+        self.binary = binary
+        if name:
+            self.name = name
+
     def start(self):
-        self.root = os.path.join(self.work, "strata")
+        self.root = os.path.join(self.work, self.name)
         os.makedirs(self.root, exist_ok=True)
-        binary = os.environ.get("STRATA_BIN", os.path.join(REPO, "build", "strata"))
+        binary = self.binary or os.environ.get("STRATA_BIN", os.path.join(REPO, "build", "strata"))
         self.proc = subprocess.Popen(
             [binary, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--root",
              self.root, "--durability", "none"],
@@ -507,6 +513,9 @@ def main():
     ap.add_argument("--skip-azurite", action="store_true")
     ap.add_argument("--list-big", type=int, default=None, help="blobs in the big listing (1M)")
     ap.add_argument("--workdir", default=None)
+    ap.add_argument("--baseline", default=None, metavar="BIN",
+                    help="also run this strata binary (as strata-base), interleaved with the "
+                         "others: a before/after of a change in one run")
     ap.add_argument("--rows", default="abcdefgh",
                     help="which rows to run, e.g. 'c' or 'cf' (h is always reported)")
     args = ap.parse_args()
@@ -523,6 +532,8 @@ def main():
 
     work = args.workdir or tempfile.mkdtemp(prefix="strata-bench-")
     servers = [Strata(work), Nginx(work)]
+    if args.baseline:
+        servers.insert(1, Strata(work, args.baseline, "strata-base"))
     if not args.skip_azurite:
         servers.append(Azurite(work))
     results = {}   # (row, server) -> (median,min,max)
@@ -715,6 +726,9 @@ def main():
         line += " | strata/azurite: " + ", ".join(
             "%s %s" % (row, ratio(row, "azurite")) for row in ("a", "b", "c", "d", "e", "f"))
     print(line)
+    if "strata-base" in names:
+        print("ratios strata/strata-base: " + ", ".join(
+            "%s %s" % (row, ratio(row, "strata-base")) for row in ("a", "b", "c", "d", "e", "f")))
 
 
 if __name__ == "__main__":
