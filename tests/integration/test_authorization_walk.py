@@ -228,6 +228,21 @@ def _letters_without(perm):
     return "".join(l for l in ALL_LETTERS if l not in perm.replace("|", ""))
 
 
+def _short_sets(perm):
+    """Every way of holding all letters but not `perm` ("c|w": neither c nor
+    w; "po": p without o, o without p): one letter of each alternative left out."""
+    import itertools
+    alts = [a for a in perm.split("|") if a]
+    return sorted({"".join(l for l in ALL_LETTERS if l not in pick)
+                   for pick in itertools.product(*alts)})
+
+
+def _asas(letters):
+    """An account SAS for the blob service, every resource type."""
+    return generate_account_sas(DEV_ACCOUNT, DEV_KEY, resource_types="sco", permission=letters,
+                                expiry=_exp())
+
+
 def _refused(resp):
     return resp.status_code in (401, 403, 404) and (resp.headers.get("x-ms-error-code") or "") in (
         "AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch",
@@ -254,15 +269,21 @@ def test_walk(own_server, case, row):
     perm = row["sas_permission"]
     before = _fingerprint(server, c)
 
-    # A service SAS missing the demanded letters; a SAS for another container.
-    for sas, why in ((_csas(c, _letters_without(perm + row.get("source_sas_permission", ""))), "letters missing"),
-                     (_csas(other, ALL_LETTERS), "another container's SAS")):
-        if not cont:
-            sas = sas  # service-level rows: a service SAS is never enough
+    # Service and account SAS, each short of the demanded letters in every
+    # way (for a rename also of the source's); a SAS for another container.
+    short = _short_sets(perm)
+    if row.get("source") == "x-ms-rename-source":
+        short += [l for l in _short_sets(row["source_sas_permission"]) if l not in short]
+    attempts = [(_csas(c, letters), "service SAS holding only " + letters) for letters in short]
+    attempts += [(_asas(letters), "account SAS holding only " + letters) for letters in short]
+    attempts.append((_csas(other, ALL_LETTERS), "another container's SAS"))
+    for sas, why in attempts:
         r = send(sas=sas)
         assert _authz_refused(r), (why, r.status_code, r.headers.get("x-ms-error-code"), r.text[:300])
-        if row["service_sas"] and cont and why == "letters missing":
-            assert r.headers.get("x-ms-error-code") in ("AuthorizationPermissionMismatch",), r.headers
+        if row["service_sas"] and cont and why.startswith("service SAS"):
+            assert r.headers.get("x-ms-error-code") == "AuthorizationPermissionMismatch", (why, r.headers)
+        if why.startswith("account SAS"):
+            assert r.headers.get("x-ms-error-code") == "AuthorizationPermissionMismatch", (why, r.headers)
         assert _fingerprint(server, c) == before, why
 
     # Anonymous, private then at each public level.
@@ -287,10 +308,14 @@ def test_walk(own_server, case, row):
 
     # Each alternative of the demanded letters suffices (with the source's own).
     if row["service_sas"] and cont:
-        source = row.get("source_sas_permission", "").split("|")[0]
+        source = row.get("source_sas_permission", "").split("|")[0] if row.get("source") == "x-ms-rename-source" else ""
         for alt in perm.split("|"):
             r = send(sas=_csas(c, alt + source))
             assert not _authz_refused(r), (alt, r.status_code, r.headers.get("x-ms-error-code"), r.text[:300])
+    # An account SAS with the letters is not refused either.
+    source = row.get("source_sas_permission", "").split("|")[0] if row.get("source") == "x-ms-rename-source" else ""
+    r = send(sas=_asas(perm.split("|")[0] + source))
+    assert not _authz_refused(r), ("account SAS", r.status_code, r.headers.get("x-ms-error-code"), r.text[:300])
     # The account key is never refused by authorization.
     r = send(sign=True)
     assert not _authz_refused(r) and r.status_code not in (401,), (r.status_code, r.text[:300])
