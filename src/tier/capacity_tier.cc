@@ -124,7 +124,10 @@ void CapacityTier::Stop() {
 
 void CapacityTier::NoteRemoteRead(const std::string& c, const std::string& b,
                                   const ns::BlobRecord& rec) {
-  if (rec.tier_state == TierState::kOffloaded && recall_on_read_ && recall_on_read_(c, b, rec))
+  // A damaged copy cannot be recalled: asking again on every read only
+  // repeats the refusal.
+  if (rec.tier_state == TierState::kOffloaded && !rec.remote_damaged && recall_on_read_ &&
+      recall_on_read_(c, b, rec))
     Schedule(JobKind::kRecall, c, b, "Hot", rec.etag);
 }
 
@@ -235,6 +238,28 @@ Status CapacityTier::Offload(const std::string& c, const std::string& b, const s
     e.fp_size = info->st.size, e.fp_ino = info->st.ino, e.fp_mtime = info->st.mtime_ns;
     STRATA_RETURN_IF_ERROR(journal_.Put(e));
     return FinishOffload(e);
+  }
+  if (state == TierState::kPremigrated && info->rec.remote_damaged) {
+    // The local data is the good copy: drop the damaged one (as a recall of
+    // a premigrated blob does) and offload afresh.
+    JournalEntry d = DeleteEntry(c, b, info->rec.remote_name);
+    STRATA_RETURN_IF_ERROR(journal_.Put(d));
+    {
+      auto lock = store_->LockBlob(c, b);
+      auto now = store_->Head(c, b);
+      if (!now.ok()) return now.status();
+      if (now->rec.etag != info->rec.etag || now->rec.tier_state != TierState::kPremigrated)
+        return Status(ErrorKind::kAlreadyExists, "the blob changed during the offload");
+      ns::BlobRecord nrec = now->rec;
+      ClearRemote(&nrec);
+      STRATA_RETURN_IF_ERROR(store_->UpdateRecord(c, b, nrec));
+    }
+    CollectRemote(d);
+    info = store_->Head(c, b);
+    if (!info.ok()) return info.status();
+    if (info->rec.etag != if_etag && !if_etag.empty())
+      return Status(ErrorKind::kAlreadyExists, "the blob changed since the move was asked");
+    state = info->rec.tier_state;
   }
   if (state == TierState::kPremigrated) {
     JournalEntry e{JournalEntry::Op::kOffload, "release",      c,     b,

@@ -187,3 +187,24 @@ def test_other_bytes_under_the_same_etag_never_complete(tiered, proxy):  # noqa:
     assert metric(metrics(tiered), "strata_tier_damaged_total") == 2
     # A client that retries what was cut short gets the right bytes.
     assert b.download_blob().readall() == big
+
+
+def test_damaged_copy_of_a_premigrated_blob_is_replaced_not_trusted(tiered, remote_container):  # noqa: F811,E501
+    data = os.urandom(300_000)
+    c, src, name = offloaded(tiered, data, "src.bin")
+    # A copy of the offloaded blob brings its data back, keeping the remote copy.
+    with pytest.raises(HttpResponseError) as e:
+        no_retry(tiered, c, "dst.bin").start_copy_from_url(src.url)
+    assert e.value.status_code == 503
+    wait_state(src, "premigrated")
+    remote_container.client.get_blob_client(name).upload_blob(os.urandom(len(data)),
+                                                              overwrite=True)
+    rc, out = cli(tiered, "verify", c.container_name + "/src.bin")
+    assert rc == 1 and "DAMAGED" in out, out
+    # Offloading again must not release the only good copy onto the damaged
+    # one: the local data is uploaded afresh.
+    src.set_standard_blob_tier("Cool")
+    wait_state(src, "offloaded")
+    assert raw_header(src, "x-strata-tier-damaged") is None
+    assert src.download_blob().readall() == data
+    assert remote_container.client.get_blob_client(name).download_blob().readall() == data
