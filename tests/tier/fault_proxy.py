@@ -21,7 +21,8 @@ Public API (kept stable; tier tests build on it):
                                     # bytes read from the client), bytes_out
                                     # (response body bytes sent to the client),
                                     # fault (None | "status" | "drop" | "stall"
-                                    # | "ignore_range" | "corrupt"),
+                                    # | "ignore_range" | "ignore_conditions"
+                                    # | "corrupt"),
                                     # time (time.monotonic() at arrival),
                                     # headers (dict of request headers, names
                                     # lowercased)
@@ -49,6 +50,9 @@ Public API (kept stable; tier tests build on it):
         .ignore_range_next(n=1, method=None, query_contains=None)
             forward without the Range / x-ms-range headers, as a server that
             ignores ranges would (the answer is then a 200 with every byte).
+        .ignore_conditions_next(n=1, method=None, query_contains=None)
+            forward without If-Match / If-None-Match / If-Modified-Since /
+            If-Unmodified-Since, as a server that ignores conditions would.
         .corrupt_next(n=1, at=0, method=None, query_contains=None)
             forward, but flip the bits of the response body's byte `at` in a
             2xx answer, headers (ETag, Content-MD5) untouched: a remote, or
@@ -72,6 +76,7 @@ from typing import Optional
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
               "trailer", "upgrade", "expect"}
 CHUNK = 256 * 1024
+CONDITIONS = {"if-match", "if-none-match", "if-modified-since", "if-unmodified-since"}
 
 ERROR_CODES = {
     408: "OperationTimedOut", 429: "ServerBusy", 500: "InternalError",
@@ -189,8 +194,11 @@ class _Handler(BaseHTTPRequestHandler):
             if strip_range:
                 rec.fault = "ignore_range"
             corrupt = fault if fault and fault.kind == "corrupt" else None
+            strip_conditions = fault is not None and fault.kind == "ignore_conditions"
+            if strip_conditions:
+                rec.fault = "ignore_conditions"
             self._forward(length, rec, fault if fault and fault.kind == "drop" else None,
-                          strip_range, corrupt)
+                          strip_range, corrupt, strip_conditions)
         except _Dropped:
             rec.fault = rec.fault or "drop"
             self.close_connection = True
@@ -236,7 +244,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _forward(self, length, rec, drop, strip_range=False, corrupt=None):
+    def _forward(self, length, rec, drop, strip_range=False, corrupt=None,
+                 strip_conditions=False):
         proxy = self.server.proxy
         if self.upstream is None:
             self.upstream = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port,
@@ -247,6 +256,8 @@ class _Handler(BaseHTTPRequestHandler):
             if name.lower() in HOP_BY_HOP or name.lower() == "host":
                 continue
             if strip_range and name.lower() in ("range", "x-ms-range"):
+                continue
+            if strip_conditions and name.lower() in CONDITIONS:
                 continue
             up.putheader(name, value)
         up.putheader("Host", "%s:%d" % (proxy.upstream_host, proxy.upstream_port))
@@ -478,6 +489,9 @@ class FaultProxy:
 
     def ignore_range_next(self, n=1, method=None, query_contains=None):
         self._add(_Fault("ignore_range", n, method, query_contains))
+
+    def ignore_conditions_next(self, n=1, method=None, query_contains=None):
+        self._add(_Fault("ignore_conditions", n, method, query_contains))
 
     def corrupt_next(self, n=1, at=0, method=None, query_contains=None):
         self._add(_Fault("corrupt", n, method, query_contains, after_bytes=at))

@@ -208,3 +208,17 @@ def test_damaged_copy_of_a_premigrated_blob_is_replaced_not_trusted(tiered, remo
     assert raw_header(src, "x-strata-tier-damaged") is None
     assert src.download_blob().readall() == data
     assert remote_container.client.get_blob_client(name).download_blob().readall() == data
+
+
+def test_a_remote_that_ignores_if_match_still_cannot_hand_over_another_version(
+        tiered, proxy, remote_container):  # noqa: F811
+    data = os.urandom(300_000)
+    c, b, name = offloaded(tiered, data)
+    evil = bytearray(data)
+    evil[100_000] ^= 0xFF
+    remote_container.client.get_blob_client(name).upload_blob(bytes(evil), overwrite=True)
+    # The answer carries the new ETag: refused before a byte is passed on.
+    proxy.ignore_conditions_next(1, method="GET")
+    assert_error(tiered, c, "b.bin", rng=(100_000, 100_099))
+    assert [r.fault for r in proxy.requests if r.method == "GET"][-1] == "ignore_conditions"
+    assert metric(metrics(tiered), "strata_tier_damaged_total") == 1
