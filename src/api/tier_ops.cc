@@ -32,7 +32,8 @@ void TierHeaders(http::Response& r, const ns::BlobRecord& rec) {
   // strata's own: where the data is (hot | premigrated | offloaded | archived).
   r.Set("x-strata-tier-state", tier::StateName(rec.tier_state));
   // The remote copy failed verification: reads of the remote data fail.
-  if (rec.remote_damaged && rec.tier_state != TierState::kHot) r.Set("x-strata-tier-damaged", "true");
+  if (rec.remote_damaged && rec.tier_state != TierState::kHot)
+    r.Set("x-strata-tier-damaged", "true");
 }
 
 http::Response RemoteBody(Ctx& ctx, const ns::BlobInfo& info, http::Response r, uint64_t offset,

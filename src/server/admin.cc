@@ -99,7 +99,8 @@ http::Response AdminHandler::Tier(http::Request& req, const std::string& verb) {
                      {"tier", rec.tier.empty() ? "Hot" : rec.tier},
                      {"etag", rec.etag}};
     if (!rec.remote_name.empty()) j["remote"] = rec.remote_name;
-    if (rec.remote_damaged && rec.tier_state != ns::BlobRecord::TierState::kHot) j["damaged"] = true;
+    if (rec.remote_damaged && rec.tier_state != ns::BlobRecord::TierState::kHot)
+      j["damaged"] = true;
     if (acct->tier) {
       std::string e = acct->tier->LastError(c, info.name);
       if (!e.empty()) j["error"] = e;

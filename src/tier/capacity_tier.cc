@@ -431,8 +431,8 @@ void CapacityTier::MarkDamaged(const std::string& c, const std::string& b,
   if (!first) return;  // already marked (by us or another gateway), or the blob moved on
   n_.damaged++;
   std::fprintf(stderr,
-               "strata: tier: %s/%s: DAMAGED: %s; its data is not served or recalled until the "
-               "blob is rewritten\n",
+               "strata: tier: %s/%s: DAMAGED: %s; the remote copy is neither served nor "
+               "recalled (a verify that passes or a rewrite of the blob clears this)\n",
                c.c_str(), b.c_str(), why.ToString().c_str());
   std::lock_guard<std::mutex> l(mu_);
   last_error_[c + "/" + b] = why.ToString();
@@ -582,7 +582,8 @@ Status CapacityTier::Verify(const std::string& c, const std::string& b) {
   if (rec.tier_state == TierState::kArchived)
     return Status(ErrorKind::kBusy, "archived: the remote copy cannot be read");
   bool damaged = false;
-  Status s = ReadVerified(rec, [](const char*, size_t) { return true; }, &damaged);
+  Status s = ReadVerified(
+      rec, [](const char*, size_t) { return true; }, &damaged);
   if (damaged) MarkDamaged(c, b, rec, s);
   if (s.ok() && rec.remote_damaged) ClearDamaged(c, b, rec);
   return s;
@@ -767,8 +768,7 @@ void CapacityTier::ReadLoop() {
 }
 
 Result<int> CapacityTier::StartRead(const std::string& c, const std::string& b,
-                                    const ns::BlobRecord& rec, uint64_t offset,
-                                    uint64_t length) {
+                                    const ns::BlobRecord& rec, uint64_t offset, uint64_t length) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
   ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
