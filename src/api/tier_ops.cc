@@ -31,6 +31,9 @@ void TierHeaders(http::Response& r, const ns::BlobRecord& rec) {
     r.Set("x-ms-archive-status", "rehydrate-pending-to-" + ToLower(rec.rehydrate_to));
   // strata's own: where the data is (hot | premigrated | offloaded | archived).
   r.Set("x-strata-tier-state", tier::StateName(rec.tier_state));
+  // The remote copy failed verification: reads of the remote data fail.
+  if (rec.remote_damaged && rec.tier_state != TierState::kHot)
+    r.Set("x-strata-tier-damaged", "true");
 }
 
 http::Response RemoteBody(Ctx& ctx, const ns::BlobInfo& info, http::Response r, uint64_t offset,
@@ -38,7 +41,7 @@ http::Response RemoteBody(Ctx& ctx, const ns::BlobInfo& info, http::Response r, 
   if (info.rec.tier_state == TierState::kArchived) return ArchivedError(info.rec);
   if (length == 0) return r;
   if (!ctx.account->tier) return ErrorResponse(AzError::kServerBusy);
-  auto fd = ctx.account->tier->StartRead(info.rec, offset, length);
+  auto fd = ctx.account->tier->StartRead(ctx.container, ctx.blob, info.rec, offset, length);
   if (!fd.ok()) return ErrorResponse(AzError::kServerBusy);
   http::PipeBody pb;
   pb.fd = std::shared_ptr<int>(new int(*fd), [](int* p) {
@@ -48,6 +51,10 @@ http::Response RemoteBody(Ctx& ctx, const ns::BlobInfo& info, http::Response r, 
   pb.length = length;
   pb.on_fail = [](char code, const http::Response& original, http::Response* out) {
     // Busy, or no first byte within the I/O timeout (code 0): retryable.
+    // kStreamError, which includes a remote copy that failed verification
+    // (changed, gone, other bytes): 500 InternalError, what Azure answers
+    // when it cannot produce a blob's data. Not 503 ServerBusy: that tells
+    // clients the same request will succeed later, and it will not.
     *out =
         ErrorResponse(code == tier::kStreamError ? AzError::kInternalError : AzError::kServerBusy);
     // What every response carries (stamped on the original after the handler).

@@ -76,6 +76,11 @@ struct BlobRecord {
   std::string remote_md5;   // raw 16 bytes: MD5 of the verified remote copy
   uint64_t remote_size = 0; // length of the verified remote copy
   std::string rehydrate_to; // archived: tier being rehydrated to ("" = none)
+  // The remote copy failed verification after it was recorded (changed,
+  // deleted, or other bytes than its length and MD5): its data is lost to
+  // strata. Reads answer an error, never its bytes; cleared when a later
+  // verification passes or the blob is rewritten.
+  bool remote_damaged = false;
   // Last read (ns), kept at day granularity for lifecycle rules (0: never).
   TimeNs last_access = 0;
 

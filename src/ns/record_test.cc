@@ -67,6 +67,7 @@ BlobRecord FullBlobRecord() {
   r.remote_size = 1 << 20;
   r.rehydrate_to = "Hot";
   r.last_access = 1700000000000000000 + 86400;
+  r.remote_damaged = true;
   return r;
 }
 
@@ -114,6 +115,7 @@ void ExpectSameBlob(const BlobRecord& a, const BlobRecord& b) {
   EXPECT_EQ(a.remote_size, b.remote_size);
   EXPECT_EQ(a.last_access, b.last_access);
   EXPECT_EQ(a.rehydrate_to, b.rehydrate_to);
+  EXPECT_EQ(a.remote_damaged, b.remote_damaged);
 }
 
 TEST(BlobRecord, RoundTripsEveryField) {
@@ -423,6 +425,28 @@ TEST(BlobRecord, TierFieldsAreOptional) {
   auto bad = r.Pack();
   bad[bad.size() - 27] = 9;  // state byte out of range
   EXPECT_FALSE(BlobRecord::Unpack(bad).ok());
+}
+
+// The damage mark is one mask bit: records without it (all those written
+// before it existed) pack to the same bytes and read back undamaged.
+TEST(BlobRecord, RemoteDamagedIsOneBit) {
+  BlobRecord r;
+  r.etag = "0x8DC0000000000001";
+  r.tier_state = BlobRecord::TierState::kOffloaded;
+  r.remote_name = "p/c/b";
+  r.remote_etag = "0x8DC0000000000002";
+  r.remote_md5 = std::string(16, 'x');
+  std::string clean = r.Pack();
+  auto back = BlobRecord::Unpack(clean);
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE(back->remote_damaged);
+  r.remote_damaged = true;
+  std::string damaged = r.Pack();
+  EXPECT_EQ(damaged.size(), clean.size());
+  back = BlobRecord::Unpack(damaged);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->remote_damaged);
+  EXPECT_EQ(back->remote_etag, r.remote_etag);
 }
 
 }  // namespace

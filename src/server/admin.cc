@@ -99,6 +99,8 @@ http::Response AdminHandler::Tier(http::Request& req, const std::string& verb) {
                      {"tier", rec.tier.empty() ? "Hot" : rec.tier},
                      {"etag", rec.etag}};
     if (!rec.remote_name.empty()) j["remote"] = rec.remote_name;
+    if (rec.remote_damaged && rec.tier_state != ns::BlobRecord::TierState::kHot)
+      j["damaged"] = true;
     if (acct->tier) {
       std::string e = acct->tier->LastError(c, info.name);
       if (!e.empty()) j["error"] = e;
@@ -111,6 +113,13 @@ http::Response AdminHandler::Tier(http::Request& req, const std::string& verb) {
       Status v = acct->tier->Verify(c, info.name);
       j["verified"] = v.ok();
       if (!v.ok()) j["error"] = v.message();
+      auto after = acct->store->Head(c, info.name);
+      if (after.ok()) {
+        if (after->rec.remote_damaged && after->rec.tier_state != ns::BlobRecord::TierState::kHot)
+          j["damaged"] = true;
+        else
+          j.erase("damaged");
+      }
     }
     out += j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
   }
@@ -164,8 +173,12 @@ std::string AdminHandler::Metrics() {
        &tier::CapacityTier::Counters::remote_deletes},
       {"strata_tier_failures_total", "Failed tier operations (remote errors included).", "counter",
        &tier::CapacityTier::Counters::failures},
-      {"strata_tier_verify_failures_total", "Remote copies that failed verification.", "counter",
+      {"strata_tier_verify_failures_total",
+       "Reads, recalls and verifications of a remote copy that failed verification.", "counter",
        &tier::CapacityTier::Counters::verify_failures},
+      {"strata_tier_damaged_total",
+       "Blobs whose remote copy was newly found damaged (changed, gone, other bytes).", "counter",
+       &tier::CapacityTier::Counters::damaged},
       {"strata_tier_queue_depth", "Offloads and recalls queued or running.", "gauge",
        &tier::CapacityTier::Counters::queue_depth},
       {"strata_tier_pending_reads", "Remote reads waiting for a worker.", "gauge",

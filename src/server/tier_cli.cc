@@ -114,15 +114,16 @@ int RunTierCli(const TierCliOptions& o) {
     for (const auto& j : Lines(r.body)) {
       std::string path = j.value("path", "");
       uint64_t size = j.value("size", uint64_t{0});
+      bool damaged = j.value("damaged", false);
       if (o.verb == "status") {
-        std::printf("%-12s %-8s %12llu  %s%s%s\n", j.value("state", "").c_str(),
+        std::printf("%-12s %-8s %12llu  %s%s%s%s\n", j.value("state", "").c_str(),
                     j.value("tier", "").c_str(), static_cast<unsigned long long>(size),
-                    path.c_str(), j.contains("error") ? "  error: " : "",
-                    j.value("error", "").c_str());
+                    path.c_str(), damaged ? "  DAMAGED (remote copy failed verification)" : "",
+                    j.contains("error") ? "  error: " : "", j.value("error", "").c_str());
       } else if (o.verb == "verify") {
         bool ok = j.value("verified", false);
-        std::printf("%-8s %s%s%s\n", ok ? "ok" : "FAILED", path.c_str(), ok ? "" : "  ",
-                    j.value("error", "").c_str());
+        std::printf("%-8s %s%s%s%s\n", ok ? "ok" : "FAILED", path.c_str(),
+                    damaged ? "  DAMAGED" : "", ok ? "" : "  ", j.value("error", "").c_str());
         if (!ok) rc = 1;
       } else {
         pending[path] = size;

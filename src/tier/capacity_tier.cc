@@ -48,8 +48,21 @@ JournalEntry DeleteEntry(const std::string& c, const std::string& b, const std::
   return d;
 }
 
+// Damage rather than a remote out of reach: the copy recorded is not what
+// the remote holds (412: its ETag changed; another ETag than asked for;
+// 404: it is gone).
+bool IsDamage(const Status& s) {
+  return s.kind() == ErrorKind::kPathConflict || s.kind() == ErrorKind::kNotFound;
+}
+
+Status VerificationFailed(const ns::BlobRecord& rec, const std::string& why) {
+  return Status(ErrorKind::kIo,
+                "the remote copy " + rec.remote_name + " failed verification (" + why + ")");
+}
+
 void ClearRemote(ns::BlobRecord* rec) {
   rec->tier_state = TierState::kHot;
+  rec->remote_damaged = false;
   rec->remote_name.clear();
   rec->remote_etag.clear();
   rec->remote_md5.clear();
@@ -111,7 +124,10 @@ void CapacityTier::Stop() {
 
 void CapacityTier::NoteRemoteRead(const std::string& c, const std::string& b,
                                   const ns::BlobRecord& rec) {
-  if (rec.tier_state == TierState::kOffloaded && recall_on_read_ && recall_on_read_(c, b, rec))
+  // A damaged copy cannot be recalled: asking again on every read only
+  // repeats the refusal.
+  if (rec.tier_state == TierState::kOffloaded && !rec.remote_damaged && recall_on_read_ &&
+      recall_on_read_(c, b, rec))
     Schedule(JobKind::kRecall, c, b, "Hot", rec.etag);
 }
 
@@ -180,11 +196,14 @@ Status CapacityTier::Upload(const std::string& c, const std::string& b, const ns
     Md5Hasher rh;
     uint64_t got = 0;
     if (st->size > 0) {
-      STRATA_RETURN_IF_ERROR(remote_->Read(name, 0, 0, [&](const char* d, size_t n) {
-        rh.Update(d, n);
-        got += n;
-        return true;
-      }));
+      STRATA_RETURN_IF_ERROR(remote_->Read(
+          name, 0, 0,
+          [&](const char* d, size_t n) {
+            rh.Update(d, n);
+            got += n;
+            return true;
+          },
+          nullptr, props->etag));
     }
     std::string rmd5 = rh.Final();
     if (got != st->size || rmd5 != *md5)
@@ -219,6 +238,28 @@ Status CapacityTier::Offload(const std::string& c, const std::string& b, const s
     e.fp_size = info->st.size, e.fp_ino = info->st.ino, e.fp_mtime = info->st.mtime_ns;
     STRATA_RETURN_IF_ERROR(journal_.Put(e));
     return FinishOffload(e);
+  }
+  if (state == TierState::kPremigrated && info->rec.remote_damaged) {
+    // The local data is the good copy: drop the damaged one (as a recall of
+    // a premigrated blob does) and offload afresh.
+    JournalEntry d = DeleteEntry(c, b, info->rec.remote_name);
+    STRATA_RETURN_IF_ERROR(journal_.Put(d));
+    {
+      auto lock = store_->LockBlob(c, b);
+      auto now = store_->Head(c, b);
+      if (!now.ok()) return now.status();
+      if (now->rec.etag != info->rec.etag || now->rec.tier_state != TierState::kPremigrated)
+        return Status(ErrorKind::kAlreadyExists, "the blob changed during the offload");
+      ns::BlobRecord nrec = now->rec;
+      ClearRemote(&nrec);
+      STRATA_RETURN_IF_ERROR(store_->UpdateRecord(c, b, nrec));
+    }
+    CollectRemote(d);
+    info = store_->Head(c, b);
+    if (!info.ok()) return info.status();
+    if (info->rec.etag != if_etag && !if_etag.empty())
+      return Status(ErrorKind::kAlreadyExists, "the blob changed since the move was asked");
+    state = info->rec.tier_state;
   }
   if (state == TierState::kPremigrated) {
     JournalEntry e{JournalEntry::Op::kOffload, "release",      c,     b,
@@ -299,6 +340,15 @@ Status CapacityTier::FinishOffload(JournalEntry e) {
       return Status(ErrorKind::kAlreadyExists, "the blob changed during the offload");
     }
     ns::BlobRecord rec = *stored->rec;
+    if (rec.tier_state == TierState::kPremigrated && rec.remote_damaged) {
+      // The copy failed verification since it was recorded: the local data
+      // is the only good copy and stays. A recall to Hot drops the copy.
+      lock.unlock();
+      (void)journal_.Remove(e);
+      return Status(ErrorKind::kIo, "the remote copy " + e.remote_name +
+                                        " failed verification: local data kept; recall to Hot "
+                                        "and offload again");
+    }
     if (rec.tier_state == TierState::kPremigrated) {
       rec.tier_state = TierState::kOffloaded;
       STRATA_RETURN_IF_ERROR(store_->ReleaseData(c, b, rec, e.fp_mtime));
@@ -324,32 +374,103 @@ Status CapacityTier::FinishOffload(JournalEntry e) {
 
 // ------------------------------------------------------------------- recall
 
-Status CapacityTier::DownloadVerified(const ns::BlobRecord& rec, const std::string& path) {
-  auto f = store_->fs()->OpenWrite(path, true, true);
-  if (!f.ok()) return f.status();
+Status CapacityTier::ReadVerified(const ns::BlobRecord& rec, const RemoteSink& sink,
+                                  bool* damaged) {
+  *damaged = false;
   Md5Hasher h;
   uint64_t got = 0;
-  Status io;
   if (rec.remote_size > 0) {
-    Status s = remote_->Read(rec.remote_name, 0, 0, [&](const char* d, size_t n) {
-      if (got + n > rec.remote_size) {
-        io = Status(ErrorKind::kIo, "the remote copy is longer than recorded");
-        return false;
-      }
-      io = (*f)->PWrite(d, n, got);
-      if (!io.ok()) return false;
-      h.Update(d, n);
-      got += n;
-      return true;
-    });
-    if (!io.ok()) return io;
-    STRATA_RETURN_IF_ERROR(s);
+    bool too_long = false;
+    Status s = remote_->Read(
+        rec.remote_name, 0, 0,
+        [&](const char* d, size_t n) {
+          if (got + n > rec.remote_size) {
+            too_long = true;
+            return false;
+          }
+          h.Update(d, n);
+          got += n;
+          return sink(d, n);
+        },
+        nullptr, rec.remote_etag);
+    if (too_long) {
+      *damaged = true;
+      return VerificationFailed(rec, "longer than recorded");
+    }
+    if (!s.ok()) {
+      *damaged = IsDamage(s);
+      return *damaged ? VerificationFailed(rec, s.message()) : s;
+    }
   }
   if (got != rec.remote_size || h.Final() != rec.remote_md5) {
-    n_.verify_failures++;
-    return Status(ErrorKind::kIo, "the remote copy " + rec.remote_name +
-                                      " failed verification (length or MD5): recall refused");
+    *damaged = true;
+    return VerificationFailed(rec, "length or MD5 differ from the record");
   }
+  return Status::Ok();
+}
+
+void CapacityTier::MarkDamaged(const std::string& c, const std::string& b,
+                               const ns::BlobRecord& rec, const Status& why) {
+  n_.verify_failures++;
+  bool first = false;
+  {
+    auto lock = store_->LockBlob(c, b);
+    auto now = store_->Head(c, b);
+    if (now.ok() && now->rec.etag == rec.etag && now->rec.remote_name == rec.remote_name &&
+        now->rec.remote_etag == rec.remote_etag && now->rec.tier_state != TierState::kHot &&
+        !now->rec.remote_damaged) {
+      first = true;
+      ns::BlobRecord nrec = now->rec;
+      nrec.remote_damaged = true;
+      Status s = store_->UpdateRecord(c, b, nrec);
+      if (!s.ok())
+        std::fprintf(stderr, "strata: tier: %s/%s: recording the damage failed: %s\n", c.c_str(),
+                     b.c_str(), s.ToString().c_str());
+    }
+  }
+  if (!first) return;  // already marked (by us or another gateway), or the blob moved on
+  n_.damaged++;
+  std::fprintf(stderr,
+               "strata: tier: %s/%s: DAMAGED: %s; the remote copy is neither served nor "
+               "recalled (a verify that passes or a rewrite of the blob clears this)\n",
+               c.c_str(), b.c_str(), why.ToString().c_str());
+  std::lock_guard<std::mutex> l(mu_);
+  last_error_[c + "/" + b] = why.ToString();
+}
+
+void CapacityTier::ClearDamaged(const std::string& c, const std::string& b,
+                                const ns::BlobRecord& rec) {
+  auto lock = store_->LockBlob(c, b);
+  auto now = store_->Head(c, b);
+  if (!now.ok() || now->rec.etag != rec.etag || now->rec.remote_name != rec.remote_name ||
+      now->rec.remote_etag != rec.remote_etag || !now->rec.remote_damaged)
+    return;
+  ns::BlobRecord nrec = now->rec;
+  nrec.remote_damaged = false;
+  (void)store_->UpdateRecord(c, b, nrec);
+}
+
+Status CapacityTier::DownloadVerified(const std::string& c, const std::string& b,
+                                      const ns::BlobRecord& rec, const std::string& path) {
+  auto f = store_->fs()->OpenWrite(path, true, true);
+  if (!f.ok()) return f.status();
+  uint64_t off = 0;
+  Status io;
+  bool damaged = false;
+  Status s = ReadVerified(
+      rec,
+      [&](const char* d, size_t n) {
+        io = (*f)->PWrite(d, n, off);
+        off += n;
+        return io.ok();
+      },
+      &damaged);
+  if (!io.ok()) return io;
+  if (damaged) {
+    MarkDamaged(c, b, rec, s);
+    return Status(ErrorKind::kIo, s.message() + ": recall refused");
+  }
+  STRATA_RETURN_IF_ERROR(s);
   if (opt_.sync) STRATA_RETURN_IF_ERROR((*f)->Sync());
   return Status::Ok();
 }
@@ -406,7 +527,7 @@ Status CapacityTier::Recall(const std::string& c, const std::string& b, bool kee
   STRATA_RETURN_IF_ERROR(journal_.Put(e));
   STRATA_CRASH_POINT("tier.recall.journaled");
   std::string temp = store_->NewTempPath();
-  Status s = DownloadVerified(rec, temp);
+  Status s = DownloadVerified(c, b, rec, temp);
   if (s.ok()) s = store_->fs()->SetMtime(temp, info->st.mtime_ns);
   if (!s.ok()) {
     (void)store_->fs()->Unlink(temp);
@@ -460,21 +581,12 @@ Status CapacityTier::Verify(const std::string& c, const std::string& b) {
   if (rec.tier_state == TierState::kHot) return Status::Ok();
   if (rec.tier_state == TierState::kArchived)
     return Status(ErrorKind::kBusy, "archived: the remote copy cannot be read");
-  Md5Hasher h;
-  uint64_t got = 0;
-  if (rec.remote_size > 0) {
-    STRATA_RETURN_IF_ERROR(remote_->Read(rec.remote_name, 0, 0, [&](const char* d, size_t n) {
-      h.Update(d, n);
-      got += n;
-      return true;
-    }));
-  }
-  if (got != rec.remote_size || h.Final() != rec.remote_md5) {
-    n_.verify_failures++;
-    return Status(ErrorKind::kIo, "the remote copy " + rec.remote_name +
-                                      " does not match the record (length or MD5)");
-  }
-  return Status::Ok();
+  bool damaged = false;
+  Status s = ReadVerified(
+      rec, [](const char*, size_t) { return true; }, &damaged);
+  if (damaged) MarkDamaged(c, b, rec, s);
+  if (s.ok() && rec.remote_damaged) ClearDamaged(c, b, rec);
+  return s;
 }
 
 // ------------------------------------------------------------ remote clean-up
@@ -655,32 +767,64 @@ void CapacityTier::ReadLoop() {
   }
 }
 
-Result<int> CapacityTier::StartRead(const ns::BlobRecord& rec, uint64_t offset, uint64_t length) {
+Result<int> CapacityTier::StartRead(const std::string& c, const std::string& b,
+                                    const ns::BlobRecord& rec, uint64_t offset, uint64_t length) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
   ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
   ::fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);  // best effort: fewer wakeups
   int wfd = fds[1];
-  std::string name = rec.remote_name;
-  auto job = [this, wfd, name, offset, length] {
+  auto job = [this, wfd, c, b, rec, offset, length] {
     bool started = false;
     uint64_t sent = 0;
-    Status s = remote_->Read(name, offset, length, [&](const char* d, size_t n) {
+    auto emit = [&](const char* d, size_t n) {
       if (!started) {
         if (!WriteAll(wfd, &kStreamOk, 1)) return false;
         started = true;
       }
-      if (n > length - sent) n = length - sent;
       sent += n;
       return WriteAll(wfd, d, n);
-    });
+    };
+    Status s;
+    bool damaged = false;
+    if (offset == 0 && length == rec.remote_size) {
+      // The whole blob: hashed as it streams; the tail waits for the verdict.
+      std::string held;
+      s = ReadVerified(
+          rec,
+          [&](const char* d, size_t n) {
+            held.append(d, n);
+            if (held.size() < 2 * kVerifyHoldBack) return true;
+            size_t out = held.size() - kVerifyHoldBack;
+            if (!emit(held.data(), out)) return false;
+            held.erase(0, out);
+            return true;
+          },
+          &damaged);
+      if (s.ok() && !emit(held.data(), held.size()))
+        s = Status(ErrorKind::kIo, "the client went away");
+    } else {
+      s = remote_->Read(
+          rec.remote_name, offset, length,
+          [&](const char* d, size_t n) {
+            if (n > length - sent) n = length - sent;
+            return emit(d, n);
+          },
+          nullptr, rec.remote_etag);
+      damaged = IsDamage(s);
+      if (damaged) s = VerificationFailed(rec, s.message());
+    }
+    // Recorded before the client hears of it.
+    if (damaged) MarkDamaged(c, b, rec, s);
     if (!started) {
       char code = s.ok() ? kStreamOk : s.kind() == ErrorKind::kBusy ? kStreamBusy : kStreamError;
       (void)WriteAll(wfd, &code, 1);
     }
     if (!s.ok()) {
       n_.failures++;
-      std::fprintf(stderr, "strata: tier: read %s: %s\n", name.c_str(), s.ToString().c_str());
+      if (!damaged)
+        std::fprintf(stderr, "strata: tier: read %s: %s\n", rec.remote_name.c_str(),
+                     s.ToString().c_str());
     }
     n_.stream_bytes += sent;
     ::close(wfd);
@@ -710,6 +854,7 @@ CapacityTier::Counters CapacityTier::GetCounters() {
   c.remote_deletes = n_.remote_deletes;
   c.failures = n_.failures;
   c.verify_failures = n_.verify_failures;
+  c.damaged = n_.damaged;
   {
     std::lock_guard<std::mutex> l(mu_);
     c.queue_depth = jobs_.size() + static_cast<uint64_t>(running_);

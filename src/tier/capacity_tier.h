@@ -16,6 +16,13 @@
 // released only after the remote copy is verified, and a remote copy is
 // deleted only once no record points to it (invariant 3).
 //
+// Every read of a remote copy (streaming reads, recall, verify) is
+// conditional on the remote ETag recorded at offload (If-Match), and a full
+// read is checked against the recorded length and MD5 as it streams. A
+// remote copy that changed, vanished or holds other bytes is damage: its
+// bytes are never served or recalled, the record is marked remote_damaged
+// (logged once per blob, counted), and reads answer 500 InternalError.
+//
 // Threading: all public methods are thread-safe. Offloads and recalls run
 // on a small pool of transfer workers (Schedule) or on the caller's thread
 // (Offload/Recall); operations on one blob are serialized. Reads of
@@ -89,8 +96,11 @@ class CapacityTier {
   // remote copy failed verification (the stub is kept, nothing changes).
   Status Recall(const std::string& c, const std::string& b, bool keep_remote = false,
                 const std::string& if_etag = "");
-  // Reads the remote copy of b and checks its length and MD5 against the
-  // record. Ok for hot blobs (nothing to verify).
+  // Reads the remote copy of b (If-Match its recorded ETag) and checks its
+  // length and MD5 against the record. Ok for hot blobs (nothing to
+  // verify). kIo "failed verification": the copy changed, is gone or holds
+  // other bytes; the record is then marked remote_damaged. A pass clears
+  // the mark.
   Status Verify(const std::string& c, const std::string& b);
 
   // ---- asynchronous moves ----
@@ -108,12 +118,22 @@ class CapacityTier {
 
   // ---- reads ----
   // Starts streaming bytes [offset, offset+length) of the remote copy that
-  // `rec` names into a pipe and returns its read end (non-blocking, owned by
-  // the caller). The producer writes kStreamOk then exactly `length` bytes,
-  // or one error byte (kStreamBusy / kStreamError) if it failed before the
-  // first byte; a failure later closes the pipe early. kBusy when too many
-  // reads are waiting. REQUIRES: length > 0.
-  Result<int> StartRead(const ns::BlobRecord& rec, uint64_t offset, uint64_t length);
+  // `rec` (the record of blob b of container c) names into a pipe and
+  // returns its read end (non-blocking, owned by the caller). The producer
+  // writes kStreamOk then exactly `length` bytes, or one error byte
+  // (kStreamBusy / kStreamError) if it failed before the first byte; a
+  // failure later closes the pipe early. kBusy when too many reads are
+  // waiting. REQUIRES: length > 0.
+  //
+  // The remote read is conditional on rec.remote_etag. A read of the whole
+  // blob is hashed as it streams and its last kVerifyHoldBack bytes are held
+  // until length and MD5 match the record: a blob up to that size is
+  // verified before the first byte (a mismatch is kStreamError), a larger
+  // one closes the pipe before its last bytes (the client sees a body
+  // shorter than its Content-Length, never a complete wrong one).
+  Result<int> StartRead(const std::string& c, const std::string& b, const ns::BlobRecord& rec,
+                        uint64_t offset, uint64_t length);
+  static constexpr size_t kVerifyHoldBack = 1 << 20;
 
   // A Get Blob read blob b's data from the remote: queues a recall when
   // the recall-on-read rule (the policy's enableAutoTierToHotFromCool) says
@@ -131,6 +151,7 @@ class CapacityTier {
     uint64_t offloads = 0, recalls = 0, offload_bytes = 0, recall_bytes = 0;
     uint64_t stream_reads = 0, stream_bytes = 0, remote_deletes = 0;
     uint64_t failures = 0, verify_failures = 0;
+    uint64_t damaged = 0;  // times a blob's remote copy was newly found damaged
     uint64_t queue_depth = 0, pending_reads = 0, journal_entries = 0;
   };
   Counters GetCounters();
@@ -157,7 +178,20 @@ class CapacityTier {
   Status FinishOffload(JournalEntry e);
   Status Upload(const std::string& c, const std::string& b, const ns::BlobInfo& info,
                 const std::string& name, RemoteProps* props, std::string* md5);
-  Status DownloadVerified(const ns::BlobRecord& rec, const std::string& path);
+  Status DownloadVerified(const std::string& c, const std::string& b, const ns::BlobRecord& rec,
+                          const std::string& path);
+  // Reads the whole remote copy that `rec` names, If-Match its recorded
+  // ETag, into `sink`, then checks length and MD5 against the record. On a
+  // failure, *damaged says whether it is damage (the copy changed, is gone,
+  // or holds other bytes) rather than a remote that could not be reached.
+  Status ReadVerified(const ns::BlobRecord& rec, const RemoteSink& sink, bool* damaged);
+  // Records that the remote copy `rec` names is damaged: counts it, marks
+  // the record (if it is still that blob's, and not marked yet) and logs
+  // once per blob. Takes LockBlob(c, b).
+  void MarkDamaged(const std::string& c, const std::string& b, const ns::BlobRecord& rec,
+                   const Status& why);
+  // Clears the mark after the copy verified again. Takes LockBlob(c, b).
+  void ClearDamaged(const std::string& c, const std::string& b, const ns::BlobRecord& rec);
   void TransferLoop();
   void ReadLoop();
   void NoteError(const std::string& c, const std::string& b, const Status& s);
@@ -185,7 +219,7 @@ class CapacityTier {
   struct AtomicCounters {
     std::atomic<uint64_t> offloads{0}, recalls{0}, offload_bytes{0}, recall_bytes{0};
     std::atomic<uint64_t> stream_reads{0}, stream_bytes{0}, remote_deletes{0};
-    std::atomic<uint64_t> failures{0}, verify_failures{0};
+    std::atomic<uint64_t> failures{0}, verify_failures{0}, damaged{0};
   } n_;
 };
 

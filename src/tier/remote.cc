@@ -114,7 +114,7 @@ class CurlRemoteClient final : public RemoteClient {
   Status Upload(const std::string& name, int fd, uint64_t size, const RemoteBlobHeaders& headers,
                 RemoteProps* props) override;
   Status Read(const std::string& name, uint64_t offset, uint64_t length, const RemoteSink& sink,
-              RemoteProps* props) override;
+              RemoteProps* props, const std::string& if_match) override;
   Result<RemoteProps> Head(const std::string& name) override;
   Status Delete(const std::string& name) override;
   Status SetTier(const std::string& name, std::string_view tier) override;
@@ -189,6 +189,11 @@ Status CurlRemoteClient::Call(CallSpec& spec, HttpResponse* final_response) {
       http_.CountError();
       return Status(ErrorKind::kIo, spec.what + ": the remote answered " + Describe(r) +
                                         " with another range than the one asked for");
+    }
+    if (r.etag_mismatch) {
+      http_.CountError();
+      return Status(ErrorKind::kPathConflict, spec.what + ": the remote answered " + Describe(r) +
+                                                  " with another ETag than the one asked for");
     }
     if (r.tls_untrusted) {
       http_.CountError();
@@ -382,9 +387,10 @@ Status CurlRemoteClient::Upload(const std::string& name, int fd, uint64_t size,
 }
 
 Status CurlRemoteClient::Read(const std::string& name, uint64_t offset, uint64_t length,
-                              const RemoteSink& sink, RemoteProps* props) {
+                              const RemoteSink& sink, RemoteProps* props,
+                              const std::string& if_match) {
   uint64_t delivered = 0;
-  std::string etag;
+  std::string etag = if_match;
   RemoteProps first;
   bool have_first = false;
   RemoteSink counting = [&](const char* data, size_t n) {
@@ -407,7 +413,10 @@ Status CurlRemoteClient::Read(const std::string& name, uint64_t offset, uint64_t
       req.headers.emplace_back("x-ms-range", "bytes=" + std::to_string(start) + "-");
       req.sink_range_start = static_cast<int64_t>(start);
     }
-    if (!etag.empty()) req.headers.emplace_back("If-Match", "\"" + etag + "\"");
+    if (!etag.empty()) {
+      req.headers.emplace_back("If-Match", "\"" + etag + "\"");
+      req.sink_etag = etag;
+    }
   };
   spec.observe = [&](const HttpResponse& r) {
     if (!have_first && r.status >= 200 && r.status < 300) {
@@ -419,6 +428,11 @@ Status CurlRemoteClient::Read(const std::string& name, uint64_t offset, uint64_t
   HttpResponse final_response;
   Status st = Call(spec, &final_response);
   if (!st.ok()) {
+    if (st.kind() == ErrorKind::kPathConflict && !if_match.empty() && delivered == 0) {
+      return Status(ErrorKind::kPathConflict, "Get Blob " + name + ": the remote blob no " +
+                                                  "longer has ETag " + if_match + " (" +
+                                                  st.message() + ")");
+    }
     if (st.kind() == ErrorKind::kPathConflict && !etag.empty()) {
       return Status(ErrorKind::kPathConflict, "Get Blob " + name + ": the remote blob changed " +
                                                   "during the read (" + st.message() + ")");

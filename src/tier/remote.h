@@ -121,9 +121,13 @@ class RemoteClient {
   // resume with other bytes than asked for fails with kIo). An attempt that
   // delivered bytes before failing does not use up one of max_attempts.
   // On success *props carries the size, ETag, MD5 and metadata the remote
-  // reported with the first bytes.
+  // reported with the first bytes. A non-empty `if_match` (an ETag without
+  // quotes) makes every attempt conditional on it from the first: a blob
+  // that no longer has that ETag fails with kPathConflict before any byte
+  // reaches the sink.
   virtual Status Read(const std::string& name, uint64_t offset, uint64_t length,
-                      const RemoteSink& sink, RemoteProps* props = nullptr) = 0;
+                      const RemoteSink& sink, RemoteProps* props = nullptr,
+                      const std::string& if_match = "") = 0;
   virtual Result<RemoteProps> Head(const std::string& name) = 0;
   // Deleting a blob that is already gone is ok (idempotent).
   virtual Status Delete(const std::string& name) = 0;

@@ -74,6 +74,16 @@ struct TransferContext {
     return start && *start == static_cast<uint64_t>(req->sink_range_start);
   }
 
+  // The response is the version the request asked for (HttpRequest::sink_etag).
+  bool EtagAsAsked() const {
+    if (req->sink_etag.empty()) return true;
+    auto etag = resp->Header("etag");
+    if (!etag) return false;
+    std::string_view e = *etag;
+    if (e.size() >= 2 && e.front() == '"' && e.back() == '"') e = e.substr(1, e.size() - 2);
+    return e == req->sink_etag;
+  }
+
   bool SinkActive() const {
     return req->sink != nullptr && resp->status >= 200 && resp->status < 300;
   }
@@ -117,6 +127,10 @@ struct TransferContext {
         ctx->range_checked = true;
         if (!ctx->RangeAsAsked()) {
           ctx->resp->range_mismatch = true;
+          return 0;
+        }
+        if (!ctx->EtagAsAsked()) {
+          ctx->resp->etag_mismatch = true;
           return 0;
         }
       }

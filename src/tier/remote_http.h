@@ -42,6 +42,10 @@ struct HttpRequest {
   // (range_mismatch) so the sink never sees a byte twice. -1: the sink
   // takes a 200 or a 206 as it comes.
   int64_t sink_range_start = -1;
+  // When set (without quotes), the sink only takes a 2xx whose ETag is this
+  // one; any other is refused (etag_mismatch) before a byte reaches it, so a
+  // remote that ignores If-Match still cannot hand over another version.
+  std::string sink_etag;
 };
 
 // What one attempt got back.
@@ -56,6 +60,7 @@ struct HttpResponse {
   bool sink_aborted = false;
   bool local_read_error = false;  // pread of the body failed
   bool range_mismatch = false;    // a 2xx that was not the range asked for
+  bool etag_mismatch = false;     // a 2xx with another ETag than sink_etag
   bool tls_untrusted = false;     // the server's certificate was not trusted
   std::string error;            // curl's description when it failed
 

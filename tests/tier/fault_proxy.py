@@ -21,7 +21,8 @@ Public API (kept stable; tier tests build on it):
                                     # bytes read from the client), bytes_out
                                     # (response body bytes sent to the client),
                                     # fault (None | "status" | "drop" | "stall"
-                                    # | "ignore_range"),
+                                    # | "ignore_range" | "ignore_conditions"
+                                    # | "corrupt"),
                                     # time (time.monotonic() at arrival),
                                     # headers (dict of request headers, names
                                     # lowercased)
@@ -49,6 +50,13 @@ Public API (kept stable; tier tests build on it):
         .ignore_range_next(n=1, method=None, query_contains=None)
             forward without the Range / x-ms-range headers, as a server that
             ignores ranges would (the answer is then a 200 with every byte).
+        .ignore_conditions_next(n=1, method=None, query_contains=None)
+            forward without If-Match / If-None-Match / If-Modified-Since /
+            If-Unmodified-Since, as a server that ignores conditions would.
+        .corrupt_next(n=1, at=0, method=None, query_contains=None)
+            forward, but flip the bits of the response body's byte `at` in a
+            2xx answer, headers (ETag, Content-MD5) untouched: a remote, or
+            a path to it, that hands over other bytes than it stored.
         .clear_faults()
         .go_down()      refuse new connections and cut the open ones
         .come_back()    listen again on the same port
@@ -68,6 +76,7 @@ from typing import Optional
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-connection", "transfer-encoding", "te",
               "trailer", "upgrade", "expect"}
 CHUNK = 256 * 1024
+CONDITIONS = {"if-match", "if-none-match", "if-modified-since", "if-unmodified-since"}
 
 ERROR_CODES = {
     408: "OperationTimedOut", 429: "ServerBusy", 500: "InternalError",
@@ -184,8 +193,12 @@ class _Handler(BaseHTTPRequestHandler):
             strip_range = fault is not None and fault.kind == "ignore_range"
             if strip_range:
                 rec.fault = "ignore_range"
+            corrupt = fault if fault and fault.kind == "corrupt" else None
+            strip_conditions = fault is not None and fault.kind == "ignore_conditions"
+            if strip_conditions:
+                rec.fault = "ignore_conditions"
             self._forward(length, rec, fault if fault and fault.kind == "drop" else None,
-                          strip_range)
+                          strip_range, corrupt, strip_conditions)
         except _Dropped:
             rec.fault = rec.fault or "drop"
             self.close_connection = True
@@ -231,7 +244,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _forward(self, length, rec, drop, strip_range=False):
+    def _forward(self, length, rec, drop, strip_range=False, corrupt=None,
+                 strip_conditions=False):
         proxy = self.server.proxy
         if self.upstream is None:
             self.upstream = http.client.HTTPConnection(proxy.upstream_host, proxy.upstream_port,
@@ -242,6 +256,8 @@ class _Handler(BaseHTTPRequestHandler):
             if name.lower() in HOP_BY_HOP or name.lower() == "host":
                 continue
             if strip_range and name.lower() in ("range", "x-ms-range"):
+                continue
+            if strip_conditions and name.lower() in CONDITIONS:
                 continue
             up.putheader(name, value)
         up.putheader("Host", "%s:%d" % (proxy.upstream_host, proxy.upstream_port))
@@ -276,14 +292,26 @@ class _Handler(BaseHTTPRequestHandler):
         if self.command == "HEAD":
             resp.read()
             return
+        flip = corrupt.after_bytes if corrupt and 200 <= resp.status < 300 else None
+        if flip is not None:
+            rec.fault = "corrupt"
+        sent = 0
+
+        def flipped(data):
+            if flip is None or not sent <= flip < sent + len(data):
+                return data
+            b = bytearray(data)
+            b[flip - sent] ^= 0xFF
+            return bytes(b)
         if body is not None:
-            self._send_body(body, rec, drop)
+            self._send_body(flipped(body), rec, drop)
         else:
             while True:
                 data = resp.read(CHUNK)
                 if not data:
                     break
-                self._send_body(data, rec, drop)
+                self._send_body(flipped(data), rec, drop)
+                sent += len(data)
         if resp.will_close:
             up.close()
             self.upstream = None
@@ -461,6 +489,12 @@ class FaultProxy:
 
     def ignore_range_next(self, n=1, method=None, query_contains=None):
         self._add(_Fault("ignore_range", n, method, query_contains))
+
+    def ignore_conditions_next(self, n=1, method=None, query_contains=None):
+        self._add(_Fault("ignore_conditions", n, method, query_contains))
+
+    def corrupt_next(self, n=1, at=0, method=None, query_contains=None):
+        self._add(_Fault("corrupt", n, method, query_contains, after_bytes=at))
 
     def clear_faults(self):
         with self._lock:
