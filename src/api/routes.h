@@ -15,6 +15,11 @@ enum class Anon { kNever, kBlobRead, kContainerRead };
 enum class Body { kNone, kXml, kData };
 // How PUT on a blob is told apart: by x-ms-copy-source and friends.
 enum class CopyMode { kAny, kNone, kAsync, kSync, kFromUrl };
+// Where the handler runs: on the connection's I/O thread (cheap, bounded
+// work: the default), or on the server's worker pool (work that grows with
+// the data: copies, recursive changes, listings), so that no request holds
+// an I/O thread for long.
+enum class Work { kInline, kPool };
 
 struct Route {
   const char* name;
@@ -28,6 +33,7 @@ struct Route {
   Anon anon;
   Body body;
   bool write;  // changes state: names that cannot be stored are refused
+  Work work = Work::kInline;
 };
 
 // The row for a request, or nullptr when none matches.

@@ -19,18 +19,18 @@ constexpr auth::Demand Obj(char p) { return {ResourceType::kObject, p, true}; }
 
 // clang-format off
 //                                       name                        level              method    restype  comp     copy            handler                  demand    anon                  body         write
-const api::Route kListFs              = {"DfsListFilesystems",       Level::kService,   "GET",    nullptr, nullptr, CopyMode::kAny, ListFilesystems,         Svc('l'), Anon::kNever,         Body::kNone, false};
+const api::Route kListFs              = {"DfsListFilesystems",       Level::kService,   "GET",    nullptr, nullptr, CopyMode::kAny, ListFilesystems,         Svc('l'), Anon::kNever,         Body::kNone, false, api::Work::kPool};
 const api::Route kCreateFs            = {"DfsCreateFilesystem",      Level::kContainer, "PUT",    nullptr, nullptr, CopyMode::kAny, CreateFilesystem,        Con('c'), Anon::kNever,         Body::kNone, true};
 const api::Route kGetFs               = {"DfsGetFilesystemProperties", Level::kContainer, "HEAD", nullptr, nullptr, CopyMode::kAny, GetFilesystemProperties, Con('r'), Anon::kNever,         Body::kNone, false};
 const api::Route kSetFs               = {"DfsSetFilesystemProperties", Level::kContainer, "PATCH", nullptr, nullptr, CopyMode::kAny, SetFilesystemProperties, Con('w'), Anon::kNever,        Body::kNone, false};
-const api::Route kDeleteFs            = {"DfsDeleteFilesystem",      Level::kContainer, "DELETE", nullptr, nullptr, CopyMode::kAny, DeleteFilesystem,        Con('d'), Anon::kNever,         Body::kNone, false};
-const api::Route kListPaths           = {"DfsListPaths",             Level::kContainer, "GET",    nullptr, nullptr, CopyMode::kAny, ListPaths,               Con('l'), Anon::kContainerRead, Body::kNone, false};
+const api::Route kDeleteFs            = {"DfsDeleteFilesystem",      Level::kContainer, "DELETE", nullptr, nullptr, CopyMode::kAny, DeleteFilesystem,        Con('d'), Anon::kNever,         Body::kNone, false, api::Work::kPool};
+const api::Route kListPaths           = {"DfsListPaths",             Level::kContainer, "GET",    nullptr, nullptr, CopyMode::kAny, ListPaths,               Con('l'), Anon::kContainerRead, Body::kNone, false, api::Work::kPool};
 const api::Route kCreatePath          = {"DfsCreatePath",            Level::kBlob,      "PUT",    nullptr, nullptr, CopyMode::kAny, CreatePath,              Obj('c'), Anon::kNever,         Body::kNone, true};
 const api::Route kRenamePath          = {"DfsRenamePath",            Level::kBlob,      "PUT",    nullptr, nullptr, CopyMode::kAny, CreatePath,              Obj('w'), Anon::kNever,         Body::kNone, true};
-const api::Route kAppend              = {"DfsAppendData",            Level::kBlob,      "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj('a'), Anon::kNever,         Body::kData, true};
-const api::Route kUpdate              = {"DfsUpdatePath",            Level::kBlob,      "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj('w'), Anon::kNever,         Body::kNone, true};
+const api::Route kAppend              = {"DfsAppendData",            Level::kBlob,      "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj('a'), Anon::kNever,         Body::kData, true, api::Work::kPool};
+const api::Route kUpdate              = {"DfsUpdatePath",            Level::kBlob,      "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj('w'), Anon::kNever,         Body::kNone, true, api::Work::kPool};
 const api::Route kGetProps            = {"DfsGetPathProperties",     Level::kBlob,      "HEAD",   nullptr, nullptr, CopyMode::kAny, GetPathProperties,       Obj('r'), Anon::kBlobRead,      Body::kNone, false};
-const api::Route kDeletePath          = {"DfsDeletePath",            Level::kBlob,      "DELETE", nullptr, nullptr, CopyMode::kAny, DeletePath,              Obj('d'), Anon::kNever,         Body::kNone, false};
+const api::Route kDeletePath          = {"DfsDeletePath",            Level::kBlob,      "DELETE", nullptr, nullptr, CopyMode::kAny, DeletePath,              Obj('d'), Anon::kNever,         Body::kNone, false, api::Work::kPool};
 const api::Route kLeasePath           = {"DfsLeasePath",             Level::kBlob,      "POST",   nullptr, nullptr, CopyMode::kAny, LeasePath,               Obj('w'), Anon::kNever,         Body::kNone, false};
 // clang-format on
 }  // namespace
