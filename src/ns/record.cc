@@ -201,7 +201,8 @@ enum : uint64_t {
   kNoContentType = 1 << 16,  // the content type is empty
   kHasTierState = 1 << 17,   // state, remote name, etag, md5, size follow
   kHasLastAccess = 1 << 18,  // last access follows (delta to last_modified)
-  kKnownBits = (1 << 19) - 1,
+  kHasCopyState = 1 << 19,   // copy progress and status description follow
+  kKnownBits = (1 << 20) - 1,
 };
 constexpr char kDefaultContentType[] = "application/octet-stream";
 
@@ -248,6 +249,7 @@ std::string BlobRecord::Pack() const {
   if (fp_ctime_bound) mask |= kHasCtimeBound;
   if (tier_state != TierState::kHot || !remote_name.empty() || !rehydrate_to.empty()) mask |= kHasTierState;
   if (last_access) mask |= kHasLastAccess;
+  if (copy_progress || !copy_status_description.empty()) mask |= kHasCopyState;
 
   std::string out(kBlobMagic);
   out.reserve(64);
@@ -310,6 +312,10 @@ std::string BlobRecord::Pack() const {
     w.S(rehydrate_to);
   }
   if (mask & kHasLastAccess) w.I(last_access - last_modified);
+  if (mask & kHasCopyState) {
+    w.U(copy_progress);
+    w.S(copy_status_description);
+  }
   return out;
 }
 
@@ -401,6 +407,10 @@ Result<BlobRecord> BlobRecord::Unpack(std::string_view packed) {
       b.rehydrate_to = r.S();
     }
     if (mask & kHasLastAccess) b.last_access = b.last_modified + r.I();
+    if (mask & kHasCopyState) {
+      b.copy_progress = r.U();
+      b.copy_status_description = r.S();
+    }
     if (!r.done()) throw std::runtime_error("trailing bytes");
     return b;
   } catch (const std::exception& e) {
