@@ -262,7 +262,15 @@ struct Server::Impl {
     co_return co_await asio::async_initiate<decltype(use_awaitable), void(Response)>(
         [this, &req, ex](auto done) {
           asio::post(*pool, [this, &req, ex, done = std::move(done)]() mutable {
-            Response r = handler->Handle(req);
+            Response r;
+            try {
+              r = handler->Handle(req);
+            } catch (const std::exception&) {
+              // A pool thread must not die with the exception: answer 500.
+              r = Response();
+              r.status = 500;
+              r.close = true;
+            }
             asio::post(ex, [done = std::move(done), r = std::move(r)]() mutable {
               done(std::move(r));
             });
