@@ -108,7 +108,10 @@ class CopyJobs {
   std::condition_variable cv_;
   bool stop_ = false;
   std::deque<std::unique_ptr<Job>> queue_;  // guarded by mu_
-  std::set<std::string> aborted_;           // guarded by mu_; ids of running jobs only
+  // Ids aborted through this process: only a hint that stops a job before
+  // its next check. The record is the truth, so an abort on another gateway
+  // stops the job too, at that check.
+  std::set<std::string> aborted_;  // guarded by mu_
   std::vector<std::thread> threads_;
   std::thread sweeper_;
 };
