@@ -297,6 +297,7 @@ std::optional<http::Response> Api::Prepare(http::Request& req, http::BodyPlan* p
   plan->kind = http::BodyPlan::kMemory;
   plan->max_size = 1 << 20;
   if (r.route) {
+    plan->on_pool = r.route->work == Work::kPool;
     if (r.route->body == Body::kXml) {
       plan->max_size = 16 << 20;
     } else if (r.route->body == Body::kData) {

@@ -15,11 +15,16 @@
 
 namespace strata::api {
 
+class CopyJobs;  // copy_jobs.h
+
 struct Account {
   std::string name;
   std::string key;  // raw bytes
   std::unique_ptr<ns::Store> store;
   tier::CapacityTier* tier = nullptr;  // the capacity tier, when one is configured
+  // Runs large Copy Blob copies in the background; null: every copy
+  // completes before its response.
+  CopyJobs* copies = nullptr;
 };
 
 // The source of a copy or rename (x-ms-copy-source, x-ms-rename-source),

@@ -1,8 +1,13 @@
 // Copy Blob, Copy Blob From URL and Put Blob From URL for sources in this
-// account (parsed and authorized before the handler: api/sources.h). Every copy completes before the response (x-ms-copy-status:
-// success); data is copied in the kernel (copy_file_range).
+// account (parsed, confined and authorized before the handler:
+// api/sources.h). Data is copied in the kernel (copy_file_range), on the server's
+// worker pool (routes.cc). Copy Blob of a source at or above the background
+// threshold answers at once with x-ms-copy-status: pending and copies in
+// the background (copy_jobs.h), as Azure does; every other copy completes
+// before the response (x-ms-copy-status: success).
 #include "api/conditions.h"
 #include "api/context.h"
+#include "api/copy_jobs.h"
 #include "common/strings.h"
 #include "ns/names.h"
 
@@ -19,6 +24,67 @@ std::string NewCopyId() {
   std::string hex = etag.substr(2) + etag.substr(2);
   return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
          hex.substr(16, 4) + "-" + hex.substr(20, 12);
+}
+
+// Copy Blob of a large source: under the destination's lock, checks the
+// destination as a synchronous copy does, reserves the background copy,
+// publishes the destination as a zero-length blob with the new properties,
+// metadata and copy state (pending), and queues the copy. `rec` is the
+// record the finished copy commits.
+http::Response StartPendingCopy(Ctx& ctx, ns::Store::OpenBlob source, ns::BlobRecord rec) {
+  CopyJobs& jobs = *ctx.account->copies;
+  ns::Store& store = ctx.store();
+  uint64_t size = source.info->st.size;
+  auto lock = store.LockBlob(ctx.container, ctx.blob);
+  auto old = store.Head(ctx.container, ctx.blob);
+  if (!old.ok() && old.status().kind() == ErrorKind::kContainerNotFound)
+    return ErrorResponse(AzError::kContainerNotFound);
+  bool exists = old.ok();
+  if (exists) {
+    if (auto e = CheckBlobLeaseForWrite(ctx, old->rec.lease)) return ErrorResponse(*e);
+    if (old->rec.copy_status == "pending") return ErrorResponse(AzError::kPendingCopyOperation);
+    rec.lease = old->rec.lease;
+  } else if (ctx.H("x-ms-lease-id")) {
+    return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
+  }
+  if (auto e = CheckWriteConditions(ctx, exists, exists ? old->rec : ns::BlobRecord{}, true)) {
+    if (e->status == 412) return ErrorResponse(AzError::kTargetConditionNotMet);
+    return *e;
+  }
+  Status s;
+  auto ticket = jobs.Begin(&store, ctx.container, ctx.blob, rec.copy_id, &s);
+  if (!ticket) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
+  ns::BlobRecord ph = rec;
+  ph.content_md5.clear();
+  ph.committed_blocks.clear();
+  ph.append_block_count = 0;
+  ph.copy_status = "pending";
+  ph.copy_completion = 0;
+  ph.copy_progress = 0;
+  ph.etag = ns::NewEtag();
+  ph.last_modified = ctx.now;
+  ph.created = exists ? old->rec.created : ctx.now;
+  std::string tmp = store.NewTempPath(ctx.container);
+  auto f = store.fs()->OpenWrite(tmp, true, true);
+  s = f.status();
+  if (s.ok()) {
+    f->reset();
+    s = store.Commit(ctx.container, ctx.blob, tmp, ph, true);
+    if (!s.ok()) (void)store.fs()->Unlink(tmp);
+  }
+  if (!s.ok()) {
+    jobs.Cancel(std::move(ticket));
+    return ErrorResponse(FromStatus(s, true), PublicDetail(s));
+  }
+  rec.created = ph.created;
+  jobs.Submit(std::move(ticket), std::move(source.file), size, std::move(rec));
+  http::Response r;
+  r.status = 202;
+  SetEtagHeaders(r, ph.etag, ph.last_modified);
+  r.Set("x-ms-copy-id", ph.copy_id);
+  r.Set("x-ms-copy-status", "pending");
+  r.Set("x-ms-request-server-encrypted", "true");
+  return r;
 }
 
 http::Response DoCopy(Ctx& ctx, CopyKind kind) {
@@ -63,6 +129,9 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   }
   if (auto tier = ctx.H("x-ms-access-tier"); tier && *tier != "Hot")
     return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+  if (kind == CopyKind::kAsync && ctx.account->copies &&
+      source->info->st.size >= ctx.account->copies->options().threshold)
+    return StartPendingCopy(ctx, std::move(*source), std::move(rec));
 
   std::string tmp = ctx.store().NewTempPath(ctx.container);
   auto out = ctx.store().fs()->OpenWrite(tmp, true, true);
@@ -81,6 +150,8 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   bool exists = old.ok();
   if (exists) {
     if (auto e = CheckBlobLeaseForWrite(ctx, old->rec.lease)) return ErrorResponse(*e);
+    if (kind != CopyKind::kPutFromUrl && old->rec.copy_status == "pending")
+      return ErrorResponse(AzError::kPendingCopyOperation);
     rec.lease = old->rec.lease;
   } else if (ctx.H("x-ms-lease-id")) {
     return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
@@ -114,11 +185,30 @@ http::Response CopyBlobFromUrl(Ctx& ctx) { return DoCopy(ctx, CopyKind::kSync); 
 http::Response PutBlobFromUrl(Ctx& ctx) { return DoCopy(ctx, CopyKind::kPutFromUrl); }
 
 http::Response AbortCopyBlob(Ctx& ctx) {
-  if (!ctx.Q("copyid")) return ErrorResponse(AzError::kMissingRequiredQueryParameter, "copyid");
-  auto info = ctx.store().Head(ctx.container, ctx.blob);
-  if (!info.ok()) return ErrorResponse(AzError::kBlobNotFound);
-  // Every copy completes synchronously, so none is ever pending.
-  return ErrorResponse(AzError::kNoPendingCopyOperation);
+  auto id = ctx.Q("copyid");
+  if (!id) return ErrorResponse(AzError::kMissingRequiredQueryParameter, "copyid");
+  auto action = ctx.H("x-ms-copy-action");
+  if (!action) return ErrorResponse(AzError::kMissingRequiredHeader, "x-ms-copy-action");
+  if (*action != "abort") return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-copy-action");
+  ns::Store& store = ctx.store();
+  auto lock = store.LockBlob(ctx.container, ctx.blob);
+  auto info = store.Head(ctx.container, ctx.blob);
+  if (!info.ok()) return NotFound(info.status());
+  if (auto e = CheckBlobLeaseForWrite(ctx, info->rec.lease)) return ErrorResponse(*e);
+  if (info->rec.copy_status != "pending") return ErrorResponse(AzError::kNoPendingCopyOperation);
+  if (info->rec.copy_id != *id) return ErrorResponse(AzError::kCopyIdMismatch);
+  // The destination stays as the copy began it: zero length, with the new
+  // properties and metadata. The job (on whatever gateway) sees the status
+  // at its next step and removes what it staged.
+  ns::BlobRecord rec = info->rec;
+  rec.copy_status = "aborted";
+  rec.copy_completion = ctx.now;
+  Status s = store.UpdateRecord(ctx.container, ctx.blob, rec);
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
+  if (ctx.account->copies) ctx.account->copies->Aborted(*id);
+  http::Response r;
+  r.status = 204;
+  return r;
 }
 
 }  // namespace strata::api

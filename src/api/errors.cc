@@ -84,6 +84,8 @@ const Row kTable[] = {
   {AzError::kEmptyMetadataKey, {400, "EmptyMetadataKey", "The key for one of the metadata key-value pairs is empty."}},
   {AzError::kInvalidMetadata, {400, "InvalidMetadata", "The metadata specified is invalid. It has characters that are not permitted."}},
   {AzError::kNoPendingCopyOperation, {409, "NoPendingCopyOperation", "There is currently no pending copy operation."}},
+  {AzError::kPendingCopyOperation, {409, "PendingCopyOperation", "There is currently a pending copy operation."}},
+  {AzError::kCopyIdMismatch, {409, "CopyIdMismatch", "The specified copy ID did not match the copy ID for the pending copy operation."}},
   {AzError::kCorsPreflightFailure, {403, "CorsPreflightFailure", "CORS not enabled or no matching rule found for this request."}},
   {AzError::kContentLengthMismatch, {400, "InvalidInput", "The body length does not match Content-Length."}},
 };

@@ -81,6 +81,8 @@ enum class AzError {
   kInvalidMetadata,
   kContentLengthMismatch,
   kNoPendingCopyOperation,
+  kPendingCopyOperation,
+  kCopyIdMismatch,
   kCorsPreflightFailure,
   kEnd,  // not an error: one past the last, so tests can walk every value
 };

@@ -204,9 +204,11 @@ void BlobPropertiesXml(std::string& x, const ns::BlobInfo& info, TimeNs now) {
     Raw(x, "CopyId", rec.copy_id);
     Raw(x, "CopyStatus", rec.copy_status);
     Elem(x, "CopySource", rec.copy_source);
-    std::string progress = std::to_string(rec.copy_length) + "/" + std::to_string(rec.copy_length);
-    Raw(x, "CopyProgress", progress);
-    Raw(x, "CopyCompletionTime", FormatHttpDate(rec.copy_completion));
+    uint64_t done = rec.copy_status == "success" ? rec.copy_length : rec.copy_progress;
+    Raw(x, "CopyProgress", std::to_string(done) + "/" + std::to_string(rec.copy_length));
+    if (rec.copy_status != "pending") Raw(x, "CopyCompletionTime", FormatHttpDate(rec.copy_completion));
+    if (!rec.copy_status_description.empty())
+      Elem(x, "CopyStatusDescription", rec.copy_status_description);
   }
   x += "<ServerEncrypted>true</ServerEncrypted>";
   x += "</Properties>";

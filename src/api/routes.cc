@@ -10,8 +10,8 @@ constexpr auth::Demand Obj(const char* p) { return {ResourceType::kObject, p, tr
 
 // clang-format off
 const Route kRoutes[] = {
-  // name                    level            method   restype      comp          copy             handler                 demand        anon                 body        write
-  {"ListContainers",         Level::kService, "GET",   nullptr,     "list",       CopyMode::kAny,  ListContainers,         Svc("l"),     Anon::kNever,        Body::kNone, false},
+  // name                    level            method   restype      comp          copy             handler                 demand        anon                 body        write  work
+  {"ListContainers",         Level::kService, "GET",   nullptr,     "list",       CopyMode::kAny,  ListContainers,         Svc("l"),     Anon::kNever,        Body::kNone, false, Work::kPool},
   {"GetServiceProperties",   Level::kService, "GET",   "service",   "properties", CopyMode::kAny,  GetServiceProperties,   Svc("r"),     Anon::kNever,        Body::kNone, false},
   {"SetServiceProperties",   Level::kService, "PUT",   "service",   "properties", CopyMode::kAny,  SetServiceProperties,   Svc("w"),     Anon::kNever,        Body::kXml,  false},
   {"GetAccountInfo",         Level::kService, "GET",   "account",   "properties", CopyMode::kAny,  GetAccountInfo,         Svc("r"),     Anon::kNever,        Body::kNone, false},
@@ -27,16 +27,16 @@ const Route kRoutes[] = {
   {"GetContainerMetadata",   Level::kContainer, "GET", "container", "metadata",   CopyMode::kAny,  GetContainerProperties, Con("r"),     Anon::kContainerRead, Body::kNone, false},
   {"GetContainerMetadata",   Level::kContainer, "HEAD","container", "metadata",   CopyMode::kAny,  GetContainerProperties, Con("r"),     Anon::kContainerRead, Body::kNone, false},
   {"SetContainerMetadata",   Level::kContainer, "PUT", "container", "metadata",   CopyMode::kAny,  SetContainerMetadata,   Con("w"),     Anon::kNever,        Body::kNone, false},
-  {"DeleteContainer",        Level::kContainer, "DELETE","container", nullptr,    CopyMode::kAny,  DeleteContainer,        Con("d"),     Anon::kNever,        Body::kNone, false},
+  {"DeleteContainer",        Level::kContainer, "DELETE","container", nullptr,    CopyMode::kAny,  DeleteContainer,        Con("d"),     Anon::kNever,        Body::kNone, false, Work::kPool},
   {"GetContainerAcl",        Level::kContainer, "GET", "container", "acl",        CopyMode::kAny,  GetContainerAcl,        Con("r", false), Anon::kNever,     Body::kNone, false},
   {"GetContainerAcl",        Level::kContainer, "HEAD","container", "acl",        CopyMode::kAny,  GetContainerAcl,        Con("r", false), Anon::kNever,     Body::kNone, false},
   {"SetContainerAcl",        Level::kContainer, "PUT", "container", "acl",        CopyMode::kAny,  SetContainerAcl,        Con("w", false), Anon::kNever,     Body::kXml,  false},
-  {"ListBlobs",              Level::kContainer, "GET", "container", "list",       CopyMode::kAny,  ListBlobs,              Con("l"),     Anon::kContainerRead, Body::kNone, false},
+  {"ListBlobs",              Level::kContainer, "GET", "container", "list",       CopyMode::kAny,  ListBlobs,              Con("l"),     Anon::kContainerRead, Body::kNone, false, Work::kPool},
   {"LeaseContainer",         Level::kContainer, "PUT", "container", "lease",      CopyMode::kAny,  LeaseContainer,         Con("w"),     Anon::kNever,        Body::kNone, false},
 
-  {"CopyBlobFromUrl",        Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kSync, CopyBlobFromUrl,        Obj("w"),     Anon::kNever,        Body::kNone, true, SourceKind::kCopy, Obj("r")},
-  {"PutBlobFromUrl",         Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kFromUrl, PutBlobFromUrl,      Obj("w"),     Anon::kNever,        Body::kNone, true, SourceKind::kCopy, Obj("r")},
-  {"CopyBlob",               Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kAsync, CopyBlob,              Obj("w"),     Anon::kNever,        Body::kNone, true, SourceKind::kCopy, Obj("r")},
+  {"CopyBlobFromUrl",        Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kSync, CopyBlobFromUrl,        Obj("w"),     Anon::kNever,        Body::kNone, true, Work::kPool, SourceKind::kCopy, Obj("r")},
+  {"PutBlobFromUrl",         Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kFromUrl, PutBlobFromUrl,      Obj("w"),     Anon::kNever,        Body::kNone, true, Work::kPool, SourceKind::kCopy, Obj("r")},
+  {"CopyBlob",               Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kAsync, CopyBlob,              Obj("w"),     Anon::kNever,        Body::kNone, true, Work::kPool, SourceKind::kCopy, Obj("r")},
   {"PutBlob",                Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kNone, PutBlob,                Obj("w"),     Anon::kNever,        Body::kData, true},
   {"GetBlob",                Level::kBlob,    "GET",   nullptr,     nullptr,      CopyMode::kAny,  GetBlob,                Obj("r"),     Anon::kBlobRead,     Body::kNone, false},
   {"GetBlobProperties",      Level::kBlob,    "HEAD",  nullptr,     nullptr,      CopyMode::kAny,  GetBlobProperties,      Obj("r"),     Anon::kBlobRead,     Body::kNone, false},
@@ -49,7 +49,7 @@ const Route kRoutes[] = {
   {"SetBlobTier",            Level::kBlob,    "PUT",   nullptr,     "tier",       CopyMode::kAny,  SetBlobTier,            Obj("w"),     Anon::kNever,        Body::kNone, false},
   {"AbortCopyBlob",          Level::kBlob,    "PUT",   nullptr,     "copy",       CopyMode::kAny,  AbortCopyBlob,          Obj("w"),     Anon::kNever,        Body::kNone, false},
   {"PutBlock",               Level::kBlob,    "PUT",   nullptr,     "block",      CopyMode::kNone, PutBlock,               Obj("w"),     Anon::kNever,        Body::kData, true},
-  {"PutBlockList",           Level::kBlob,    "PUT",   nullptr,     "blocklist",  CopyMode::kAny,  PutBlockList,           Obj("w"),     Anon::kNever,        Body::kXml,  true},
+  {"PutBlockList",           Level::kBlob,    "PUT",   nullptr,     "blocklist",  CopyMode::kAny,  PutBlockList,           Obj("w"),     Anon::kNever,        Body::kXml,  true, Work::kPool},
   {"GetBlockList",           Level::kBlob,    "GET",   nullptr,     "blocklist",  CopyMode::kAny,  GetBlockList,           Obj("r"),     Anon::kBlobRead,     Body::kNone, false},
   {"AppendBlock",            Level::kBlob,    "PUT",   nullptr,     "appendblock", CopyMode::kNone, AppendBlock,           Obj("a"),     Anon::kNever,        Body::kData, true},
 };

@@ -19,6 +19,11 @@ enum class CopyMode { kAny, kNone, kAsync, kSync, kFromUrl };
 // A second resource the request names, authorized like the first:
 // x-ms-copy-source (a URL) or x-ms-rename-source ("/filesystem/path").
 enum class SourceKind { kNone, kCopy, kRename };
+// Where the handler runs: on the connection's I/O thread (cheap, bounded
+// work: the default), or on the server's worker pool (work that grows with
+// the data: copies, recursive changes, listings), so that no request holds
+// an I/O thread for long.
+enum class Work { kInline, kPool };
 
 struct Route {
   const char* name;
@@ -32,6 +37,7 @@ struct Route {
   Anon anon;
   Body body;
   bool write;  // changes state: names that cannot be stored are refused
+  Work work = Work::kInline;
   // The source end of a copy or rename, and what it demands of the caller's
   // credential (or of the SAS the source carries). See api/sources.h.
   SourceKind source = SourceKind::kNone;

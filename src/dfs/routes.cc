@@ -19,33 +19,33 @@ constexpr auth::Demand Obj(const char* p) { return {ResourceType::kObject, p, tr
 
 // clang-format off
 //                                       name                        level              method    restype  comp     copy            handler                  demand    anon                  body         write
-const api::Route kListFs              = {"DfsListFilesystems",       Level::kService,   "GET",    nullptr, nullptr, CopyMode::kAny, ListFilesystems,         Svc("l"), Anon::kNever,         Body::kNone, false};
+const api::Route kListFs              = {"DfsListFilesystems",       Level::kService,   "GET",    nullptr, nullptr, CopyMode::kAny, ListFilesystems,         Svc("l"), Anon::kNever,         Body::kNone, false, api::Work::kPool};
 const api::Route kCreateFs            = {"DfsCreateFilesystem",      Level::kContainer, "PUT",    nullptr, nullptr, CopyMode::kAny, CreateFilesystem,        Con("c"), Anon::kNever,         Body::kNone, true};
 const api::Route kGetFs               = {"DfsGetFilesystemProperties", Level::kContainer, "HEAD", nullptr, nullptr, CopyMode::kAny, GetFilesystemProperties, Con("r"), Anon::kNever,         Body::kNone, false};
 const api::Route kSetFs               = {"DfsSetFilesystemProperties", Level::kContainer, "PATCH", nullptr, nullptr, CopyMode::kAny, SetFilesystemProperties, Con("w"), Anon::kNever,        Body::kNone, false};
-const api::Route kDeleteFs            = {"DfsDeleteFilesystem",      Level::kContainer, "DELETE", nullptr, nullptr, CopyMode::kAny, DeleteFilesystem,        Con("d"), Anon::kNever,         Body::kNone, false};
-const api::Route kListPaths           = {"DfsListPaths",             Level::kContainer, "GET",    nullptr, nullptr, CopyMode::kAny, ListPaths,               Con("l"), Anon::kContainerRead, Body::kNone, false};
+const api::Route kDeleteFs            = {"DfsDeleteFilesystem",      Level::kContainer, "DELETE", nullptr, nullptr, CopyMode::kAny, DeleteFilesystem,        Con("d"), Anon::kNever,         Body::kNone, false, api::Work::kPool};
+const api::Route kListPaths           = {"DfsListPaths",             Level::kContainer, "GET",    nullptr, nullptr, CopyMode::kAny, ListPaths,               Con("l"), Anon::kContainerRead, Body::kNone, false, api::Work::kPool};
 const api::Route kCreatePath          = {"DfsCreatePath",            Level::kBlob,      "PUT",    nullptr, nullptr, CopyMode::kAny, CreatePath,              Obj("c|w"), Anon::kNever,       Body::kNone, true};
 // The destination is created or replaced; the source is moved away (SAS m, or
 // d where the SAS kind has no m), by the request's credential or by the SAS
 // that x-ms-rename-source carries.
-const api::Route kRenamePath          = {"DfsRenamePath",            Level::kBlob,      "PUT",    nullptr, nullptr, CopyMode::kAny, CreatePath,              Obj("c|w"), Anon::kNever,       Body::kNone, true, api::SourceKind::kRename, Obj("m|d")};
-const api::Route kAppend              = {"DfsAppendData",            Level::kBlob,      "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj("a|w"), Anon::kNever,       Body::kData, true};
-const api::Route kFlush               = {"DfsFlushData",             Level::kBlob,      "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj("w"), Anon::kNever,         Body::kNone, true};
-const api::Route kSetProperties       = {"DfsSetPathProperties",     Level::kBlob,      "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj("w"), Anon::kNever,         Body::kNone, true};
+const api::Route kRenamePath          = {"DfsRenamePath",            Level::kBlob,      "PUT",    nullptr, nullptr, CopyMode::kAny, CreatePath,              Obj("c|w"), Anon::kNever,       Body::kNone, true, api::Work::kInline, api::SourceKind::kRename, Obj("m|d")};
+const api::Route kAppend              = {"DfsAppendData",            Level::kBlob,      "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj("a|w"), Anon::kNever,       Body::kData, true, api::Work::kPool};
+const api::Route kFlush               = {"DfsFlushData",             Level::kBlob,      "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj("w"), Anon::kNever,         Body::kNone, true, api::Work::kPool};
+const api::Route kSetProperties       = {"DfsSetPathProperties",     Level::kBlob,      "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj("w"), Anon::kNever,         Body::kNone, true, api::Work::kPool};
 // setAccessControl: p to set permissions or an ACL, o to set owner or group.
-const api::Route kSetAcl              = {"DfsSetAccessControl",      Level::kBlob,      "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj("p"), Anon::kNever,         Body::kNone, true};
-const api::Route kSetOwner            = {"DfsSetOwner",              Level::kBlob,      "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj("o"), Anon::kNever,         Body::kNone, true};
-const api::Route kSetAclAndOwner      = {"DfsSetAccessControlAndOwner", Level::kBlob,   "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj("po"), Anon::kNever,        Body::kNone, true};
-const api::Route kSetAclRecursive     = {"DfsSetAccessControlRecursive", Level::kBlob,  "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj("p"), Anon::kNever,         Body::kNone, true};
+const api::Route kSetAcl              = {"DfsSetAccessControl",      Level::kBlob,      "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj("p"), Anon::kNever,         Body::kNone, true, api::Work::kPool};
+const api::Route kSetOwner            = {"DfsSetOwner",              Level::kBlob,      "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj("o"), Anon::kNever,         Body::kNone, true, api::Work::kPool};
+const api::Route kSetAclAndOwner      = {"DfsSetAccessControlAndOwner", Level::kBlob,   "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj("po"), Anon::kNever,        Body::kNone, true, api::Work::kPool};
+const api::Route kSetAclRecursive     = {"DfsSetAccessControlRecursive", Level::kBlob,  "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj("p"), Anon::kNever,         Body::kNone, true, api::Work::kPool};
 // Any other action: the handler refuses it; it demands the most a write can.
-const api::Route kUpdate              = {"DfsUpdatePath",            Level::kBlob,      "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj("wpo"), Anon::kNever,       Body::kNone, true};
+const api::Route kUpdate              = {"DfsUpdatePath",            Level::kBlob,      "PATCH",  nullptr, nullptr, CopyMode::kAny, UpdatePath,              Obj("wpo"), Anon::kNever,       Body::kNone, true, api::Work::kPool};
 const api::Route kGetProps            = {"DfsGetPathProperties",     Level::kBlob,      "HEAD",   nullptr, nullptr, CopyMode::kAny, GetPathProperties,       Obj("r"), Anon::kBlobRead,      Body::kNone, false};
 // getStatus: the system properties (e, or r, which reads all properties);
 // getAccessControl: the ACL (e only, as Azure's SAS table says).
 const api::Route kGetStatus           = {"DfsGetStatus",             Level::kBlob,      "HEAD",   nullptr, nullptr, CopyMode::kAny, GetPathProperties,       Obj("e|r"), Anon::kBlobRead,    Body::kNone, false};
 const api::Route kGetAccessControl    = {"DfsGetAccessControl",      Level::kBlob,      "HEAD",   nullptr, nullptr, CopyMode::kAny, GetPathProperties,       Obj("e"), Anon::kNever,         Body::kNone, false};
-const api::Route kDeletePath          = {"DfsDeletePath",            Level::kBlob,      "DELETE", nullptr, nullptr, CopyMode::kAny, DeletePath,              Obj("d"), Anon::kNever,         Body::kNone, false};
+const api::Route kDeletePath          = {"DfsDeletePath",            Level::kBlob,      "DELETE", nullptr, nullptr, CopyMode::kAny, DeletePath,              Obj("d"), Anon::kNever,         Body::kNone, false, api::Work::kPool};
 const api::Route kLeasePath           = {"DfsLeasePath",             Level::kBlob,      "POST",   nullptr, nullptr, CopyMode::kAny, LeasePath,               Obj("w"), Anon::kNever,         Body::kNone, false};
 
 const api::Route* const kAll[] = {&kListFs, &kCreateFs, &kGetFs, &kSetFs, &kDeleteFs, &kListPaths,

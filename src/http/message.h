@@ -143,6 +143,10 @@ struct BodyPlan {
   std::string spool_dir;        // for kFile: a directory on the target file system
   bool md5 = false;             // compute the body's MD5 while reading
   bool crc64 = false;           // and/or its CRC-64 (see common/crc64.h)
+  // Handle() may take long (a large copy, a recursive change): the server
+  // runs it on its worker pool, and the connection's I/O thread serves
+  // other connections meanwhile.
+  bool on_pool = false;
 };
 
 }  // namespace strata::http

@@ -239,8 +239,45 @@ struct Server::Impl {
   ServerOptions opt;
   Handler* handler;
   std::vector<std::unique_ptr<Loop>> loops;
+  // Runs the Handle() calls marked BodyPlan::on_pool. Declared after the
+  // loops, so it is joined first: a call in flight still posts its result
+  // to its (stopped) loop, whose destruction then frees the session.
+  std::unique_ptr<asio::thread_pool> pool;
 
-  Impl(ServerOptions o, Handler* h) : opt(std::move(o)), handler(h) {}
+  Impl(ServerOptions o, Handler* h) : opt(std::move(o)), handler(h) {
+    int n = opt.worker_threads > 0 ? opt.worker_threads
+                                   : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
+    pool = std::make_unique<asio::thread_pool>(static_cast<size_t>(n));
+  }
+  ~Impl() {
+    pool->join();
+    pool.reset();
+  }
+
+  // handler->Handle(req) on the pool; the calling coroutine waits without
+  // holding its thread and resumes on its own executor. `req` lives in the
+  // coroutine's frame, which the pending completion keeps alive.
+  awaitable<Response> HandleOnPool(Request& req) {
+    auto ex = co_await asio::this_coro::executor;
+    co_return co_await asio::async_initiate<decltype(use_awaitable), void(Response)>(
+        [this, &req, ex](auto done) {
+          asio::post(*pool, [this, &req, ex, done = std::move(done)]() mutable {
+            Response r;
+            try {
+              r = handler->Handle(req);
+            } catch (const std::exception&) {
+              // A pool thread must not die with the exception: answer 500.
+              r = Response();
+              r.status = 500;
+              r.close = true;
+            }
+            asio::post(ex, [done = std::move(done), r = std::move(r)]() mutable {
+              done(std::move(r));
+            });
+          });
+        },
+        use_awaitable);
+  }
 
   // Once a second, cancels the I/O of this loop's connections whose
   // watchdog ran out. Runs on the loop's thread, as do its sessions.
@@ -705,6 +742,8 @@ struct Server::Impl {
       } else if (failure) {
         resp = handler->Fail(*failure, &req, failure_detail);
         keep_alive = false;
+      } else if (plan.on_pool) {
+        resp = co_await HandleOnPool(req);
       } else {
         resp = handler->Handle(req);
       }

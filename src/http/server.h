@@ -4,6 +4,10 @@
 // Threading: Run() serves on `threads` I/O threads. Each connection is one
 // coroutine, so a Handler call for a connection never overlaps another for
 // the same connection; calls for different connections run concurrently.
+// Handle() runs on the connection's I/O thread, or, when Prepare set
+// BodyPlan::on_pool, on one of `worker_threads` pool threads while the I/O
+// thread serves other connections (at most that many such calls at once;
+// more wait their turn).
 #pragma once
 
 #include <cstdint>
@@ -42,6 +46,7 @@ struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 10000;  // 0 picks a free port
   int threads = 0;        // 0: one per core
+  int worker_threads = 0; // Handle() calls marked on_pool; 0: one per core, at least 2
   uint32_t header_limit = 64 * 1024;
   int idle_timeout_s = 120;  // waiting for the first byte of the next request
   // Once a request has begun: its whole header, and then each 1 MiB of its

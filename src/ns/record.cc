@@ -202,7 +202,8 @@ enum : uint64_t {
   kHasTierState = 1 << 17,   // state, remote name, etag, md5, size follow
   kHasLastAccess = 1 << 18,  // last access follows (delta to last_modified)
   kRemoteDamaged = 1 << 19,  // the remote copy failed verification (no payload)
-  kKnownBits = (1 << 20) - 1,
+  kHasCopyState = 1 << 20,   // copy progress and status description follow
+  kKnownBits = (1 << 21) - 1,
 };
 constexpr char kDefaultContentType[] = "application/octet-stream";
 
@@ -250,6 +251,7 @@ std::string BlobRecord::Pack() const {
   if (tier_state != TierState::kHot || !remote_name.empty() || !rehydrate_to.empty()) mask |= kHasTierState;
   if (last_access) mask |= kHasLastAccess;
   if (remote_damaged) mask |= kRemoteDamaged;
+  if (copy_progress || !copy_status_description.empty()) mask |= kHasCopyState;
 
   std::string out(kBlobMagic);
   out.reserve(64);
@@ -312,6 +314,10 @@ std::string BlobRecord::Pack() const {
     w.S(rehydrate_to);
   }
   if (mask & kHasLastAccess) w.I(last_access - last_modified);
+  if (mask & kHasCopyState) {
+    w.U(copy_progress);
+    w.S(copy_status_description);
+  }
   return out;
 }
 
@@ -404,6 +410,10 @@ Result<BlobRecord> BlobRecord::Unpack(std::string_view packed) {
     }
     if (mask & kHasLastAccess) b.last_access = b.last_modified + r.I();
     b.remote_damaged = mask & kRemoteDamaged;
+    if (mask & kHasCopyState) {
+      b.copy_progress = r.U();
+      b.copy_status_description = r.S();
+    }
     if (!r.done()) throw std::runtime_error("trailing bytes");
     return b;
   } catch (const std::exception& e) {

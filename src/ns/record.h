@@ -65,7 +65,11 @@ struct BlobRecord {
   uint64_t append_block_count = 0;
   std::string copy_id, copy_source, copy_status;
   TimeNs copy_completion = 0;
-  uint64_t copy_length = 0;
+  uint64_t copy_length = 0;  // the source's size
+  // A pending (background) copy: the bytes copied so far, and who runs it
+  // (its marker, see api/copy_jobs.h); why a copy failed or was aborted.
+  uint64_t copy_progress = 0;
+  std::string copy_status_description;
   std::string tier;  // "" = default (Hot, inferred)
   // Capacity tier (tier/): where the blob's data lives. Only records of
   // blobs that ever left the hot state carry these (one mask bit).

@@ -59,6 +59,8 @@ BlobRecord FullBlobRecord() {
   r.copy_status = "success";
   r.copy_completion = 1700000000000000000;
   r.copy_length = 12345;
+  r.copy_progress = 4096;
+  r.copy_status_description = "pending: 4096 of 12345 bytes";
   r.tier = "Cool";
   r.tier_state = BlobRecord::TierState::kOffloaded;
   r.remote_name = "strata/c/dir/blob";
@@ -107,6 +109,8 @@ void ExpectSameBlob(const BlobRecord& a, const BlobRecord& b) {
   EXPECT_EQ(a.copy_status, b.copy_status);
   EXPECT_EQ(a.copy_completion, b.copy_completion);
   EXPECT_EQ(a.copy_length, b.copy_length);
+  EXPECT_EQ(a.copy_progress, b.copy_progress);
+  EXPECT_EQ(a.copy_status_description, b.copy_status_description);
   EXPECT_EQ(a.tier, b.tier);
   EXPECT_EQ(a.tier_state, b.tier_state);
   EXPECT_EQ(a.remote_name, b.remote_name);

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "api/api.h"
+#include "api/copy_jobs.h"
 #include "common/strings.h"
 #include "http/server.h"
 #include "server/admin.h"
@@ -65,6 +66,19 @@ int main(int argc, char** argv) {
   // Hidden (empty group): tests shorten the stall timeout to stay fast.
   serve->add_option("--io-timeout", io_timeout_s, "Seconds without progress before a request is dropped")
       ->group("");
+  // Long work (copies, recursive changes, listings) runs on worker threads,
+  // never on an I/O thread; large Copy Blob copies run in the background.
+  int worker_threads = 0;
+  api::CopyJobOptions copy_opt;
+  serve->add_option("--worker-threads", worker_threads,
+                    "Threads for long requests (copies, recursive changes; 0: one per core)");
+  serve->add_option("--copy-threads", copy_opt.threads, "Background Copy Blob copies at once")
+      ->capture_default_str();
+  // Hidden: tests lower the background threshold and slow the copies down.
+  serve->add_option("--copy-async-threshold", copy_opt.threshold, "")->group("");
+  serve->add_option("--copy-step", copy_opt.step, "")->group("");
+  serve->add_option("--copy-step-delay-ms", copy_opt.step_delay_ms, "")->group("");
+  serve->add_option("--copy-sweep-interval", copy_opt.sweep_interval_s, "")->group("");
   server::TierCliOptions tier_cli;
   CLI::App* tiercmd = app.add_subcommand("tier", "Capacity tier: status|offload|recall|verify PATH...");
   tiercmd->add_option("verb", tier_cli.verb, "status | offload | recall | verify")->required();
@@ -235,6 +249,16 @@ int main(int argc, char** argv) {
       tiers.push_back(std::move(t));
     }
   }
+  // Before serving: Start ends the copies an earlier run left pending.
+  api::CopyJobs copy_jobs(copy_opt);
+  {
+    std::vector<ns::Store*> stores;
+    for (auto& a : accounts) {
+      a->copies = &copy_jobs;
+      stores.push_back(a->store.get());
+    }
+    copy_jobs.Start(std::move(stores));
+  }
   std::vector<server::AdminAccount> admin_accounts;
   for (size_t i = 0; i < accounts.size(); ++i)
     admin_accounts.push_back({accounts[i]->name, accounts[i]->store.get(), accounts[i]->tier,
@@ -244,6 +268,7 @@ int main(int argc, char** argv) {
   opt.host = cfg.host;
   opt.port = static_cast<uint16_t>(cfg.port);
   opt.threads = cfg.threads;
+  opt.worker_threads = worker_threads;
   if (io_timeout_s > 0) opt.io_timeout_s = io_timeout_s;
   http::Server server(opt, &handler);
   auto port = server.Listen();

@@ -1,0 +1,119 @@
+// CopyJobs: the background half of an asynchronous Copy Blob.
+//
+// Copy Blob of a source at or above `threshold` bytes answers 202 with
+// x-ms-copy-status: pending at once (copy_ops.cc): the destination becomes a
+// zero-length blob carrying its new properties and metadata and the copy's
+// id, status (pending) and progress, as Azure shows a blob being copied to.
+// A job then copies the source on this runner's threads into a staged file
+// and commits it atomically (new ETag, status success), or marks the
+// destination failed with a description.
+//
+// State lives in the file system, so every gateway of a shared root sees it:
+//   - the destination's record: copy id, status, progress (bytes/total);
+//   - ROOT/.strata/copies/ID: a marker naming the destination and the staged
+//     file, held with an OFD write lock by the process running the copy.
+// A lock dies with its process, so a marker whose lock can be taken belongs
+// to a copy that no one runs any more: Sweep() (at Start, then every
+// `sweep_interval_s`, on every gateway) marks that destination failed and
+// removes the staged file and the marker (invariant 4). A copy interrupted
+// by a crash thus ends failed once any gateway of the root runs; it is not
+// resumed (the client copies again, as after a failed copy on Azure).
+//
+// A job stops at its next step (at most `step` bytes) when the destination
+// no longer carries its copy id as pending: aborted (Abort Copy Blob, on any
+// gateway), overwritten or deleted. Its staged file and marker go with it.
+//
+// Thread-safety: all methods are thread-safe.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "common/status.h"
+#include "fs/fs.h"
+#include "ns/record.h"
+#include "ns/store.h"
+
+namespace strata::api {
+
+struct CopyJobOptions {
+  int threads = 2;                      // copies running at once; more wait
+  uint64_t threshold = 256ull << 20;    // sources this large copy in the background
+  uint64_t step = 64ull << 20;          // bytes copied between checks and progress updates
+  int step_delay_ms = 0;                // tests only: a pause after each step
+  int sweep_interval_s = 10;            // how often abandoned copies are looked for
+};
+
+// A copy about to start: what CopyJobs::Begin() reserved for it.
+struct CopyTicket {
+  ns::Store* store = nullptr;
+  std::string c, b, id;
+  std::string tmp;               // the staged file
+  std::string marker_path;       // ROOT/.strata/copies/ID
+  std::unique_ptr<File> marker;  // open and locked while the copy is ours
+};
+
+class CopyJobs {
+ public:
+  explicit CopyJobs(CopyJobOptions opt);
+  ~CopyJobs();  // stops and joins; copies in flight end as after a crash
+  CopyJobs(const CopyJobs&) = delete;
+  CopyJobs& operator=(const CopyJobs&) = delete;
+
+  const CopyJobOptions& options() const { return opt_; }
+
+  // Sweeps the stores once, then starts the threads. `stores` outlive this.
+  void Start(std::vector<ns::Store*> stores);
+
+  // Reserves a copy to destination (c, b) with id `id`: creates and locks
+  // its marker and picks the staged file's path. Call before the
+  // destination's placeholder is committed; null with `*err` on failure.
+  std::unique_ptr<CopyTicket> Begin(ns::Store* store, const std::string& c, const std::string& b,
+                                    const std::string& id, Status* err);
+  // Queues the copy of `source` (`size` bytes) as the ticket's destination,
+  // to be committed with `final_rec` (its ETag, times, lease and copy
+  // status are set at the commit).
+  void Submit(std::unique_ptr<CopyTicket> ticket, std::unique_ptr<File> source, uint64_t size,
+              ns::BlobRecord final_rec);
+  // Drops a ticket whose copy did not start (removes its marker).
+  void Cancel(std::unique_ptr<CopyTicket> ticket);
+  // Hints that copy `id` was aborted (its record says so already), so a
+  // job of this process stops without waiting for its next check.
+  void Aborted(const std::string& id);
+
+  // Ends the copies of `store` that no process runs any more (see above).
+  // Returns how many it ended.
+  size_t Sweep(ns::Store* store);
+
+ private:
+  struct Job;
+  void Work();
+  void Run(Job& job);
+  bool StillOurs(Job& job, ns::BlobInfo* info);
+  void MarkFailed(ns::Store* store, const std::string& c, const std::string& b,
+                  const std::string& id, const std::string& why);
+  bool IsAborted(const std::string& id);
+  bool Stopping();
+
+  CopyJobOptions opt_;
+  std::vector<ns::Store*> stores_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::deque<std::unique_ptr<Job>> queue_;  // guarded by mu_
+  // Ids aborted through this process: only a hint that stops a job before
+  // its next check. The record is the truth, so an abort on another gateway
+  // stops the job too, at that check.
+  std::set<std::string> aborted_;  // guarded by mu_
+  std::vector<std::thread> threads_;
+  std::thread sweeper_;
+};
+
+}  // namespace strata::api
