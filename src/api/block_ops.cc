@@ -12,7 +12,6 @@ namespace strata::api {
 
 namespace {
 constexpr size_t kMaxCommittedBlocks = 50000;
-constexpr size_t kMaxUncommittedBlocks = 100000;
 constexpr size_t kMaxBlockIdBytes = 64;
 }  // namespace
 
@@ -38,21 +37,21 @@ http::Response PutBlock(Ctx& ctx) {
     if (existing->rec.blob_type != "BlockBlob") return ErrorResponse(AzError::kInvalidBlobType);
     if (auto e = CheckBlobLeaseForWrite(ctx, existing->rec.lease)) return ErrorResponse(*e);
   }
-  auto blocks = ctx.store().UncommittedBlocks(ctx.container, ctx.blob);
-  if (!blocks.ok()) return ErrorResponse(AzError::kInternalError, blocks.status().message());
+  auto tally = ctx.store().UncommittedTally(ctx.container, ctx.blob);
+  if (!tally.ok()) return ErrorResponse(AzError::kInternalError, tally.status().message());
   // All block ids of a blob have one length.
-  const std::vector<ns::BlockInfo>* ref = &*blocks;
-  size_t want_len = 0;
-  if (!ref->empty()) want_len = ref->front().id.size();
-  else if (existing.ok() && !existing->rec.committed_blocks.empty())
+  size_t want_len = tally->id_len;
+  if (!tally->count && existing.ok() && !existing->rec.committed_blocks.empty())
     want_len = existing->rec.committed_blocks.front().id.size();
   if (want_len && want_len != id->size())
     return ErrorResponse(AzError::kInvalidBlobOrBlock,
                          "All block ids of a blob must have the same length.");
-  if (blocks->size() >= kMaxUncommittedBlocks)
-    return ErrorResponse(AzError::kBlockCountExceedsLimit, "Too many uncommitted blocks.");
+  // The store checks the block count (ns::Store::kMaxUncommittedBlocks) and
+  // the container's byte limit, from the blob's tally: never a listing.
   Status s = target ? ctx.store().StoreBlockSlot(ctx.container, ctx.blob, *id, target->slot())
                     : ctx.store().StoreBlock(ctx.container, ctx.blob, *id, *staged);
+  if (s.kind() == ErrorKind::kLimitReached)
+    return ErrorResponse(AzError::kUncommittedBlockCountExceedsLimit);
   if (!s.ok()) return ErrorResponse(FromStatus(s, true), s.message());
   ctx.req->body_file.clear();
   http::Response r;

@@ -65,6 +65,11 @@ int main(int argc, char** argv) {
   // Hidden (empty group): tests shorten the stall timeout to stay fast.
   serve->add_option("--io-timeout", io_timeout_s, "Seconds without progress before a request is dropped")
       ->group("");
+  uint64_t max_uncommitted_blocks = ns::Store::kMaxUncommittedBlocks;
+  // Hidden: tests lower Azure's limit of uncommitted blocks per blob.
+  serve->add_option("--max-uncommitted-blocks", max_uncommitted_blocks,
+                    "Most uncommitted blocks of one blob")
+      ->group("");
   server::TierCliOptions tier_cli;
   CLI::App* tiercmd = app.add_subcommand("tier", "Capacity tier: status|offload|recall|verify PATH...");
   tiercmd->add_option("verb", tier_cli.verb, "status | offload | recall | verify")->required();
@@ -151,6 +156,7 @@ int main(int argc, char** argv) {
       cc.max_files = entry.max_files;
       a->store->ConfigureContainer(name, cc);
     }
+    a->store->SetMaxUncommittedBlocks(max_uncommitted_blocks);
     Status s = a->store->Open();
     if (!s.ok()) {
       std::fprintf(stderr, "strata: cannot open root %s: %s\n", ac.root.c_str(), s.message().c_str());
