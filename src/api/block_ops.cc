@@ -1,5 +1,7 @@
 // Block blob and append blob operations: Put Block, Put Block List, Get
 // Block List, Append Block.
+#include <unordered_map>
+
 #include <pugixml.hpp>
 
 #include "api/conditions.h"
@@ -137,15 +139,23 @@ http::Response PutBlockList(Ctx& ctx) {
       off += b.size;
     }
   }
+  // Lookups by id in constant time: a list of 50,000 ids against 100,000
+  // uncommitted blocks must not cost their product.
+  std::unordered_map<std::string_view, const ns::BlockInfo*> uncommitted_by_id;
+  uncommitted_by_id.reserve(uncommitted->size());
+  for (const auto& b : *uncommitted) uncommitted_by_id.emplace(b.id, &b);
+  std::unordered_map<std::string_view, const std::pair<const ns::BlockInfo*, uint64_t>*>
+      committed_by_id;
+  committed_by_id.reserve(committed.size());
+  for (const auto& c : committed) committed_by_id.emplace(c.first->id, &c);  // the first of an id
   auto find_uncommitted = [&](const std::string& id) -> const ns::BlockInfo* {
-    for (const auto& b : *uncommitted)
-      if (b.id == id) return &b;
-    return nullptr;
+    auto it = uncommitted_by_id.find(id);
+    return it == uncommitted_by_id.end() ? nullptr : it->second;
   };
-  auto find_committed = [&](const std::string& id) -> const std::pair<const ns::BlockInfo*, uint64_t>* {
-    for (const auto& c : committed)
-      if (c.first->id == id) return &c;
-    return nullptr;
+  auto find_committed =
+      [&](const std::string& id) -> const std::pair<const ns::BlockInfo*, uint64_t>* {
+    auto it = committed_by_id.find(id);
+    return it == committed_by_id.end() ? nullptr : it->second;
   };
   // Blocks uploaded in list order into the assembly file: that file is the
   // blob, committed without a copy.
