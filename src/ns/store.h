@@ -380,7 +380,10 @@ class Store {
   struct ContainerState {
     ContainerConfig cfg;
     std::mutex quota_mu;  // held across a commit's size check and its rename
-    Usage used;           // guarded by quota_mu
+    // Guarded by quota_mu. This process's count: what other gateways sharing
+    // the root write is not in it until the next Open() walks the tree and
+    // reads the block tallies again (the tallies themselves are shared).
+    Usage used;
     bool limited() const { return cfg.max_bytes || cfg.max_files; }
   };
   const ContainerState* Configured(const std::string& c) const {
