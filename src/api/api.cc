@@ -111,6 +111,8 @@ std::optional<http::Response> QuotaPrecheck(ns::Store& store, const std::string&
     } else {
       files = 1;
     }
+    // The commit drops the blob's uncommitted blocks: their bytes go.
+    if (auto t = store.UncommittedTally(c, b); t.ok()) bytes -= static_cast<int64_t>(t->bytes);
   }
   Status s = store.CheckQuota(c, bytes, files);
   if (s.ok()) return std::nullopt;

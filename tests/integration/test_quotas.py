@@ -30,6 +30,7 @@ LIMITS = {
     "qearly": {"max_bytes": 1000},
     "qstage": {"max_bytes": 1000},
     "qstage-early": {"max_bytes": 1000},
+    "qstage-over": {"max_bytes": 1000},
 }
 
 
@@ -168,6 +169,19 @@ def test_Quota_put_block(qserver, svc):
     b.stage_block(ids[2], b"c" * 100)
     b.upload_blob(b"new", overwrite=True)
     c.upload_blob("other", b"o" * 997)
+    no_residue(qserver)
+
+
+def test_Quota_put_blob_over_staged_blocks(qserver, svc):
+    c = fresh(svc, "qstage-over")
+    b = c.get_blob_client("b")
+    b.stage_block(base64.b64encode(b"blk-0").decode(), b"a" * 900)
+    # A Put Blob drops the blob's blocks: its 500 bytes replace their 900,
+    # so it fits (checked before the body too).
+    b.upload_blob(b"p" * 500)
+    assert b.get_block_list("uncommitted")[1] == []
+    c.upload_blob("other", b"o" * 500)
+    expect_full(lambda: c.upload_blob("third", b"t"))
     no_residue(qserver)
 
 
