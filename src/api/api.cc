@@ -96,12 +96,28 @@ AzError AuthError(const std::string& code) {
   return AzError::kAuthenticationFailed;
 }
 
-// A Put Blob or Append Block that cannot fit the container's limit, even
+// A Put Blob, Put Block or Append Block that cannot fit the container's
+// limit, or a Put Block past the blob's most uncommitted blocks, refused
 // before its body is read (the commit checks again, exactly). Costs nothing
-// for containers without a limit.
+// but for Put Block (one read of the blob's block tally) in containers
+// without a limit.
 std::optional<http::Response> QuotaPrecheck(ns::Store& store, const std::string& route,
                                             const std::string& c, const std::string& b,
                                             const http::Request& req) {
+  if (route == "PutBlock") {
+    const std::string* cl = req.FindHeader("content-length");
+    auto n = cl ? ParseUint(*cl) : std::nullopt;
+    auto id_b64 = req.Query("blockid");
+    auto id = id_b64 ? Base64Decode(*id_b64) : std::nullopt;
+    if (!id || id->empty()) return std::nullopt;  // the handler answers
+    Status s = store.CheckBlockRoom(c, b, *id, n.value_or(0));
+    if (s.ok() || s.kind() == ErrorKind::kContainerNotFound) return std::nullopt;
+    if (s.kind() == ErrorKind::kLimitReached)
+      return ErrorResponse(AzError::kUncommittedBlockCountExceedsLimit);
+    if (s.kind() == ErrorKind::kQuotaExceeded)
+      return ErrorResponse(FromStatus(s, true), s.message());
+    return std::nullopt;  // (an I/O error: the handler meets it again)
+  }
   if (route != "PutBlob" && route != "AppendBlock") return std::nullopt;
   if (!store.GetUsage(c)) return std::nullopt;
   const std::string* cl = req.FindHeader("content-length");
@@ -115,6 +131,8 @@ std::optional<http::Response> QuotaPrecheck(ns::Store& store, const std::string&
     } else {
       files = 1;
     }
+    // The commit drops the blob's uncommitted blocks: their bytes go.
+    if (auto t = store.UncommittedTally(c, b); t.ok()) bytes -= static_cast<int64_t>(t->bytes);
   }
   Status s = store.CheckQuota(c, bytes, files);
   if (s.ok()) return std::nullopt;

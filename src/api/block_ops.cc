@@ -1,5 +1,7 @@
 // Block blob and append blob operations: Put Block, Put Block List, Get
 // Block List, Append Block.
+#include <unordered_map>
+
 #include <pugixml.hpp>
 
 #include "api/conditions.h"
@@ -12,7 +14,6 @@ namespace strata::api {
 
 namespace {
 constexpr size_t kMaxCommittedBlocks = 50000;
-constexpr size_t kMaxUncommittedBlocks = 100000;
 constexpr size_t kMaxBlockIdBytes = 64;
 }  // namespace
 
@@ -38,21 +39,21 @@ http::Response PutBlock(Ctx& ctx) {
     if (existing->rec.blob_type != "BlockBlob") return ErrorResponse(AzError::kInvalidBlobType);
     if (auto e = CheckBlobLeaseForWrite(ctx, existing->rec.lease)) return ErrorResponse(*e);
   }
-  auto blocks = ctx.store().UncommittedBlocks(ctx.container, ctx.blob);
-  if (!blocks.ok()) return ErrorResponse(AzError::kInternalError, blocks.status().message());
+  auto tally = ctx.store().UncommittedTally(ctx.container, ctx.blob);
+  if (!tally.ok()) return ErrorResponse(AzError::kInternalError, tally.status().message());
   // All block ids of a blob have one length.
-  const std::vector<ns::BlockInfo>* ref = &*blocks;
-  size_t want_len = 0;
-  if (!ref->empty()) want_len = ref->front().id.size();
-  else if (existing.ok() && !existing->rec.committed_blocks.empty())
+  size_t want_len = tally->id_len;
+  if (!tally->count && existing.ok() && !existing->rec.committed_blocks.empty())
     want_len = existing->rec.committed_blocks.front().id.size();
   if (want_len && want_len != id->size())
     return ErrorResponse(AzError::kInvalidBlobOrBlock,
                          "All block ids of a blob must have the same length.");
-  if (blocks->size() >= kMaxUncommittedBlocks)
-    return ErrorResponse(AzError::kBlockCountExceedsLimit, "Too many uncommitted blocks.");
+  // The store checks the block count (ns::Store::kMaxUncommittedBlocks) and
+  // the container's byte limit, from the blob's tally: never a listing.
   Status s = target ? ctx.store().StoreBlockSlot(ctx.container, ctx.blob, *id, target->slot())
                     : ctx.store().StoreBlock(ctx.container, ctx.blob, *id, *staged);
+  if (s.kind() == ErrorKind::kLimitReached)
+    return ErrorResponse(AzError::kUncommittedBlockCountExceedsLimit);
   if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   ctx.req->body_file.clear();
   http::Response r;
@@ -138,15 +139,23 @@ http::Response PutBlockList(Ctx& ctx) {
       off += b.size;
     }
   }
+  // Lookups by id in constant time: a list of 50,000 ids against 100,000
+  // uncommitted blocks must not cost their product.
+  std::unordered_map<std::string_view, const ns::BlockInfo*> uncommitted_by_id;
+  uncommitted_by_id.reserve(uncommitted->size());
+  for (const auto& b : *uncommitted) uncommitted_by_id.emplace(b.id, &b);
+  std::unordered_map<std::string_view, const std::pair<const ns::BlockInfo*, uint64_t>*>
+      committed_by_id;
+  committed_by_id.reserve(committed.size());
+  for (const auto& c : committed) committed_by_id.emplace(c.first->id, &c);  // the first of an id
   auto find_uncommitted = [&](const std::string& id) -> const ns::BlockInfo* {
-    for (const auto& b : *uncommitted)
-      if (b.id == id) return &b;
-    return nullptr;
+    auto it = uncommitted_by_id.find(id);
+    return it == uncommitted_by_id.end() ? nullptr : it->second;
   };
-  auto find_committed = [&](const std::string& id) -> const std::pair<const ns::BlockInfo*, uint64_t>* {
-    for (const auto& c : committed)
-      if (c.first->id == id) return &c;
-    return nullptr;
+  auto find_committed =
+      [&](const std::string& id) -> const std::pair<const ns::BlockInfo*, uint64_t>* {
+    auto it = committed_by_id.find(id);
+    return it == committed_by_id.end() ? nullptr : it->second;
   };
   // Blocks uploaded in list order into the assembly file: that file is the
   // blob, committed without a copy.

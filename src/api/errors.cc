@@ -58,6 +58,7 @@ const Row kTable[] = {
   {AzError::kAppendPositionConditionNotMet, {412, "AppendPositionConditionNotMet", "The append position condition specified was not met."}},
   {AzError::kMaxBlobSizeConditionNotMet, {412, "MaxBlobSizeConditionNotMet", "The max blob size condition specified was not met."}},
   {AzError::kBlockCountExceedsLimit, {409, "BlockCountExceedsLimit", "The committed block count cannot exceed the maximum limit of 50,000 blocks."}},
+  {AzError::kUncommittedBlockCountExceedsLimit, {409, "BlockCountExceedsLimit", "The uncommitted block count cannot exceed the maximum limit of 100,000 blocks."}},
   {AzError::kLeaseNotPresentWithBlobOperation, {412, "LeaseNotPresentWithBlobOperation", "There is currently no lease on the blob."}},
   {AzError::kLeaseNotPresentWithContainerOperation, {412, "LeaseNotPresentWithContainerOperation", "There is currently no lease on the container."}},
   {AzError::kLeaseNotPresentWithLeaseOperation, {409, "LeaseNotPresentWithLeaseOperation", "There is currently no lease on the blob."}},

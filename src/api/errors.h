@@ -53,7 +53,8 @@ enum class AzError {
   kInvalidBlobType,
   kAppendPositionConditionNotMet,
   kMaxBlobSizeConditionNotMet,
-  kBlockCountExceedsLimit,
+  kBlockCountExceedsLimit,             // committed blocks (Put Block List, Append Block)
+  kUncommittedBlockCountExceedsLimit,  // Put Block: the blob has the most uncommitted blocks
   kLeaseNotPresentWithBlobOperation,
   kLeaseNotPresentWithContainerOperation,
   kLeaseNotPresentWithLeaseOperation,

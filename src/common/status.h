@@ -30,6 +30,7 @@ enum class ErrorKind {
   kNotEmpty,          // a directory that must be empty is not
   kBusy,              // transient; retryable
   kQuotaExceeded,     // a container's configured byte or file limit would be exceeded
+  kLimitReached,      // a count limit would be passed (uncommitted blocks of a blob)
   kUnsupported,
 };
 

@@ -59,6 +59,11 @@ class File {
   // kNotFound when the attribute is absent; kUnsupported when the file
   // system has no xattrs.
   virtual Result<std::string> GetXattr(const std::string& name) = 0;
+  // Waits for an exclusive lock on the whole file: an open-file-description
+  // (OFD) lock, so it excludes every other File open on the same inode, in
+  // this process (any thread) and in others sharing the file system. Released
+  // when this File is closed. Needs a File opened for writing.
+  virtual Status Lock();
 };
 
 class Fs {

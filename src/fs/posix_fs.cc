@@ -20,6 +20,16 @@ bool FileStat::is_dir() const { return S_ISDIR(mode); }
 bool FileStat::is_file() const { return S_ISREG(mode); }
 bool FileStat::is_symlink() const { return S_ISLNK(mode); }
 
+Status File::Lock() {
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;  // l_start = l_len = 0: the whole file
+  while (::fcntl(fd(), F_OFD_SETLKW, &fl) != 0) {
+    if (errno != EINTR) return ErrnoStatus(errno, "lock");
+  }
+  return Status::Ok();
+}
+
 namespace {
 
 FileStat FromStatx(const struct statx& sx) {

@@ -159,10 +159,14 @@ Status Store::Open() {
         STRATA_RETURN_IF_ERROR(fs_->MkdirAll(TmpDir(name)));
       }
     }
-    // Before serving: nothing races this walk.
-    if (state->limited()) state->used = Walk(ContainerDir(name), !cfg.dir.empty());
   }
   ExpireBlocks(NowNs());
+  for (auto& [name, state] : configured_) {
+    // Before serving: nothing in this process races these walks.
+    if (!state->limited()) continue;
+    state->used = Walk(ContainerDir(name), !state->cfg.dir.empty());
+    state->used.bytes += UncommittedBytes(name);
+  }
   return Status::Ok();
 }
 
@@ -178,7 +182,15 @@ size_t Store::ExpireBlocks(TimeNs now) {
       std::string dir = root + "/" + d.name;
       // A block directory's mtime is its last Put Block.
       auto st = fs_->Stat(dir);
-      if (st.ok() && now - st->mtime_ns > kBlockTtl && fs_->RemoveAll(dir).ok()) ++removed;
+      if (!st.ok() || now - st->mtime_ns <= kBlockTtl) continue;
+      // Whose blocks: their container gets their bytes back.
+      auto owner = BlockDirOwner(dir);
+      size_t slash = owner ? owner->find('/') : std::string::npos;
+      std::string c = slash != std::string::npos ? owner->substr(0, slash) : "";
+      if (!c.empty()) ForgetAssembly(c, owner->substr(slash + 1));
+      auto held = LockTally(dir);
+      if (held.ok() ? RemoveBlockDir(c, dir, *held, true).ok() : fs_->RemoveAll(dir).ok())
+        ++removed;
     }
   }
   return removed;
@@ -636,10 +648,19 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
   // With a limit, the size it replaces and the rename are one step under
   // the container's quota lock, so concurrent commits count exactly.
   ContainerState* q = Limited(c);
+  // The blob's bytes replace those of the uncommitted blocks it drops: the
+  // blocks' tally stays locked from here to their removal, so no Put Block
+  // slips in between.
+  std::optional<HeldTally> blocks;
+  if (q && drop_blocks) {
+    auto held = LockTally(BlockDir(c, b));
+    if (held.ok()) blocks = std::move(*held);
+  }
   std::unique_lock<std::mutex> ql;
   if (q) ql = std::unique_lock<std::mutex>(q->quota_mu);
   auto dst = fs_->Stat(dest);
   int64_t dbytes = static_cast<int64_t>(rec.fp_size), dfiles = 1;
+  if (blocks) dbytes -= static_cast<int64_t>(blocks->t.bytes);
   std::optional<BlobRecord> old_ref;
   if (dst.ok() && dst->is_file()) {
     dbytes -= static_cast<int64_t>(dst->size);
@@ -666,7 +687,12 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
   if (sync_) (void)fs_->SyncDir(dest.substr(0, dest.rfind('/')));
   if (dst.ok() && dst->is_file() && dst->ino != rec.fp_ino)
     (void)fs_->Unlink(SidecarPath(c, b, dst->ino));
-  if (drop_blocks) (void)DropBlocks(c, b);
+  if (blocks) {
+    ForgetAssembly(c, b);
+    (void)RemoveBlockDir(c, BlockDir(c, b), *blocks, /*give_back=*/false);
+  } else if (drop_blocks) {
+    (void)DropBlocks(c, b);
+  }
   return Status::Ok();
 }
 
@@ -835,10 +861,35 @@ Status Store::DeleteBlob(const std::string& c, const std::string& b) {
 
 // ---------------------------------------------------------------- blocks
 
+namespace {
+
+constexpr char kTallyFile[] = ".tally";
+
+// A tally as stored: fixed width, so a rewrite in place replaces it whole.
+std::string FormatTally(const BlockTally& t) {
+  char buf[64];
+  int n = std::snprintf(buf, sizeof(buf), "%020llu %020llu %03u\n",
+                        static_cast<unsigned long long>(t.count),
+                        static_cast<unsigned long long>(t.bytes), t.id_len);
+  return std::string(buf, n);
+}
+
+std::optional<BlockTally> ParseTally(std::string_view v) {
+  if (v.size() != 46 || v[20] != ' ' || v[41] != ' ' || v[45] != '\n') return std::nullopt;
+  auto count = ParseUint(v.substr(0, 20));
+  auto bytes = ParseUint(v.substr(21, 20));
+  auto len = ParseUint(v.substr(42, 3));
+  if (!count || !bytes || !len) return std::nullopt;
+  return BlockTally{*count, *bytes, static_cast<uint32_t>(*len)};
+}
+
+}  // namespace
+
 Status Store::EnsureBlockDir(const std::string& c, const std::string& b) {
   std::string dir = BlockDir(c, b);
   if (fs_->Stat(dir).ok()) return Status::Ok();
-  // The directory's name file says whose blocks these are (for listings).
+  // The directory's name file says whose blocks these are (for listings);
+  // its tally starts at zero.
   std::string tmpdir = NewTempPath(c);
   STRATA_RETURN_IF_ERROR(fs_->Mkdir(tmpdir));
   Status w;
@@ -847,6 +898,10 @@ Status Store::EnsureBlockDir(const std::string& c, const std::string& b) {
     std::string name = c + "/" + b;
     w = f.ok() ? (*f)->PWrite(name.data(), name.size(), 0) : f.status();
   }
+  if (w.ok()) {
+    auto f = fs_->OpenWrite(tmpdir + "/" + kTallyFile, true, true);
+    w = f.ok() ? WriteTally(**f, BlockTally{}) : f.status();
+  }
   if (w.ok()) w = fs_->RenameNoReplace(tmpdir, dir);
   if (!w.ok()) (void)fs_->RemoveAll(tmpdir);  // a concurrent StoreBlock may have won
   if (!w.ok() && w.kind() != ErrorKind::kAlreadyExists && w.kind() != ErrorKind::kNotEmpty)
@@ -854,18 +909,141 @@ Status Store::EnsureBlockDir(const std::string& c, const std::string& b) {
   return Status::Ok();
 }
 
+Status Store::WriteTally(File& f, const BlockTally& t) {
+  std::string v = FormatTally(t);
+  return f.PWrite(v.data(), v.size(), 0);
+}
+
+Result<Store::HeldTally> Store::LockTally(const std::string& dir) {
+  // Created when missing (O_CREAT in a directory that is gone: kNotFound).
+  auto f = fs_->OpenWrite(dir + "/" + kTallyFile, true, false);
+  if (!f.ok()) return f.status();
+  STRATA_RETURN_IF_ERROR((*f)->Lock());
+  // Whoever removes the directory holds this lock while it does: a tally
+  // unlinked while we waited belongs to blocks that are gone.
+  auto st = (*f)->Stat();
+  if (!st.ok()) return st.status();
+  if (st->nlink == 0) return Status(ErrorKind::kNotFound, "block directory removed");
+  HeldTally held;
+  char buf[64];
+  auto n = (*f)->PRead(buf, sizeof(buf), 0);
+  std::optional<BlockTally> t;
+  if (n.ok()) t = ParseTally(std::string_view(buf, *n));
+  if (!t) {
+    // Count the entries once (UncommittedBlocks' rules) and keep the count.
+    auto blocks = ListBlockDir(dir);
+    if (!blocks.ok()) return blocks.status();
+    t = BlockTally{};
+    for (const auto& blk : *blocks) {
+      ++t->count;
+      t->bytes += blk.size;
+      t->id_len = static_cast<uint32_t>(blk.id.size());
+    }
+    STRATA_RETURN_IF_ERROR(WriteTally(**f, *t));
+  }
+  held.file = std::move(*f);
+  held.t = *t;
+  return held;
+}
+
+Result<BlockTally> Store::UncommittedTally(const std::string& c, const std::string& b) {
+  const std::string dir = BlockDir(c, b);
+  char buf[64];
+  auto f = fs_->OpenRead(dir + "/" + kTallyFile);
+  if (f.ok()) {
+    auto n = (*f)->PRead(buf, sizeof(buf), 0);
+    if (n.ok())
+      if (auto t = ParseTally(std::string_view(buf, *n))) return *t;
+  } else if (f.status().kind() == ErrorKind::kNotFound && !fs_->Stat(dir).ok()) {
+    return BlockTally{};
+  }
+  // Missing, or being rebuilt by another request: wait for its lock.
+  auto held = LockTally(dir);
+  if (!held.ok()) {
+    if (held.status().kind() == ErrorKind::kNotFound) return BlockTally{};
+    return held.status();
+  }
+  return held->t;
+}
+
+Status Store::CheckBlockRoom(const std::string& c, const std::string& b, const std::string& id,
+                             uint64_t size) {
+  auto t = UncommittedTally(c, b);
+  if (!t.ok()) return t.status();
+  int64_t dbytes = static_cast<int64_t>(size);
+  auto old = fs_->Stat(BlockPath(c, b, id));
+  bool fresh = !old.ok() || !old->is_file();
+  if (!fresh) dbytes -= static_cast<int64_t>(old->size);
+  if (fresh && t->count >= max_uncommitted_)
+    return Status(ErrorKind::kLimitReached, "the blob has the most uncommitted blocks allowed");
+  return CheckQuota(c, dbytes, 0);
+}
+
 Status Store::StoreBlock(const std::string& c, const std::string& b, const std::string& id,
                          const std::string& temp) {
-  STRATA_RETURN_IF_ERROR(EnsureBlockDir(c, b));
+  auto st = fs_->Stat(temp);
+  if (!st.ok()) return st.status();
+  // A directory removed while we waited for its tally (a commit or delete in
+  // another gateway, an expiry) is made again.
+  for (int attempt = 0; attempt < 4; ++attempt) {
+    STRATA_RETURN_IF_ERROR(EnsureBlockDir(c, b));
+    auto held = LockTally(BlockDir(c, b));
+    if (held.ok()) return PublishBlock(c, b, id, temp, st->size, *held);
+    if (held.status().kind() != ErrorKind::kNotFound) return held.status();
+  }
+  return Status(ErrorKind::kBusy, "the blob's block directory kept being removed");
+}
+
+Status Store::PublishBlock(const std::string& c, const std::string& b, const std::string& id,
+                           const std::string& temp, uint64_t size, HeldTally& held) {
+  const std::string path = BlockPath(c, b, id);
+  // One lookup by name, whatever the number of blocks.
+  auto old = fs_->Stat(path);
+  const bool fresh = !old.ok() || !old->is_file();
+  const BlockTally before = held.t;
+  if (fresh && before.count >= max_uncommitted_)
+    return Status(ErrorKind::kLimitReached, "the blob has the most uncommitted blocks allowed");
+  int64_t dbytes = static_cast<int64_t>(size) - (fresh ? 0 : static_cast<int64_t>(old->size));
+  // The place in an assembly file of the entry being replaced.
+  std::optional<std::string> old_ref;
+  if (!fresh) {
+    auto v = fs_->GetXattr(path, kBlockRefXattr);
+    if (v.ok()) old_ref = *v;
+  }
+  ContainerState* q = Limited(c);
+  std::unique_lock<std::mutex> ql;
+  if (q) {
+    ql = std::unique_lock<std::mutex>(q->quota_mu);
+    STRATA_RETURN_IF_ERROR(Fits(*q, dbytes, 0));
+  }
+  BlockTally after = before;
+  if (fresh) ++after.count;
+  after.bytes =
+      dbytes < 0 && static_cast<uint64_t>(-dbytes) > after.bytes ? 0 : after.bytes + dbytes;
+  if (!after.id_len) after.id_len = static_cast<uint32_t>(id.size());
+  // The tally first: a crash before the rename leaves it over, never under.
+  STRATA_RETURN_IF_ERROR(WriteTally(*held.file, after));
   // Upload order is kept in the blocks' mtimes (rename keeps them), strictly
   // increasing within the process: ctime is too coarse to order quick uploads.
-  STRATA_RETURN_IF_ERROR(fs_->SetMtime(temp, BlockSequenceTime()));
-  return fs_->Rename(temp, BlockPath(c, b, id));
+  Status s = fs_->SetMtime(temp, BlockSequenceTime());
+  if (s.ok()) s = fs_->Rename(temp, path);
+  if (!s.ok()) {
+    (void)WriteTally(*held.file, before);
+    return s;
+  }
+  held.t = after;
+  if (q) Apply(*q, dbytes, 0);
+  if (ql.owns_lock()) ql.unlock();
+  if (old_ref) PunchReplaced(BlockDir(c, b), *old_ref, old->size);
+  return Status::Ok();
 }
 
 Result<std::vector<BlockInfo>> Store::UncommittedBlocks(const std::string& c,
                                                         const std::string& b) {
-  std::string dir = BlockDir(c, b);
+  return ListBlockDir(BlockDir(c, b));
+}
+
+Result<std::vector<BlockInfo>> Store::ListBlockDir(const std::string& dir) {
   auto entries = fs_->ListDir(dir);
   std::vector<BlockInfo> out;
   if (!entries.ok()) {
@@ -880,7 +1058,7 @@ Result<std::vector<BlockInfo>> Store::UncommittedBlocks(const std::string& c,
   for (const auto& e : *entries) {
     if (!e.is_file) continue;
     auto id = HexDecode(e.name);
-    if (!id || id->empty()) continue;  // .name, or a stranger's file
+    if (!id || id->empty()) continue;  // .name, .tally, or a stranger's file
     auto st = fs_->Stat(dir + "/" + e.name);
     if (!st.ok()) continue;
     items.push_back({st->mtime_ns, {std::move(*id), st->size}});
@@ -892,37 +1070,79 @@ Result<std::vector<BlockInfo>> Store::UncommittedBlocks(const std::string& c,
   return out;
 }
 
+std::optional<std::string> Store::BlockDirOwner(const std::string& dir) {
+  auto f = fs_->OpenRead(dir + "/.name");
+  if (!f.ok()) return std::nullopt;
+  auto st = (*f)->Stat();
+  if (!st.ok() || st->size > 64 * 1024) return std::nullopt;
+  std::string name(st->size, '\0');
+  auto n = (*f)->PRead(name.data(), name.size(), 0);
+  if (!n.ok() || *n != name.size()) return std::nullopt;
+  return name;
+}
+
 std::vector<std::string> Store::UncommittedBlobNames(const std::string& c) {
   std::vector<std::string> out;
   const std::string blocks = BlocksRoot(c);
   auto dirs = fs_->ListDir(blocks);
   if (!dirs.ok()) return out;
   for (const auto& d : *dirs) {
-    auto f = fs_->OpenRead(blocks + "/" + d.name + "/.name");
-    if (!f.ok()) continue;
-    auto st = (*f)->Stat();
-    if (!st.ok() || st->size > 64 * 1024) continue;
-    std::string name(st->size, '\0');
-    auto n = (*f)->PRead(name.data(), name.size(), 0);
-    if (!n.ok() || *n != name.size()) continue;
-    if (StartsWith(name, c + "/")) out.push_back(name.substr(c.size() + 1));
+    auto name = BlockDirOwner(blocks + "/" + d.name);
+    if (name && StartsWith(*name, c + "/")) out.push_back(name->substr(c.size() + 1));
   }
   std::sort(out.begin(), out.end());
   return out;
 }
 
-Status Store::DropBlocks(const std::string& c, const std::string& b) {
-  {
-    // The assembly file goes with the directory: uploads into it in flight
-    // find it gone when they publish, and copy their bytes out.
-    std::lock_guard<std::mutex> l(asm_mu_);
-    auto it = assemblies_.find(AssemblyKey(c, b));
-    if (it != assemblies_.end()) {
-      it->second->dead = true;
-      assemblies_.erase(it);
-    }
+uint64_t Store::UncommittedBytes(const std::string& c) {
+  uint64_t bytes = 0;
+  const std::string blocks = BlocksRoot(c);
+  auto dirs = fs_->ListDir(blocks);
+  if (!dirs.ok()) return 0;
+  for (const auto& d : *dirs) {
+    std::string dir = blocks + "/" + d.name;
+    auto name = BlockDirOwner(dir);
+    if (!name || !StartsWith(*name, c + "/")) continue;
+    auto held = LockTally(dir);
+    if (held.ok()) bytes += held->t.bytes;
   }
-  return fs_->RemoveAll(BlockDir(c, b));
+  return bytes;
+}
+
+void Store::ForgetAssembly(const std::string& c, const std::string& b) {
+  // The assembly file goes with the directory: uploads into it in flight
+  // find it gone when they publish, and copy their bytes out.
+  std::lock_guard<std::mutex> l(asm_mu_);
+  auto it = assemblies_.find(AssemblyKey(c, b));
+  if (it != assemblies_.end()) {
+    it->second->dead = true;
+    assemblies_.erase(it);
+  }
+}
+
+Status Store::DropBlocks(const std::string& c, const std::string& b) {
+  ForgetAssembly(c, b);
+  const std::string dir = BlockDir(c, b);
+  auto held = LockTally(dir);
+  if (!held.ok()) {
+    if (held.status().kind() == ErrorKind::kNotFound) return Status::Ok();  // no blocks
+    return fs_->RemoveAll(dir);
+  }
+  return RemoveBlockDir(c, dir, *held, /*give_back=*/true);
+}
+
+Status Store::RemoveBlockDir(const std::string& c, const std::string& dir, const HeldTally& held,
+                             bool give_back) {
+  // Under the tally's lock: a Put Block waiting for it finds the tally
+  // unlinked and makes the directory again.
+  Status s = fs_->RemoveAll(dir);
+  // (What a failed removal leaves stays counted until the next start.)
+  if (!s.ok() || !give_back || held.t.bytes == 0) return s;
+  if (ContainerState* q = Limited(c)) {
+    std::lock_guard<std::mutex> l(q->quota_mu);
+    Apply(*q, -static_cast<int64_t>(held.t.bytes), 0);
+  }
+  return s;
 }
 
 // ---------------------------------------------------------------- locks

@@ -2,7 +2,9 @@
 //
 //   ROOT/CONTAINER/path/to/blob   a blob is a plain file; its record in one xattr
 //   ROOT/.strata/tmp/             staged uploads (same file system: atomic rename)
-//   ROOT/.strata/blocks/H/        uncommitted blocks of one blob (H = md5 of its name)
+//   ROOT/.strata/blocks/H/        uncommitted blocks of one blob (H = md5 of its name):
+//                                 an entry per block id, .name (whose blocks) and
+//                                 .tally (how many, how many bytes: BlockTally)
 //   ROOT/.strata/sidecar/H.INO    records too large for the xattr, or where the
 //                                 file system has no xattrs (H = md5 of the name,
 //                                 INO = inode of the file or container directory
@@ -17,7 +19,9 @@
 // stay one rename); VIEW/.strata is never a blob or path. A read-only view
 // needs no write access at all. Any container may also carry a byte and a
 // file limit, checked at every commit against a usage counter that one walk
-// fills at Open() and every strata write keeps exact.
+// fills at Open() and every strata write keeps exact. The bytes of its blobs'
+// uncommitted blocks count against the byte limit too, from Put Block until
+// they are committed (then the blob's bytes replace them), dropped or expire.
 //
 // Thread-safety: all methods are thread-safe. Read-modify-write sequences on
 // one blob (conditions, leases, metadata) must hold LockBlob() for that blob;
@@ -104,7 +108,20 @@ struct ContainerConfig {
 };
 
 struct Usage {
-  uint64_t bytes = 0, files = 0;
+  uint64_t bytes = 0, files = 0;  // bytes: files' sizes plus uncommitted blocks'
+};
+
+// The uncommitted blocks of one blob, counted. Kept in the file .tally of
+// its block directory and rewritten, under an OFD lock on that file, by
+// every change of the directory, so Put Block costs the same whatever the
+// number of blocks and every gateway sharing the root reads one count. A
+// crash between a tally update and the entry's rename leaves the tally one
+// block over, never under (the limits fail closed) until the blocks are
+// committed, dropped or expire.
+struct BlockTally {
+  uint64_t count = 0;   // distinct uncommitted block ids
+  uint64_t bytes = 0;   // the sum of their sizes
+  uint32_t id_len = 0;  // the length of their ids (a blob's ids have one); 0: no block
 };
 
 struct PathPage {
@@ -147,8 +164,14 @@ class Store {
   // again, exactly, when they publish.
   Status CheckQuota(const std::string& c, int64_t bytes, int64_t files);
 
+  // The most uncommitted blocks one blob may have, as on Azure.
+  static constexpr uint64_t kMaxUncommittedBlocks = 100000;
+  // Changes that limit (tests lower it). Set once, before serving.
+  void SetMaxUncommittedBlocks(uint64_t n) { max_uncommitted_ = n; }
+
   // Removes the uncommitted blocks of blobs that saw no Put Block for 7
-  // days before `now`. Returns how many blobs' blocks went.
+  // days before `now`, giving their bytes back to their container's usage.
+  // Returns how many blobs' blocks went.
   size_t ExpireBlocks(TimeNs now);
 
   const std::string& root() const { return root_; }
@@ -241,12 +264,27 @@ class Store {
   }
 
   // ---- uncommitted blocks ----
-  // Moves the staged file `temp` into the blob's block directory as block `id`.
+  // Moves the staged file `temp` into the blob's block directory as block
+  // `id`, replacing an uncommitted block of that id (whose place in an
+  // assembly file is then given back). O(1) in the number of blocks.
+  // kLimitReached when id is new and the blob has max uncommitted blocks;
+  // kQuotaExceeded when the block's bytes (less those of the block it
+  // replaces) would pass c's byte limit. On failure nothing changed and
+  // `temp` is left for the caller. REQUIRES: LockBlob(c, b) held.
   Status StoreBlock(const std::string& c, const std::string& b, const std::string& id,
                     const std::string& temp);
-  // Uncommitted blocks in upload order.
+  // Uncommitted blocks in upload order (one listing of the directory).
   Result<std::vector<BlockInfo>> UncommittedBlocks(const std::string& c, const std::string& b);
+  // The blob's BlockTally, read in O(1) (zeros when it has no blocks): a
+  // snapshot, exact while LockBlob(c, b) is held in every gateway.
+  Result<BlockTally> UncommittedTally(const std::string& c, const std::string& b);
+  // Only a check, before a Put Block body is read: the error StoreBlock
+  // would answer now for a block `id` of `size` bytes (kLimitReached,
+  // kQuotaExceeded), else ok.
+  Status CheckBlockRoom(const std::string& c, const std::string& b, const std::string& id,
+                        uint64_t size);
   std::string BlockPath(const std::string& c, const std::string& b, const std::string& id) const;
+  // Removes the blob's uncommitted blocks and gives their bytes back.
   Status DropBlocks(const std::string& c, const std::string& b);
   // Names of blobs of container c that have uncommitted blocks.
   std::vector<std::string> UncommittedBlobNames(const std::string& c);
@@ -342,7 +380,10 @@ class Store {
   struct ContainerState {
     ContainerConfig cfg;
     std::mutex quota_mu;  // held across a commit's size check and its rename
-    Usage used;           // guarded by quota_mu
+    // Guarded by quota_mu. This process's count: what other gateways sharing
+    // the root write is not in it until the next Open() walks the tree and
+    // reads the block tallies again (the tallies themselves are shared).
+    Usage used;
     bool limited() const { return cfg.max_bytes || cfg.max_files; }
   };
   const ContainerState* Configured(const std::string& c) const {
@@ -434,8 +475,39 @@ class Store {
   friend class BlockSlot;
   // Gives an unpublished slot's range back (see BlockSlot).
   void ReleaseSlot(BlockSlot& slot);
-  // Makes b's block directory (with its .name file) unless it exists.
+  // Makes b's block directory (with its .name and .tally files) unless it
+  // exists.
   Status EnsureBlockDir(const std::string& c, const std::string& b);
+  // A block directory's .tally, open and locked (File::Lock) until `file`
+  // closes.
+  struct HeldTally {
+    std::unique_ptr<File> file;
+    BlockTally t;
+  };
+  // Opens and locks the tally of block directory `dir`, rebuilding it by one
+  // listing when it is missing (a directory from an older strata) or
+  // unreadable. kNotFound when the directory is gone (or went while we
+  // waited for the lock).
+  Result<HeldTally> LockTally(const std::string& dir);
+  // The blocks of block directory `dir` in upload order.
+  Result<std::vector<BlockInfo>> ListBlockDir(const std::string& dir);
+  Status WriteTally(File& f, const BlockTally& t);
+  // StoreBlock's step under the tally lock.
+  Status PublishBlock(const std::string& c, const std::string& b, const std::string& id,
+                      const std::string& temp, uint64_t size, HeldTally& held);
+  // Removes block directory `dir` of container c, whose tally `held` holds
+  // locked, and gives its bytes back to c's usage when `give_back`.
+  Status RemoveBlockDir(const std::string& c, const std::string& dir, const HeldTally& held,
+                        bool give_back);
+  // "CONTAINER/BLOB" from a block directory's .name file.
+  std::optional<std::string> BlockDirOwner(const std::string& dir);
+  // The bytes of the uncommitted blocks of container c's blobs (Open()).
+  uint64_t UncommittedBytes(const std::string& c);
+  // Gives back the range of an assembly file that a replaced block entry
+  // (whose kBlockRefXattr is `ref`, of `size` bytes) named.
+  void PunchReplaced(const std::string& dir, const std::string& ref, uint64_t size);
+  // Marks b's assembly file dropped (its directory is about to go).
+  void ForgetAssembly(const std::string& c, const std::string& b);
   std::string AssemblyKey(const std::string& c, const std::string& b) const {
     return c + '\0' + b;
   }
@@ -445,6 +517,7 @@ class Store {
   std::map<std::string, std::unique_ptr<ContainerState>> configured_;  // fixed after Open
   bool sync_;
   RemoteRefHook remote_ref_hook_;
+  uint64_t max_uncommitted_ = kMaxUncommittedBlocks;
   static constexpr int kStripes = 64;
   std::mutex blob_locks_[kStripes];
   std::mutex container_locks_[kStripes];

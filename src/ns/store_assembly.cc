@@ -148,11 +148,24 @@ void Store::ReleaseSlot(BlockSlot& s) {
   }
   (void)fs_->Unlink(a.path);
   std::string dir = BlockDir(s.c_, s.b_);
+  auto held = LockTally(dir);
+  if (!held.ok() || held->t.count != 0) return;
   auto entries = fs_->ListDir(dir);
-  if (entries.ok() && entries->size() == 1 && (*entries)[0].name == ".name") {
-    (void)fs_->Unlink(dir + "/.name");
-    (void)fs_->Rmdir(dir);
-  }
+  if (!entries.ok()) return;
+  for (const auto& e : *entries)
+    if (e.name != ".name" && e.name != ".tally") return;  // a dfs append's stage, say
+  (void)RemoveBlockDir(s.c_, dir, *held, /*give_back=*/false);
+}
+
+void Store::PunchReplaced(const std::string& dir, const std::string& ref, uint64_t size) {
+  // No entry names that range any more (the new entry has the id), so no
+  // read and no in-place commit reaches it: its disk space is given back.
+  auto r = ParseRef(ref);
+  if (!r || size == 0) return;
+  auto f = fs_->OpenWrite(dir + "/" + r->first, false, false);
+  if (!f.ok()) return;
+  (void)::fallocate((*f)->fd(), FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                    static_cast<off_t>(r->second), static_cast<off_t>(size));
 }
 
 Status Store::StoreBlockSlot(const std::string& c, const std::string& b, const std::string& id,

@@ -79,6 +79,11 @@ int main(int argc, char** argv) {
   serve->add_option("--copy-step", copy_opt.step, "")->group("");
   serve->add_option("--copy-step-delay-ms", copy_opt.step_delay_ms, "")->group("");
   serve->add_option("--copy-sweep-interval", copy_opt.sweep_interval_s, "")->group("");
+  uint64_t max_uncommitted_blocks = ns::Store::kMaxUncommittedBlocks;
+  // Hidden: tests lower Azure's limit of uncommitted blocks per blob.
+  serve->add_option("--max-uncommitted-blocks", max_uncommitted_blocks,
+                    "Most uncommitted blocks of one blob")
+      ->group("");
   server::TierCliOptions tier_cli;
   CLI::App* tiercmd = app.add_subcommand("tier", "Capacity tier: status|offload|recall|verify PATH...");
   tiercmd->add_option("verb", tier_cli.verb, "status | offload | recall | verify")->required();
@@ -170,6 +175,7 @@ int main(int argc, char** argv) {
       cc.max_files = entry.max_files;
       a->store->ConfigureContainer(name, cc);
     }
+    a->store->SetMaxUncommittedBlocks(max_uncommitted_blocks);
     Status s = a->store->Open();
     if (!s.ok()) {
       std::fprintf(stderr, "strata: cannot open root %s: %s\n", ac.root.c_str(), s.message().c_str());

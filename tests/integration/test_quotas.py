@@ -1,13 +1,16 @@
 """Quotas: "max_bytes" and "max_files" per container (config file). A write
 that would pass a limit is refused with 403 ShareSizeLimitReached, changes
 nothing and leaves no residue; deletes give the room back; the usage of
-what is already there is counted at start."""
+what is already there is counted at start. Uncommitted blocks count against
+"max_bytes" from Put Block until they are committed (then the blob's bytes
+replace theirs) or dropped."""
 import base64
 import socket
 from email.utils import formatdate
 import json
 import os
 import tempfile
+import urllib.parse
 
 import pytest
 from azure.core.exceptions import HttpResponseError
@@ -25,6 +28,9 @@ LIMITS = {
     "qcopy": {"max_bytes": 1000},
     "qrename": {"max_files": 1},
     "qearly": {"max_bytes": 1000},
+    "qstage": {"max_bytes": 1000},
+    "qstage-early": {"max_bytes": 1000},
+    "qstage-over": {"max_bytes": 1000},
 }
 
 
@@ -121,15 +127,86 @@ def test_Quota_put_block_list(qserver, svc):
     c.upload_blob("old", b"o" * 500)
     b = c.get_blob_client("big")
     ids = [base64.b64encode(b"blk-%d" % i).decode() for i in range(3)]
-    for i in ids:
-        b.stage_block(i, b"z" * 200)  # staged blocks are not counted
-    expect_full(lambda: b.commit_block_list(ids))
+    for i in ids[:2]:
+        b.stage_block(i, b"z" * 200)  # 900 bytes with the staged blocks
+    # A list naming a block twice makes a blob larger than its blocks: 600
+    # bytes in place of the 400 staged would pass the limit.
+    expect_full(lambda: b.commit_block_list([ids[0], ids[0], ids[1]]))
     assert not b.exists()
     # The uncommitted blocks stay (as on Azure after a failed commit).
-    assert len(b.get_block_list("uncommitted")[1]) == 3
+    assert len(b.get_block_list("uncommitted")[1]) == 2
     b.commit_block_list(ids[:2])
     assert b.download_blob().readall() == b"z" * 400
     assert c.download_blob("old").readall() == b"o" * 500
+    # Committed, the 400 bytes count once: 100 more fit, 101 do not.
+    b2 = c.get_blob_client("more")
+    b2.stage_block(ids[2], b"m" * 100)
+    expect_full(lambda: c.upload_blob("one", b"1"))
+    no_residue(qserver)
+
+
+def test_Quota_put_block(qserver, svc):
+    c = fresh(svc, "qstage")
+    b = c.get_blob_client("staged")
+    ids = [base64.b64encode(b"blk-%d" % i).decode() for i in range(3)]
+    b.stage_block(ids[0], b"a" * 600)
+    # Uncommitted bytes count: a block that would pass the limit is refused,
+    # and leaves nothing.
+    expect_full(lambda: b.stage_block(ids[1], b"b" * 401))
+    assert [x.id for x in b.get_block_list("uncommitted")[1]] == [ids[0]]
+    expect_full(lambda: c.upload_blob("other", b"o" * 401))
+    b.stage_block(ids[1], b"b" * 400)  # exactly at the limit
+    # A replacement counts the difference.
+    expect_full(lambda: b.stage_block(ids[0], b"A" * 601))
+    b.stage_block(ids[0], b"A" * 500)
+    c.upload_blob("other", b"o" * 100)
+    c.delete_blob("other")
+    # The commit's bytes replace the blocks' (never both at once).
+    b.commit_block_list(ids[:2])
+    assert b.download_blob().readall() == b"A" * 500 + b"b" * 400
+    expect_full(lambda: c.upload_blob("other", b"o" * 101))
+    # A Put Blob over the blob drops its blocks, and gives their bytes back.
+    b.stage_block(ids[2], b"c" * 100)
+    b.upload_blob(b"new", overwrite=True)
+    c.upload_blob("other", b"o" * 997)
+    no_residue(qserver)
+
+
+def test_Quota_put_blob_over_staged_blocks(qserver, svc):
+    c = fresh(svc, "qstage-over")
+    b = c.get_blob_client("b")
+    b.stage_block(base64.b64encode(b"blk-0").decode(), b"a" * 900)
+    # A Put Blob drops the blob's blocks: its 500 bytes replace their 900,
+    # so it fits (checked before the body too).
+    b.upload_blob(b"p" * 500)
+    assert b.get_block_list("uncommitted")[1] == []
+    c.upload_blob("other", b"o" * 500)
+    expect_full(lambda: c.upload_blob("third", b"t"))
+    no_residue(qserver)
+
+
+def test_Quota_put_block_refused_before_the_body_is_sent(qserver, svc):
+    c = fresh(svc, "qstage-early")
+    c.get_blob_client("x").stage_block(base64.b64encode(b"blk-0").decode(), b"a" * 10)
+    path = "/%s/qstage-early/x" % DEV_ACCOUNT
+    query = "comp=block&blockid=" + urllib.parse.quote(
+        base64.b64encode(base64.b64encode(b"blk-1")).decode(), safe="")
+    headers = {"x-ms-version": "2021-12-02", "x-ms-date": formatdate(usegmt=True),
+               "Content-Length": str(1 << 30), "Expect": "100-continue"}
+    headers["Authorization"] = signing.sign("PUT", path, query, headers)
+    head = "PUT %s?%s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n" % (path, query, qserver.port) + \
+        "".join("%s: %s\r\n" % kv for kv in headers.items()) + "\r\n"
+    with socket.create_connection(("127.0.0.1", qserver.port), timeout=10) as sock:
+        sock.sendall(head.encode())
+        reply = b""
+        while b"\r\n\r\n" not in reply and len(reply) < 65536:
+            chunk = sock.recv(4096)
+            if not chunk:
+                break
+            reply += chunk
+    assert reply.split(b"\r\n", 1)[0].startswith(b"HTTP/1.1 403"), reply[:300]
+    assert b"sharesizelimitreached" in reply.lower()
+    assert len(c.get_blob_client("x").get_block_list("uncommitted")[1]) == 1
     no_residue(qserver)
 
 
