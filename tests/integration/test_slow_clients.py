@@ -264,6 +264,50 @@ def test_BodyMemory_backPressureInsteadOfGrowth():
         server.stop()
 
 
+def test_BodyMemory_waitBoundedThenServerBusy():
+    """When clients that keep the minimum rate hold all the body memory, the
+    bodies that could not get any wait (back-pressure) but not forever:
+    after --io-timeout they are answered 503 ServerBusy (retryable) and
+    closed, while the steady ones go on."""
+    io_timeout = 3
+    server = start(["--body-rate-window", str(WINDOW), "--body-min-rate", str(MIN_RATE),
+                    "--body-memory", "1", "--io-timeout", str(io_timeout)])
+    holders = []
+    try:
+        svc = BlobServiceClient.from_connection_string(server.connection_string)
+        svc.create_container("busy")
+        n = 70  # 1 MiB holds 64 first buffers of 16 KiB: 6 must wait
+        for i in range(n):
+            h = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+            h.sendall(signed_put_head(server.port, "busy", "hold-%d" % i, DECLARED))
+            holders.append(h)
+        start_t = time.time()
+        answered = {}
+        while time.time() - start_t < io_timeout + 6 and len(answered) < n - 64:
+            for h in holders:  # 4 KiB/s each: above the minimum rate
+                if h not in answered:
+                    h.sendall(b"h" * 1024)
+            live = [h for h in holders if h not in answered]
+            r, _, _ = select.select(live, [], [], 0.25)
+            for h in r:
+                answered[h] = (time.time() - start_t, read_until_closed(h, 2))
+        assert len(answered) == n - 64, "%d bodies waiting for memory were answered" % len(answered)
+        for elapsed, (data, closed) in answered.values():
+            assert statuses(data) == [b"503"], data[:300]
+            assert b"x-ms-error-code: ServerBusy" in data
+            assert closed
+            assert io_timeout - 1 <= elapsed < io_timeout + 5, elapsed
+        for h in holders:
+            h.close()
+        holders = []
+        # The memory comes back: an upload then succeeds.
+        svc.get_blob_client("busy", "after").upload_blob(b"l" * 100000)
+    finally:
+        for h in holders:
+            h.close()
+        server.stop()
+
+
 # ------------------------------------------------------ descriptor limit
 
 
