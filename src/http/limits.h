@@ -26,6 +26,7 @@ class MinRate {
   // Off (never expires) until Start, and again after Stop.
   void Start(Clock::time_point now, uint64_t min_bytes, Clock::duration window);
   void Stop() { on_ = false; }
+  bool on() const { return on_; }
   void Add(uint64_t n) { received_ += n; }
   void Pause() { paused_ = true; }
   void Resume(Clock::time_point now);

@@ -222,6 +222,10 @@ class Watchdog {
     rate_.Start(Clock::now(), min_bytes, std::chrono::seconds(window_s));
   }
   void Received(size_t n) { rate_.Add(n); }
+  // The same for a response, from its first wait on; later calls do nothing.
+  void RequireRateOnce(uint64_t min_bytes, int window_s) {
+    if (!rate_.on()) RequireRate(min_bytes, window_s);
+  }
   // Around the server's own waits (memory back-pressure): not the client's time.
   void PauseRate() { rate_.Pause(); }
   void ResumeRate() { rate_.Resume(Clock::now()); }
@@ -338,21 +342,44 @@ struct Server::Impl {
     }
   }
 
-  // Sends all of `data` (with MSG_MORE when more follows).
-  awaitable<bool> SendAll(tcp::socket& sock, std::string_view data, bool more) {
+  // A write its watchdog cut off (too slow, or stalled) ends in a reset:
+  // a graceful close would leave the kernel feeding the unsent queue to the
+  // same slow client (holding that memory) long after the server gave up.
+  static void AbortIfCut(tcp::socket& sock, const boost::system::error_code& ec) {
+    if (ec != asio::error::operation_aborted) return;
+    // Set behind asio's back: its destructor undoes a linger set through it.
+    ::linger reset{1, 0};
+    ::setsockopt(sock.native_handle(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  }
+
+  // A response the client takes slowly (see Write): from its first wait
+  // on, `rate` requires body_min_rate over windows of io_timeout_s.
+  void RequireSendRate(Watchdog* rate) {
+    if (rate) rate->RequireRateOnce(uint64_t{opt.body_min_rate} * opt.io_timeout_s, opt.io_timeout_s);
+  }
+
+  // Sends all of `data` (with MSG_MORE when more follows), counting what
+  // was sent on `rate` (null: not measured; see Write).
+  awaitable<bool> SendAll(tcp::socket& sock, std::string_view data, bool more,
+                          Watchdog* rate = nullptr) {
     int fd = sock.native_handle();
     while (!data.empty()) {
       ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | (more ? MSG_MORE : 0));
       if (n > 0) {
         data.remove_prefix(n);
+        if (rate) rate->Received(static_cast<size_t>(n));
         continue;
       }
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        RequireSendRate(rate);
         Watchdog wd(sock, opt.io_timeout_s);
         wd.Arm();
         boost::system::error_code ec;
         co_await sock.async_wait(tcp::socket::wait_write, asio::redirect_error(use_awaitable, ec));
-        if (ec) co_return false;
+        if (ec) {
+          AbortIfCut(sock, ec);
+          co_return false;
+        }
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
@@ -361,7 +388,7 @@ struct Server::Impl {
     co_return true;
   }
 
-  awaitable<bool> SendFile(tcp::socket& sock, const FileBody& fb) {
+  awaitable<bool> SendFile(tcp::socket& sock, const FileBody& fb, Watchdog* rate) {
     int fd = sock.native_handle();
     off_t off = static_cast<off_t>(fb.offset);
     uint64_t left = fb.length;
@@ -374,15 +401,20 @@ struct Server::Impl {
       ssize_t n = ::sendfile(fd, fb.file->fd(), &off, want);
       if (n > 0) {
         left -= n;
+        rate->Received(static_cast<size_t>(n));
         continue;
       }
       if (n == 0) co_return false;  // file shrank underneath us
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        RequireSendRate(rate);
         Watchdog wd(sock, opt.io_timeout_s);
         wd.Arm();
         boost::system::error_code ec;
         co_await sock.async_wait(tcp::socket::wait_write, asio::redirect_error(use_awaitable, ec));
-        if (ec) co_return false;
+        if (ec) {
+          AbortIfCut(sock, ec);
+          co_return false;
+        }
         continue;
       }
       if (errno == EINTR) continue;
@@ -412,7 +444,7 @@ struct Server::Impl {
 
   // A PipeBody: the status byte first, then the body as it arrives.
   awaitable<bool> WritePipe(tcp::socket& sock, Response& r, bool head, bool keep_alive,
-                            std::string& headbytes) {
+                            std::string& headbytes, Watchdog* rate) {
     PipeBody pb = std::move(*r.pipe);
     r.pipe.reset();
     int pfd = *pb.fd;
@@ -435,42 +467,54 @@ struct Server::Impl {
       co_return co_await Write(sock, f, head, keep_alive, headbytes);
     }
     SerializeHead(r, pb.length, keep_alive, &headbytes);
-    if (head) co_return co_await SendAll(sock, headbytes, false);
-    if (!co_await SendAll(sock, headbytes, pb.length > 0)) co_return false;
+    if (head) co_return co_await SendAll(sock, headbytes, false, rate);
+    if (!co_await SendAll(sock, headbytes, pb.length > 0, rate)) co_return false;
     std::vector<char> buf(256 * 1024);
     uint64_t left = pb.length;
     while (left > 0) {
       ssize_t n = ::read(pfd, buf.data(), static_cast<size_t>(std::min<uint64_t>(buf.size(), left)));
       if (n > 0) {
         left -= static_cast<uint64_t>(n);
-        if (!co_await SendAll(sock, std::string_view(buf.data(), n), left > 0)) co_return false;
+        if (!co_await SendAll(sock, std::string_view(buf.data(), n), left > 0, rate))
+          co_return false;
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EAGAIN && co_await WaitReadable(sd)) continue;
+      if (n < 0 && errno == EAGAIN) {
+        rate->PauseRate();  // the producer is slow, not the client
+        bool readable = co_await WaitReadable(sd);
+        rate->ResumeRate();
+        if (readable) continue;
+      }
       co_return false;  // the producer failed mid-body (or stalled): close
     }
     co_return true;
   }
 
-  // Sends r; `headbytes` is the connection's buffer for the header.
+  // Sends r; `headbytes` is the connection's buffer for the header. A
+  // response that does not fit the socket at once must then be taken at
+  // body_min_rate, averaged over windows of io_timeout_s (the stall a write
+  // was always allowed): a client that reads a little now and then does not
+  // keep the connection, nor what the response holds.
   awaitable<bool> Write(tcp::socket& sock, Response& r, bool head, bool keep_alive,
                         std::string& headbytes) {
-    if (r.pipe) co_return co_await WritePipe(sock, r, head, keep_alive, headbytes);
+    Watchdog rate(sock, opt.io_timeout_s);
+    if (r.pipe) co_return co_await WritePipe(sock, r, head, keep_alive, headbytes, &rate);
     uint64_t len = r.file ? r.file->length : r.body.size();
     if (r.head_length) len = *r.head_length;
     SerializeHead(r, len, keep_alive, &headbytes);
-    if (head || r.status == 304 || r.status == 204) co_return co_await SendAll(sock, headbytes, false);
+    if (head || r.status == 304 || r.status == 204)
+      co_return co_await SendAll(sock, headbytes, false, &rate);
     if (r.file) {
-      if (!co_await SendAll(sock, headbytes, r.file->length > 0)) co_return false;
-      co_return co_await SendFile(sock, *r.file);
+      if (!co_await SendAll(sock, headbytes, r.file->length > 0, &rate)) co_return false;
+      co_return co_await SendFile(sock, *r.file, &rate);
     }
     if (r.body.size() < 16384) {
       headbytes += r.body;
-      co_return co_await SendAll(sock, headbytes, false);
+      co_return co_await SendAll(sock, headbytes, false, &rate);
     }
-    if (!co_await SendAll(sock, headbytes, true)) co_return false;
-    co_return co_await SendAll(sock, r.body, false);
+    if (!co_await SendAll(sock, headbytes, true, &rate)) co_return false;
+    co_return co_await SendAll(sock, r.body, false, &rate);
   }
 
   // Ends a connection whose last response said "Connection: close". Closing

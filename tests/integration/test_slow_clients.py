@@ -205,6 +205,50 @@ def test_SlowBody_steadyClientAtTheMinimumRateIsKept():
         server.stop()
 
 
+def test_SlowRead_tricklingReaderClosed():
+    """A client that reads a large response a little at a time (below the
+    minimum rate) does not keep its connection: each read is progress, but
+    the rate is measured over windows that reads do not reset."""
+    io_timeout = 2
+    server = start(["--io-timeout", str(io_timeout)])  # the default minimum rate, 1 KiB/s
+    try:
+        svc = BlobServiceClient.from_connection_string(server.connection_string)
+        svc.create_container("sread")
+        svc.get_blob_client("sread", "big").upload_blob(b"r" * (8 << 20))
+        path = "/%s/sread/big" % DEV_ACCOUNT
+        h = {"x-ms-version": "2021-12-02", "x-ms-date": formatdate(usegmt=True)}
+        h["Authorization"] = signing.sign("GET", path, "", h)
+        raw = "GET %s HTTP/1.1\r\nHost: x\r\n" % path
+        raw += "".join("%s: %s\r\n" % kv for kv in h.items()) + "\r\n"
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # a small window
+        s.connect(("127.0.0.1", server.port))
+        s.sendall(raw.encode())
+        start_t = time.time()
+        got = 0
+        closed = False
+        # 256 bytes every 0.5 s: 512 B/s, half the minimum; ~4.5 hours for
+        # 8 MiB if never cut off.
+        while time.time() - start_t < 30:
+            r, _, _ = select.select([s], [], [], 0.5)
+            if r:
+                try:
+                    d = s.recv(256)
+                except ConnectionResetError:
+                    d = b""
+                if not d:
+                    closed = True
+                    break
+                got += len(d)
+            time.sleep(0.5)  # pacing the slow reader, not a readiness wait
+        s.close()
+        assert closed, "a trickling reader kept its connection (read %d bytes)" % got
+        assert got < (8 << 20)
+        assert time.time() - start_t < 30
+    finally:
+        server.stop()
+
+
 def test_SlowHeader_trickledHeaderClosed():
     """Header bytes do not move the header deadline either."""
     server = start(["--header-timeout", "2"])
