@@ -404,6 +404,10 @@ http::Response Api::Fail(http::Failure kind, const http::Request* req, const Sta
                         detail.message());
       break;
     case http::Failure::kLengthMismatch: r = ErrorResponse(AzError::kContentLengthMismatch); break;
+    case http::Failure::kNotImplemented:
+      r = ErrorResponse(AzError::kTransferEncodingNotImplemented);
+      break;
+    case http::Failure::kBusy: r = ErrorResponse(AzError::kServerBusy); break;
     default: r = ErrorResponse(AzError::kInvalidInput, "The request is malformed: " + detail.message()); break;
   }
   r.close = true;

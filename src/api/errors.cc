@@ -48,6 +48,7 @@ const Row kTable[] = {
   {AzError::kRequestBodyTooLarge, {413, "RequestBodyTooLarge", "The request body is too large and exceeds the maximum permissible limit."}},
   {AzError::kRequestHeaderTooLarge, {400, "RequestHeaderTooLarge", "The size of the request header exceeds the maximum permissible limit."}},
   {AzError::kUnsupportedHeader, {400, "UnsupportedHeader", "One of the HTTP headers specified in the request is not supported."}},
+  {AzError::kTransferEncodingNotImplemented, {501, "NotImplemented", "The requested Transfer-Encoding is not implemented."}},
   {AzError::kUnsupportedQueryParameter, {400, "UnsupportedQueryParameter", "One of the query parameters specified in the request URI is not supported."}},
   {AzError::kUnsupportedHttpVerb, {405, "UnsupportedHttpVerb", "The resource doesn't support the specified HTTP verb."}},
   {AzError::kInvalidUri, {400, "InvalidUri", "The requested URI does not represent any resource on the server."}},

@@ -44,6 +44,7 @@ enum class AzError {
   kRequestBodyTooLarge,
   kRequestHeaderTooLarge,
   kUnsupportedHeader,
+  kTransferEncodingNotImplemented,  // a Transfer-Encoding other than chunked
   kUnsupportedQueryParameter,
   kUnsupportedHttpVerb,
   kInvalidUri,

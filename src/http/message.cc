@@ -19,6 +19,28 @@ const std::string* Request::FindHeader(std::string_view lower_name) const {
   return nullptr;
 }
 
+bool TransferEncodingSupported(const Request& req) {
+  int codings = 0;
+  for (const auto& [k, v] : req.headers) {
+    if (k != "transfer-encoding") continue;
+    std::string_view rest(v);
+    while (true) {
+      size_t comma = rest.find(',');
+      std::string_view coding = Trim(rest.substr(0, comma));
+      if (!IEquals(coding, "chunked") || ++codings > 1) return false;
+      if (comma == std::string_view::npos) break;
+      rest.remove_prefix(comma + 1);
+    }
+  }
+  return true;
+}
+
+size_t CountHeader(const Request& req, std::string_view lower_name) {
+  size_t n = 0;
+  for (const auto& [k, v] : req.headers) n += k == lower_name;
+  return n;
+}
+
 std::optional<std::string> Request::Query(std::string_view name) const {
   const std::string_view* v = FindQuery(name);
   if (!v) return std::nullopt;

@@ -87,6 +87,13 @@ struct Request {
   mutable QueryCache qc_;
 };
 
+// Whether the server can frame the request's body: no Transfer-Encoding,
+// or exactly one coding, "chunked". Any other (unknown, or layered under
+// chunked) would leave the body to be read as the next request.
+bool TransferEncodingSupported(const Request& req);
+// How many header lines of this (lowercase) name the request has.
+size_t CountHeader(const Request& req, std::string_view lower_name);
+
 // A body read from part of a file with sendfile(2).
 struct FileBody {
   std::shared_ptr<File> file;

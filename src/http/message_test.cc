@@ -74,5 +74,31 @@ TEST(ResponseHeaders, WireLinesReadBack) {
   EXPECT_EQ(r.HeaderList(), want);
 }
 
+Request WithHeaders(std::initializer_list<std::pair<std::string, std::string>> h) {
+  Request r;
+  for (const auto& kv : h) r.headers.push_back(kv);
+  return r;
+}
+
+TEST(TransferEncoding, OnlyChunkedAloneIsSupported) {
+  EXPECT_TRUE(TransferEncodingSupported(WithHeaders({})));
+  EXPECT_TRUE(TransferEncodingSupported(WithHeaders({{"transfer-encoding", "chunked"}})));
+  EXPECT_TRUE(TransferEncodingSupported(WithHeaders({{"transfer-encoding", " Chunked "}})));
+  for (const char* v : {"xchunked", "chunkedx", "gzip, chunked", "chunked, chunked", "identity",
+                        "", ",", "chunked,"}) {
+    EXPECT_FALSE(TransferEncodingSupported(WithHeaders({{"transfer-encoding", v}}))) << v;
+  }
+  // Split over two lines: the codings add up.
+  EXPECT_FALSE(TransferEncodingSupported(
+      WithHeaders({{"transfer-encoding", "gzip"}, {"transfer-encoding", "chunked"}})));
+}
+
+TEST(CountHeader, CountsEveryLine) {
+  Request r = WithHeaders({{"host", "a"}, {"x", "1"}, {"host", "b"}});
+  EXPECT_EQ(CountHeader(r, "host"), 2u);
+  EXPECT_EQ(CountHeader(r, "x"), 1u);
+  EXPECT_EQ(CountHeader(r, "y"), 0u);
+}
+
 }  // namespace
 }  // namespace strata::http

@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/sendfile.h>
@@ -8,11 +9,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <charconv>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <cstdio>
 #include <cstring>
+#include <functional>
 #include <future>
 #include <limits>
 #include <thread>
@@ -21,6 +25,7 @@
 #include "common/crc64.h"
 #include "common/crypto.h"
 #include "common/strings.h"
+#include "http/limits.h"
 
 namespace strata::http {
 
@@ -58,15 +63,16 @@ class PipelinedDigest {
     if (want_md5_) req->body_md5 = md5_.Final();
     if (want_crc64_) req->body_crc64 = crc64_.Value();
   }
+  // Returns once the last fed buffer is hashed (it may then be refilled).
+  void Wait() {
+    if (pending_.valid()) pending_.get();
+  }
   ~PipelinedDigest() { Wait(); }
 
  private:
   void Update(const char* p, size_t n) {
     if (want_md5_) md5_.Update(p, n);
     if (want_crc64_) crc64_.Update(p, n);
-  }
-  void Wait() {
-    if (pending_.valid()) pending_.get();
   }
   bool want_md5_, want_crc64_;
   Md5Hasher md5_;
@@ -119,10 +125,12 @@ class HeadParser final : public bhttp::basic_parser<true> {
     left_ = n;
   }
   size_t BodyRegionLeft() const { return left_; }
+  int version() const { return version_; }  // 11 for HTTP/1.1
 
  private:
-  void on_request_impl(bhttp::verb, beast::string_view method, beast::string_view target, int,
-                       beast::error_code&) override {
+  void on_request_impl(bhttp::verb, beast::string_view method, beast::string_view target,
+                       int version, beast::error_code&) override {
+    version_ = version;
     req_->method.assign(method.data(), method.size());
     req_->target.assign(target.data(), target.size());
     std::string_view t(req_->target);
@@ -164,6 +172,7 @@ class HeadParser final : public bhttp::basic_parser<true> {
   }
 
   Request* req_;
+  int version_ = 11;
   char* body_ = nullptr;
   size_t left_ = 0;
 };
@@ -202,15 +211,31 @@ class Watchdog {
 
   void Arm() { Arm(secs_); }
   void Arm(int seconds) { deadline_ = Clock::now() + std::chrono::seconds(seconds); }
-  // For the reads of a body: the same as Arm, named for its use.
-  void Touch() { Arm(); }
-  void Disarm() { deadline_ = Clock::time_point::max(); }
+  void Disarm() {
+    deadline_ = Clock::time_point::max();
+    rate_.Stop();
+  }
+  // For the reads of a body: from now on, each window must bring at least
+  // min_bytes (see MinRate); the bytes counted by Received never move this
+  // deadline, so trickling them does not keep a connection.
+  void RequireRate(uint64_t min_bytes, int window_s) {
+    rate_.Start(Clock::now(), min_bytes, std::chrono::seconds(window_s));
+  }
+  void Received(size_t n) { rate_.Add(n); }
+  // The same for a response, from its first wait on; later calls do nothing.
+  void RequireRateOnce(uint64_t min_bytes, int window_s) {
+    if (!rate_.on()) RequireRate(min_bytes, window_s);
+  }
+  // Around the server's own waits (memory back-pressure): not the client's time.
+  void PauseRate() { rate_.Pause(); }
+  void ResumeRate() { rate_.Resume(Clock::now()); }
 
-  // Runs a loop's checks: cancels every connection past its deadline.
+  // Runs a loop's checks: cancels every connection past its deadline or
+  // below its minimum rate.
   static void Sweep(Deadlines& list, Clock::time_point now) {
     for (Watchdog* w = list.head; w; w = w->next_) {
-      if (now < w->deadline_) continue;
-      w->deadline_ = Clock::time_point::max();
+      if (now < w->deadline_ && !w->rate_.Expired(now)) continue;
+      w->Disarm();
       boost::system::error_code ignored;
       w->sock_->cancel(ignored);
     }
@@ -223,6 +248,7 @@ class Watchdog {
   Watchdog* prev_ = nullptr;
   Watchdog* next_ = nullptr;
   Clock::time_point deadline_ = Clock::time_point::max();
+  MinRate rate_;
 };
 
 }  // namespace
@@ -238,13 +264,19 @@ struct Server::Impl {
   };
   ServerOptions opt;
   Handler* handler;
+  // Before the loops: their sessions give memory back as they are destroyed.
+  MemoryBudget body_memory;
+  std::atomic<uint64_t> sessions{0};  // open connections, all loops
+  // Whether accepting is paused for want of descriptors (logged once).
+  std::atomic<bool> accept_starved{false};
   std::vector<std::unique_ptr<Loop>> loops;
   // Runs the Handle() calls marked BodyPlan::on_pool. Declared after the
   // loops, so it is joined first: a call in flight still posts its result
   // to its (stopped) loop, whose destruction then frees the session.
   std::unique_ptr<asio::thread_pool> pool;
 
-  Impl(ServerOptions o, Handler* h) : opt(std::move(o)), handler(h) {
+  Impl(ServerOptions o, Handler* h)
+      : opt(std::move(o)), handler(h), body_memory(opt.body_memory_limit) {
     int n = opt.worker_threads > 0 ? opt.worker_threads
                                    : std::max(2, static_cast<int>(std::thread::hardware_concurrency()));
     pool = std::make_unique<asio::thread_pool>(static_cast<size_t>(n));
@@ -279,49 +311,112 @@ struct Server::Impl {
         use_awaitable);
   }
 
+  // Deadlines: a header must arrive within header_timeout_s, and a body
+  // keep body_min_rate over each window; io_timeout_s bounds both, so one
+  // short stall timeout (tests) shortens every deadline.
+  int HeaderSeconds() const {
+    return std::max(1, std::min(opt.header_timeout_s, opt.io_timeout_s));
+  }
+  int RateWindowSeconds() const {
+    return std::max(1, std::min(opt.body_rate_window_s, opt.io_timeout_s));
+  }
+
   // Once a second, cancels the I/O of this loop's connections whose
-  // watchdog ran out. Runs on the loop's thread, as do its sessions.
+  // watchdog ran out. Runs on the loop's thread, as do its sessions. The
+  // first loop's sweep also hands memory back to the system after a burst
+  // of bodies or connections (the allocator keeps freed pages otherwise).
   awaitable<void> Sweep(Loop& loop) {
     asio::steady_timer timer(loop.ioc);
+    bool trims = &loop == loops.front().get();
+    BurstEnd bodies_end(16 << 20), sessions_end(256);
     while (true) {
       timer.expires_after(std::chrono::seconds(1));
       boost::system::error_code ec;
       co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
       if (ec) co_return;
       Watchdog::Sweep(loop.deadlines, Watchdog::Clock::now());
+      if (trims) {
+        bool a = bodies_end.Sample(body_memory.used());
+        bool b = sessions_end.Sample(sessions.load(std::memory_order_relaxed));
+        if (a || b) ::malloc_trim(0);
+      }
     }
   }
 
+  // At the descriptor limit (EMFILE, ENFILE) or out of kernel memory, an
+  // accept fails at once while the connection stays queued; retrying at
+  // once would spin. Pause this loop's accepts instead (doubling from 10 ms
+  // to 1 s), say so once, and go on when descriptors are free again
+  // (queued clients wait in the backlog meanwhile).
   awaitable<void> Accept(Loop& loop) {
     t_deadlines = &loop.deadlines;  // this thread's sessions register here
+    asio::steady_timer pause(loop.ioc);
+    auto backoff = std::chrono::milliseconds(0);
     while (true) {
       boost::system::error_code ec;
       tcp::socket sock =
           co_await loop.acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
       if (ec) {
         if (ec == asio::error::operation_aborted) co_return;
+        if (ec == asio::error::no_descriptors || ec.value() == ENFILE ||
+            ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
+          if (!accept_starved.exchange(true))
+            std::fprintf(stderr, "strata: accept: %s; pausing accepts until connections close\n",
+                         ec.message().c_str());
+          backoff = std::clamp(backoff * 2, std::chrono::milliseconds(10),
+                               std::chrono::milliseconds(1000));
+          pause.expires_after(backoff);
+          co_await pause.async_wait(asio::redirect_error(use_awaitable, ec));
+          if (ec) co_return;
+        }
         continue;
       }
+      backoff = std::chrono::milliseconds(0);
+      if (accept_starved.load(std::memory_order_relaxed) && accept_starved.exchange(false))
+        std::fprintf(stderr, "strata: accepting connections again\n");
       auto ex = sock.get_executor();
       asio::co_spawn(ex, Session(std::move(sock)), asio::detached);
     }
   }
 
-  // Sends all of `data` (with MSG_MORE when more follows).
-  awaitable<bool> SendAll(tcp::socket& sock, std::string_view data, bool more) {
+  // A write its watchdog cut off (too slow, or stalled) ends in a reset:
+  // a graceful close would leave the kernel feeding the unsent queue to the
+  // same slow client (holding that memory) long after the server gave up.
+  static void AbortIfCut(tcp::socket& sock, const boost::system::error_code& ec) {
+    if (ec != asio::error::operation_aborted) return;
+    // Set behind asio's back: its destructor undoes a linger set through it.
+    ::linger reset{1, 0};
+    ::setsockopt(sock.native_handle(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  }
+
+  // A response the client takes slowly (see Write): from its first wait
+  // on, `rate` requires body_min_rate over windows of io_timeout_s.
+  void RequireSendRate(Watchdog* rate) {
+    if (rate) rate->RequireRateOnce(uint64_t{opt.body_min_rate} * opt.io_timeout_s, opt.io_timeout_s);
+  }
+
+  // Sends all of `data` (with MSG_MORE when more follows), counting what
+  // was sent on `rate` (null: not measured; see Write).
+  awaitable<bool> SendAll(tcp::socket& sock, std::string_view data, bool more,
+                          Watchdog* rate = nullptr) {
     int fd = sock.native_handle();
     while (!data.empty()) {
       ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | (more ? MSG_MORE : 0));
       if (n > 0) {
         data.remove_prefix(n);
+        if (rate) rate->Received(static_cast<size_t>(n));
         continue;
       }
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        RequireSendRate(rate);
         Watchdog wd(sock, opt.io_timeout_s);
         wd.Arm();
         boost::system::error_code ec;
         co_await sock.async_wait(tcp::socket::wait_write, asio::redirect_error(use_awaitable, ec));
-        if (ec) co_return false;
+        if (ec) {
+          AbortIfCut(sock, ec);
+          co_return false;
+        }
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
@@ -330,7 +425,7 @@ struct Server::Impl {
     co_return true;
   }
 
-  awaitable<bool> SendFile(tcp::socket& sock, const FileBody& fb) {
+  awaitable<bool> SendFile(tcp::socket& sock, const FileBody& fb, Watchdog* rate) {
     int fd = sock.native_handle();
     off_t off = static_cast<off_t>(fb.offset);
     uint64_t left = fb.length;
@@ -343,15 +438,20 @@ struct Server::Impl {
       ssize_t n = ::sendfile(fd, fb.file->fd(), &off, want);
       if (n > 0) {
         left -= n;
+        rate->Received(static_cast<size_t>(n));
         continue;
       }
       if (n == 0) co_return false;  // file shrank underneath us
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
+        RequireSendRate(rate);
         Watchdog wd(sock, opt.io_timeout_s);
         wd.Arm();
         boost::system::error_code ec;
         co_await sock.async_wait(tcp::socket::wait_write, asio::redirect_error(use_awaitable, ec));
-        if (ec) co_return false;
+        if (ec) {
+          AbortIfCut(sock, ec);
+          co_return false;
+        }
         continue;
       }
       if (errno == EINTR) continue;
@@ -381,7 +481,7 @@ struct Server::Impl {
 
   // A PipeBody: the status byte first, then the body as it arrives.
   awaitable<bool> WritePipe(tcp::socket& sock, Response& r, bool head, bool keep_alive,
-                            std::string& headbytes) {
+                            std::string& headbytes, Watchdog* rate) {
     PipeBody pb = std::move(*r.pipe);
     r.pipe.reset();
     int pfd = *pb.fd;
@@ -404,42 +504,54 @@ struct Server::Impl {
       co_return co_await Write(sock, f, head, keep_alive, headbytes);
     }
     SerializeHead(r, pb.length, keep_alive, &headbytes);
-    if (head) co_return co_await SendAll(sock, headbytes, false);
-    if (!co_await SendAll(sock, headbytes, pb.length > 0)) co_return false;
+    if (head) co_return co_await SendAll(sock, headbytes, false, rate);
+    if (!co_await SendAll(sock, headbytes, pb.length > 0, rate)) co_return false;
     std::vector<char> buf(256 * 1024);
     uint64_t left = pb.length;
     while (left > 0) {
       ssize_t n = ::read(pfd, buf.data(), static_cast<size_t>(std::min<uint64_t>(buf.size(), left)));
       if (n > 0) {
         left -= static_cast<uint64_t>(n);
-        if (!co_await SendAll(sock, std::string_view(buf.data(), n), left > 0)) co_return false;
+        if (!co_await SendAll(sock, std::string_view(buf.data(), n), left > 0, rate))
+          co_return false;
         continue;
       }
       if (n < 0 && errno == EINTR) continue;
-      if (n < 0 && errno == EAGAIN && co_await WaitReadable(sd)) continue;
+      if (n < 0 && errno == EAGAIN) {
+        rate->PauseRate();  // the producer is slow, not the client
+        bool readable = co_await WaitReadable(sd);
+        rate->ResumeRate();
+        if (readable) continue;
+      }
       co_return false;  // the producer failed mid-body (or stalled): close
     }
     co_return true;
   }
 
-  // Sends r; `headbytes` is the connection's buffer for the header.
+  // Sends r; `headbytes` is the connection's buffer for the header. A
+  // response that does not fit the socket at once must then be taken at
+  // body_min_rate, averaged over windows of io_timeout_s (the stall a write
+  // was always allowed): a client that reads a little now and then does not
+  // keep the connection, nor what the response holds.
   awaitable<bool> Write(tcp::socket& sock, Response& r, bool head, bool keep_alive,
                         std::string& headbytes) {
-    if (r.pipe) co_return co_await WritePipe(sock, r, head, keep_alive, headbytes);
+    Watchdog rate(sock, opt.io_timeout_s);
+    if (r.pipe) co_return co_await WritePipe(sock, r, head, keep_alive, headbytes, &rate);
     uint64_t len = r.file ? r.file->length : r.body.size();
     if (r.head_length) len = *r.head_length;
     SerializeHead(r, len, keep_alive, &headbytes);
-    if (head || r.status == 304 || r.status == 204) co_return co_await SendAll(sock, headbytes, false);
+    if (head || r.status == 304 || r.status == 204)
+      co_return co_await SendAll(sock, headbytes, false, &rate);
     if (r.file) {
-      if (!co_await SendAll(sock, headbytes, r.file->length > 0)) co_return false;
-      co_return co_await SendFile(sock, *r.file);
+      if (!co_await SendAll(sock, headbytes, r.file->length > 0, &rate)) co_return false;
+      co_return co_await SendFile(sock, *r.file, &rate);
     }
     if (r.body.size() < 16384) {
       headbytes += r.body;
-      co_return co_await SendAll(sock, headbytes, false);
+      co_return co_await SendAll(sock, headbytes, false, &rate);
     }
-    if (!co_await SendAll(sock, headbytes, true)) co_return false;
-    co_return co_await SendAll(sock, r.body, false);
+    if (!co_await SendAll(sock, headbytes, true, &rate)) co_return false;
+    co_return co_await SendAll(sock, r.body, false, &rate);
   }
 
   // Ends a connection whose last response said "Connection: close". Closing
@@ -453,7 +565,7 @@ struct Server::Impl {
     if (ec) co_return;
     Watchdog wd(sock, std::min(kLingerSeconds, std::max(opt.io_timeout_s, 1)));
     wd.Arm();
-    std::vector<char> buf(64 * 1024);
+    std::vector<char> buf(16 * 1024);  // small: many connections may linger at once
     uint64_t total = 0;
     while (total < kLingerBytes) {
       size_t n = co_await sock.async_read_some(asio::buffer(buf),
@@ -475,6 +587,54 @@ struct Server::Impl {
     co_return;
   }
 
+  // Memory an in-memory body took from the budget; given back with it.
+  struct MemoryCharge {
+    explicit MemoryCharge(MemoryBudget* b) : budget(b) {}
+    ~MemoryCharge() { budget->Give(bytes); }
+    MemoryCharge(const MemoryCharge&) = delete;
+    MemoryCharge& operator=(const MemoryCharge&) = delete;
+    MemoryBudget* budget;
+    uint64_t bytes = 0;
+  };
+
+  // Calls try_take until it succeeds, waiting in between without reading
+  // the socket (back-pressure) while other bodies hold the budget. The
+  // wait is not counted against the client's rate. False after
+  // io_timeout_s without success.
+  awaitable<bool> WaitForMemory(std::function<bool()> try_take, Watchdog& wd) {
+    if (try_take()) co_return true;
+    wd.PauseRate();
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(opt.io_timeout_s);
+    auto step = std::chrono::milliseconds(5);
+    bool ok = false;
+    while (!(ok = try_take()) && std::chrono::steady_clock::now() < deadline) {
+      timer.expires_after(step);
+      boost::system::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+      if (ec) break;
+      step = std::min(step * 2, std::chrono::milliseconds(100));
+    }
+    wd.ResumeRate();
+    co_return ok;
+  }
+
+  // Makes room in req.body for n more bytes, taking the growth from the
+  // budget first (and waiting for it, see WaitForMemory): the body grows
+  // geometrically as bytes arrive, never past `limit` (a body over it is
+  // refused by its consumer). False when no memory came in time.
+  awaitable<bool> GrowMemoryBody(Request& req, size_t n, uint64_t limit, MemoryCharge& charge,
+                                 Watchdog& wd) {
+    uint64_t need = req.body.size() + n;
+    if (need <= req.body.capacity() || need > limit) co_return true;
+    uint64_t grown = std::min<uint64_t>(std::max<uint64_t>(need, 2 * charge.bytes), limit);
+    uint64_t extra = grown - charge.bytes;
+    if (!co_await WaitForMemory([&] { return body_memory.TryTake(extra); }, wd)) co_return false;
+    charge.bytes = grown;
+    req.body.reserve(static_cast<size_t>(grown));
+    co_return true;
+  }
+
   awaitable<void> Session(tcp::socket sock) {
     boost::system::error_code ec;
     sock.set_option(tcp::no_delay(true), ec);
@@ -484,12 +644,17 @@ struct Server::Impl {
       auto ep = sock.remote_endpoint(ec);
       if (!ec) ip = ep.address().to_string();
     }
+    sessions.fetch_add(1, std::memory_order_relaxed);
+    struct Counted {
+      std::atomic<uint64_t>* n;
+      ~Counted() { n->fetch_sub(1, std::memory_order_relaxed); }
+    } counted{&sessions};
     beast::flat_buffer buffer(kReadBufferLimit);
-    std::vector<char> chunk;
     std::string out_head;  // each response's status line and header
     Watchdog wd(sock, opt.idle_timeout_s);
     while (true) {
       Request req;
+      MemoryCharge body_charge(&body_memory);  // req.body's share of the budget
       HeadParser parser(&req);
       parser.header_limit(opt.header_limit);
       parser.body_limit(std::numeric_limits<std::uint64_t>::max());
@@ -513,7 +678,7 @@ struct Server::Impl {
         if (ec != bhttp::error::need_more) break;
         ec = {};
         if (!io_armed) {
-          wd.Arm(opt.io_timeout_s);
+          wd.Arm(HeaderSeconds());
           io_armed = true;
         }
         size_t room = buffer.max_size() - buffer.size();
@@ -541,6 +706,24 @@ struct Server::Impl {
         co_return;
       }
       req.remote_ip = ip;
+      // A Transfer-Encoding the server cannot frame would leave the body to
+      // be read as the next request (smuggling); an HTTP/1.1 request names
+      // its host exactly once (RFC 9112, 3.2). Refused, and closed.
+      std::optional<Failure> refusal;
+      const char* why = "";
+      if (!TransferEncodingSupported(req)) {
+        refusal = Failure::kNotImplemented;
+        why = "unsupported Transfer-Encoding";
+      } else if (size_t hosts = CountHeader(req, "host");
+                 hosts > 1 || (hosts == 0 && parser.version() >= 11)) {
+        refusal = Failure::kBadRequest;
+        why = "an HTTP/1.1 request needs exactly one Host header";
+      }
+      if (refusal) {
+        Response r = handler->Fail(*refusal, &req, Status(ErrorKind::kInvalidArgument, why));
+        co_await RespondAndClose(sock, r, req.method == "HEAD");
+        co_return;
+      }
       bool keep_alive = parser.keep_alive();
       bool head = req.method == "HEAD";
       BodyPlan plan;
@@ -598,14 +781,14 @@ struct Server::Impl {
             req.body_file.clear();
           }
         }
-        // Two halves: one fills while the other hashes. Small bodies get
-        // small halves, so many small uploads hold little memory.
-        size_t half_size = kBodyChunk;
+        // Two buffers: one fills while the other hashes. They grow, up to
+        // the body's size (at most kBodyChunk each), only as bytes arrive,
+        // and within the budget all bodies share (see BodyBuffers).
+        size_t cap = kBodyChunk;
         if (!parser.chunked() && parser.content_length())
-          half_size = static_cast<size_t>(
+          cap = static_cast<size_t>(
               std::clamp<uint64_t>(*parser.content_length(), kReadBufferLimit, kBodyChunk));
-        chunk.resize(2 * half_size);
-        chunk.shrink_to_fit();
+        BodyBuffers bufs(&body_memory, cap);
         uint64_t total = 0;
         // Takes n body bytes: hash, then keep in memory or write to the spool.
         // False when the body is over the plan's limit.
@@ -634,60 +817,76 @@ struct Server::Impl {
           }
           return true;
         };
+        // Hands on the n bytes of a filled buffer (consume), then picks
+        // the buffer to fill next. False when the body is over its limit.
+        // (An in-memory body must have room for them first: GrowMemoryBody.)
+        auto hand_on = [&](int* cur, size_t n) {
+          if (!consume(bufs.data(*cur), n)) return false;
+          int next = bufs.Next(*cur, n == bufs.size(*cur));
+          if (next == *cur && digest) digest->Wait();  // refilled at once
+          *cur = next;
+          return true;
+        };
+        bool in_memory = plan.kind == BodyPlan::kMemory;
         Watchdog body_wd(sock, opt.io_timeout_s);
-        if (!parser.chunked() && parser.content_length()) {
+        body_wd.RequireRate(uint64_t{opt.body_min_rate} * RateWindowSeconds(), RateWindowSeconds());
+        size_t first = static_cast<size_t>(std::max<uint64_t>(buffer.size(), 1));
+        if (!co_await WaitForMemory([&] { return bufs.Init(first); }, body_wd)) {
+          failure = Failure::kBusy;
+        } else if (!parser.chunked() && parser.content_length()) {
           // A sized body bypasses the parser: the bytes already buffered,
-          // then large reads straight from the socket into one half of
-          // `chunk`, each taking all that has arrived; a full half is
-          // spooled and handed to the hasher while the other half fills.
+          // then large reads straight from the socket into one buffer,
+          // each taking all that has arrived; a full buffer is spooled and
+          // handed to the hasher while the other fills.
           uint64_t left = *parser.content_length();
-          size_t buffered = static_cast<size_t>(std::min<uint64_t>(buffer.size(), left));
-          char* half[2] = {chunk.data(), chunk.data() + half_size};
           int cur = 0;
           size_t fill = 0;
-          static_assert(kReadBufferLimit <= kBodyChunk);  // buffered fits a half
-          std::memcpy(half[cur], buffer.data().data(), buffered);
-          fill = buffered;
-          bool ok = true;
-          buffer.consume(buffered);
-          left -= buffered;
           int sfd = sock.native_handle();
-          while (ok) {
-            if (fill == half_size || (left == 0 && fill > 0)) {
-              ok = consume(half[cur], fill);
-              cur ^= 1;
+          while (true) {
+            size_t size = bufs.size(cur);
+            if (fill == size || (left == 0 && fill > 0)) {
+              if (in_memory &&
+                  !co_await GrowMemoryBody(req, fill, plan.max_size, body_charge, body_wd)) {
+                failure = Failure::kBusy;
+                break;
+              }
+              if (!hand_on(&cur, fill)) break;
               fill = 0;
               continue;
             }
             if (left == 0) break;
-            size_t want = static_cast<size_t>(std::min<uint64_t>(half_size - fill, left));
-            ssize_t n = ::read(sfd, half[cur] + fill, want);
-            if (n > 0) {
-              fill += static_cast<size_t>(n);
-              left -= static_cast<uint64_t>(n);
+            size_t want = static_cast<size_t>(std::min<uint64_t>(size - fill, left));
+            char* at = bufs.data(cur) + fill;
+            size_t got = 0;
+            if (buffer.size() > 0) {
+              got = std::min(want, buffer.size());
+              std::memcpy(at, buffer.data().data(), got);
+              buffer.consume(got);
+            } else if (ssize_t n = ::read(sfd, at, want); n > 0) {
+              got = static_cast<size_t>(n);
             } else if (n == 0) {
               ec = bhttp::error::partial_message;
               break;
             } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
               // Wait by reading (see the header read above).
-              body_wd.Touch();
-              size_t got = co_await sock.async_read_some(
-                  asio::buffer(half[cur] + fill, want), asio::redirect_error(use_awaitable, ec));
+              got = co_await sock.async_read_some(asio::buffer(at, want),
+                                                  asio::redirect_error(use_awaitable, ec));
               if (ec) break;
-              fill += got;
-              left -= got;
             } else if (errno != EINTR) {
               ec = asio::error::connection_reset;
               break;
             }
+            body_wd.Received(got);
+            fill += got;
+            left -= got;
           }
         } else {
-          char* half[2] = {chunk.data(), chunk.data() + half_size};
           int cur = 0;
-          // Chunked: the parser copies each chunk's data into one half
-          // of `chunk`; a full half is handed on while the other fills.
+          // Chunked: the parser copies each chunk's data into one buffer;
+          // a full buffer is handed on while the other fills.
           while (!parser.is_done()) {
-            parser.SetBodyRegion(half[cur], half_size);
+            size_t size = bufs.size(cur);
+            parser.SetBodyRegion(bufs.data(cur), size);
             while (!parser.is_done() && parser.BodyRegionLeft() > 0) {
               if (buffer.size() > 0) {
                 size_t used =
@@ -695,13 +894,12 @@ struct Server::Impl {
                 buffer.consume(used);
                 if (ec == bhttp::error::need_buffer) {
                   ec = {};
-                  break;  // this half is full
+                  break;  // this buffer is full
                 }
                 if (ec == bhttp::error::need_more) ec = {};
                 else if (ec) break;
                 else if (used > 0) continue;
               }
-              body_wd.Touch();
               size_t room = buffer.max_size() - buffer.size();
               if (room == 0) {
                 ec = bhttp::error::bad_chunk;  // a chunk header that never ends
@@ -713,11 +911,16 @@ struct Server::Impl {
               if (ec == asio::error::eof) ec = bhttp::error::partial_message;
               if (ec) break;
               buffer.commit(n);
+              body_wd.Received(n);
             }
             if (ec) break;
-            size_t n = half_size - parser.BodyRegionLeft();
-            if (n && !consume(half[cur], n)) break;
-            cur ^= 1;
+            size_t n = size - parser.BodyRegionLeft();
+            if (n && in_memory &&
+                !co_await GrowMemoryBody(req, n, plan.max_size, body_charge, body_wd)) {
+              failure = Failure::kBusy;
+              break;
+            }
+            if (n && !hand_on(&cur, n)) break;
           }
         }
         body_wd.Disarm();
@@ -725,7 +928,7 @@ struct Server::Impl {
         req.body_size = total;
         if (digest) digest->Finish(&req);
         if (ec) {
-          // Stalled, reset or malformed mid-body: nothing is left behind.
+          // Stalled, too slow, reset or malformed mid-body: nothing is left behind.
           if (!req.body_file.empty()) ::unlink(req.body_file.c_str());
           if (ec == bhttp::error::partial_message || ec == asio::error::eof ||
               ec == asio::error::operation_aborted || ec == asio::error::connection_reset)

@@ -26,6 +26,10 @@ enum class Failure {
   kBodyTooLarge,    // body over the plan's max_size
   kBodyIo,          // the spooled body could not be written (disk full, ...)
   kLengthMismatch,  // the body ended before Content-Length
+  kNotImplemented,  // a Transfer-Encoding other than "chunked" (the body
+                    // cannot be framed: the connection is closed)
+  kBusy,            // no memory came free for the body in time (see
+                    // ServerOptions::body_memory_limit)
 };
 
 class Handler {
@@ -49,12 +53,29 @@ struct ServerOptions {
   int worker_threads = 0; // Handle() calls marked on_pool; 0: one per core, at least 2
   uint32_t header_limit = 64 * 1024;
   int idle_timeout_s = 120;  // waiting for the first byte of the next request
-  // Once a request has begun: its whole header, and then each 1 MiB of its
-  // body, must arrive within this; a write must make progress within it.
-  // A body whose Content-Length exceeds the handler's limit is refused
-  // before it is read; a connection closed after an error lingers (bounded)
-  // to drain what the client still sends, so the client reads the error.
+  // Once a request has begun, its whole header must arrive within this.
+  int header_timeout_s = 30;
+  // A body must bring at least body_min_rate bytes a second, averaged over
+  // each window of body_rate_window_s (the first opens when the body
+  // starts); else the connection is closed. Trickled bytes never move this
+  // deadline; time the server itself spends not reading (waiting for body
+  // memory) is not counted against the client.
+  uint32_t body_min_rate = 1024;
+  int body_rate_window_s = 30;
+  // A write must make progress within this, and a body wait no longer for
+  // memory. It also bounds header_timeout_s and body_rate_window_s (so one
+  // short value shortens every deadline). A body whose Content-Length
+  // exceeds the handler's limit is refused before it is read; a connection
+  // closed after an error lingers (bounded) to drain what the client still
+  // sends, so the client reads the error.
   int io_timeout_s = 60;
+  // The memory all request bodies hold together (read buffers, bodies kept
+  // in memory). A body's buffers grow only as its bytes arrive; past this
+  // cap they stop growing, and a body that needs memory to go on at all
+  // (its first buffer, room in memory for its next bytes) waits without
+  // reading its socket (back-pressure) until others give memory back, or
+  // fails with kBusy after io_timeout_s.
+  uint64_t body_memory_limit = 128ull << 20;
 };
 
 class Server {

@@ -2,6 +2,7 @@
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -84,6 +85,22 @@ int main(int argc, char** argv) {
   serve->add_option("--max-uncommitted-blocks", max_uncommitted_blocks,
                     "Most uncommitted blocks of one blob")
       ->group("");
+  // The limits that keep slow clients from holding the server (see
+  // http::ServerOptions): tests shorten them; operators rarely need to.
+  http::ServerOptions limits;
+  serve->add_option("--header-timeout", limits.header_timeout_s,
+                    "Seconds a request header may take to arrive, however it trickles")
+      ->capture_default_str();
+  serve->add_option("--body-min-rate", limits.body_min_rate,
+                    "Bytes a second a request body must average over each --body-rate-window")
+      ->capture_default_str();
+  serve->add_option("--body-rate-window", limits.body_rate_window_s,
+                    "Seconds over which a body's rate is measured (a slower body is cut off)")
+      ->capture_default_str();
+  uint64_t body_memory_mib = limits.body_memory_limit >> 20;
+  serve->add_option("--body-memory", body_memory_mib,
+                    "MiB all request bodies may hold in memory together (back-pressure beyond)")
+      ->capture_default_str();
   server::TierCliOptions tier_cli;
   CLI::App* tiercmd = app.add_subcommand("tier", "Capacity tier: status|offload|recall|verify PATH...");
   tiercmd->add_option("verb", tier_cli.verb, "status | offload | recall | verify")->required();
@@ -276,6 +293,10 @@ int main(int argc, char** argv) {
   opt.threads = cfg.threads;
   opt.worker_threads = worker_threads;
   if (io_timeout_s > 0) opt.io_timeout_s = io_timeout_s;
+  opt.header_timeout_s = std::max(1, limits.header_timeout_s);
+  opt.body_min_rate = limits.body_min_rate;
+  opt.body_rate_window_s = std::max(1, limits.body_rate_window_s);
+  opt.body_memory_limit = std::max<uint64_t>(1, body_memory_mib) << 20;
   http::Server server(opt, &handler);
   auto port = server.Listen();
   if (!port.ok()) {

@@ -20,10 +20,11 @@ def strata_binary():
 
 
 class StrataServer:
-    def __init__(self, root=None, extra_args=(), config=None):
+    def __init__(self, root=None, extra_args=(), config=None, preexec_fn=None):
         self.root = root or tempfile.mkdtemp(prefix="strata-test-")
         self.extra_args = list(extra_args)
         self.config = config
+        self.preexec_fn = preexec_fn  # run in the child before exec (e.g. setrlimit)
         self.proc = None
         self.port = None
 
@@ -33,7 +34,7 @@ class StrataServer:
         if self.config:
             args += ["--config", self.config]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True)
+                                     text=True, preexec_fn=self.preexec_fn)
         deadline = time.time() + timeout
         self.banner = ""
         while time.time() < deadline:
