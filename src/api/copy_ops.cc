@@ -26,6 +26,31 @@ std::string NewCopyId() {
          hex.substr(16, 4) + "-" + hex.substr(20, 12);
 }
 
+// The destination of a copy, under its lock: the container exists, the
+// request holds the lease of an existing destination (kept in `rec`), no copy
+// is pending on it (when `refuse_pending`), and the conditions hold. nullopt
+// when the copy may replace it.
+std::optional<http::Response> CheckCopyDestination(const Ctx& ctx,
+                                                   const Result<ns::BlobInfo>& old,
+                                                   bool refuse_pending, ns::BlobRecord* rec) {
+  if (!old.ok() && old.status().kind() == ErrorKind::kContainerNotFound)
+    return ErrorResponse(AzError::kContainerNotFound);
+  bool exists = old.ok();
+  if (exists) {
+    if (auto e = CheckBlobLeaseForWrite(ctx, old->rec.lease)) return ErrorResponse(*e);
+    if (refuse_pending && old->rec.copy_status == "pending")
+      return ErrorResponse(AzError::kPendingCopyOperation);
+    rec->lease = old->rec.lease;
+  } else if (ctx.H("x-ms-lease-id")) {
+    return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
+  }
+  if (auto e = CheckWriteConditions(ctx, exists, exists ? old->rec : ns::BlobRecord{}, true)) {
+    if (e->status == 412) return ErrorResponse(AzError::kTargetConditionNotMet);
+    return *e;
+  }
+  return std::nullopt;
+}
+
 // Copy Blob of a large source: under the destination's lock, checks the
 // destination as a synchronous copy does, reserves the background copy,
 // publishes the destination as a zero-length blob with the new properties,
@@ -37,20 +62,8 @@ http::Response StartPendingCopy(Ctx& ctx, ns::Store::OpenBlob source, ns::BlobRe
   uint64_t size = source.info->st.size;
   auto lock = store.LockBlob(ctx.container, ctx.blob);
   auto old = store.Head(ctx.container, ctx.blob);
-  if (!old.ok() && old.status().kind() == ErrorKind::kContainerNotFound)
-    return ErrorResponse(AzError::kContainerNotFound);
+  if (auto e = CheckCopyDestination(ctx, old, true, &rec)) return *e;
   bool exists = old.ok();
-  if (exists) {
-    if (auto e = CheckBlobLeaseForWrite(ctx, old->rec.lease)) return ErrorResponse(*e);
-    if (old->rec.copy_status == "pending") return ErrorResponse(AzError::kPendingCopyOperation);
-    rec.lease = old->rec.lease;
-  } else if (ctx.H("x-ms-lease-id")) {
-    return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
-  }
-  if (auto e = CheckWriteConditions(ctx, exists, exists ? old->rec : ns::BlobRecord{}, true)) {
-    if (e->status == 412) return ErrorResponse(AzError::kTargetConditionNotMet);
-    return *e;
-  }
   Status s;
   auto ticket = jobs.Begin(&store, ctx.container, ctx.blob, rec.copy_id, &s);
   if (!ticket) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
@@ -145,21 +158,8 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   std::unique_lock<std::mutex> lock;
   if (!same) lock = ctx.store().LockBlob(ctx.container, ctx.blob);
   auto old = ctx.store().Head(ctx.container, ctx.blob);
-  if (!old.ok() && old.status().kind() == ErrorKind::kContainerNotFound)
-    return ErrorResponse(AzError::kContainerNotFound);
+  if (auto e = CheckCopyDestination(ctx, old, kind != CopyKind::kPutFromUrl, &rec)) return *e;
   bool exists = old.ok();
-  if (exists) {
-    if (auto e = CheckBlobLeaseForWrite(ctx, old->rec.lease)) return ErrorResponse(*e);
-    if (kind != CopyKind::kPutFromUrl && old->rec.copy_status == "pending")
-      return ErrorResponse(AzError::kPendingCopyOperation);
-    rec.lease = old->rec.lease;
-  } else if (ctx.H("x-ms-lease-id")) {
-    return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
-  }
-  if (auto e = CheckWriteConditions(ctx, exists, exists ? old->rec : ns::BlobRecord{}, true)) {
-    if (e->status == 412) return ErrorResponse(AzError::kTargetConditionNotMet);
-    return *e;
-  }
   rec.etag = ns::NewEtag();
   rec.last_modified = ctx.now;
   rec.created = exists ? old->rec.created : ctx.now;
