@@ -29,7 +29,8 @@ run_one() {
   start="$(date +%s)"
   # -timeout: one input running longer is a finding; -rss_limit_mb: so is
   # memory past 2 GiB; -use_value_profile helps past byte comparisons.
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  # Reports go to the target's log (whatever ASAN_OPTIONS the caller set).
+  ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     "build-fuzz/fuzz/${t}_fuzz" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
     -max_len=8192 -use_value_profile=1 -print_final_stats=1 \
     -artifact_prefix="build-fuzz/artifacts/${t}-" \
