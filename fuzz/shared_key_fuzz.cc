@@ -30,7 +30,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (name != "authorization") continue;
     if (value != "SharedKey devstoreaccount1:AUTO") break;  // Authorize reads the first
     auth::RequestView view = fuzz::ViewOf(*req);
-    std::string sts = auth::SharedKeyStringToSign(view, "/" + account.name + req->path);
+    // An empty path is signed as "/", as the SDKs sign it.
+    std::string sts = auth::SharedKeyStringToSign(
+        view, "/" + account.name + (req->path.empty() ? "/" : req->path));
     value = "SharedKey devstoreaccount1:" + auth::Sign(account.key, sts);
     auto_signed = true;
     break;
