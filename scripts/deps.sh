@@ -8,6 +8,8 @@ pkgs=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev libcurl4-openssl-
 if [ "$mode" = test ]; then
   pkgs+=(python3 python3-azure-storage python3-pytest python3-requests rclone
          libsecret-1-0)
+  # The fuzz targets (scripts/fuzz.sh): clang and its libFuzzer runtime.
+  pkgs+=(clang libclang-rt-14-dev)
   # Node.js may come from elsewhere (its own packages conflict with Debian's).
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi

@@ -1,11 +1,69 @@
 #!/usr/bin/env bash
-# Quick start, command 2: install, build, and run every test: the GoogleTest
-# units (through CTest), then the integration tests with real clients.
+# Quick start, command 2: install, build, and run every test once, under
+# AddressSanitizer + UndefinedBehaviorSanitizer (build-asan/): the GoogleTest
+# units (through CTest), each fuzz target of fuzz/ for a bounded time
+# (scripts/fuzz.sh), then the integration tests with real clients against
+# the sanitized server. Any sanitizer report fails the run. The optimized
+# binary that serve.sh and bench/ run (build/, scripts/build.sh) is built
+# too and its unit tests run, so an -O2-only miscompile of the coroutine
+# code cannot hide behind the -O1 sanitizer build. Prints how long each
+# stage took.
+#
+# STRATA_FUZZ_SECONDS: seconds per fuzz target (default 60; 0 skips fuzzing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/deps.sh test
-scripts/build.sh
-scripts/check-layers.sh
-(cd build && ctest --output-on-failure -j2)
-export STRATA_BIN="$PWD/build/strata"
-/usr/bin/python3 -m pytest -q -p no:cacheprovider tests/
+stages=()
+run_stage() {  # NAME COMMAND...: runs it and records its time
+  local name="$1" start
+  shift
+  start="$(date +%s)"
+  "$@"
+  stages+=("$(printf '%-12s %5d s' "$name" "$(($(date +%s) - start))")")
+}
+report() {
+  echo "test.sh stages:"
+  printf '  %s\n' "${stages[@]}"
+}
+trap report EXIT
+
+build_asan() {
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Sanitize -DSTRATA_SANITIZE=ON >/dev/null
+  ninja -C build-asan
+}
+# Every sanitized process (servers, probes, test binaries) writes its
+# reports here, so a report from a server the tests merely stopped is not
+# lost; the run fails when any exists.
+san_dir="$PWD/build-asan/sanitizer"
+export ASAN_OPTIONS="log_path=$san_dir/asan:detect_leaks=1:abort_on_error=0"
+export UBSAN_OPTIONS="log_path=$san_dir/ubsan:print_stacktrace=1:halt_on_error=1"
+check_reports() {
+  if compgen -G "$san_dir/*" >/dev/null; then
+    echo "sanitizer reports:" >&2
+    head -n 60 "$san_dir"/* >&2
+    return 1
+  fi
+}
+unit_tests() {
+  (cd build-asan && ctest --output-on-failure -j2)
+  check_reports
+}
+integration_tests() {
+  STRATA_BIN="$PWD/build-asan/strata" STRATA_SANITIZED=1 \
+    /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/
+  check_reports
+}
+
+run_stage deps scripts/deps.sh test
+run_stage layers scripts/check-layers.sh
+run_stage build-asan build_asan
+release_units() {
+  scripts/build.sh
+  (cd build && ctest --output-on-failure -j2)
+}
+rm -rf "$san_dir" && mkdir -p "$san_dir"
+run_stage unit unit_tests
+if [ "${STRATA_FUZZ_SECONDS:-60}" != 0 ]; then
+  run_stage fuzz scripts/fuzz.sh "${STRATA_FUZZ_SECONDS:-60}"
+fi
+run_stage integration integration_tests
+run_stage release release_units

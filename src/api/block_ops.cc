@@ -6,6 +6,7 @@
 
 #include "api/conditions.h"
 #include "api/context.h"
+#include "api/xml_bodies.h"
 #include "common/crypto.h"
 #include "common/strings.h"
 
@@ -69,34 +70,9 @@ http::Response PutBlockList(Ctx& ctx) {
     if (!raw || raw->size() != 16) return ErrorResponse(AzError::kInvalidMd5);
     if (*raw != Md5(ctx.req->body)) return ErrorResponse(AzError::kMd5Mismatch);
   }
-  struct Want {
-    enum Kind { kLatest, kCommitted, kUncommitted } kind;
-    std::string id;
-  };
+  using Want = BlockListEntry;
   std::vector<Want> wants;
-  {
-    pugi::xml_document doc;
-    if (!doc.load_buffer(ctx.req->body.data(), ctx.req->body.size()))
-      return ErrorResponse(AzError::kInvalidXmlDocument);
-    pugi::xml_node root = doc.child("BlockList");
-    if (!root) return ErrorResponse(AzError::kInvalidXmlDocument, "The root element must be BlockList.");
-    for (pugi::xml_node n : root.children()) {
-      if (n.type() != pugi::node_element) continue;
-      std::string tag = n.name();
-      Want::Kind kind;
-      if (tag == "Latest") kind = Want::kLatest;
-      else if (tag == "Committed") kind = Want::kCommitted;
-      else if (tag == "Uncommitted") kind = Want::kUncommitted;
-      else return ErrorResponse(AzError::kInvalidXmlDocument, "Unexpected element " + tag + ".");
-      auto id = Base64Decode(std::string(Trim(n.child_value())));
-      // Azure answers an id that is not Base64 (or too long) as a block
-      // it cannot find.
-      if (!id || id->empty() || id->size() > kMaxBlockIdBytes)
-        return ErrorResponse(AzError::kInvalidBlockList,
-                             "A block id is not valid Base64 of 1 to 64 bytes.");
-      wants.push_back({kind, *id});
-    }
-  }
+  if (auto e = ParseBlockList(ctx.req->body, &wants)) return ErrorResponse(e->error, e->detail);
   if (wants.size() > kMaxCommittedBlocks) return ErrorResponse(AzError::kBlockCountExceedsLimit);
   ns::BlobRecord rec;
   rec.blob_type = "BlockBlob";

@@ -1,8 +1,7 @@
 // Container operations: create, properties, metadata, delete, ACL, list.
-#include <pugixml.hpp>
-
 #include "api/conditions.h"
 #include "api/context.h"
+#include "api/xml_bodies.h"
 #include "common/strings.h"
 
 namespace strata::api {
@@ -140,26 +139,7 @@ http::Response SetContainerAcl(Ctx& ctx) {
   }
   std::vector<ns::SignedIdentifier> ids;
   if (!Trim(ctx.req->body).empty()) {
-    pugi::xml_document doc;
-    if (!doc.load_buffer(ctx.req->body.data(), ctx.req->body.size()))
-      return ErrorResponse(AzError::kInvalidXmlDocument);
-    pugi::xml_node root = doc.child("SignedIdentifiers");
-    if (!root) return ErrorResponse(AzError::kInvalidXmlDocument);
-    for (pugi::xml_node si : root.children("SignedIdentifier")) {
-      ns::SignedIdentifier s;
-      s.id = si.child_value("Id");
-      if (s.id.empty() || s.id.size() > 64)
-        return ErrorResponse(AzError::kInvalidXmlDocument, "Signed identifier Id must be 1 to 64 characters.");
-      pugi::xml_node ap = si.child("AccessPolicy");
-      s.start = ap.child_value("Start");
-      s.expiry = ap.child_value("Expiry");
-      s.permission = ap.child_value("Permission");
-      for (const std::string* t : {&s.start, &s.expiry})
-        if (!t->empty() && !ParseIso8601(*t)) return ErrorResponse(AzError::kInvalidXmlDocument);
-      ids.push_back(std::move(s));
-    }
-    if (ids.size() > 5)
-      return ErrorResponse(AzError::kInvalidXmlDocument, "At most 5 signed identifiers are allowed.");
+    if (auto e = ParseSignedIdentifiers(ctx.req->body, &ids)) return ErrorResponse(e->error, e->detail);
   }
   rec->public_access = access;
   rec->identifiers = std::move(ids);

@@ -177,6 +177,27 @@ TEST(SasAccountTest, ValidityWindow) {
   EXPECT_TRUE(Check(BlobRequest(kAccountSas), kReadBlob, nullptr, At("2020-01-01T00:00:00Z")).ok);
 }
 
+// "9999-12-31", as tools write for "never expires", overflowed TimeNs and
+// read as 1816: the SAS was refused as expired (found by fuzz/sas_fuzz).
+TEST(SasAccountTest, FarFutureExpiryIsValid) {
+  std::string query =
+      "sv=2021-08-06&ss=b&srt=sco&sp=rl&se=9999-12-31T23:59:59Z&spr=https,http";
+  auto p = ParseSas(query + "&sig=x");
+  ASSERT_TRUE(p.has_value());
+  query += "&sig=" + UrlEncode(Sign(DevAccount().key, AccountSasStringToSign(kAccountName, *p)));
+  Outcome out = Check(BlobRequest(query), kReadBlob);
+  EXPECT_TRUE(out.ok) << out.code << ": " << out.message;
+  // A start that far ahead is not yet valid.
+  std::string later = "sv=2021-08-06&ss=b&srt=sco&sp=rl&st=9999-01-01&se=9999-12-31&spr=https,http";
+  auto q = ParseSas(later + "&sig=x");
+  ASSERT_TRUE(q.has_value());
+  later += "&sig=" + UrlEncode(Sign(DevAccount().key, AccountSasStringToSign(kAccountName, *q)));
+  Outcome early = Check(BlobRequest(later), kReadBlob);
+  EXPECT_FALSE(early.ok);
+  EXPECT_NE(early.message.find("not valid in the specified time frame"), std::string::npos)
+      << early.message;
+}
+
 // A granted SAS is remembered (to skip the HMAC), but never past its window,
 // and never for another demand or another peer.
 TEST(SasAccountTest, RememberedGrantStillHonoursWindowAndDemand) {

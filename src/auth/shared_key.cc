@@ -242,8 +242,11 @@ Outcome AuthorizeSharedKey(const RequestView& req, const Account& account, Schem
                     first + "'.");
   }
 
-  TimeNs skew = *when > now ? *when - now : now - *when;
-  if (skew > kMaxClockSkewNs) {
+  // As unsigned: a date far from now (up to kMinTimeNs or kMaxTimeNs) is
+  // more than an int64_t apart.
+  uint64_t skew = *when > now ? static_cast<uint64_t>(*when) - static_cast<uint64_t>(now)
+                              : static_cast<uint64_t>(now) - static_cast<uint64_t>(*when);
+  if (skew > static_cast<uint64_t>(kMaxClockSkewNs)) {
     return Deny(kAuthenticationFailed,
                 "Request date '" + std::string(Trim(*date)) +
                     "' is outside the allowed 15 minute window around the server time '" +

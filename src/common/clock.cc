@@ -62,7 +62,13 @@ std::optional<TimeNs> FromFields(int year, int mon, int day, int h, int m, int s
   tm.tm_min = m;
   tm.tm_sec = sec;
   time_t t = timegm(&tm);
-  return static_cast<TimeNs>(t) * 1000000000LL + ns;
+  // Years 0..9999 reach past what TimeNs holds (1677..2262): saturate
+  // rather than overflow, so "9999-12-31" stays the far future it means.
+  TimeNs out;
+  if (__builtin_mul_overflow(static_cast<int64_t>(t), int64_t{1000000000}, &out) ||
+      __builtin_add_overflow(out, ns, &out))
+    return t < 0 ? kMinTimeNs : kMaxTimeNs;
+  return out;
 }
 }  // namespace
 

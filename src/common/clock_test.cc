@@ -85,6 +85,22 @@ TEST(Iso8601, ParsesSasForms) {
             day + (3 * 3600 + 4 * 60 + 5) * kSec + 123456789);
 }
 
+// Found by fuzz/ (container_acl, sas, shared_key): a year the parsers
+// accept but TimeNs cannot hold overflowed (undefined behaviour; wrapped in
+// practice, so "9999-12-31" read as 1816). It saturates instead.
+TEST(TimeLimits, FarDatesSaturate) {
+  EXPECT_EQ(ParseIso8601("9999-12-31T23:59:59Z"), kMaxTimeNs);
+  EXPECT_EQ(ParseIso8601("2262-04-12"), kMaxTimeNs);
+  EXPECT_EQ(ParseIso8601("2262-04-11T23:47:16.854775807Z"), kMaxTimeNs);  // the last one
+  EXPECT_EQ(ParseIso8601("2262-04-11T23:47:16.854775806Z"), kMaxTimeNs - 1);
+  EXPECT_EQ(ParseIso8601("1013-01-01T00:00:00Z"), kMinTimeNs);
+  EXPECT_EQ(ParseIso8601("0000-01-01"), kMinTimeNs);
+  EXPECT_EQ(ParseHttpDate("Fri, 31 Dec 9999 23:59:59 GMT"), kMaxTimeNs);
+  EXPECT_EQ(ParseHttpDate("Sat, 05 Dec 1013 06:00:00 GMT"), kMinTimeNs);
+  EXPECT_LT(*ParseIso8601("1677-09-22"), 0);
+  EXPECT_GT(*ParseIso8601("2262-04-10"), *ParseIso8601("2262-01-01"));
+}
+
 TEST(Iso8601, RefusesGarbage) {
   for (const char* bad : {"",
                           "2024",

@@ -26,6 +26,7 @@
 #include "common/crypto.h"
 #include "common/strings.h"
 #include "http/limits.h"
+#include "http/request_parser.h"
 
 namespace strata::http {
 
@@ -111,71 +112,6 @@ void SerializeHead(const Response& r, uint64_t content_length, bool keep_alive, 
   if (!keep_alive) out->append("Connection: close\r\n", 19);
   out->append("\r\n", 2);
 }
-
-// Parses a request header straight into a Request: no beast::http::fields
-// (a node allocation and a tree insert per field) in between, and no copy
-// afterwards. A chunked body goes into the region the caller provides, as
-// beast's buffer_body does: when the region is full, put() stops with
-// error::need_buffer.
-class HeadParser final : public bhttp::basic_parser<true> {
- public:
-  explicit HeadParser(Request* req) : req_(req) {}
-  void SetBodyRegion(char* p, size_t n) {
-    body_ = p;
-    left_ = n;
-  }
-  size_t BodyRegionLeft() const { return left_; }
-  int version() const { return version_; }  // 11 for HTTP/1.1
-
- private:
-  void on_request_impl(bhttp::verb, beast::string_view method, beast::string_view target,
-                       int version, beast::error_code&) override {
-    version_ = version;
-    req_->method.assign(method.data(), method.size());
-    req_->target.assign(target.data(), target.size());
-    std::string_view t(req_->target);
-    size_t q = t.find('?');
-    req_->path.assign(t.substr(0, q));
-    if (q != std::string_view::npos) req_->query.assign(t.substr(q + 1));
-  }
-  void on_response_impl(int, beast::string_view, int, beast::error_code&) override {}
-  void on_field_impl(bhttp::field, beast::string_view name, beast::string_view value,
-                     beast::error_code&) override {
-    std::string_view n(name.data(), name.size());
-    req_->header_names.emplace_back(n);
-    auto& [k, v] = req_->headers.emplace_back();
-    k.resize(n.size());
-    for (size_t i = 0; i < n.size(); ++i) {
-      char ch = n[i];
-      k[i] = (ch >= 'A' && ch <= 'Z') ? static_cast<char>(ch + ('a' - 'A')) : ch;
-    }
-    v.assign(Trim(std::string_view(value.data(), value.size())));
-  }
-  void on_header_impl(beast::error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>&, beast::error_code&) override {}
-  size_t on_body_impl(beast::string_view body, beast::error_code& ec) override {
-    return Take(body, ec);
-  }
-  void on_chunk_header_impl(std::uint64_t, beast::string_view, beast::error_code&) override {}
-  size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, beast::error_code& ec) override {
-    return Take(body, ec);
-  }
-  void on_finish_impl(beast::error_code&) override {}
-
-  size_t Take(beast::string_view body, beast::error_code& ec) {
-    size_t n = std::min(body.size(), left_);
-    if (n) std::memcpy(body_, body.data(), n);
-    body_ += n;
-    left_ -= n;
-    if (n < body.size()) ec = bhttp::error::need_buffer;
-    return n;
-  }
-
-  Request* req_;
-  int version_ = 11;
-  char* body_ = nullptr;
-  size_t left_ = 0;
-};
 
 class Watchdog;
 
@@ -655,7 +591,7 @@ struct Server::Impl {
     while (true) {
       Request req;
       MemoryCharge body_charge(&body_memory);  // req.body's share of the budget
-      HeadParser parser(&req);
+      RequestParser parser(&req);
       parser.header_limit(opt.header_limit);
       parser.body_limit(std::numeric_limits<std::uint64_t>::max());
       // Waiting for a request may take idle_timeout_s; once its first

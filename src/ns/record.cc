@@ -90,12 +90,33 @@ json LeaseToJson(const Lease& l) {
   return json{{"id", Str(l.id)},     {"dur", l.duration},  {"exp", l.expiry},
               {"brk", l.break_time}, {"active", l.active}, {"breaking", l.breaking}};
 }
+// The integer at j[key] within [lo, hi], 0 when absent; throws (caught by
+// Unpack) on anything else: a record read back from the file system may
+// hold a float or a number too large, whose conversion is undefined.
+int64_t IntAt(const json& j, const char* key, int64_t lo = INT64_MIN, int64_t hi = INT64_MAX) {
+  auto it = j.find(key);
+  if (it == j.end()) return 0;
+  int64_t v;
+  if (it->is_number_unsigned()) {
+    uint64_t u = it->get<uint64_t>();
+    if (u > static_cast<uint64_t>(INT64_MAX)) throw std::runtime_error("number out of range");
+    v = static_cast<int64_t>(u);
+  } else if (it->is_number_integer()) {
+    v = it->get<int64_t>();
+  } else {
+    throw std::runtime_error("not an integer");
+  }
+  if (v < lo || v > hi) throw std::runtime_error("number out of range");
+  return v;
+}
+
 Lease LeaseFromJson(const json& j) {
   Lease l;
   l.id = StrAt(j, "id");
-  l.duration = j.value("dur", 0);
-  l.expiry = j.value("exp", int64_t{0});
-  l.break_time = j.value("brk", int64_t{0});
+  // As the blob record's binary form: -1 (infinite) up to an hour.
+  l.duration = static_cast<int>(IntAt(j, "dur", -1, 3600));
+  l.expiry = IntAt(j, "exp");
+  l.break_time = IntAt(j, "brk");
   l.active = j.value("active", false);
   l.breaking = j.value("breaking", false);
   return l;
@@ -119,6 +140,16 @@ Metadata MetaFromJson(const json& j) {
 // strings as a varint length and the bytes (any octets). Nothing may follow.
 namespace {
 constexpr std::string_view kBlobMagic = "S3";
+
+// Times are packed as deltas. A record read back from the file system may
+// hold any bytes, so the deltas wrap (two's complement) instead of
+// overflowing; for every record strata writes the result is the same.
+int64_t WrapAdd(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) + static_cast<uint64_t>(b));
+}
+int64_t WrapSub(int64_t a, int64_t b) {
+  return static_cast<int64_t>(static_cast<uint64_t>(a) - static_cast<uint64_t>(b));
+}
 
 class Writer {
  public:
@@ -277,11 +308,11 @@ std::string BlobRecord::Pack() const {
     w.S(etag);
   }
   w.I(last_modified);
-  w.I(created - last_modified);
+  w.I(WrapSub(created, last_modified));
   w.U(fp_size);
   w.U(fp_ino);
-  w.I(fp_mtime - last_modified);
-  if (mask & kHasCtimeBound) w.I(fp_ctime_bound - fp_mtime);
+  w.I(WrapSub(fp_mtime, last_modified));
+  if (mask & kHasCtimeBound) w.I(WrapSub(fp_ctime_bound, fp_mtime));
   if (mask & kHasLease) {
     w.S(lease.id);
     w.I(lease.duration);
@@ -313,7 +344,7 @@ std::string BlobRecord::Pack() const {
     w.U(remote_size);
     w.S(rehydrate_to);
   }
-  if (mask & kHasLastAccess) w.I(last_access - last_modified);
+  if (mask & kHasLastAccess) w.I(WrapSub(last_access, last_modified));
   if (mask & kHasCopyState) {
     w.U(copy_progress);
     w.S(copy_status_description);
@@ -363,11 +394,11 @@ Result<BlobRecord> BlobRecord::Unpack(std::string_view packed) {
       b.etag = r.S();
     }
     b.last_modified = r.I();
-    b.created = b.last_modified + r.I();
+    b.created = WrapAdd(b.last_modified, r.I());
     b.fp_size = r.U();
     b.fp_ino = r.U();
-    b.fp_mtime = b.last_modified + r.I();
-    if (mask & kHasCtimeBound) b.fp_ctime_bound = b.fp_mtime + r.I();
+    b.fp_mtime = WrapAdd(b.last_modified, r.I());
+    if (mask & kHasCtimeBound) b.fp_ctime_bound = WrapAdd(b.fp_mtime, r.I());
     if (mask & kHasLease) {
       b.lease.id = r.S();
       int64_t dur = r.I();
@@ -408,7 +439,7 @@ Result<BlobRecord> BlobRecord::Unpack(std::string_view packed) {
       b.remote_size = r.U();
       b.rehydrate_to = r.S();
     }
-    if (mask & kHasLastAccess) b.last_access = b.last_modified + r.I();
+    if (mask & kHasLastAccess) b.last_access = WrapAdd(b.last_modified, r.I());
     b.remote_damaged = mask & kRemoteDamaged;
     if (mask & kHasCopyState) {
       b.copy_progress = r.U();
@@ -446,7 +477,7 @@ Result<ContainerRecord> ContainerRecord::Unpack(std::string_view packed) {
     ContainerRecord r;
     if (j.contains("meta")) r.metadata = MetaFromJson(j["meta"]);
     r.etag = StrAt(j, "etag");
-    r.last_modified = j.value("lm", int64_t{0});
+    r.last_modified = IntAt(j, "lm");
     r.public_access = StrAt(j, "access");
     if (j.contains("ids")) {
       if (!j["ids"].is_array()) throw std::runtime_error("ids is not an array");

@@ -129,6 +129,21 @@ TEST(BlobRecord, RoundTripsEveryField) {
   ExpectSameBlob(r, *back);
 }
 
+// Times are packed as deltas; a record read back from the file system may
+// hold any times, and their deltas overflowed int64_t (undefined; found by
+// fuzz/record_fuzz under UBSan). They wrap, and still round-trip.
+TEST(BlobRecord, RoundTripsExtremeTimes) {
+  BlobRecord r = FullBlobRecord();
+  r.last_modified = INT64_MIN;
+  r.created = INT64_MAX;
+  r.fp_mtime = INT64_MAX;
+  r.fp_ctime_bound = INT64_MIN + 1;
+  r.last_access = INT64_MAX - 1;
+  auto back = BlobRecord::Unpack(r.Pack());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  ExpectSameBlob(r, *back);
+}
+
 TEST(BlobRecord, RoundTripsDefaults) {
   BlobRecord r;
   auto back = BlobRecord::Unpack(r.Pack());
@@ -289,6 +304,25 @@ TEST(ContainerRecord, CorruptInputIsAnError) {
                            "{\"lease\": []}", "{\"access\": 1}"}) {
     EXPECT_FALSE(ContainerRecord::Unpack(text).ok()) << text;
   }
+}
+
+// Numbers a JSON record read back from the file system may hold but a
+// TimeNs or a lease duration cannot: converting them was undefined (found
+// by fuzz/record_fuzz under UBSan). They are corrupt input.
+TEST(ContainerRecord, NumbersOutOfRangeAreAnError) {
+  for (const char* text :
+       {"{\"lm\": 1.5}", "{\"lm\": 1e300}", "{\"lm\": 18446744073709551615}", "{\"lm\": \"1\"}",
+        "{\"lease\": {\"dur\": 5.5e32}}", "{\"lease\": {\"dur\": 3601}}",
+        "{\"lease\": {\"dur\": -2}}", "{\"lease\": {\"exp\": -1e300}}",
+        "{\"lease\": {\"brk\": 9223372036854775808}}"}) {
+    EXPECT_FALSE(ContainerRecord::Unpack(text).ok()) << text;
+  }
+  auto ok = ContainerRecord::Unpack(
+      "{\"lm\": -9223372036854775808, \"lease\": {\"dur\": -1, \"exp\": 9223372036854775807}}");
+  ASSERT_TRUE(ok.ok()) << ok.status().ToString();
+  EXPECT_EQ(ok->last_modified, INT64_MIN);
+  EXPECT_EQ(ok->lease.duration, -1);
+  EXPECT_EQ(ok->lease.expiry, INT64_MAX);
 }
 
 // ------------------------------------------------------------------ leases

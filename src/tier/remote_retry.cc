@@ -42,7 +42,10 @@ std::optional<int64_t> ParseRetryAfterMs(std::string_view value, TimeNs now) {
   }
   auto when = ParseHttpDate(value);
   if (!when) return std::nullopt;
-  return std::max<int64_t>(0, (*when - now) / 1'000'000);
+  if (*when <= now) return 0;
+  // As unsigned: a far date (up to kMaxTimeNs) is more than an int64_t away.
+  uint64_t ms = (static_cast<uint64_t>(*when) - static_cast<uint64_t>(now)) / 1'000'000;
+  return static_cast<int64_t>(std::min<uint64_t>(ms, uint64_t{1'000'000'000} * 1000));
 }
 
 }  // namespace strata::tier

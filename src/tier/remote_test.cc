@@ -122,6 +122,10 @@ TEST(RetryTest, RetryAfterSecondsAndHttpDate) {
   EXPECT_EQ(ParseRetryAfterMs("-1", now), std::nullopt);
   EXPECT_EQ(ParseRetryAfterMs("1.5", now), std::nullopt);
   EXPECT_EQ(ParseRetryAfterMs("soon", now), std::nullopt);
+  // Dates beyond what TimeNs holds (found by fuzz/): no overflow; the far
+  // future is capped as a number of seconds is.
+  EXPECT_EQ(ParseRetryAfterMs("Sat, 05 Dec 1013 06:00:00 GMT", now), 0);
+  EXPECT_EQ(ParseRetryAfterMs("Fri, 31 Dec 9999 23:59:59 GMT", now), int64_t{1'000'000'000} * 1000);
 }
 
 // Signatures computed independently with the Python SDK's
