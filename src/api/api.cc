@@ -43,7 +43,19 @@ std::string_view NewRequestId(char (&out)[36]) {
   return std::string_view(out, 36);
 }
 
-// The published service versions; anything else is refused as Azure does.
+// "YYYY-MM-DD" with a month and day that exist in some year.
+bool WellFormedVersion(std::string_view v) {
+  if (v.size() != 10 || v[4] != '-' || v[7] != '-') return false;
+  for (size_t i : {0, 1, 2, 3, 5, 6, 8, 9})
+    if (v[i] < '0' || v[i] > '9') return false;
+  int month = (v[5] - '0') * 10 + (v[6] - '0');
+  int day = (v[8] - '0') * 10 + (v[9] - '0');
+  static constexpr int kDays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  return month >= 1 && month <= 12 && day >= 1 && day <= kDays[month - 1];
+}
+
+// The published service versions, and any well-formed later one; anything
+// else is refused as Azure refuses a version it does not know.
 bool ValidVersion(const std::string& v) {
   // Sorted (dates sort as text): one binary search per request.
   static constexpr std::string_view kVersions[] = {
@@ -56,7 +68,18 @@ bool ValidVersion(const std::string& v) {
       "2024-02-04", "2024-05-04", "2024-08-04", "2024-11-04", "2025-01-05", "2025-05-05",
       "2025-07-05", "2025-11-05"};
   static_assert(std::is_sorted(std::begin(kVersions), std::end(kVersions)));
-  return std::binary_search(std::begin(kVersions), std::end(kVersions), std::string_view(v));
+  if (std::binary_search(std::begin(kVersions), std::end(kVersions), std::string_view(v)))
+    return true;
+  // Azure enables new versions everywhere at once and the SDKs send the
+  // newest they know: a well-formed version past the newest known here is
+  // served as that one (and said once in the log).
+  if (!WellFormedVersion(v) || std::string_view(v) <= std::end(kVersions)[-1]) return false;
+  static std::atomic<bool> logged{false};
+  if (!logged.exchange(true))
+    std::fprintf(stderr, "strata: x-ms-version %s is newer than %s; served as %s\n", v.c_str(),
+                 std::string(std::end(kVersions)[-1]).c_str(),
+                 std::string(std::end(kVersions)[-1]).c_str());
+  return true;
 }
 
 std::optional<auth::StoredPolicy> LookupPolicy(Account* acct, const std::string& container,
@@ -211,7 +234,8 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
                          "The requested operation is not supported for this resource.");
   }
   if (const std::string* v = req.FindHeader("x-ms-version"); v && !ValidVersion(*v))
-    return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-version is not a valid version.");
+    return ErrorResponse(AzError::kInvalidHeaderValue,
+                         "x-ms-version '" + *v + "' is not a valid service version.");
   if (auto e = ConfineNamedParams(req, level)) return e;
   if (level != Level::kService) {
     Status s = ns::ValidateContainerName(out->container);

@@ -123,7 +123,8 @@ http::Response Flush(api::Ctx& ctx) {
   ns::BlobRecord rec = info->rec;
   ApplyPathHeaders(ctx, &rec);
   rec.content_md5.clear();
-  if (auto md5 = ctx.H("x-ms-content-md5")) {
+  // An empty digest header means none (azcopy sends one on every flush).
+  if (auto md5 = ctx.H("x-ms-content-md5"); md5 && !Trim(*md5).empty()) {
     auto raw = Base64Decode(*md5);
     if (!raw || raw->size() != 16) return JsonError(api::AzError::kInvalidMd5);
     rec.content_md5 = *raw;

@@ -60,3 +60,18 @@ def test_AppendFlush_upload_data_large(filesystem):
     f = filesystem.get_file_client("big")
     f.upload_data(data, overwrite=True, chunk_size=1024 * 1024)
     assert f.download_file().readall() == data
+
+
+def test_AppendFlush_empty_content_md5_means_none(filesystem, server):
+    """azcopy's dfs upload sends `x-ms-content-md5:` empty on every flush; an
+    empty digest header means no digest (issue 11: it uploaded 0 of 100 files)."""
+    fs = filesystem.file_system_name
+    filesystem.create_file("f")
+    r = raw(server, "PATCH", fs, "f", "action=append&position=0", body=b"abc")
+    assert r.status_code == 202, r.text
+    r = raw(server, "PATCH", fs, "f", "action=flush&position=3", headers={"x-ms-content-md5": ""})
+    assert r.status_code == 200, r.text
+    assert filesystem.get_file_client("f").download_file().readall() == b"abc"
+    # A digest that is there must still be a valid one.
+    r = raw(server, "PATCH", fs, "f", "action=flush&position=3", headers={"x-ms-content-md5": "nope"})
+    assert_json_error(r, 400, "InvalidMd5")
