@@ -50,7 +50,7 @@ void BlobHeaders(http::Response& r, const ns::BlobInfo& info, TimeNs now) {
 std::optional<http::Response> CheckRead(const Ctx& ctx, const ns::BlobInfo& info) {
   if (auto id = ctx.H("x-ms-lease-id")) {
     if (!info.rec.lease.Held(ctx.now)) return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
-    if (*id != info.rec.lease.id) return ErrorResponse(AzError::kLeaseIdMismatchWithBlobOperation);
+    if (!info.rec.lease.Is(*id)) return ErrorResponse(AzError::kLeaseIdMismatchWithBlobOperation);
   }
   Conditions c = ParseConditions(*ctx.req);
   CondOutcome o = Evaluate(c, true, info.rec.etag, info.rec.last_modified, true);

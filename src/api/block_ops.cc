@@ -209,7 +209,7 @@ http::Response GetBlockList(Ctx& ctx) {
   if (info.ok()) {
     if (auto id = ctx.H("x-ms-lease-id")) {
       if (!info->rec.lease.Held(ctx.now)) return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
-      if (*id != info->rec.lease.id) return ErrorResponse(AzError::kLeaseIdMismatchWithBlobOperation);
+      if (!info->rec.lease.Is(*id)) return ErrorResponse(AzError::kLeaseIdMismatchWithBlobOperation);
     }
   }
   auto list = [](std::string& x, const std::vector<ns::BlockInfo>& blocks) {

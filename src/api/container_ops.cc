@@ -14,7 +14,7 @@ std::optional<http::Response> CheckContainerLease(const Ctx& ctx, const ns::Cont
   bool held = rec.lease.Held(ctx.now);
   if (id) {
     if (!held) return ErrorResponse(AzError::kLeaseNotPresentWithContainerOperation);
-    if (*id != rec.lease.id) return ErrorResponse(AzError::kLeaseIdMismatchWithContainerOperation);
+    if (!rec.lease.Is(*id)) return ErrorResponse(AzError::kLeaseIdMismatchWithContainerOperation);
   } else if (held && required_if_held) {
     return ErrorResponse(AzError::kLeaseIdMissing);
   }

@@ -60,7 +60,7 @@ std::optional<AzError> CheckBlobLeaseForWrite(const Ctx& ctx, const ns::Lease& l
   bool held = lease.Held(ctx.now);
   if (held) {
     if (!id) return AzError::kLeaseIdMissing;
-    if (*id != lease.id) return AzError::kLeaseIdMismatchWithBlobOperation;
+    if (!lease.Is(*id)) return AzError::kLeaseIdMismatchWithBlobOperation;
     return std::nullopt;
   }
   if (id) return AzError::kLeaseNotPresentWithBlobOperation;

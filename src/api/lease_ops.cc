@@ -23,18 +23,6 @@ std::string NewLeaseId() {
   return buf;
 }
 
-bool ValidGuid(const std::string& s) {
-  if (s.size() != 36) return false;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (s[i] != '-') return false;
-    } else if (!std::isxdigit(static_cast<unsigned char>(s[i]))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 constexpr TimeNs kSec = 1000000000LL;
 
 }  // namespace
@@ -46,7 +34,7 @@ std::optional<http::Response> ApplyLeaseAction(const Ctx& ctx, ns::Lease& lease,
   std::string a = ToLower(*action);
   auto id = ctx.H("x-ms-lease-id");
   auto proposed = ctx.H("x-ms-proposed-lease-id");
-  if (proposed && !ValidGuid(*proposed))
+  if (proposed && !CanonicalGuid(*proposed))
     return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-proposed-lease-id");
   std::string state = lease.State(ctx.now);
   TimeNs now = ctx.now;
@@ -65,13 +53,13 @@ std::optional<http::Response> ApplyLeaseAction(const Ctx& ctx, ns::Lease& lease,
     // Breaking: acquiring with the current id is "breaking", with any other
     // id the lease is simply still present.
     if (state == "breaking")
-      return ErrorResponse(proposed && *proposed == lease.id
+      return ErrorResponse(proposed && lease.Is(*proposed)
                                ? AzError::kLeaseIsBreakingAndCannotBeAcquired
                                : AzError::kLeaseAlreadyPresent);
-    if (state == "leased" && (!proposed || *proposed != lease.id))
+    if (state == "leased" && (!proposed || !lease.Is(*proposed)))
       return ErrorResponse(AzError::kLeaseAlreadyPresent);
     lease = ns::Lease{};
-    lease.id = proposed ? *proposed : NewLeaseId();
+    lease.id = proposed ? *CanonicalGuid(*proposed) : NewLeaseId();
     lease.active = true;
     lease.duration = dur;
     lease.expiry = dur > 0 ? now + dur * kSec : 0;
@@ -113,7 +101,7 @@ std::optional<http::Response> ApplyLeaseAction(const Ctx& ctx, ns::Lease& lease,
   if (a == "renew") {
     if (state == "available" || lease.id.empty())
       return ErrorResponse(AzError::kLeaseNotPresentWithLeaseOperation);
-    if (*id != lease.id) return ErrorResponse(AzError::kLeaseIdMismatchWithLeaseOperation);
+    if (!lease.Is(*id)) return ErrorResponse(AzError::kLeaseIdMismatchWithLeaseOperation);
     if (state == "broken" || state == "breaking")
       return ErrorResponse(AzError::kLeaseIsBrokenAndCannotBeRenewed);
     lease.active = true;
@@ -127,10 +115,10 @@ std::optional<http::Response> ApplyLeaseAction(const Ctx& ctx, ns::Lease& lease,
     if (state == "available" || state == "expired" || state == "broken")
       return ErrorResponse(AzError::kLeaseNotPresentWithLeaseOperation);
     // A wrong id is a mismatch in any state; "breaking" is for the right one.
-    if (*id != lease.id && *proposed != lease.id)
+    if (!lease.Is(*id) && !lease.Is(*proposed))
       return ErrorResponse(AzError::kLeaseIdMismatchWithLeaseOperation);
     if (state == "breaking") return ErrorResponse(AzError::kLeaseIsBreakingAndCannotBeChanged);
-    lease.id = *proposed;
+    lease.id = *CanonicalGuid(*proposed);
     ok->status = 200;
     ok->Set("x-ms-lease-id", lease.id);
     return std::nullopt;
@@ -138,7 +126,7 @@ std::optional<http::Response> ApplyLeaseAction(const Ctx& ctx, ns::Lease& lease,
   if (a == "release") {
     if (state == "available" || lease.id.empty())
       return ErrorResponse(AzError::kLeaseNotPresentWithLeaseOperation);
-    if (*id != lease.id) return ErrorResponse(AzError::kLeaseIdMismatchWithLeaseOperation);
+    if (!lease.Is(*id)) return ErrorResponse(AzError::kLeaseIdMismatchWithLeaseOperation);
     lease = ns::Lease{};
     ok->status = 200;
     return std::nullopt;

@@ -211,4 +211,29 @@ std::string XmlEscape(std::string_view s) {
   return out;
 }
 
+std::optional<std::string> CanonicalGuid(std::string_view s) {
+  if (s.size() == 38 && ((s.front() == '{' && s.back() == '}') || (s.front() == '(' && s.back() == ')')))
+    s = s.substr(1, 36);
+  std::string hex;
+  if (s.size() == 36) {
+    for (size_t i = 0; i < s.size(); ++i) {
+      if (i == 8 || i == 13 || i == 18 || i == 23) {
+        if (s[i] != '-') return std::nullopt;
+      } else {
+        hex.push_back(s[i]);
+      }
+    }
+  } else if (s.size() == 32) {
+    hex = std::string(s);
+  } else {
+    return std::nullopt;
+  }
+  for (char& c : hex) {
+    if (!std::isxdigit(static_cast<unsigned char>(c))) return std::nullopt;
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20, 12);
+}
+
 }  // namespace strata

@@ -32,6 +32,11 @@ std::string UrlEncode(std::string_view s, std::string_view keep = "");
 // Parses a decimal unsigned integer with no sign or spaces.
 std::optional<uint64_t> ParseUint(std::string_view s);
 
+// A GUID in any of the forms .NET (and so Azure) parses: 32 hex digits
+// ("N"), hyphenated 8-4-4-4-12 ("D"), or "D" in braces or parentheses; as
+// the lowercase "D" form. nullopt for anything else.
+std::optional<std::string> CanonicalGuid(std::string_view s);
+
 // XML text escaping for element content and attribute values.
 std::string XmlEscape(std::string_view s);
 // Appends s to out, XML-escaped (XmlEscape without the temporary).

@@ -118,4 +118,20 @@ TEST(Strings, XmlEscape) {
 }
 
 }  // namespace
+TEST(CanonicalGuid, EveryNetFormAndNothingElse) {
+  const std::string d = "ca761232-ed42-11ce-bacd-00aa0057b223";
+  for (const char* form : {"ca761232ed4211cebacd00aa0057b223", "CA761232-ED42-11CE-BACD-00AA0057B223",
+                           "{ca761232-ed42-11ce-bacd-00aa0057b223}",
+                           "(CA761232-ed42-11ce-bacd-00aa0057b223)"}) {
+    auto g = CanonicalGuid(form);
+    ASSERT_TRUE(g.has_value()) << form;
+    EXPECT_EQ(*g, d) << form;
+  }
+  for (const char* bad : {"", "ca761232ed4211cebacd00aa0057b22", "ca761232-ed4211ce-bacd-00aa0057b2233",
+                          "ca761232-ed42-11ce-bacd_00aa0057b223", "{ca761232ed4211cebacd00aa0057b223}",
+                          "zz761232ed4211cebacd00aa0057b223", "{ca761232-ed42-11ce-bacd-00aa0057b223)"}) {
+    EXPECT_FALSE(CanonicalGuid(bad).has_value()) << bad;
+  }
+}
+
 }  // namespace strata

@@ -69,7 +69,7 @@ http::Response DeleteFilesystem(api::Ctx& ctx) {
   if (rec->lease.Held(ctx.now)) {
     auto id = ctx.H("x-ms-lease-id");
     if (!id) return JsonError(api::AzError::kLeaseIdMissing);
-    if (*id != rec->lease.id) return JsonError(api::AzError::kLeaseIdMismatchWithContainerOperation);
+    if (!rec->lease.Is(*id)) return JsonError(api::AzError::kLeaseIdMismatchWithContainerOperation);
   }
   Status s = ctx.store().DeleteContainer(ctx.container);
   if (!s.ok()) return JsonError(api::FromStatus(s, false), api::PublicDetail(s));

@@ -74,7 +74,7 @@ http::Response Rename(api::Ctx& ctx) {
   if (sinfo->rec.lease.Held(ctx.now)) {
     auto& id = source_lease;
     if (!id) return JsonError(api::AzError::kLeaseIdMissing);
-    if (*id != sinfo->rec.lease.id) return JsonError(api::AzError::kLeaseIdMismatchWithBlobOperation);
+    if (!sinfo->rec.lease.Is(*id)) return JsonError(api::AzError::kLeaseIdMismatchWithBlobOperation);
   } else if (source_lease) {
     return JsonError(api::AzError::kLeaseNotPresentWithBlobOperation);
   }

@@ -34,7 +34,7 @@ http::Response GetPathProperties(api::Ctx& ctx) {
     return PathNotFound(info.status());
   if (auto id = ctx.H("x-ms-lease-id")) {
     if (!info->rec.lease.Held(ctx.now)) return JsonError(api::AzError::kLeaseNotPresentWithBlobOperation);
-    if (*id != info->rec.lease.id) return JsonError(api::AzError::kLeaseIdMismatchWithBlobOperation);
+    if (!info->rec.lease.Is(*id)) return JsonError(api::AzError::kLeaseIdMismatchWithBlobOperation);
   }
   api::Conditions c = api::ParseConditions(*ctx.req);
   if (c.any()) {

@@ -23,6 +23,12 @@ bool Lease::Held(TimeNs now) const {
   return s == "leased" || s == "breaking";
 }
 
+bool Lease::Is(std::string_view given) const {
+  auto a = CanonicalGuid(given), b = CanonicalGuid(id);
+  if (a && b) return *a == *b;
+  return given == id;
+}
+
 namespace {
 // Strings in a record are bytes from the wire (header values may hold any
 // octet), but JSON strings must be UTF-8: a string that is not valid UTF-8

@@ -33,6 +33,9 @@ struct Lease {
   // state: available | leased | expired | breaking | broken
   std::string State(TimeNs now) const;
   bool Held(TimeNs now) const;  // leased or breaking (a lease id is required to write)
+  // Whether `given` names this lease: the same GUID in any form Azure
+  // accepts (hyphens or not, any case), else the same string.
+  bool Is(std::string_view given) const;
 };
 
 struct BlockInfo {

@@ -237,3 +237,31 @@ def test_LeaseBlob_append_block_needs_lease(container):
     assert e.value.error_code == "LeaseIdMissing"
     blob.append_block(b"x", lease=lease)
     assert blob.download_blob().readall() == b"x"
+
+
+@pytest.mark.parametrize("proposed", ["ca761232ed4211cebacd00aa0057b223",
+                                      "CA761232-ED42-11CE-BACD-00AA0057B223",
+                                      "{ca761232-ed42-11ce-bacd-00aa0057b223}",
+                                      "(ca761232-ed42-11ce-bacd-00aa0057b223)"])
+def test_LeaseBlob_accepts_every_guid_form(container, proposed):
+    """Azure parses a proposed lease id as a GUID in any of .NET's forms (its
+    own recorded SDK tests use 32 hex digits without hyphens) and answers it
+    as the hyphenated form; the lease is then the same whichever form names it."""
+    blob = container.upload_blob("g", b"data")
+    lease = blob.acquire_lease(lease_id=proposed, lease_duration=15)
+    assert lease.id == "ca761232-ed42-11ce-bacd-00aa0057b223"
+    for form in ("ca761232ed4211cebacd00aa0057b223", "CA761232-ED42-11CE-BACD-00AA0057B223"):
+        blob.set_blob_metadata({"k": "v"}, lease=form)
+    with pytest.raises(HttpResponseError) as e:
+        blob.set_blob_metadata({"k": "v"}, lease="ca761232ed4211cebacd00aa0057b224")
+    assert e.value.error_code == "LeaseIdMismatchWithBlobOperation"
+    lease.release()
+
+
+@pytest.mark.parametrize("bad", ["ca761232ed4211cebacd00aa0057b22", "ca761232-ed4211ce-bacd-00aa0057b223x",
+                                 "zz761232ed4211cebacd00aa0057b223", "{ca761232ed4211cebacd00aa0057b223}"])
+def test_LeaseBlob_refuses_what_is_no_guid(container, bad):
+    blob = container.upload_blob("g", b"data")
+    with pytest.raises(HttpResponseError) as e:
+        blob.acquire_lease(lease_id=bad, lease_duration=15)
+    assert e.value.status_code == 400
