@@ -21,7 +21,7 @@ const Route kRoutes[] = {
   {"GetAccountInfo",         Level::kBlob,    "GET",   "account",   "properties", CopyMode::kAny,  GetAccountInfo,         Obj("r"),     Anon::kNever,        Body::kNone, false},
   {"GetAccountInfo",         Level::kBlob,    "HEAD",  "account",   "properties", CopyMode::kAny,  GetAccountInfo,         Obj("r"),     Anon::kNever,        Body::kNone, false},
 
-  {"CreateContainer",        Level::kContainer, "PUT", "container", nullptr,      CopyMode::kAny,  CreateContainer,        Con("c"),     Anon::kNever,        Body::kNone, true},
+  {"CreateContainer",        Level::kContainer, "PUT", "container", nullptr,      CopyMode::kAny,  CreateContainer,        Con("c|w"),   Anon::kNever,        Body::kNone, true},
   {"GetContainerProperties", Level::kContainer, "GET", "container", nullptr,      CopyMode::kAny,  GetContainerProperties, Con("r"),     Anon::kContainerRead, Body::kNone, false},
   {"GetContainerProperties", Level::kContainer, "HEAD","container", nullptr,      CopyMode::kAny,  GetContainerProperties, Con("r"),     Anon::kContainerRead, Body::kNone, false},
   {"GetContainerMetadata",   Level::kContainer, "GET", "container", "metadata",   CopyMode::kAny,  GetContainerProperties, Con("r"),     Anon::kContainerRead, Body::kNone, false},

@@ -2,6 +2,7 @@
 (container and blob), with permissions, resource types, validity window, IP
 range, protocol and stored access policies."""
 import datetime
+import uuid
 
 import pytest
 import requests
@@ -342,3 +343,16 @@ def test_AccountSas_special_names(server, container):
     cc.upload_blob(name, b"1")
     assert [b.name for b in cc.list_blobs(name_starts_with="x y/")] == [name]
     assert cc.download_blob(name).readall() == b"1"
+
+
+@pytest.mark.parametrize("letters", ["w", "c"])
+def test_AccountSas_create_container_with_write_or_create(server, service, letters):
+    """Azure creates a container for an account SAS holding w (issue 11) as
+    well as c; with neither it refuses (test_AccountSas_permission_mismatch)."""
+    svc = _svc(server, _account_sas(permission=letters))
+    name = "sasc" + letters + uuid.uuid4().hex[:16]
+    svc.create_container(name)
+    try:
+        assert service.get_container_client(name).get_container_properties().name == name
+    finally:
+        service.delete_container(name)

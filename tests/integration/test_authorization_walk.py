@@ -130,7 +130,7 @@ def _recipes(c, src_sas):
 # reference (permissions by operation) independently of the server's table.
 EXPECTED_PERMISSION = {
     "ListContainers": "l", "GetServiceProperties": "r", "SetServiceProperties": "w",
-    "GetAccountInfo": "r", "CreateContainer": "c", "GetContainerProperties": "r",
+    "GetAccountInfo": "r", "CreateContainer": "c|w", "GetContainerProperties": "r",
     "GetContainerMetadata": "r", "SetContainerMetadata": "w", "DeleteContainer": "d",
     "GetContainerAcl": "r", "SetContainerAcl": "w", "ListBlobs": "l", "LeaseContainer": "w",
     "CopyBlobFromUrl": "w", "PutBlobFromUrl": "w", "CopyBlob": "w", "PutBlob": "w",
