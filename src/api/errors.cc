@@ -119,7 +119,10 @@ http::Response ErrorResponse(AzError e, const std::string& detail) {
 std::string PublicDetail(const Status& s) {
   if (s.kind() == ErrorKind::kInvalidName || s.kind() == ErrorKind::kQuotaExceeded)
     return s.message();
-  if (!s.ok()) std::fprintf(stderr, "strata: request failed: %s\n", s.ToString().c_str());
+  // Only what the server failed at is logged (the 5xx answers); a missing
+  // blob or a conflict is the client's business and would flood the log.
+  if (!s.ok() && Info(FromStatus(s, true)).status >= 500)
+    std::fprintf(stderr, "strata: request failed: %s\n", s.ToString().c_str());
   return "";
 }
 
