@@ -23,6 +23,7 @@ struct Api::Routed {
   std::string base_url;
   bool dfs = false;  // routed to the dfs path API: errors are JSON
   SourceRef source;  // a copy's or rename's source, authorized
+  bool account_in_source = false;  // see dfs::RenameSourceAccount
 };
 
 namespace {
@@ -199,6 +200,17 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
     std::string_view name = next_segment();
     for (auto& a : accounts_)
       if (a->name == name) acct = a.get();
+    if (!acct && !name.empty()) {
+      // A JS SDK move() names the account in its rename source only.
+      std::string_view named = dfs::RenameSourceAccount(req);
+      for (auto& a : accounts_)
+        if (!named.empty() && a->name == named) acct = a.get();
+      if (acct) {
+        out->account_in_source = true;
+        path_style = false;  // signed as "/ACCOUNT" + the URL's path
+        rest = std::string_view(req.path).substr(1);
+      }
+    }
     if (!acct) {
       if (name.empty() && !accounts_.empty()) {
         acct = accounts_.front().get();
@@ -222,6 +234,8 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
   out->route = dfs::FindRoute(level, req);
   out->dfs = out->route != nullptr;
   if (!out->route) out->route = FindRoute(level, req);
+  if (out->account_in_source && (!out->route || out->route->source != SourceKind::kRename))
+    return ErrorResponse(AzError::kAccountNotFound);
   if (!out->route) {
     if (level == Level::kContainer && !req.FindQuery("restype") && !req.FindQuery("comp")) {
       // "/account/container" without restype: Azure treats it as a blob in $root.
@@ -314,7 +328,7 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
       break;
     case SourceKind::kRename:
       if (auto e = dfs::ResolveRenameSource(acct, req, o.scheme, out->route->source_demand,
-                                            NowNs(), &out->source))
+                                            NowNs(), &out->source, out->account_in_source))
         return e;
       break;
   }

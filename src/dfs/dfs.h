@@ -33,10 +33,24 @@ std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& 
 // Parses, validates and authorizes x-ms-rename-source (see api/sources.h)
 // into `out`; an error response when the source is malformed (400
 // InvalidSourceUri), reserved (404 SourcePathNotFound) or not reachable by
-// the caller's credential or by the SAS it carries (403).
+// the caller's credential or by the SAS it carries (403). The source is
+// "/filesystem/path"; when `account_in_source`, "/ACCOUNT/filesystem/path"
+// with acct's name first (see RenameSourceAccount).
 std::optional<http::Response> ResolveRenameSource(api::Account* acct, const http::Request& req,
                                                   auth::Scheme scheme, const auth::Demand& demand,
-                                                  TimeNs now, api::SourceRef* out);
+                                                  TimeNs now, api::SourceRef* out,
+                                                  bool account_in_source = false);
+
+// The account a path-style rename names only in its source. The JS SDK's
+// move() (DataLakePathClient.move, @azure/storage-file-datalake 12.x) sends
+// the source as its own URL's path, "/ACCOUNT/filesystem/path" on a
+// path-style endpoint, and the destination to "/filesystem/path" with the
+// account dropped (it replaces the whole URL path), signed for
+// "/ACCOUNT/filesystem/path" as on a host-style endpoint. For a PUT whose
+// x-ms-rename-source has at least three segments: its first segment (not
+// decoded; account names are [a-z0-9]); empty otherwise. The caller takes
+// it as the account only when the URL's first segment names none.
+std::string_view RenameSourceAccount(const http::Request& req);
 
 // Rewrites an XML error response as a dfs JSON error (HEAD: no body).
 void ToJson(const http::Request& req, http::Response& r);

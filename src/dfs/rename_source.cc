@@ -10,7 +10,8 @@ namespace strata::dfs {
 
 std::optional<http::Response> ResolveRenameSource(api::Account* acct, const http::Request& req,
                                                   auth::Scheme scheme, const auth::Demand& demand,
-                                                  TimeNs now, api::SourceRef* out) {
+                                                  TimeNs now, api::SourceRef* out,
+                                                  bool account_in_source) {
   const std::string* header = req.FindHeader("x-ms-rename-source");
   if (!header) return JsonError(DfsError::kInvalidSourceUri);
   api::SourceRef src;
@@ -19,6 +20,12 @@ std::optional<http::Response> ResolveRenameSource(api::Account* acct, const http
   if (size_t q = path.find('?'); q != std::string::npos) {
     src.query = path.substr(q + 1);
     path.resize(q);
+  }
+  if (account_in_source) {
+    // "/ACCOUNT/filesystem/path": the front door matched ACCOUNT to acct.
+    std::string prefix = "/" + acct->name + "/";
+    if (!StartsWith(path, prefix)) return JsonError(DfsError::kInvalidSourceUri);
+    path.erase(0, prefix.size() - 1);
   }
   auto decoded = UrlDecode(path);
   if (!decoded || decoded->size() < 2 || (*decoded)[0] != '/') return JsonError(DfsError::kInvalidSourceUri);
@@ -48,6 +55,21 @@ std::optional<http::Response> ResolveRenameSource(api::Account* acct, const http
   }
   *out = std::move(src);
   return std::nullopt;
+}
+
+std::string_view RenameSourceAccount(const http::Request& req) {
+  if (req.method != "PUT") return {};
+  const std::string* header = req.FindHeader("x-ms-rename-source");
+  if (!header) return {};
+  std::string_view path = *header;
+  path = path.substr(0, path.find('?'));
+  if (path.size() < 2 || path[0] != '/') return {};
+  size_t first = path.find('/', 1);
+  if (first == std::string_view::npos || first == 1) return {};
+  size_t second = path.find('/', first + 1);
+  if (second == std::string_view::npos || second == first + 1 || second + 1 == path.size())
+    return {};
+  return path.substr(1, first - 1);
 }
 
 }  // namespace strata::dfs

@@ -6,9 +6,22 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { DataLakeServiceClient } from "@azure/storage-file-datalake";
+import {
+  DataLakeFileSystemClient,
+  DataLakeServiceClient,
+  FileSystemSASPermissions,
+} from "@azure/storage-file-datalake";
 
-import { credential, noRetry, randomData, rejection, streamToBuffer, uniqueName, endpoint } from "./util.mjs";
+import {
+  credential,
+  endpoint,
+  inOneHour,
+  noRetry,
+  randomData,
+  rejection,
+  streamToBuffer,
+  uniqueName,
+} from "./util.mjs";
 
 const MiB = 1024 * 1024;
 
@@ -169,7 +182,13 @@ test("Move_fileAndDirectory", async (t) => {
   const fs = await freshFileSystem(t);
   const file = fs.getFileClient("in/a.txt");
   await file.upload(Buffer.from("moving"));
-  // A file: to another directory (made on the way) and name.
+  // A destination whose parent does not exist: 404
+  // RenameDestinationParentPathNotFound (Azure makes no parents on a rename).
+  const orphan = await rejection(file.move("out/renamed.txt"));
+  assert.equal(orphan.statusCode, 404);
+  assert.equal(orphan.code, "RenameDestinationParentPathNotFound");
+  // A file: to another directory and name.
+  await fs.getDirectoryClient("out").create();
   await file.move("out/renamed.txt");
   assert.equal(await file.exists(), false);
   assert.equal((await fs.getFileClient("out/renamed.txt").readToBuffer()).toString(), "moving");
@@ -187,6 +206,17 @@ test("Move_fileAndDirectory", async (t) => {
   const other = await freshFileSystem(t);
   await fs.getFileClient("out/renamed.txt").move(other.name, "landed.txt");
   assert.equal((await other.getFileClient("landed.txt").readToBuffer()).toString(), "moving");
+
+  // With a filesystem SAS the SDK built (no key): the SAS rides on both the
+  // source and the destination URL.
+  const sasUrl = await other.generateSasUrl({
+    permissions: FileSystemSASPermissions.parse("racwdlm"),
+    expiresOn: inOneHour(),
+  });
+  const bySas = new DataLakeFileSystemClient(sasUrl, undefined, noRetry);
+  await bySas.getFileClient("landed.txt").move("by-sas.txt");
+  assert.equal((await other.getFileClient("by-sas.txt").readToBuffer()).toString(), "moving");
+  assert.equal(await other.getFileClient("landed.txt").exists(), false);
 
   // A missing source: 404 SourcePathNotFound.
   const missing = await rejection(fs.getFileClient("absent.txt").move("x.txt"));
