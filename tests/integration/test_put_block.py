@@ -52,18 +52,20 @@ def test_PutBlock_raw_response(server, container):
     assert r.headers["x-ms-request-server-encrypted"] == "true"
 
 
-def test_PutBlock_answers_md5_when_sent_one_or_before_2019(server, container):
+def test_PutBlock_answers_md5_when_sent_one(server, container):
     q = "comp=block&blockid=" + bid("x1")
     r = raw(server, "PUT", container.container_name, "b", query=q, body=b"abc",
             headers={"Content-MD5": md5_b64(b"abc")})
     assert r.status_code == 201
     assert r.headers["Content-MD5"] == md5_b64(b"abc")
     assert "x-ms-content-crc64" not in r.headers
+    # Without one, CRC-64 from the oldest version served on (issue 11:
+    # 2019-02-02; 2018-11-09, which answered MD5, is refused now).
     r = raw(server, "PUT", container.container_name, "b", query=q, body=b"abc",
-            headers={"x-ms-version": "2018-11-09"})
+            headers={"x-ms-version": "2019-02-02"})
     assert r.status_code == 201
-    assert r.headers["Content-MD5"] == md5_b64(b"abc")
-    assert "x-ms-content-crc64" not in r.headers
+    assert r.headers["x-ms-content-crc64"] == crc64_b64(b"abc")
+    assert "Content-MD5" not in r.headers
 
 
 def test_PutBlock_checks_a_sent_crc64(server, container):
