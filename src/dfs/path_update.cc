@@ -1,9 +1,12 @@
 // Path - Update: PATCH ?action=append|flush|setProperties|setAccessControl.
 // Appends are staged in the blob's block directory; a flush commits the
 // staged file with Store::Commit, so readers see the old or the new data.
+#include <algorithm>
+
 #include "api/conditions.h"
 #include "common/crypto.h"
 #include "common/strings.h"
+#include "dfs/append_gaps.h"
 #include "dfs/dfs.h"
 #include "dfs/errors.h"
 #include "dfs/permissions.h"
@@ -46,6 +49,28 @@ Result<Stage> FindStage(api::Ctx& ctx, const ns::PathInfo& info) {
   return stage;
 }
 
+// The stage file's holes (append_gaps.h), present only while there are some.
+// It lives with the stage, under the blob's lock, so every gateway sees it.
+constexpr char kGapsXattr[] = "user.strata.append-gaps";
+
+// Records that [pos, pos + n) was written to the stage at `path` (open as
+// `file`) whose end was `end`, out of order; the list goes once empty.
+Status RecordGaps(Fs& fs, const std::string& path, File& file, uint64_t end, uint64_t pos,
+                  uint64_t n) {
+  AppendGaps gaps;
+  auto stored = file.GetXattr(kGapsXattr);
+  if (stored.ok()) {
+    auto parsed = ParseAppendGaps(*stored);
+    if (!parsed) return Status(ErrorKind::kIo, "unreadable append gaps of " + path);
+    gaps = std::move(*parsed);
+  } else if (stored.status().kind() != ErrorKind::kNotFound) {
+    return stored.status();
+  }
+  RecordAppend(&gaps, end, pos, n);
+  if (gaps.empty()) return fs.RemoveXattr(path, kGapsXattr);
+  return file.SetXattr(kGapsXattr, FormatAppendGaps(gaps));
+}
+
 std::optional<uint64_t> Position(const api::Ctx& ctx) {
   auto p = ctx.Q("position");
   if (!p) return std::nullopt;
@@ -67,11 +92,14 @@ http::Response Append(api::Ctx& ctx) {
   if (!stage.ok()) return JsonError(api::FromStatus(stage.status(), true), api::PublicDetail(stage.status()));
   Fs* fs = store.fs();
   uint64_t staged = stage->end;
-  if (*pos != staged) return JsonError(DfsError::kInvalidFlushPosition);
+  // Appends may come out of order (parallel uploaders): anywhere from the
+  // committed end on; a flush wants what they wrote to be contiguous.
+  if (*pos < info->st.size) return JsonError(DfsError::kInvalidFlushPosition);
+  bool in_order = *pos == staged;
+  uint64_t new_end = std::max<uint64_t>(staged, *pos + ctx.req->body_size);
   // Refused now rather than at the flush: the staged bytes would not fit.
   Status quota = store.CheckQuota(
-      ctx.container,
-      static_cast<int64_t>(staged + ctx.req->body_size) - static_cast<int64_t>(info->st.size), 0);
+      ctx.container, static_cast<int64_t>(new_end) - static_cast<int64_t>(info->st.size), 0);
   if (!quota.ok()) return JsonError(api::FromStatus(quota, true), api::PublicDetail(quota));
   auto out = fs->OpenWrite(stage->path, true, false);
   if (!out.ok()) return JsonError(api::FromStatus(out.status(), true), api::PublicDetail(out.status()));
@@ -90,8 +118,9 @@ http::Response Append(api::Ctx& ctx) {
   }
   if (s.ok() && ctx.req->body_size > 0) {
     auto src = fs->OpenRead(ctx.req->body_file);
-    s = src.ok() ? (*out)->CopyFrom(**src, 0, staged, ctx.req->body_size) : src.status();
+    s = src.ok() ? (*out)->CopyFrom(**src, 0, *pos, ctx.req->body_size) : src.status();
   }
+  if (s.ok() && !in_order) s = RecordGaps(*fs, stage->path, **out, staged, *pos, ctx.req->body_size);
   if (!s.ok()) {
     (void)(*out)->Truncate(staged);
     return JsonError(api::FromStatus(s, true), api::PublicDetail(s));
@@ -120,6 +149,15 @@ http::Response Flush(api::Ctx& ctx) {
   Fs* fs = store.fs();
   uint64_t length = stage->end;
   if (*pos != length) return JsonError(DfsError::kInvalidFlushPosition);
+  // Out-of-order appends that left a hole: not contiguous yet. (Without
+  // xattrs no hole could be recorded: such appends failed.)
+  if (stage->exists) {
+    auto gaps = fs->GetXattr(stage->path, kGapsXattr);
+    if (gaps.ok()) return JsonError(DfsError::kInvalidFlushPosition);
+    ErrorKind k = gaps.status().kind();
+    if (k != ErrorKind::kNotFound && k != ErrorKind::kUnsupported)
+      return JsonError(api::FromStatus(gaps.status(), true), api::PublicDetail(gaps.status()));
+  }
   ns::BlobRecord rec = info->rec;
   ApplyPathHeaders(ctx, &rec);
   rec.content_md5.clear();

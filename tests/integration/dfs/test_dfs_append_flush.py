@@ -26,11 +26,40 @@ def test_AppendFlush_append_after_flush_extends(filesystem):
     assert f.download_file().readall() == b"abcdef"
 
 
-def test_AppendFlush_wrong_append_position(filesystem, server):
+def test_AppendFlush_out_of_order_appends(filesystem, server):
+    # Path - Update: position "allows the caller to upload data in parallel
+    # and control the order in which it is appended"; a flush needs the
+    # uploaded data contiguous (else 400 InvalidFlushPosition). The JS
+    # SDK's DataLakeFileClient.upload sends its chunks so, 5 at a time.
+    fs = filesystem.file_system_name
     f = filesystem.create_file("x")
     f.append_data(b"abc", offset=0, length=3)
-    r = raw(server, "PATCH", filesystem.file_system_name, "x", "action=append&position=5", body=b"zz")
+    r = raw(server, "PATCH", fs, "x", "action=append&position=5", body=b"zz")
+    assert r.status_code == 202, r.text
+    # A hole at [3, 5): not contiguous, nothing committed.
+    r = raw(server, "PATCH", fs, "x", "action=flush&position=7")
     assert_json_error(r, 400, "InvalidFlushPosition")
+    assert f.get_file_properties().size == 0
+    r = raw(server, "PATCH", fs, "x", "action=append&position=3", body=b"xy")
+    assert r.status_code == 202, r.text
+    r = raw(server, "PATCH", fs, "x", "action=flush&position=7")
+    assert r.status_code == 200, r.text
+    assert f.download_file().readall() == b"abcxyzz"
+    # Later appends start at the committed end, not before it.
+    r = raw(server, "PATCH", fs, "x", "action=append&position=2", body=b"q")
+    assert_json_error(r, 400, "InvalidFlushPosition")
+    # Many chunks in reverse order, as a parallel uploader may deliver them.
+    chunks = [bytes([65 + i]) * 1000 for i in range(8)]
+    for i in reversed(range(8)):
+        r = raw(server, "PATCH", fs, "x", "action=append&position=%d" % (7 + 1000 * i),
+                body=chunks[i])
+        assert r.status_code == 202, r.text
+    r = raw(server, "PATCH", fs, "x", "action=flush&position=%d" % (7 + 8000))
+    assert r.status_code == 200, r.text
+    assert f.download_file().readall() == b"abcxyzz" + b"".join(chunks)
+    # The committed file carries no trace of the bookkeeping.
+    path = os.path.join(server.root, fs, "x")
+    assert not [a for a in os.listxattr(path) if "gaps" in a]
 
 
 def test_AppendFlush_wrong_flush_position(filesystem):
