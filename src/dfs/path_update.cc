@@ -120,7 +120,8 @@ http::Response Append(api::Ctx& ctx) {
     auto src = fs->OpenRead(ctx.req->body_file);
     s = src.ok() ? (*out)->CopyFrom(**src, 0, *pos, ctx.req->body_size) : src.status();
   }
-  if (s.ok() && !in_order) s = RecordGaps(*fs, stage->path, **out, staged, *pos, ctx.req->body_size);
+  if (s.ok() && !in_order)
+    s = RecordGaps(*fs, stage->path, **out, staged, *pos, ctx.req->body_size);
   if (!s.ok()) {
     (void)(*out)->Truncate(staged);
     return JsonError(api::FromStatus(s, true), api::PublicDetail(s));
