@@ -458,6 +458,7 @@ http::Response Api::Fail(http::Failure kind, const http::Request* req, const Sta
     default: r = ErrorResponse(AzError::kInvalidInput, "The request is malformed: " + detail.message()); break;
   }
   r.close = true;
+  if (req && req->listener == dfs_listener_) dfs::ToJson(*req, r);  // the dfs port's errors
   Stamp(req, r);
   return r;
 }

@@ -295,3 +295,21 @@ def test_DfsPort_same_as_port_refused():
                           "--root", "/nonexistent-strata-root"], capture_output=True, text=True,
                          timeout=30)
     assert out.returncode == 2 and "--dfs-port" in out.stderr
+
+
+def test_DfsEndpoint_malformed_request_answers_json(dfs_server):
+    """A request the HTTP layer refuses (here two Host headers, RFC 9112
+    3.2) is answered with the dfs endpoint's JSON error on the dfs port."""
+    import socket
+    with socket.create_connection(("127.0.0.1", dfs_server.dfs_port), timeout=10) as sock:
+        sock.sendall(b"GET /%s/fsx/x HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n" % DEV_ACCOUNT.encode())
+        data = b""
+        while b"\r\n\r\n" not in data or not data.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400"), head
+    assert b"application/json" in head.lower()
+    assert json.loads(body)["error"]["code"] == "InvalidInput"
