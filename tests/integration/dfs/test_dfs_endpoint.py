@@ -114,6 +114,24 @@ def test_DfsEndpoint_sdk_upload_data_and_overwrite(fs):
     assert f.download_file().readall() == b"short"
 
 
+def test_DfsEndpoint_sdk_connection_string(dfs_server):
+    """DataLakeServiceClient.from_connection_string takes BlobEndpoint (its
+    _SERVICE_PARAMS["dfs"]); naming the dfs port there sends every call to it."""
+    conn = ("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;"
+            "BlobEndpoint=http://127.0.0.1:%d/%s;" % (DEV_ACCOUNT, DEV_KEY, dfs_server.dfs_port,
+                                                      DEV_ACCOUNT))
+    lake = DataLakeServiceClient.from_connection_string(conn)
+    assert ":%d/" % dfs_server.dfs_port in lake.url
+    fs = lake.create_file_system("c" + uuid.uuid4().hex[:20])
+    try:
+        f = fs.get_file_client("d/x")
+        f.upload_data(b"via connection string", overwrite=True)
+        assert f.download_file().readall() == b"via connection string"
+        assert [p.name for p in fs.get_paths(recursive=True)] == ["d", "d/x"]
+    finally:
+        fs.delete_file_system()
+
+
 # ---- raw requests without a query on the dfs port ----
 
 def test_DfsEndpoint_query_less_requests_are_dfs(dfs_server, fs):
