@@ -11,6 +11,7 @@
 #include "api/sources.h"
 #include "common/strings.h"
 #include "dfs/dfs.h"
+#include "dfs/errors.h"
 #include "ns/names.h"
 
 namespace strata::api {
@@ -181,13 +182,23 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
       colon == std::string_view::npos || host.back() == ']' ? host : host.substr(0, colon);
   Account* acct = nullptr;
   bool path_style = true;
+  bool dfs_endpoint = req.listener == dfs_listener_;
   size_t dot = host_name.find('.');
   if (dot != std::string_view::npos) {
     std::string_view label = host_name.substr(0, dot);
     for (auto& a : accounts_)
       if (a->name == label) acct = a.get();
-    if (acct) path_style = false;
+    if (acct) {
+      path_style = false;
+      // ACCOUNT.dfs.DOMAIN is the dfs endpoint, ACCOUNT.blob.DOMAIN the blob
+      // one, whichever listener took the request.
+      std::string_view service = host_name.substr(dot + 1);
+      service = service.substr(0, service.find('.'));
+      if (service == "dfs") dfs_endpoint = true;
+      if (service == "blob") dfs_endpoint = false;
+    }
   }
+  out->dfs = dfs_endpoint;  // until routed: the endpoint's errors
   // Segments of the path: [account/]container/blob...
   std::string_view rest = std::string_view(req.path).substr(1);
   auto next_segment = [&rest]() {
@@ -235,9 +246,20 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
                 : out->blob.empty()    ? Level::kContainer
                                        : Level::kBlob;
   if (req.method == "OPTIONS") return std::nullopt;  // CORS preflight; no auth
-  out->route = dfs::FindRoute(level, req);
-  out->dfs = out->route != nullptr;
-  if (!out->route) out->route = FindRoute(level, req);
+  if (dfs_endpoint) {
+    out->route = dfs::FindEndpointRoute(level, req);
+    // A request naming a Blob operation is served as on the blob endpoint:
+    // the Data Lake SDKs send theirs to the dfs URL with .dfs. replaced by
+    // .blob., which is the same URL on a port of its own.
+    if (!out->route && (req.FindQuery("comp") || req.FindQuery("restype"))) {
+      out->route = FindRoute(level, req);
+      out->dfs = out->route == nullptr;
+    }
+  } else {
+    out->route = dfs::FindRoute(level, req);
+    out->dfs = out->route != nullptr;
+    if (!out->route) out->route = FindRoute(level, req);
+  }
   if (out->account_in_source && (!out->route || out->route->source != SourceKind::kRename))
     return ErrorResponse(AzError::kAccountNotFound);
   if (!out->route) {
@@ -266,7 +288,8 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
     if (!s.ok()) {
       if (out->route->write) return ErrorResponse(AzError::kInvalidResourceName, s.message());
       if (req.method == "DELETE" || req.method == "GET" || req.method == "HEAD")
-        return ErrorResponse(AzError::kBlobNotFound);
+        return dfs_endpoint && out->dfs ? dfs::JsonError(dfs::DfsError::kPathNotFound)
+                                        : ErrorResponse(AzError::kBlobNotFound);
       return ErrorResponse(AzError::kInvalidResourceName, s.message());
     }
   }
@@ -453,6 +476,7 @@ http::Response Api::Fail(http::Failure kind, const http::Request* req, const Sta
     default: r = ErrorResponse(AzError::kInvalidInput, "The request is malformed: " + detail.message()); break;
   }
   r.close = true;
+  if (req && req->listener == dfs_listener_) dfs::ToJson(*req, r);  // the dfs port's errors
   Stamp(req, r);
   return r;
 }

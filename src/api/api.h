@@ -25,6 +25,15 @@ class Api : public http::Handler {
   // names one).
   explicit Api(std::vector<std::unique_ptr<Account>> accounts);
 
+  // Requests on this listener (http::Request::listener) reach the dfs
+  // endpoint, as those whose Host is ACCOUNT.dfs.DOMAIN do anywhere: there a
+  // path request naming no Blob operation is a dfs one (Path Get
+  // Properties, Read, Delete), other requests that name none are refused
+  // with a dfs error, and those naming one (`comp`, `restype`) are served as
+  // on the blob endpoint. A Host ACCOUNT.blob.DOMAIN is the blob endpoint
+  // on any listener. Call before serving.
+  void ServeDfsEndpointOn(int listener) { dfs_listener_ = listener; }
+
   // Calls fn for each account's store (maintenance work).
   template <typename Fn>
   void ForEachStore(Fn fn) {
@@ -42,6 +51,7 @@ class Api : public http::Handler {
   void Stamp(const http::Request* req, http::Response& r);
 
   std::vector<std::unique_ptr<Account>> accounts_;
+  int dfs_listener_ = -1;  // none
 };
 
 // The authorization table (every Blob and dfs route: method, level, query

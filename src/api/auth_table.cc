@@ -53,6 +53,8 @@ nlohmann::json Row(const Route& r, bool dfs) {
   j["service_sas"] = r.demand.service_sas_allowed;
   j["anonymous"] = AnonName(r.anon);
   j["write"] = r.write;
+  // Reached only on the dfs endpoint (--dfs-port, or a host ACCOUNT.dfs.DOMAIN).
+  if (dfs && dfs::OnlyOnDfsEndpoint(r)) j["endpoint"] = "dfs";
   if (r.source != SourceKind::kNone) {
     j["source"] = r.source == SourceKind::kCopy ? "x-ms-copy-source" : "x-ms-rename-source";
     j["source_sas_permission"] = r.source_demand.permission ? r.source_demand.permission : "";

@@ -20,8 +20,16 @@ namespace strata::dfs {
 // The dfs route for a request, or nullptr when it is not a dfs request (then
 // the Blob API answers it exactly as before).
 const api::Route* FindRoute(api::Level level, const http::Request& req);
+// The route of a request to the dfs endpoint (its own port, or a host
+// ACCOUNT.dfs.DOMAIN), where a path request without a Blob operation
+// (`comp`) is a dfs one: HEAD Get Properties, GET Read, DELETE Delete.
+// nullptr when the request is no dfs request there either (the caller then
+// serves a Blob operation it names, or refuses it).
+const api::Route* FindEndpointRoute(api::Level level, const http::Request& req);
 // Every row of the dfs table, for walks over it (tests, docs).
 std::span<const api::Route* const> AllRoutes();
+// Whether a row is reached only on the dfs endpoint (Path Read).
+bool OnlyOnDfsEndpoint(const api::Route& route);
 
 // For a Blob API request that found no blob where the namespace holds a
 // directory (made through dfs, by a blob commit or with plain tools): the
@@ -64,6 +72,7 @@ http::Response ListPaths(api::Ctx&);
 http::Response CreatePath(api::Ctx&);   // resource=file|directory, or a rename
 http::Response UpdatePath(api::Ctx&);   // action=append|flush|setProperties|setAccessControl
 http::Response GetPathProperties(api::Ctx&);  // HEAD; action=getAccessControl|getStatus
+http::Response ReadPath(api::Ctx&);     // GET on the dfs endpoint
 http::Response DeletePath(api::Ctx&);
 http::Response LeasePath(api::Ctx&);
 http::Response ListFilesystems(api::Ctx&);            // GET /?resource=account

@@ -60,6 +60,15 @@ http::Response GetPathProperties(api::Ctx& ctx) {
   if (action == "getStatus") return r;
   const ns::BlobRecord& rec = info->rec;
   r.Set("x-ms-properties", FormatProperties(rec.metadata));
+  // A HEAD without a query reaches this only on the dfs endpoint, where Blob
+  // clients sent to the same URL (the Data Lake SDKs' Get Blob Properties)
+  // read the metadata as x-ms-meta-* headers (a directory's with
+  // hdi_isfolder=true, as Get Blob Properties shows it): they carry it too.
+  if (action.empty() && !ctx.req->FindQuery("upn")) {
+    ns::Metadata meta = rec.metadata;
+    if (info->is_dir) meta.emplace_back("hdi_isfolder", "true");
+    api::SetMetadataHeaders(r, meta);
+  }
   r.Set("x-ms-creation-time", FormatHttpDate(rec.created ? rec.created : rec.last_modified));
   if (!info->is_dir) {
     r.Set("Content-Type", rec.content_type.empty() ? "application/octet-stream" : rec.content_type);

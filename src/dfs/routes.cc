@@ -2,6 +2,10 @@
 // says so: resource=filesystem|file|directory, action=..., recursive on
 // DELETE (or a DELETE that accepts only JSON), x-ms-rename-source on PUT, the PATCH and POST methods, or upn on
 // HEAD. Anything else is left to the Blob API's table.
+//
+// The dfs endpoint (its own port, or a host ACCOUNT.dfs.DOMAIN) reads a
+// path request that names no Blob operation as a dfs one too (see
+// FindEndpointRoute); kReadPath is reached only there.
 #include "common/strings.h"
 #include "dfs/dfs.h"
 
@@ -46,13 +50,15 @@ const api::Route kGetProps            = {"DfsGetPathProperties",     Level::kBlo
 const api::Route kGetStatus           = {"DfsGetStatus",             Level::kBlob,      "HEAD",   nullptr, nullptr, CopyMode::kAny, GetPathProperties,       Obj("e|r"), Anon::kBlobRead,    Body::kNone, false};
 const api::Route kGetAccessControl    = {"DfsGetAccessControl",      Level::kBlob,      "HEAD",   nullptr, nullptr, CopyMode::kAny, GetPathProperties,       Obj("e"), Anon::kNever,         Body::kNone, false};
 const api::Route kDeletePath          = {"DfsDeletePath",            Level::kBlob,      "DELETE", nullptr, nullptr, CopyMode::kAny, DeletePath,              Obj("d"), Anon::kNever,         Body::kNone, false, api::Work::kPool};
+// Path Read: only the dfs endpoint has it (elsewhere a GET is Get Blob).
+const api::Route kReadPath            = {"DfsReadPath",              Level::kBlob,      "GET",    nullptr, nullptr, CopyMode::kAny, ReadPath,                Obj("r"), Anon::kBlobRead,      Body::kNone, false};
 const api::Route kLeasePath           = {"DfsLeasePath",             Level::kBlob,      "POST",   nullptr, nullptr, CopyMode::kAny, LeasePath,               Obj("w"), Anon::kNever,         Body::kNone, false};
 
 const api::Route* const kAll[] = {&kListFs, &kCreateFs, &kGetFs, &kSetFs, &kDeleteFs, &kListPaths,
                                   &kCreatePath, &kRenamePath, &kAppend, &kFlush, &kSetProperties,
                                   &kSetAcl, &kSetOwner, &kSetAclAndOwner, &kSetAclRecursive, &kUpdate,
                                   &kGetProps, &kGetStatus, &kGetAccessControl, &kDeletePath,
-                                  &kLeasePath};
+                                  &kLeasePath, &kReadPath};
 // clang-format on
 }  // namespace
 
@@ -112,5 +118,17 @@ const api::Route* FindRoute(api::Level level, const http::Request& req) {
   }
   return nullptr;
 }
+
+const api::Route* FindEndpointRoute(api::Level level, const http::Request& req) {
+  if (const api::Route* r = dfs::FindRoute(level, req)) return r;
+  if (level != Level::kBlob || req.FindQuery("comp")) return nullptr;
+  const std::string& m = req.method;
+  if (m == "HEAD") return &kGetProps;
+  if (m == "GET") return &kReadPath;
+  if (m == "DELETE") return &kDeletePath;
+  return nullptr;
+}
+
+bool OnlyOnDfsEndpoint(const api::Route& route) { return &route == &kReadPath; }
 
 }  // namespace strata::dfs

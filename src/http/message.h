@@ -37,6 +37,7 @@ struct Request {
   std::vector<std::string> header_names;  // the same names as received (case kept)
   std::string remote_ip;
   bool https = false;
+  int listener = 0;       // which listener took the connection (ServerOptions::extra_ports)
 
   // The body, after the handler's OnHeaders chose where it goes:
   std::string body;       // in memory (BodyPlan::kMemory)

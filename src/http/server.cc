@@ -197,6 +197,8 @@ struct Server::Impl {
     Deadlines deadlines;  // first: outlives the sessions destroyed with ioc
     asio::io_context ioc{1};
     tcp::acceptor acceptor{ioc};
+    // One more per ServerOptions::extra_ports entry, in that order.
+    std::vector<std::unique_ptr<tcp::acceptor>> extra;
   };
   ServerOptions opt;
   Handler* handler;
@@ -206,6 +208,7 @@ struct Server::Impl {
   // Whether accepting is paused for want of descriptors (logged once).
   std::atomic<bool> accept_starved{false};
   std::vector<std::unique_ptr<Loop>> loops;
+  std::vector<uint16_t> bound;  // by listener, once Listen() succeeded
   // Runs the Handle() calls marked BodyPlan::on_pool. Declared after the
   // loops, so it is joined first: a call in flight still posts its result
   // to its (stopped) loop, whose destruction then frees the session.
@@ -284,14 +287,15 @@ struct Server::Impl {
   // once would spin. Pause this loop's accepts instead (doubling from 10 ms
   // to 1 s), say so once, and go on when descriptors are free again
   // (queued clients wait in the backlog meanwhile).
-  awaitable<void> Accept(Loop& loop) {
+  // `listener` numbers the acceptor (Request::listener).
+  awaitable<void> Accept(Loop& loop, tcp::acceptor& acceptor, int listener) {
     t_deadlines = &loop.deadlines;  // this thread's sessions register here
     asio::steady_timer pause(loop.ioc);
     auto backoff = std::chrono::milliseconds(0);
     while (true) {
       boost::system::error_code ec;
       tcp::socket sock =
-          co_await loop.acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+          co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
       if (ec) {
         if (ec == asio::error::operation_aborted) co_return;
         if (ec == asio::error::no_descriptors || ec.value() == ENFILE ||
@@ -311,7 +315,7 @@ struct Server::Impl {
       if (accept_starved.load(std::memory_order_relaxed) && accept_starved.exchange(false))
         std::fprintf(stderr, "strata: accepting connections again\n");
       auto ex = sock.get_executor();
-      asio::co_spawn(ex, Session(std::move(sock)), asio::detached);
+      asio::co_spawn(ex, Session(std::move(sock), listener), asio::detached);
     }
   }
 
@@ -571,7 +575,7 @@ struct Server::Impl {
     co_return true;
   }
 
-  awaitable<void> Session(tcp::socket sock) {
+  awaitable<void> Session(tcp::socket sock, int listener) {
     boost::system::error_code ec;
     sock.set_option(tcp::no_delay(true), ec);
     sock.native_non_blocking(true, ec);
@@ -642,6 +646,7 @@ struct Server::Impl {
         co_return;
       }
       req.remote_ip = ip;
+      req.listener = listener;
       // A Transfer-Encoding the server cannot frame would leave the body to
       // be read as the next request (smuggling); an HTTP/1.1 request names
       // its host exactly once (RFC 9112, 3.2). Refused, and closed.
@@ -911,8 +916,15 @@ Result<uint16_t> Server::Listen() {
   int n = impl_->opt.threads > 0 ? impl_->opt.threads
                                  : static_cast<int>(std::thread::hardware_concurrency());
   if (n < 1) n = 1;
-  uint16_t port = impl_->opt.port;
-  if (port != 0) {
+  std::vector<uint16_t> ports = {impl_->opt.port};
+  ports.insert(ports.end(), impl_->opt.extra_ports.begin(), impl_->opt.extra_ports.end());
+  auto failed = [&](uint16_t p) {
+    impl_->loops.clear();
+    return Status(ErrorKind::kIo,
+                  "listen on " + impl_->opt.host + ":" + std::to_string(p) + ": " + ec.message());
+  };
+  for (uint16_t port : ports) {
+    if (port == 0) continue;
     // SO_REUSEPORT (below) would let a second strata, or any process of the
     // same user that also sets it, share the port and silently take half of
     // the connections. A plain bind first fails while anyone listens there.
@@ -922,37 +934,42 @@ Result<uint16_t> Server::Listen() {
     probe.open(ep.protocol(), ec);
     if (!ec) probe.set_option(asio::socket_base::reuse_address(true), ec);
     if (!ec) probe.bind(ep, ec);
-    if (ec)
-      return Status(ErrorKind::kIo, "listen on " + impl_->opt.host + ":" +
-                                        std::to_string(port) + ": " + ec.message());
+    if (ec) return failed(port);
   }
   for (int i = 0; i < n; ++i) {
     auto loop = std::make_unique<Impl::Loop>();
-    tcp::endpoint ep(addr, port);
-    tcp::acceptor& a = loop->acceptor;
-    a.open(ep.protocol(), ec);
-    if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
-    if (!ec) {
-      int one = 1;
-      if (::setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
-        ec = boost::system::error_code(errno, boost::system::system_category());
+    for (size_t l = 0; l < ports.size(); ++l) {
+      if (l > 0) loop->extra.push_back(std::make_unique<tcp::acceptor>(loop->ioc));
+      tcp::acceptor& a = l == 0 ? loop->acceptor : *loop->extra.back();
+      tcp::endpoint ep(addr, ports[l]);
+      a.open(ep.protocol(), ec);
+      if (!ec) a.set_option(asio::socket_base::reuse_address(true), ec);
+      if (!ec) {
+        int one = 1;
+        if (::setsockopt(a.native_handle(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) != 0)
+          ec = boost::system::error_code(errno, boost::system::system_category());
+      }
+      if (!ec) a.bind(ep, ec);
+      if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
+      if (ec) return failed(l == 0 ? impl_->opt.port : impl_->opt.extra_ports[l - 1]);
+      ports[l] = a.local_endpoint().port();  // later loops share the port the first one got
     }
-    if (!ec) a.bind(ep, ec);
-    if (!ec) a.listen(asio::socket_base::max_listen_connections, ec);
-    if (ec) {
-      impl_->loops.clear();
-      return Status(ErrorKind::kIo, "listen on " + impl_->opt.host + ":" +
-                                        std::to_string(impl_->opt.port) + ": " + ec.message());
-    }
-    port = a.local_endpoint().port();  // later loops share the port the first one got
     impl_->loops.push_back(std::move(loop));
   }
-  return port;
+  impl_->bound = ports;
+  return ports.front();
+}
+
+uint16_t Server::BoundPort(int listener) const {
+  return static_cast<size_t>(listener) < impl_->bound.size() ? impl_->bound[listener] : 0;
 }
 
 void Server::Run() {
   for (auto& loop : impl_->loops) {
-    asio::co_spawn(loop->ioc, impl_->Accept(*loop), asio::detached);
+    asio::co_spawn(loop->ioc, impl_->Accept(*loop, loop->acceptor, 0), asio::detached);
+    for (size_t l = 0; l < loop->extra.size(); ++l)
+      asio::co_spawn(loop->ioc, impl_->Accept(*loop, *loop->extra[l], static_cast<int>(l + 1)),
+                     asio::detached);
     asio::co_spawn(loop->ioc, impl_->Sweep(*loop), asio::detached);
   }
   // SIGINT and SIGTERM stop the server from inside an event loop (a plain
@@ -974,6 +991,7 @@ void Server::Stop() {
     asio::post(l->ioc, [l] {
       boost::system::error_code ec;
       l->acceptor.close(ec);
+      for (auto& a : l->extra) a->close(ec);
       l->ioc.stop();
     });
   }

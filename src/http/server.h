@@ -14,6 +14,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "http/message.h"
@@ -49,6 +50,10 @@ class Handler {
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 10000;  // 0 picks a free port
+  // Further listeners on the same host, served by the same threads, limits
+  // and body memory; a request says which took its connection
+  // (Request::listener: 0 for `port`, i for extra_ports[i-1]). 0 picks one.
+  std::vector<uint16_t> extra_ports;
   int threads = 0;        // 0: one per core
   int worker_threads = 0; // Handle() calls marked on_pool; 0: one per core, at least 2
   uint32_t header_limit = 64 * 1024;
@@ -82,8 +87,12 @@ class Server {
  public:
   Server(ServerOptions options, Handler* handler);
   ~Server();
-  // Binds and listens. Returns the bound port.
+  // Binds and listens on every port. Returns the bound `port`; on failure
+  // nothing listens.
   Result<uint16_t> Listen();
+  // The port a listener (see ServerOptions::extra_ports) is bound to; 0
+  // before Listen() succeeded or for no such listener.
+  uint16_t BoundPort(int listener) const;
   // Serves until Stop(), SIGINT or SIGTERM. REQUIRES: Listen() succeeded.
   void Run();
   void Stop();

@@ -49,6 +49,7 @@ Status LoadConfigFile(const std::string& path, Config* cfg) {
     auto j = nlohmann::json::parse(ss.str());
     if (j.contains("host")) cfg->host = j["host"].get<std::string>();
     if (j.contains("port")) cfg->port = j["port"].get<int>();
+    if (j.contains("dfs_port")) cfg->dfs_port = j["dfs_port"].get<int>();
     if (j.contains("root")) cfg->root = j["root"].get<std::string>();
     if (j.contains("threads")) cfg->threads = j["threads"].get<int>();
     if (j.contains("durability")) {

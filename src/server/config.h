@@ -50,6 +50,9 @@ struct TierConfig {
 struct Config {
   std::string host = "127.0.0.1";
   int port = 10000;
+  // The dfs endpoint's own listener on `host` (0: none); the shared port
+  // serves dfs requests too, told apart by their query.
+  int dfs_port = 0;
   std::string root = "./data";
   bool fsync = true;
   int threads = 0;
@@ -60,7 +63,8 @@ struct Config {
 };
 
 // Reads a JSON config file over `cfg`:
-//   {"host": "...", "port": 10000, "root": "...", "durability": "fsync"|"none",
+//   {"host": "...", "port": 10000, "dfs_port": 0, "root": "...",
+//    "durability": "fsync"|"none",
 //    "threads": 2,
 //    "containers": {"NAME": {"path": "/data/set", "read_only": true,
 //                            "max_bytes": 1000, "max_files": 10}},

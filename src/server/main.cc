@@ -31,6 +31,10 @@ int main(int argc, char** argv) {
   serve->add_option("--config", config_path, "JSON config file (accounts, defaults)");
   serve->add_option("--host", cfg.host, "Address to listen on")->capture_default_str();
   serve->add_option("--port", cfg.port, "Port to listen on (0 picks one)")->capture_default_str();
+  serve->add_option("--dfs-port", cfg.dfs_port,
+                    "Port of the dfs endpoint of its own, path-style URLs (0: none; the main port "
+                    "serves dfs requests too)")
+      ->capture_default_str();
   serve->add_option("--root", cfg.root, "Namespace root of the default account")->capture_default_str();
   serve->add_option("--durability", durability, "fsync (default) or none");
   serve->add_option("--threads", cfg.threads, "I/O threads (0: one per core)");
@@ -130,6 +134,7 @@ int main(int argc, char** argv) {
     }
     if (serve->count("--host") == 0) cfg.host = file_cfg.host;
     if (serve->count("--port") == 0) cfg.port = file_cfg.port;
+    if (serve->count("--dfs-port") == 0) cfg.dfs_port = file_cfg.dfs_port;
     if (serve->count("--root") == 0) cfg.root = file_cfg.root;
     if (serve->count("--threads") == 0) cfg.threads = file_cfg.threads;
     cfg.fsync = file_cfg.fsync;
@@ -166,6 +171,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     cfg.fsync = durability == "fsync";
+  }
+  if (cfg.dfs_port < 0 || cfg.dfs_port > 65535 || (cfg.dfs_port != 0 && cfg.dfs_port == cfg.port)) {
+    std::fprintf(stderr, "strata: --dfs-port must be a free port other than --port\n");
+    return 2;
   }
   server::AddDefaultAccount(&cfg);
 
@@ -290,6 +299,10 @@ int main(int argc, char** argv) {
   http::ServerOptions opt;
   opt.host = cfg.host;
   opt.port = static_cast<uint16_t>(cfg.port);
+  if (cfg.dfs_port > 0) {
+    opt.extra_ports.push_back(static_cast<uint16_t>(cfg.dfs_port));
+    handler.ServeDfsEndpointOn(1);
+  }
   opt.threads = cfg.threads;
   opt.worker_threads = worker_threads;
   if (io_timeout_s > 0) opt.io_timeout_s = io_timeout_s;
@@ -309,6 +322,9 @@ int main(int argc, char** argv) {
       "Connection string: DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;"
       "BlobEndpoint=http://%s:%u/%s;\n",
       server::kDevAccount, server::kDevKey, host.c_str(), *port, server::kDevAccount);
+  if (cfg.dfs_port > 0)
+    std::printf("strata dfs endpoint on %s:%u (http://%s:%u/%s)\n", host.c_str(), server.BoundPort(1),
+                host.c_str(), server.BoundPort(1), server::kDevAccount);
   std::fflush(stdout);
   signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<server::AdminHandler> admin;

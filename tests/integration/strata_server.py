@@ -95,3 +95,28 @@ class StrataServer:
         from azure.storage.filedatalake import DataLakeServiceClient
         return DataLakeServiceClient(self.endpoint, credential={"account_name": DEV_ACCOUNT,
                                                                 "account_key": DEV_KEY})
+
+
+def free_port():
+    """A loopback port free at the time of asking."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_with_dfs_port(extra_args=(), config=None):
+    """A started server with a dfs endpoint of its own (--dfs-port) as
+    `dfs_port`. The port is picked free here, so a start that lost it to
+    another process is tried again (3 times at most)."""
+    last = None
+    for _ in range(3):
+        port = free_port()
+        s = StrataServer(extra_args=["--dfs-port", str(port)] + list(extra_args), config=config)
+        try:
+            s.start()
+        except RuntimeError as e:
+            last = e
+            continue
+        s.dfs_port = port
+        return s
+    raise last

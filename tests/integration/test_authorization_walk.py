@@ -21,6 +21,7 @@ import json
 import os
 import subprocess
 import urllib.parse
+import types
 import uuid
 
 import pytest
@@ -28,7 +29,7 @@ import requests
 from azure.storage.blob import generate_account_sas, generate_container_sas
 
 import signing
-from strata_server import DEV_ACCOUNT, DEV_KEY, strata_binary
+from strata_server import DEV_ACCOUNT, DEV_KEY, start_with_dfs_port, strata_binary
 
 ALL_LETTERS = "racwdxltmeopi"
 PUBLIC_XML = ('<?xml version="1.0" encoding="utf-8"?><SignedIdentifiers></SignedIdentifiers>')
@@ -123,6 +124,8 @@ def _recipes(c, src_sas):
         "DfsGetAccessControl/blob/HEAD": (c, "b", "action=getAccessControl", {}, b""),
         "DfsDeletePath/blob/DELETE": (c, "b", "recursive=false", {}, b""),
         "DfsLeasePath/blob/POST": (c, "b", "", {"x-ms-lease-action": "acquire", "x-ms-lease-duration": "15"}, b""),
+        # Rows marked "endpoint": "dfs" are sent to the dfs port.
+        "DfsReadPath/blob/GET": (c, "b", "", {}, b""),
     }
 
 
@@ -144,7 +147,7 @@ EXPECTED_PERMISSION = {
     "DfsSetPathProperties": "w", "DfsSetAccessControl": "p", "DfsSetOwner": "o",
     "DfsSetAccessControlAndOwner": "po", "DfsSetAccessControlRecursive": "p",
     "DfsUpdatePath": "wpo", "DfsGetPathProperties": "r", "DfsGetStatus": "e|r",
-    "DfsGetAccessControl": "e", "DfsDeletePath": "d", "DfsLeasePath": "w",
+    "DfsGetAccessControl": "e", "DfsDeletePath": "d", "DfsLeasePath": "w", "DfsReadPath": "r",
 }
 EXPECTED_SOURCE = {"CopyBlobFromUrl": "r", "PutBlobFromUrl": "r", "CopyBlob": "r",
                    "DfsRenamePath": "m|d"}
@@ -152,7 +155,7 @@ EXPECTED_SOURCE = {"CopyBlobFromUrl": "r", "PutBlobFromUrl": "r", "CopyBlob": "r
 # or "container" (container-level access only).
 EXPECTED_ANONYMOUS = {
     "GetBlob": "blob", "GetBlobProperties": "blob", "GetBlobMetadata": "blob",
-    "GetBlockList": "blob", "DfsGetPathProperties": "blob", "DfsGetStatus": "blob",
+    "GetBlockList": "blob", "DfsGetPathProperties": "blob", "DfsGetStatus": "blob", "DfsReadPath": "blob",
     "GetContainerProperties": "container", "GetContainerMetadata": "container",
     "ListBlobs": "container", "DfsListPaths": "container",
 }
@@ -168,7 +171,9 @@ def test_route_expectations_match_azure_rules():
         assert row["anonymous"] == EXPECTED_ANONYMOUS.get(row["name"], "never"), row
 
 
-def _send(server, method, c, b, query, headers, body, sas=None, sign=False):
+def _send(server, method, c, b, query, headers, body, sas=None, sign=False, dfs_endpoint=False):
+    if dfs_endpoint:  # the dfs port (a row only the dfs endpoint has)
+        server = types.SimpleNamespace(port=server.dfs_port)
     path = "/%s" % DEV_ACCOUNT + ("/" + c if c else "/") + ("/" + urllib.parse.quote(b) if b else "")
     h = {"x-ms-version": "2021-12-02"}
     h.update({k: v.format(port=server.port) for k, v in headers.items()})
@@ -201,6 +206,15 @@ def _fingerprint(server, c):
     cx = tuple(sorted((a, os.getxattr(root, a)) for a in os.listxattr(root)))
     names = sorted(os.listdir(server.root))
     return tuple(out), cx, tuple(n for n in names if not n.startswith("."))
+
+
+@pytest.fixture(scope="module")
+def own_server():
+    """This module's own server (see conftest.py), with a dfs port for the
+    rows only the dfs endpoint has."""
+    s = start_with_dfs_port()
+    yield s
+    s.stop()
 
 
 @pytest.fixture
@@ -259,13 +273,34 @@ def _authz_refused(resp):
 ROWS = sorted(TABLE, key=_key)
 
 
+# On the dfs port every dfs row is walked again, the rows that the dfs
+# endpoint also reaches without a query (Path Get Properties, Path Delete)
+# with no query at all.
+DFS_ROWS = [r for r in ROWS if r["api"] == "dfs"]
+DFS_PORT_RECIPES = {
+    "DfsGetPathProperties/blob/HEAD": lambda c: (c, "b", "", {}, b""),
+    "DfsDeletePath/blob/DELETE": lambda c: (c, "b", "", {}, b""),
+}
+
+
 @pytest.mark.parametrize("row", ROWS, ids=[_key(r) for r in ROWS])
 def test_walk(own_server, case, row):
-    server = own_server
+    _walk(own_server, case, row, row.get("endpoint") == "dfs")
+
+
+@pytest.mark.parametrize("row", DFS_ROWS, ids=[_key(r) for r in DFS_ROWS])
+def test_walk_dfs_port(own_server, case, row):
+    _walk(own_server, case, row, True)
+
+
+def _walk(server, case, row, dfs_endpoint):
     c, other = case
     src_sas = _csas(c, "r")
     cont, blob, query, headers, body = _recipes(c, src_sas)[_key(row)]
-    send = lambda **kw: _send(server, row["method"], cont, blob, query, headers, body, **kw)
+    if dfs_endpoint and _key(row) in DFS_PORT_RECIPES:
+        cont, blob, query, headers, body = DFS_PORT_RECIPES[_key(row)](c)
+    send = lambda **kw: _send(server, row["method"], cont, blob, query, headers, body,
+                              dfs_endpoint=dfs_endpoint, **kw)
     perm = row["sas_permission"]
     before = _fingerprint(server, c)
 
