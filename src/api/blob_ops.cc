@@ -214,11 +214,11 @@ http::Response GetBlob(Ctx& ctx) {
   if (want_md5 && *want_md5 == "true") {
     if (!ranged)
       return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-range-get-content-md5",
-                         "x-ms-range-get-content-md5 needs a range.");
-    // Azure names the header, as for x-ms-range-get-content-crc64.
+                         "It needs a range.");
+    // Azure names the header (<HeaderName>), as for x-ms-range-get-content-crc64.
     if (range.length > kMaxRangeMd5)
       return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-range-get-content-md5",
-                         "x-ms-range-get-content-md5 needs a range of at most 4 MiB.");
+                         "It needs a range of at most 4 MiB.");
     std::string buf(range.length, '\0');
     auto n = ob->file->PRead(buf.data(), buf.size(), range.offset);
     if (!n.ok() || *n != buf.size()) return ErrorResponse(AzError::kInternalError);
