@@ -242,6 +242,7 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
   if (!c || !b) return ErrorResponse(AzError::kInvalidUri);
   out->container = std::move(*c);
   out->blob = std::move(*b);
+  ns::NormalizeBlobName(&out->blob);
   Level level = out->container.empty() ? Level::kService
                 : out->blob.empty()    ? Level::kContainer
                                        : Level::kBlob;
@@ -274,15 +275,22 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
                          "The requested operation is not supported for this resource.");
   }
   if (const std::string* v = req.FindHeader("x-ms-version"); v && !ValidVersion(*v))
-    return ErrorResponse(AzError::kInvalidHeaderValue,
-                         "x-ms-version '" + *v + "' is not a valid service version.");
+    return HeaderError(AzError::kInvalidHeaderValue, req, "x-ms-version",
+                       "x-ms-version '" + *v + "' is not a valid service version.");
   if (auto e = ConfineNamedParams(req, level)) return e;
   if (level != Level::kService) {
+    // Azure: a name of a bad length is out of range, not an invalid name.
+    if (ns::ContainerNameLengthOutOfRange(out->container))
+      return ErrorResponse(AzError::kResourceNameOutOfRange);
     Status s = ns::ValidateContainerName(out->container);
     if (!s.ok()) return ErrorResponse(AzError::kInvalidResourceName, s.message());
   }
   // A name that is not UTF-8 is no URL Azure accepts, whatever the method.
   if (!ns::IsValidUtf8(out->blob)) return ErrorResponse(AzError::kInvalidUri);
+  // A blob name past 1024 characters is out of range for every method, a
+  // read or delete too (Azure answers no 404 for it).
+  if (level == Level::kBlob && ns::BlobNameTooLong(out->blob))
+    return ErrorResponse(AzError::kOutOfRangeInput, "The blob name is longer than 1024 characters.");
   if (level == Level::kBlob) {
     Status s = ns::ValidateBlobName(out->blob);
     if (!s.ok()) {
@@ -490,10 +498,26 @@ void Api::Stamp(const http::Request* req, http::Response& r) {
       r.Set("x-ms-client-request-id", *id);
   }
   char id[36];
-  r.Set("x-ms-request-id", NewRequestId(id));
+  std::string_view request_id = NewRequestId(id);
+  r.Set("x-ms-request-id", request_id);
   r.Set("x-ms-version", version ? std::string_view(*version) : std::string_view(kDefaultVersion));
+  TimeNs now = NowNs();
   HttpDateBuf date;
-  r.Set("Date", HttpDate(NowNs(), &date));
+  r.Set("Date", HttpDate(now, &date));
+  if (r.status >= 400) {
+    // An error answer to HEAD is bare, as Azure's: x-ms-error-code says
+    // it, and neither a body nor its Content-Type follows.
+    if (req && req->method == "HEAD") {
+      r.body.clear();
+      r.head_length.reset();
+      http::Headers lines = r.HeaderList();
+      r.fields.clear();
+      for (const auto& [k, v] : lines)
+        if (!IEquals(k, "Content-Type")) r.Set(k, v);
+    } else {
+      AddRequestLines(r, request_id, now);
+    }
+  }
   r.Set("Server", "strata");
   if (req && req->state && req->FindHeader("origin")) {
     auto routed = std::static_pointer_cast<Routed>(req->state);

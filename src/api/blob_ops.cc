@@ -53,6 +53,10 @@ std::optional<http::Response> CheckRead(const Ctx& ctx, const ns::BlobInfo& info
     if (!info.rec.lease.Is(*id)) return ErrorResponse(AzError::kLeaseIdMismatchWithBlobOperation);
   }
   Conditions c = ParseConditions(*ctx.req);
+  // Azure refuses "If-None-Match: *" on a read outright: no blob that can
+  // be read matches it, so the read could never succeed.
+  if (c.if_none_match && Trim(*c.if_none_match) == "*")
+    return ErrorResponse(AzError::kUnsatisfiableCondition);
   CondOutcome o = Evaluate(c, true, info.rec.etag, info.rec.last_modified, true);
   if (o == CondOutcome::kNotModified) {
     http::Response r;
@@ -94,25 +98,43 @@ Result<std::string> StagedBody(Ctx& ctx) {
 
 http::Response PutBlob(Ctx& ctx) {
   auto type = ctx.H("x-ms-blob-type");
-  if (!type) return ErrorResponse(AzError::kMissingRequiredHeader, "x-ms-blob-type");
+  if (!type) return HeaderError(AzError::kMissingRequiredHeader, *ctx.req, "x-ms-blob-type");
   if (*type != "BlockBlob" && *type != "AppendBlob") {
     if (*type == "PageBlob")
-      return ErrorResponse(AzError::kInvalidHeaderValue, "Page blobs are not supported by strata.");
-    return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-blob-type");
+      return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-blob-type",
+                         "Page blobs are not supported by strata.");
+    return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-blob-type");
   }
   if (*type == "AppendBlob" && ctx.req->body_size != 0)
-    return ErrorResponse(AzError::kInvalidHeaderValue, "Content-Length must be 0 for an append blob.");
+    return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "Content-Length",
+                       "Content-Length must be 0 for an append blob.");
   if (auto e = CheckContentMd5(ctx)) return ErrorResponse(*e);
   if (auto e = CheckContentCrc64(ctx)) return ErrorResponse(*e);
   ns::BlobRecord rec;
   rec.blob_type = *type;
   ApplyContentHeaders(ctx, &rec, true);
+  // Put Blob also stores the standard headers Azure documents for it,
+  // where the x-ms-blob-* form is absent (Content-Disposition has none).
+  auto standard = [&ctx](const char* h, std::string* field) {
+    if (!field->empty()) return;
+    if (const std::string* v = ctx.req->FindHeader(h)) *field = *v;
+  };
+  if (!ctx.req->FindHeader("x-ms-blob-content-type")) standard("content-type", &rec.content_type);
+  if (!ctx.req->FindHeader("x-ms-blob-content-encoding"))
+    standard("content-encoding", &rec.content_encoding);
+  if (!ctx.req->FindHeader("x-ms-blob-content-language"))
+    standard("content-language", &rec.content_language);
+  if (!ctx.req->FindHeader("x-ms-blob-cache-control")) standard("cache-control", &rec.cache_control);
   if (rec.content_type.empty()) rec.content_type = "application/octet-stream";
   AzError err;
   if (!ParseMetadata(*ctx.req, &rec.metadata, &err)) return ErrorResponse(err);
   if (auto md5 = ctx.H("x-ms-blob-content-md5")) {
+    // For Put Blob the blob's MD5 is checked against the body, as
+    // Content-MD5 is, and it is the one stored when both are sent.
     auto raw = Base64Decode(*md5);
     if (!raw || raw->size() != 16) return ErrorResponse(AzError::kInvalidMd5);
+    std::string body_md5 = ctx.req->body_md5.empty() ? Md5("") : ctx.req->body_md5;
+    if (*type == "BlockBlob" && *raw != body_md5) return ErrorResponse(AzError::kMd5Mismatch);
     rec.content_md5 = *raw;
   } else if (*type == "BlockBlob") {
     rec.content_md5 = ctx.req->body_md5.empty() ? Md5("") : ctx.req->body_md5;
@@ -190,11 +212,13 @@ http::Response GetBlob(Ctx& ctx) {
     return ErrorResponse(AzError::kServerBusy);
   }
   if (want_md5 && *want_md5 == "true") {
-    if (!ranged) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-range-get-content-md5 needs a range.");
-    // Azure names the header, as for x-ms-range-get-content-crc64.
+    if (!ranged)
+      return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-range-get-content-md5",
+                         "It needs a range.");
+    // Azure names the header (<HeaderName>), as for x-ms-range-get-content-crc64.
     if (range.length > kMaxRangeMd5)
-      return ErrorResponse(AzError::kInvalidHeaderValue,
-                           "x-ms-range-get-content-md5 needs a range of at most 4 MiB.");
+      return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-range-get-content-md5",
+                         "It needs a range of at most 4 MiB.");
     std::string buf(range.length, '\0');
     auto n = ob->file->PRead(buf.data(), buf.size(), range.offset);
     if (!n.ok() || *n != buf.size()) return ErrorResponse(AzError::kInternalError);
@@ -276,8 +300,10 @@ http::Response SetBlobProperties(Ctx& ctx) {
       return ErrorResponse(AzError::kInvalidBlobType, "Only page blobs can be resized.");
     ApplyContentHeaders(ctx, &rec, true);
     if (auto md5 = ctx.H("x-ms-blob-content-md5")) {
+      // Stored as sent: Azure checks only that it is Base64 here, not that
+      // it is 16 bytes (the SDKs' users set digests of other lengths).
       auto raw = Base64Decode(*md5);
-      if (!raw || raw->size() != 16) return ErrorResponse(AzError::kInvalidMd5);
+      if (!raw) return ErrorResponse(AzError::kInvalidMd5);
       rec.content_md5 = *raw;
     } else {
       rec.content_md5.clear();

@@ -20,7 +20,7 @@ constexpr size_t kMaxBlockIdBytes = 64;
 
 http::Response PutBlock(Ctx& ctx) {
   auto id_b64 = ctx.Q("blockid");
-  if (!id_b64) return ErrorResponse(AzError::kMissingRequiredQueryParameter, "blockid");
+  if (!id_b64) return QueryError(AzError::kMissingRequiredQueryParameter, *ctx.req, "blockid");
   auto id = Base64Decode(*id_b64);
   if (!id || id->empty() || id->size() > kMaxBlockIdBytes)
     return ErrorResponse(AzError::kInvalidQueryParameterValue,
@@ -198,7 +198,7 @@ http::Response PutBlockList(Ctx& ctx) {
 http::Response GetBlockList(Ctx& ctx) {
   std::string type = ctx.Q("blocklisttype").value_or("committed");
   if (type != "committed" && type != "uncommitted" && type != "all")
-    return ErrorResponse(AzError::kInvalidQueryParameterValue, "blocklisttype");
+    return QueryError(AzError::kInvalidQueryParameterValue, *ctx.req, "blocklisttype");
   auto info = ctx.store().Head(ctx.container, ctx.blob);
   if (!info.ok() && info.status().kind() == ErrorKind::kContainerNotFound)
     return ErrorResponse(AzError::kContainerNotFound);
@@ -252,12 +252,12 @@ http::Response AppendBlock(Ctx& ctx) {
   uint64_t size = info->st.size;
   if (auto pos = ctx.H("x-ms-blob-condition-appendpos")) {
     auto v = ParseUint(*pos);
-    if (!v) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-blob-condition-appendpos");
+    if (!v) return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-blob-condition-appendpos");
     if (*v != size) return ErrorResponse(AzError::kAppendPositionConditionNotMet);
   }
   if (auto max = ctx.H("x-ms-blob-condition-maxsize")) {
     auto v = ParseUint(*max);
-    if (!v) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-blob-condition-maxsize");
+    if (!v) return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-blob-condition-maxsize");
     if (size + ctx.req->body_size > *v) return ErrorResponse(AzError::kMaxBlobSizeConditionNotMet);
   }
   if (info->rec.append_block_count >= kMaxCommittedBlocks)

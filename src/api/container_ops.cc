@@ -40,7 +40,7 @@ http::Response CreateContainer(Ctx& ctx) {
   if (!ParseMetadata(*ctx.req, &rec.metadata, &err)) return ErrorResponse(err);
   if (auto access = ctx.H("x-ms-blob-public-access")) {
     if (*access != "container" && *access != "blob")
-      return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-blob-public-access");
+      return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-blob-public-access");
     rec.public_access = *access;
   }
   rec.etag = ns::NewEtag();
@@ -134,7 +134,7 @@ http::Response SetContainerAcl(Ctx& ctx) {
   std::string access;
   if (auto a = ctx.H("x-ms-blob-public-access")) {
     if (*a != "container" && *a != "blob")
-      return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-blob-public-access");
+      return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-blob-public-access");
     access = *a;
   }
   std::vector<ns::SignedIdentifier> ids;

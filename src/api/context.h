@@ -81,7 +81,7 @@ std::string QuoteEtag(const std::string& etag);
 // Adds ETag and Last-Modified.
 void SetEtagHeaders(http::Response& r, const std::string& etag, TimeNs last_modified);
 // x-ms-meta-* headers of the request, in order; false with `err` set when a
-// name is invalid.
+// name is invalid or names and values together pass 8 KiB.
 bool ParseMetadata(const http::Request& req, ns::Metadata* out, AzError* err);
 void SetMetadataHeaders(http::Response& r, const ns::Metadata& m);
 // Checks a write against the blob's lease (x-ms-lease-id). nullopt when allowed.

@@ -186,10 +186,10 @@ http::Response PutBlobFromUrl(Ctx& ctx) { return DoCopy(ctx, CopyKind::kPutFromU
 
 http::Response AbortCopyBlob(Ctx& ctx) {
   auto id = ctx.Q("copyid");
-  if (!id) return ErrorResponse(AzError::kMissingRequiredQueryParameter, "copyid");
+  if (!id) return QueryError(AzError::kMissingRequiredQueryParameter, *ctx.req, "copyid");
   auto action = ctx.H("x-ms-copy-action");
-  if (!action) return ErrorResponse(AzError::kMissingRequiredHeader, "x-ms-copy-action");
-  if (*action != "abort") return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-copy-action");
+  if (!action) return HeaderError(AzError::kMissingRequiredHeader, *ctx.req, "x-ms-copy-action");
+  if (*action != "abort") return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-copy-action");
   ns::Store& store = ctx.store();
   auto lock = store.LockBlob(ctx.container, ctx.blob);
   auto info = store.Head(ctx.container, ctx.blob);

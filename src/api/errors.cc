@@ -90,6 +90,9 @@ const Row kTable[] = {
   {AzError::kCopyIdMismatch, {409, "CopyIdMismatch", "The specified copy ID did not match the copy ID for the pending copy operation."}},
   {AzError::kCorsPreflightFailure, {403, "CorsPreflightFailure", "CORS not enabled or no matching rule found for this request."}},
   {AzError::kContentLengthMismatch, {400, "InvalidInput", "The body length does not match Content-Length."}},
+  {AzError::kMetadataTooLarge, {400, "MetadataTooLarge", "The size of the specified metadata exceeds the maximum size permitted."}},
+  {AzError::kUnsatisfiableCondition, {400, "UnsatisfiableCondition", "The request includes an unsatisfiable condition for this operation."}},
+  {AzError::kResourceNameOutOfRange, {400, "OutOfRangeInput", "The specified resource name length is not within the permissible limits."}},
 };
 // clang-format on
 }  // namespace
@@ -100,7 +103,9 @@ const AzErrorInfo& Info(AzError e) {
   return kTable[0].info;  // unreachable: every AzError has a row (errors_test checks)
 }
 
-http::Response ErrorResponse(AzError e, const std::string& detail) {
+namespace {
+// `extra`: elements after </Message>, already escaped.
+http::Response Build(AzError e, const std::string& detail, const std::string& extra) {
   const AzErrorInfo& info = Info(e);
   http::Response r;
   r.status = info.status;
@@ -112,8 +117,53 @@ http::Response ErrorResponse(AzError e, const std::string& detail) {
            "</Code><Message>" + XmlEscape(msg) + "</Message>";
   if (info.status == 403 && !detail.empty())
     r.body += "<AuthenticationErrorDetail>" + XmlEscape(detail) + "</AuthenticationErrorDetail>";
+  r.body += extra;
   r.body += "</Error>";
   return r;
+}
+
+void AppendElement(std::string* out, std::string_view name, std::string_view value) {
+  out->append("<").append(name).append(">");
+  AppendXmlEscaped(*out, value);
+  out->append("</").append(name).append(">");
+}
+}  // namespace
+
+http::Response ErrorResponse(AzError e, const std::string& detail) { return Build(e, detail, ""); }
+
+http::Response HeaderError(AzError e, const http::Request& req, std::string_view header,
+                           const std::string& detail) {
+  std::string extra;
+  AppendElement(&extra, "HeaderName", header);
+  if (const std::string* v = req.FindHeader(ToLower(header))) AppendElement(&extra, "HeaderValue", *v);
+  return Build(e, detail, extra);
+}
+
+http::Response QueryError(AzError e, const http::Request& req, std::string_view param,
+                          std::string_view reason) {
+  std::string extra;
+  AppendElement(&extra, "QueryParameterName", param);
+  if (const std::string_view* v = req.FindQuery(param)) AppendElement(&extra, "QueryParameterValue", *v);
+  if (!reason.empty()) AppendElement(&extra, "Reason", reason);
+  return Build(e, "", extra);
+}
+
+void AddRequestLines(http::Response& r, std::string_view request_id, TimeNs now) {
+  if (r.status < 400 || r.body.empty()) return;
+  std::string time = FormatIso8601(now);
+  if (r.body.front() == '{') {  // dfs: {"error":{"code":"..","message":".."}}
+    size_t end = r.body.rfind("\"}}");
+    if (end == std::string::npos) return;
+    std::string lines;
+    lines.append("\\nRequestId:").append(request_id).append("\\nTime:").append(time);
+    r.body.insert(end, lines);
+    return;
+  }
+  size_t end = r.body.find("</Message>");
+  if (end == std::string::npos) return;
+  std::string lines;
+  lines.append("\nRequestId:").append(request_id).append("\nTime:").append(time);
+  r.body.insert(end, lines);
 }
 
 std::string PublicDetail(const Status& s) {

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
+#include "common/clock.h"
 #include "common/status.h"
 #include "http/message.h"
 
@@ -86,6 +88,9 @@ enum class AzError {
   kPendingCopyOperation,
   kCopyIdMismatch,
   kCorsPreflightFailure,
+  kMetadataTooLarge,           // names and values of x-ms-meta-* over 8 KiB
+  kUnsatisfiableCondition,     // If-None-Match: * on a read
+  kResourceNameOutOfRange,     // a container name shorter than 3 or longer than 63
   kEnd,  // not an error: one past the last, so tests can walk every value
 };
 
@@ -100,6 +105,20 @@ const AzErrorInfo& Info(AzError e);
 // The full error response: status, x-ms-error-code, and the XML body
 // <Error><Code/><Message/></Error> (Message gets `detail` appended).
 http::Response ErrorResponse(AzError e, const std::string& detail = "");
+// An error about one request header, which Azure names after the message:
+// <HeaderName>, and <HeaderValue> (the value as sent) when the request has
+// the header.
+http::Response HeaderError(AzError e, const http::Request& req, std::string_view header,
+                           const std::string& detail = "");
+// An error about one query parameter: <QueryParameterName>, its value as
+// sent (decoded) in <QueryParameterValue> when present, and `reason` in
+// <Reason> when not empty.
+http::Response QueryError(AzError e, const http::Request& req, std::string_view param,
+                          std::string_view reason = "");
+// Ends an error body's message with Azure's two lines "\nRequestId:<id>"
+// and "\nTime:<ISO 8601, 7 fractional digits>", in the XML <Message> or
+// the JSON "message" (dfs) alike. Other responses are left as they are.
+void AddRequestLines(http::Response& r, std::string_view request_id, TimeNs now);
 
 // Maps a namespace Status to an Azure error for a blob or container request.
 AzError FromStatus(const Status& s, bool blob_request);

@@ -104,6 +104,52 @@ TEST(ErrorResponse, AuthenticationDetail) {
             "Signature did not match");
 }
 
+TEST(ErrorResponse, HeaderAndQueryDetails) {
+  http::Request req;
+  req.headers.emplace_back("x-ms-version", "yyyy-mm-dd");
+  http::Response r = HeaderError(AzError::kInvalidHeaderValue, req, "x-ms-version");
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(r.body.c_str())) << r.body;
+  pugi::xml_node err = doc.child("Error");
+  EXPECT_STREQ(err.child_value("HeaderName"), "x-ms-version");
+  EXPECT_STREQ(err.child_value("HeaderValue"), "yyyy-mm-dd");
+  EXPECT_STREQ(err.first_child().next_sibling().next_sibling().name(), "HeaderName");
+  // A missing header is named, with no value.
+  r = HeaderError(AzError::kMissingRequiredHeader, req, "x-ms-blob-type");
+  ASSERT_TRUE(doc.load_string(r.body.c_str())) << r.body;
+  EXPECT_STREQ(doc.child("Error").child_value("HeaderName"), "x-ms-blob-type");
+  EXPECT_FALSE(doc.child("Error").child("HeaderValue"));
+  r = QueryError(AzError::kInvalidQueryParameterValue, req, "maxresults", "not <a> number");
+  ASSERT_TRUE(doc.load_string(r.body.c_str())) << r.body;
+  EXPECT_STREQ(doc.child("Error").child_value("QueryParameterName"), "maxresults");
+  EXPECT_FALSE(doc.child("Error").child("QueryParameterValue"));
+  EXPECT_STREQ(doc.child("Error").child_value("Reason"), "not <a> number");
+}
+
+TEST(ErrorResponse, RequestLinesEndTheMessage) {
+  TimeNs t = *ParseIso8601("2020-05-18T05:26:55.0795499Z");
+  http::Response r = ErrorResponse(AzError::kBlobNotFound);
+  AddRequestLines(r, "2823e4d8-b01f-0070-48d4-2c365a000000", t);
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(r.body.c_str())) << r.body;
+  EXPECT_EQ(std::string(doc.child("Error").child_value("Message")),
+            "The specified blob does not exist.\nRequestId:2823e4d8-b01f-0070-48d4-2c365a000000"
+            "\nTime:2020-05-18T05:26:55.0795499Z");
+  // The dfs JSON body alike, the newlines escaped.
+  http::Response j;
+  j.status = 404;
+  j.body = R"({"error":{"code":"PathNotFound","message":"The specified path does not exist."}})";
+  AddRequestLines(j, "id", t);
+  EXPECT_EQ(j.body,
+            R"({"error":{"code":"PathNotFound","message":"The specified path does not exist.)"
+            R"(\nRequestId:id\nTime:2020-05-18T05:26:55.0795499Z"}})");
+  // Not an error, or no body: untouched.
+  http::Response ok;
+  ok.body = "<x/>";
+  AddRequestLines(ok, "id", t);
+  EXPECT_EQ(ok.body, "<x/>");
+}
+
 TEST(FromStatus, MapsEveryKindToAnError) {
   for (int k = static_cast<int>(ErrorKind::kNotFound);
        k <= static_cast<int>(ErrorKind::kUnsupported); ++k) {

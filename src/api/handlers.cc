@@ -9,6 +9,10 @@
 
 namespace strata::api {
 
+namespace {
+constexpr size_t kMaxMetadataBytes = 8 << 10;
+}  // namespace
+
 void LeaseHeaders(http::Response& r, const ns::Lease& lease, TimeNs now) {
   std::string state = lease.State(now);
   r.Set("x-ms-lease-state", state);
@@ -30,6 +34,7 @@ void SetEtagHeaders(http::Response& r, const std::string& etag, TimeNs last_modi
 }
 
 bool ParseMetadata(const http::Request& req, ns::Metadata* out, AzError* err) {
+  size_t size = 0;
   for (size_t i = 0; i < req.headers.size(); ++i) {
     const auto& [k, v] = req.headers[i];
     if (!StartsWith(k, "x-ms-meta-")) continue;
@@ -47,6 +52,12 @@ bool ParseMetadata(const http::Request& req, ns::Metadata* out, AzError* err) {
       return false;
     }
     out->emplace_back(name, v);
+    size += name.size() + v.size();
+  }
+  // Azure: all names and values together at most 8 KiB.
+  if (size > kMaxMetadataBytes) {
+    *err = AzError::kMetadataTooLarge;
+    return false;
   }
   return true;
 }

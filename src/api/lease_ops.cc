@@ -30,24 +30,24 @@ constexpr TimeNs kSec = 1000000000LL;
 std::optional<http::Response> ApplyLeaseAction(const Ctx& ctx, ns::Lease& lease,
                                                http::Response* ok) {
   auto action = ctx.H("x-ms-lease-action");
-  if (!action) return ErrorResponse(AzError::kMissingRequiredHeader, "x-ms-lease-action");
+  if (!action) return HeaderError(AzError::kMissingRequiredHeader, *ctx.req, "x-ms-lease-action");
   std::string a = ToLower(*action);
   auto id = ctx.H("x-ms-lease-id");
   auto proposed = ctx.H("x-ms-proposed-lease-id");
   if (proposed && !CanonicalGuid(*proposed))
-    return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-proposed-lease-id");
+    return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-proposed-lease-id");
   std::string state = lease.State(ctx.now);
   TimeNs now = ctx.now;
   if (a == "acquire") {
     auto d = ctx.H("x-ms-lease-duration");
-    if (!d) return ErrorResponse(AzError::kMissingRequiredHeader, "x-ms-lease-duration");
+    if (!d) return HeaderError(AzError::kMissingRequiredHeader, *ctx.req, "x-ms-lease-duration");
     int dur;
     if (*d == "-1") {
       dur = -1;
     } else {
       auto v = ParseUint(*d);
       if (!v || *v < 15 || *v > 60)
-        return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-lease-duration");
+        return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-lease-duration");
       dur = static_cast<int>(*v);
     }
     // Breaking: acquiring with the current id is "breaking", with any other
@@ -72,7 +72,7 @@ std::optional<http::Response> ApplyLeaseAction(const Ctx& ctx, ns::Lease& lease,
     if (auto p = ctx.H("x-ms-lease-break-period")) {
       period = ParseUint(*p);
       if (!period || *period > 60)
-        return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-lease-break-period");
+        return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-lease-break-period");
     }
     if (state == "available") return ErrorResponse(AzError::kLeaseNotPresentWithLeaseOperation);
     TimeNs when = now;
@@ -97,7 +97,7 @@ std::optional<http::Response> ApplyLeaseAction(const Ctx& ctx, ns::Lease& lease,
     ok->Set("x-ms-lease-time", std::to_string(left));
     return std::nullopt;
   }
-  if (!id) return ErrorResponse(AzError::kMissingRequiredHeader, "x-ms-lease-id");
+  if (!id) return HeaderError(AzError::kMissingRequiredHeader, *ctx.req, "x-ms-lease-id");
   if (a == "renew") {
     if (state == "available" || lease.id.empty())
       return ErrorResponse(AzError::kLeaseNotPresentWithLeaseOperation);
@@ -111,7 +111,7 @@ std::optional<http::Response> ApplyLeaseAction(const Ctx& ctx, ns::Lease& lease,
     return std::nullopt;
   }
   if (a == "change") {
-    if (!proposed) return ErrorResponse(AzError::kMissingRequiredHeader, "x-ms-proposed-lease-id");
+    if (!proposed) return HeaderError(AzError::kMissingRequiredHeader, *ctx.req, "x-ms-proposed-lease-id");
     if (state == "available" || state == "expired" || state == "broken")
       return ErrorResponse(AzError::kLeaseNotPresentWithLeaseOperation);
     // A wrong id is a mismatch in any state; "breaking" is for the right one.
@@ -131,7 +131,7 @@ std::optional<http::Response> ApplyLeaseAction(const Ctx& ctx, ns::Lease& lease,
     ok->status = 200;
     return std::nullopt;
   }
-  return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-lease-action");
+  return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-lease-action");
 }
 
 http::Response LeaseBlob(Ctx& ctx) {

@@ -50,10 +50,9 @@ std::optional<http::Response> ParseMax(Ctx& ctx, size_t* out) {
     bool negative = !m->empty() && (*m)[0] == '-';
     auto v = ParseUint(negative ? m->substr(1) : *m);
     if (!v)
-      return ErrorResponse(AzError::kInvalidQueryParameterValue, "maxresults must be an integer.");
+      return QueryError(AzError::kInvalidQueryParameterValue, *ctx.req, "maxresults");
     if (negative || *v == 0)
-      return ErrorResponse(AzError::kOutOfRangeQueryParameterValue,
-                           "maxresults must be at least 1.");
+      return QueryError(AzError::kOutOfRangeQueryParameterValue, *ctx.req, "maxresults");
     *out = *v > 5000 ? 5000 : *v;
   }
   return std::nullopt;
@@ -118,7 +117,7 @@ http::Response ListContainers(Ctx& ctx) {
   for (const auto& part : Split(include, ',')) {
     std::string p(Trim(part));
     if (!p.empty() && p != "metadata" && p != "deleted" && p != "system")
-      return ErrorResponse(AzError::kInvalidQueryParameterValue, "include=" + p);
+      return QueryError(AzError::kInvalidQueryParameterValue, *ctx.req, "include");
   }
   bool with_meta = include.find("metadata") != std::string::npos;
   auto names = ctx.store().ContainerNames();
@@ -226,7 +225,7 @@ http::Response ListBlobs(Ctx& ctx) {
     if (!p.empty() && p != "metadata" && p != "uncommittedblobs" && p != "snapshots" &&
         p != "copy" && p != "deleted" && p != "tags" && p != "versions" &&
         p != "immutabilitypolicy" && p != "legalhold" && p != "deletedwithversions")
-      return ErrorResponse(AzError::kInvalidQueryParameterValue, "include=" + p);
+      return QueryError(AzError::kInvalidQueryParameterValue, *ctx.req, "include");
   }
   bool with_meta = include.find("metadata") != std::string::npos;
   bool uncommitted = include.find("uncommittedblobs") != std::string::npos;

@@ -80,7 +80,11 @@ std::optional<http::Response> ResolveCopySource(Account* acct, const http::Reque
   if (!header) return CannotVerify("x-ms-copy-source is missing.");
   const std::string& url = *header;
   size_t scheme_end = url.find("://");
-  if (scheme_end == std::string::npos) return CannotVerify("The copy source is not a URL.");
+  // A relative source ("/account/c/b", "c/b") is no URL: Azure answers it as
+  // a malformed header, before any authorization.
+  if (scheme_end == std::string::npos)
+    return HeaderError(AzError::kInvalidHeaderValue, req, "x-ms-copy-source",
+                       "The copy source must be an absolute URL.");
   size_t path_start = url.find('/', scheme_end + 3);
   if (path_start == std::string::npos) return CannotVerify("The copy source names no blob.");
   std::string host = url.substr(scheme_end + 3, path_start - scheme_end - 3);
@@ -102,6 +106,7 @@ std::optional<http::Response> ResolveCopySource(Account* acct, const http::Reque
   if (slash == std::string::npos) return CannotVerify("The copy source names no blob.");
   auto c = UrlDecode(rest.substr(0, slash));
   auto b = UrlDecode(rest.substr(slash + 1));
+  if (b) ns::NormalizeBlobName(&*b);
   // The source's names pass the same gate as the URL's own.
   if (!c || !b || !ns::ValidateContainerName(*c).ok() || !ns::ValidateBlobName(*b).ok() ||
       acct->store->IsReservedName(*c, *b))

@@ -31,6 +31,13 @@ size_t Utf8Length(std::string_view s) {
 }
 }  // namespace
 
+bool ContainerNameLengthOutOfRange(std::string_view name) {
+  if (name == "$root" || name == "$logs" || name == "$web") return false;
+  return name.size() < 3 || name.size() > 63;
+}
+
+bool BlobNameTooLong(std::string_view name) { return Utf8Length(name) > 1024; }
+
 bool IsValidUtf8(std::string_view s) {
   size_t i = 0;
   while (i < s.size()) {
@@ -64,6 +71,11 @@ bool IsValidUtf8(std::string_view s) {
     i += len;
   }
   return true;
+}
+
+void NormalizeBlobName(std::string* name) {
+  for (size_t i = name->find('\\'); i != std::string::npos; i = name->find('\\', i + 1))
+    (*name)[i] = '/';
 }
 
 Status ValidateBlobName(std::string_view name) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace strata::ns {
 namespace {
@@ -126,6 +128,32 @@ TEST(BlobName, RefusesInvalidUtf8) {
     EXPECT_TRUE(IsValidUtf8(good)) << good;
     EXPECT_EQ(BlobNameError(good), "") << good;
   }
+}
+
+TEST(BlobNames, BackslashReadsAsSlash) {
+  for (auto [in, want] : std::vector<std::pair<std::string, std::string>>{
+           {"a\\b", "a/b"}, {"\\x\\y\\", "/x/y/"}, {"plain", "plain"}, {"", ""}}) {
+    std::string name = in;
+    NormalizeBlobName(&name);
+    EXPECT_EQ(name, want) << in;
+  }
+  std::string dots = "a\\..\\b";
+  NormalizeBlobName(&dots);
+  EXPECT_NE(BlobNameError(dots), "");  // a '..' segment, as with '/'
+}
+
+TEST(BlobNames, LengthOutOfRange) {
+  EXPECT_TRUE(ContainerNameLengthOutOfRange("ab"));
+  EXPECT_TRUE(ContainerNameLengthOutOfRange(std::string(64, 'a')));
+  EXPECT_FALSE(ContainerNameLengthOutOfRange("abc"));
+  EXPECT_FALSE(ContainerNameLengthOutOfRange(std::string(63, 'a')));
+  EXPECT_FALSE(ContainerNameLengthOutOfRange("$root"));
+  EXPECT_FALSE(ContainerNameLengthOutOfRange("A_b"));  // a bad name, but of a good length
+  EXPECT_FALSE(BlobNameTooLong(std::string(1024, 'a')));
+  EXPECT_TRUE(BlobNameTooLong(std::string(1025, 'a')));
+  std::string euro;
+  for (int i = 0; i < 1024; ++i) euro += "\xe2\x82\xac";
+  EXPECT_FALSE(BlobNameTooLong(euro));  // characters, not bytes
 }
 
 }  // namespace

@@ -240,7 +240,11 @@ enum : uint64_t {
   kHasLastAccess = 1 << 18,  // last access follows (delta to last_modified)
   kRemoteDamaged = 1 << 19,  // the remote copy failed verification (no payload)
   kHasCopyState = 1 << 20,   // copy progress and status description follow
-  kKnownBits = (1 << 21) - 1,
+  // A content MD5 that is not 16 bytes (Set Blob Properties stores what it
+  // is sent, as Azure does), as a string. A high bit, apart from the run
+  // above, so that new fields keep taking the next low bits.
+  kHasOddMd5 = 1ULL << 31,
+  kKnownBits = ((1 << 21) - 1) | kHasOddMd5,
 };
 constexpr char kDefaultContentType[] = "application/octet-stream";
 
@@ -271,6 +275,7 @@ std::string BlobRecord::Pack() const {
   if (!content_disposition.empty()) mask |= kHasDisposition;
   if (!cache_control.empty()) mask |= kHasCacheControl;
   if (content_md5.size() == 16) mask |= kHasMd5;
+  else if (!content_md5.empty()) mask |= kHasOddMd5;
   if (!metadata.empty()) mask |= kHasMetadata;
   if (CompactEtag(etag, &etag_bits)) mask |= kCompactEtag;
   if (!lease.id.empty() || lease.active || lease.breaking || lease.duration || lease.expiry ||
@@ -301,6 +306,7 @@ std::string BlobRecord::Pack() const {
   if (mask & kHasDisposition) w.S(content_disposition);
   if (mask & kHasCacheControl) w.S(cache_control);
   if (mask & kHasMd5) out.append(content_md5);
+  if (mask & kHasOddMd5) w.S(content_md5);
   if (mask & kHasMetadata) {
     w.U(metadata.size());
     for (const auto& [k, v] : metadata) {
@@ -377,7 +383,9 @@ Result<BlobRecord> BlobRecord::Unpack(std::string_view packed) {
     if (mask & kHasLanguage) b.content_language = r.S();
     if (mask & kHasDisposition) b.content_disposition = r.S();
     if (mask & kHasCacheControl) b.cache_control = r.S();
+    if ((mask & kHasMd5) && (mask & kHasOddMd5)) throw std::runtime_error("two digests");
     if (mask & kHasMd5) b.content_md5 = r.Raw(16);
+    if (mask & kHasOddMd5) b.content_md5 = r.S();
     if (mask & kHasMetadata) {
       uint64_t n = r.U();
       if (n == 0 || n > packed.size()) throw std::runtime_error("bad metadata count");

@@ -487,5 +487,19 @@ TEST(BlobRecord, RemoteDamagedIsOneBit) {
   EXPECT_EQ(back->remote_etag, r.remote_etag);
 }
 
+// Set Blob Properties stores an x-ms-blob-content-md5 of any length, as
+// Azure does; such a digest survives a round trip, as does none.
+TEST(BlobRecord, ContentMd5OfAnyLength) {
+  for (std::string md5 : {std::string("abc"), std::string(24, '\x7f'), std::string(16, '\x01'),
+                          std::string()}) {
+    BlobRecord r;
+    r.etag = NewEtag();
+    r.content_md5 = md5;
+    auto back = BlobRecord::Unpack(r.Pack());
+    ASSERT_TRUE(back.ok()) << back.status().ToString();
+    EXPECT_EQ(back->content_md5, md5);
+  }
+}
+
 }  // namespace
 }  // namespace strata::ns

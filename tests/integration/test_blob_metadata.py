@@ -73,3 +73,34 @@ def test_GetBlobMetadata_not_found(server, container):
     r = raw(server, "GET", container.container_name, "ghost", query="comp=metadata")
     assert r.status_code == 404
     assert r.headers["x-ms-error-code"] == "BlobNotFound"
+
+
+def _meta(total):
+    """Metadata whose names and values come to `total` bytes."""
+    value_len = total - len("big")
+    return {"big": "v" * value_len}
+
+
+def test_Metadata_over_8KiB_is_refused_everywhere(server, container):
+    # Azure: the names and values of all metadata together at most 8 KiB;
+    # more is 400 MetadataTooLarge (Naming and Referencing Containers, Blobs,
+    # and Metadata; Blob Service Error Codes). 8 KiB exactly is accepted.
+    name = container.container_name
+    blob = container.get_blob_client("meta")
+    blob.upload_blob(b"x", metadata=_meta(8192))
+    assert blob.get_blob_properties().metadata == _meta(8192)
+    hdr = {"x-ms-meta-big": "v" * (8192 - 2)}  # 8193 bytes with the name
+    two = {"x-ms-meta-a": "v" * 4096, "x-ms-meta-b": "v" * 4096}  # 2 + 8192
+    cases = [
+        ("PUT", "new1", "", dict(hdr, **{"x-ms-blob-type": "BlockBlob"}), b"x"),  # Put Blob
+        ("PUT", "new2", "", dict(two, **{"x-ms-blob-type": "AppendBlob"}), b""),  # Create Append Blob
+        ("PUT", "meta", "comp=metadata", hdr, b""),                            # Set Blob Metadata
+        ("PUT", "new3", "comp=blocklist", hdr, b"<BlockList></BlockList>"),    # Put Block List
+        ("PUT", "new4", "", dict(hdr, **{"x-ms-copy-source": blob.url}), b""),  # Copy Blob
+    ]
+    for method, b, query, headers, body in cases:
+        r = raw(server, method, name, b, query=query, headers=headers, body=body)
+        assert (r.status_code, r.headers.get("x-ms-error-code")) == (400, "MetadataTooLarge"), (b, query, r.text)
+        assert "<Code>MetadataTooLarge</Code>" in r.text
+    assert blob.get_blob_properties().metadata == _meta(8192)
+    assert [b.name for b in container.list_blobs()] == ["meta"]

@@ -144,3 +144,47 @@ def test_Names_symlink_out_of_root_is_not_followed(server, container, tmp_path):
     assert b"do not serve" not in b"".join(
         container.get_blob_client(b.name).download_blob().readall() for b in container.list_blobs())
     assert_no_residue(server)
+
+
+@pytest.mark.parametrize("quoted", ["dir%5Cfile.txt", "dir\\file.txt"])
+def test_PutBlob_backslash_is_a_slash(server, container, quoted):
+    # Azure's front end reads '\' in the URL's path, sent raw or as %5C, as
+    # '/': the SDK for JS's tests note "Azure Storage Server will replace '\'
+    # with '/' in the blob names" (Azure/azure-sdk-for-js#5405), and
+    # Azure/azure-sdk-for-php#557 explains it (.NET's Uri). So a\b is the
+    # blob a/b, under the directory a, read back by either name.
+    name = container.container_name
+    r = put(server, name, quoted, body=b"back")
+    assert r.status_code == 201, r.text
+    assert [b.name for b in container.list_blobs()] == ["dir", "dir/file.txt"]
+    assert container.get_blob_client("dir/file.txt").download_blob().readall() == b"back"
+    got = signing.request(server, "GET", "/%s/dir%%5Cfile.txt" % name)
+    assert (got.status_code, got.content) == (200, b"back")
+    assert os.path.isfile(disk_path(server, name, "dir/file.txt"))
+
+
+def test_PutBlob_backslash_dot_segments_are_refused(server, container):
+    # Read as '/', a backslash cannot smuggle a '..' segment past the gate.
+    r = put(server, container.container_name, "a%5C..%5C..%5Cescape")
+    assert (r.status_code, r.headers["x-ms-error-code"]) == (400, "InvalidResourceName")
+    assert_no_residue(server)
+
+
+def test_Blob_name_over_1024_characters_is_out_of_range(server, container):
+    # Azure answers a blob name longer than 1024 characters with 400
+    # OutOfRangeInput for every operation, reads and deletes too (Azure's
+    # answers quoted in Azure/Azurite#398 and Azure/azure-powershell#16628).
+    name = container.container_name
+    long = "n" * 1025
+    for method, headers in [("PUT", {"x-ms-blob-type": "BlockBlob"}), ("GET", {}), ("HEAD", {}),
+                            ("DELETE", {})]:
+        r = signing.request(server, method, "/%s/%s" % (name, long), headers=headers,
+                            body=b"x" if method == "PUT" else b"")
+        assert (r.status_code, r.headers["x-ms-error-code"]) == (400, "OutOfRangeInput"), method
+    # 1024 characters (of 3 bytes each here) is still a name, when its
+    # segments fit the file system.
+    ok = "/".join(["\u20ac" * 63] * 15 + ["\u20ac" * 64])
+    assert len(ok) == 1024
+    r = put(server, name, urllib.parse.quote(ok))
+    assert r.status_code == 201, r.text
+    assert_no_residue(server)

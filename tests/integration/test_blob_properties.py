@@ -92,11 +92,28 @@ def test_SetBlobProperties_not_found(container):
     assert e.value.error_code == "BlobNotFound"
 
 
-def test_SetBlobProperties_invalid_md5(server, container):
+def test_SetBlobProperties_md5_of_any_length_is_stored(server, container):
+    # Set Blob Properties stores x-ms-blob-content-md5 as sent, whatever its
+    # length: Azure/azure-sdk-for-js#9507 shows Azure accepting setHTTPHeaders
+    # with a 24-byte and a 64-byte blobContentMD5 where Put Blob refuses them.
+    blob = container.get_blob_client("m")
+    blob.upload_blob(b"abc")
+    for value in ["bm90LW1kNQ==", "MjA4Yjg3NDJhYTdjMTMyMzhiNzMyZmQ4YjdhYTE3MjI="]:
+        r = raw(server, "PUT", container.container_name, "m", query="comp=properties",
+                headers={"x-ms-blob-content-md5": value})
+        assert r.status_code == 200, r.text
+        head = raw(server, "HEAD", container.container_name, "m")
+        assert head.headers["Content-MD5"] == value
+    assert bytes(blob.get_blob_properties().content_settings.content_md5) == b"208b8742aa7c13238b732fd8b7aa1722"
+    assert blob.download_blob().readall() == b"abc"
+
+
+def test_SetBlobProperties_md5_not_base64(server, container):
+    # What is not Base64 is no digest at all: refused, as Put Blob refuses it.
     container.get_blob_client("m").upload_blob(b"abc")
     etag = container.get_blob_client("m").get_blob_properties().etag
     r = raw(server, "PUT", container.container_name, "m", query="comp=properties",
-            headers={"x-ms-blob-content-md5": "bm90LW1kNQ=="})
+            headers={"x-ms-blob-content-md5": "not base64!"})
     assert r.status_code == 400
     assert r.headers["x-ms-error-code"] == "InvalidMd5"
     assert container.get_blob_client("m").get_blob_properties().etag == etag

@@ -1,6 +1,8 @@
 """Headers on every response: x-ms-request-id, x-ms-version (echoed), Date,
 x-ms-client-request-id (echoed); and the shape of error responses."""
+import datetime
 import email.utils
+import re
 import time
 import xml.etree.ElementTree as ET
 
@@ -112,3 +114,95 @@ def test_ErrorBody_head_has_no_body(server):
     assert resp.status_code == 404
     assert resp.headers["x-ms-error-code"] == "ContainerNotFound"
     assert resp.content == b""
+
+
+# Azure ends every error message with the request's id and time on lines of
+# their own, the time in ISO 8601 with 7 fractional digits, e.g.
+#   <Message>The specified blob does not exist.\nRequestId:...\nTime:2020-05-18T05:26:55.0795499Z</Message>
+# (the answers recorded in the Azure SDK for JS's tests, and quoted in
+# Azure/azure-sdk-for-js#9507).
+MESSAGE_LINES = re.compile(r"\nRequestId:([0-9a-f-]{36})\nTime:(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z)$")
+
+
+@pytest.mark.parametrize("method,path,query,headers", [
+    ("GET", "/nosuchcontainer5", "restype=container", {}),
+    ("GET", "/nosuchcontainer5/blob", "", {}),
+    ("PUT", "/Bad_Name", "restype=container", {}),
+    ("GET", "/", "comp=list", {"x-ms-version": "1999-01-01"}),
+])
+def test_ErrorBody_message_ends_with_request_id_and_time(server, method, path, query, headers):
+    before = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=5)
+    resp = signing.request(server, method, path, query, headers=headers)
+    assert resp.status_code >= 400
+    message = ET.fromstring(resp.content).findtext("Message")
+    m = MESSAGE_LINES.search(message)
+    assert m, message
+    assert m.group(1) == resp.headers["x-ms-request-id"]
+    when = datetime.datetime.strptime(m.group(2)[:26], "%Y-%m-%dT%H:%M:%S.%f").replace(
+        tzinfo=datetime.timezone.utc)
+    assert before <= when <= before + datetime.timedelta(seconds=65)
+    assert not message.startswith("\n")
+
+
+def test_ErrorBody_unauthenticated_has_request_lines(server):
+    resp = signing.request(server, "GET", "/", "comp=list", sign_it=False)
+    assert resp.status_code in (401, 403)
+    message = ET.fromstring(resp.content).findtext("Message")
+    assert MESSAGE_LINES.search(message), message
+
+
+def test_ErrorBody_header_name_and_value(server):
+    # An error about a header names it and the value sent, after the message:
+    # <HeaderName>x-ms-version</HeaderName><HeaderValue>yyyy-mm-dd</HeaderValue>
+    # (Azure's answer quoted in Microsoft's troubleshooting guide for
+    # InvalidHeaderValue, and in the SDK for JS's recorded copy tests).
+    resp = signing.request(server, "GET", "/", "comp=list", headers={"x-ms-version": "yyyy-mm-dd"})
+    assert (resp.status_code, resp.headers["x-ms-error-code"]) == (400, "InvalidHeaderValue")
+    root = ET.fromstring(resp.content)
+    assert [c.tag for c in root] == ["Code", "Message", "HeaderName", "HeaderValue"]
+    assert root.findtext("HeaderName") == "x-ms-version"
+    assert root.findtext("HeaderValue") == "yyyy-mm-dd"
+
+
+def test_ErrorBody_missing_header_is_named(server, container_name):
+    assert signing.request(server, "PUT", "/" + container_name, "restype=container").status_code == 201
+    try:
+        resp = signing.request(server, "PUT", "/%s/b" % container_name, "", body=b"x")
+        assert (resp.status_code, resp.headers["x-ms-error-code"]) == (400, "MissingRequiredHeader")
+        root = ET.fromstring(resp.content)
+        assert root.findtext("HeaderName") == "x-ms-blob-type"
+        assert root.find("HeaderValue") is None
+    finally:
+        signing.request(server, "DELETE", "/" + container_name, "restype=container")
+
+
+def test_ErrorBody_query_parameter_name_and_value(server):
+    # <QueryParameterName>, <QueryParameterValue> after the message, as in
+    # Azure's answers recorded by the SDKs' tests.
+    resp = signing.request(server, "GET", "/", "comp=list&maxresults=abc")
+    assert (resp.status_code, resp.headers["x-ms-error-code"]) == (400, "InvalidQueryParameterValue")
+    root = ET.fromstring(resp.content)
+    assert [c.tag for c in root][:4] == ["Code", "Message", "QueryParameterName", "QueryParameterValue"]
+    assert root.findtext("QueryParameterName") == "maxresults"
+    assert root.findtext("QueryParameterValue") == "abc"
+    resp = signing.request(server, "GET", "/", "comp=list&maxresults=0")
+    assert resp.headers["x-ms-error-code"] == "OutOfRangeQueryParameterValue"
+    assert ET.fromstring(resp.content).findtext("QueryParameterValue") == "0"
+
+
+@pytest.mark.parametrize("path,query", [
+    ("/nosuchcontainer6", "restype=container"),
+    ("/nosuchcontainer6/blob", ""),
+    ("/ab", "restype=container"),
+])
+def test_ErrorBody_head_error_is_bare(server, path, query):
+    # Azure answers an error to HEAD with x-ms-error-code and no body, and
+    # without a Content-Type (its 404s to HEAD recorded in the SDK for JS's
+    # tests carry Transfer-Encoding, Server, x-ms-request-id, x-ms-version,
+    # x-ms-error-code and Date only).
+    resp = signing.request(server, "HEAD", path, query)
+    assert resp.status_code >= 400
+    assert resp.headers["x-ms-error-code"]
+    assert resp.content == b""
+    assert "Content-Type" not in resp.headers
+    assert resp.headers["x-ms-request-id"]

@@ -91,3 +91,23 @@ def test_SetContainerMetadata_lease_id_without_lease(container):
         container.set_container_metadata({"a": "1"}, lease="00000000-0000-0000-0000-000000000001")
     assert e.value.status_code == 412
     assert e.value.error_code == "LeaseNotPresentWithContainerOperation"
+
+
+def test_ContainerMetadata_over_8KiB_is_refused(server, container_name):
+    # Azure: 8 KiB of names and values at most, else 400 MetadataTooLarge, on
+    # Create Container and Set Container Metadata alike.
+    big = {"x-ms-meta-big": "v" * (8192 - 2)}
+    r = signing.request(server, "PUT", "/" + container_name, "restype=container", headers=big)
+    assert (r.status_code, signing.error_code(r)) == (400, "MetadataTooLarge")
+    assert signing.request(server, "GET", "/" + container_name, "restype=container").status_code == 404
+    ok = {"x-ms-meta-big": "v" * (8192 - 3)}
+    r = signing.request(server, "PUT", "/" + container_name, "restype=container", headers=ok)
+    assert r.status_code == 201, r.text
+    try:
+        r = signing.request(server, "PUT", "/" + container_name, "restype=container&comp=metadata",
+                            headers=big)
+        assert (r.status_code, signing.error_code(r)) == (400, "MetadataTooLarge")
+        r = signing.request(server, "GET", "/" + container_name, "restype=container&comp=metadata")
+        assert r.headers["x-ms-meta-big"] == "v" * (8192 - 3)
+    finally:
+        signing.request(server, "DELETE", "/" + container_name, "restype=container")

@@ -64,9 +64,22 @@ def test_CreateContainer_already_exists_keeps_original(service, container_name):
         client.delete_container()
 
 
+@pytest.mark.parametrize("name", ["ab", "a" * 64])
+def test_CreateContainer_name_length_out_of_range(server, service, name):
+    # Azure answers a container name of a bad length with 400 OutOfRangeInput
+    # (not InvalidResourceName), as its answers recorded in Azure/Azurite#2017
+    # and Azure/LogicAppsUX#3470 show, for creation and for reads alike.
+    with pytest.raises(HttpResponseError) as e:
+        service.create_container(name)
+    assert e.value.status_code == 400
+    assert e.value.error_code == "OutOfRangeInput"
+    resp = signing.request(server, "GET", "/" + name, "restype=container")
+    assert (resp.status_code, signing.error_code(resp)) == (400, "OutOfRangeInput")
+    assert ("<Message>The specified resource name length is not within the permissible limits."
+            in resp.text)
+
+
 @pytest.mark.parametrize("name", [
-    "ab",                 # too short
-    "a" * 64,             # too long
     "UpperCase",          # upper case
     "under_score",        # invalid character
     "double--hyphen",     # consecutive hyphens

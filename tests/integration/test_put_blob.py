@@ -166,6 +166,60 @@ def test_PutBlob_x_ms_blob_content_md5_is_stored(server, container):
     assert bytes(props.content_settings.content_md5) == stored
 
 
+def test_PutBlob_x_ms_blob_content_md5_checked_against_body(server, container):
+    # For Put Blob, Azure checks x-ms-blob-content-md5 against the body (400
+    # Md5Mismatch) as it checks Content-MD5 (Azure/azure-storage-ruby#64,
+    # answered by the service team); nothing is written.
+    name = container.container_name
+    r = raw(server, "PUT", name, "m6", headers={
+        "x-ms-blob-type": "BlockBlob", "x-ms-blob-content-md5": md5_b64(b"other")}, body=b"data")
+    assert (r.status_code, r.headers["x-ms-error-code"]) == (400, "Md5Mismatch")
+    assert "<Code>Md5Mismatch</Code>" in r.text
+    assert raw(server, "HEAD", name, "m6").status_code == 404
+    # Not 16 bytes: InvalidMd5 (Azure/azure-sdk-for-js#9507 shows the answer).
+    r = raw(server, "PUT", name, "m6", headers={
+        "x-ms-blob-type": "BlockBlob", "x-ms-blob-content-md5": "bm90LW1kNQ=="}, body=b"data")
+    assert (r.status_code, r.headers["x-ms-error-code"]) == (400, "InvalidMd5")
+    assert_no_residue(server)
+
+
+def test_PutBlob_x_ms_blob_content_md5_beside_content_md5(server, container):
+    # Both digests sent and both right: the blob's is the one stored (they
+    # agree); one of them wrong: refused.
+    name = container.container_name
+    r = raw(server, "PUT", name, "m7", headers={
+        "x-ms-blob-type": "BlockBlob", "Content-MD5": md5_b64(b"data"),
+        "x-ms-blob-content-md5": md5_b64(b"data")}, body=b"data")
+    assert r.status_code == 201, r.text
+    assert raw(server, "HEAD", name, "m7").headers["Content-MD5"] == md5_b64(b"data")
+    r = raw(server, "PUT", name, "m7", headers={
+        "x-ms-blob-type": "BlockBlob", "Content-MD5": md5_b64(b"data2"),
+        "x-ms-blob-content-md5": md5_b64(b"other")}, body=b"data2")
+    assert (r.status_code, r.headers["x-ms-error-code"]) == (400, "Md5Mismatch")
+    assert container.get_blob_client("m7").download_blob().readall() == b"data"
+
+
+def test_PutBlob_standard_content_headers_are_stored(server, container):
+    # Put Blob documents Content-Type, Content-Encoding, Content-Language and
+    # Cache-Control as request headers whose values the blob keeps (Put Blob,
+    # REST reference); the x-ms-blob-* forms win where both are sent.
+    name = container.container_name
+    r = raw(server, "PUT", name, "std", headers={
+        "x-ms-blob-type": "BlockBlob", "Content-Type": "text/csv", "Content-Encoding": "gzip",
+        "Content-Language": "de", "Cache-Control": "no-cache"}, body=b"a,b")
+    assert r.status_code == 201, r.text
+    head = raw(server, "HEAD", name, "std").headers
+    assert (head["Content-Type"], head["Content-Encoding"], head["Content-Language"],
+            head["Cache-Control"]) == ("text/csv", "gzip", "de", "no-cache")
+    r = raw(server, "PUT", name, "std", headers={
+        "x-ms-blob-type": "BlockBlob", "Content-Type": "text/csv",
+        "x-ms-blob-content-type": "application/json", "Content-Language": "de",
+        "x-ms-blob-content-language": "fr"}, body=b"{}")
+    assert r.status_code == 201, r.text
+    cs = container.get_blob_client("std").get_blob_properties().content_settings
+    assert (cs.content_type, cs.content_language, cs.content_encoding) == ("application/json", "fr", None)
+
+
 def test_PutBlob_overwrite(container):
     blob = container.get_blob_client("o")
     first = blob.upload_blob(b"first", metadata={"a": "1"}, content_settings=ContentSettings(

@@ -1,4 +1,6 @@
+import json
 import os
+import re
 
 import pytest
 from azure.core.exceptions import ResourceNotFoundError
@@ -32,6 +34,14 @@ def test_DeletePath_empty_directory(filesystem, server):
 def test_DeletePath_missing(filesystem, server):
     r = raw(server, "DELETE", filesystem.file_system_name, "nope", "recursive=true")
     assert_json_error(r, 404, "PathNotFound")
+    # The dfs message ends with the request's id and time, as the blob
+    # endpoint's does: {"error":{"code":"PathNotFound","message":"The specified
+    # path does not exist.\nRequestId:...\nTime:2020-05-18T05:26:55.0795499Z"}}
+    # (Azure's answer recorded in the SDK for JS's Data Lake tests).
+    message = json.loads(r.text)["error"]["message"]
+    assert re.fullmatch(r"The specified path does not exist\.\nRequestId:%s\n"
+                        r"Time:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{7}Z"
+                        % re.escape(r.headers["x-ms-request-id"]), message), message
 
 
 def test_DeletePath_file(filesystem):
