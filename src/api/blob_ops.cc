@@ -31,6 +31,9 @@ void BlobHeaders(http::Response& r, const ns::BlobInfo& info, TimeNs now) {
   r.Set("x-ms-server-encrypted", "true");
   if (rec.blob_type == "AppendBlob")
     r.Set("x-ms-blob-committed-block-count", std::to_string(rec.append_block_count));
+  // Only a sealed blob carries it (Azure's recorded responses: absent, not
+  // "false", on an unsealed append blob).
+  if (rec.sealed) r.Set("x-ms-blob-sealed", "true");
   if (!rec.copy_id.empty()) {
     r.Set("x-ms-copy-id", rec.copy_id);
     r.Set("x-ms-copy-status", rec.copy_status);

@@ -174,5 +174,6 @@ http::Response PutBlock(Ctx&);
 http::Response PutBlockList(Ctx&);
 http::Response GetBlockList(Ctx&);
 http::Response AppendBlock(Ctx&);
+http::Response AppendBlobSeal(Ctx&);
 
 }  // namespace strata::api

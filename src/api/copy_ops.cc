@@ -133,6 +133,14 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
     else ApplyContentHeaders(ctx, &rec, false);
     rec.blob_type = "BlockBlob";
   }
+  // A copy of a sealed append blob is sealed, unless x-ms-seal-blob says
+  // otherwise (version 2019-12-12; Azure SDKs' recorded copy tests).
+  if (auto seal = ctx.H("x-ms-seal-blob"); seal && kind == CopyKind::kAsync) {
+    if (*seal != "true" && *seal != "false")
+      return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-seal-blob");
+    rec.sealed = *seal == "true";
+  }
+  if (rec.blob_type != "AppendBlob") rec.sealed = false;
   if (kind != CopyKind::kPutFromUrl) {
     rec.copy_id = NewCopyId();
     rec.copy_source = url.substr(0, url.find('?'));

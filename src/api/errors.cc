@@ -57,6 +57,7 @@ const Row kTable[] = {
   {AzError::kSourceConditionNotMet, {412, "SourceConditionNotMet", "The source condition specified using HTTP conditional header(s) is not met."}},
   {AzError::kInvalidBlobType, {409, "InvalidBlobType", "The blob type is invalid for this operation."}},
   {AzError::kAppendPositionConditionNotMet, {412, "AppendPositionConditionNotMet", "The append position condition specified was not met."}},
+  {AzError::kBlobIsSealed, {409, "BlobIsSealed", "The specified blob is sealed, and its contents can't be modified unless the blob is re-created after a delete."}},
   {AzError::kMaxBlobSizeConditionNotMet, {412, "MaxBlobSizeConditionNotMet", "The max blob size condition specified was not met."}},
   {AzError::kBlockCountExceedsLimit, {409, "BlockCountExceedsLimit", "The committed block count cannot exceed the maximum limit of 50,000 blocks."}},
   {AzError::kUncommittedBlockCountExceedsLimit, {409, "BlockCountExceedsLimit", "The uncommitted block count cannot exceed the maximum limit of 100,000 blocks."}},

@@ -54,6 +54,7 @@ enum class AzError {
   kInvalidBlobType,
   kAppendPositionConditionNotMet,
   kMaxBlobSizeConditionNotMet,
+  kBlobIsSealed,  // Append Block to a sealed append blob
   kBlockCountExceedsLimit,             // committed blocks (Put Block List, Append Block)
   kUncommittedBlockCountExceedsLimit,  // Put Block: the blob has the most uncommitted blocks
   kLeaseNotPresentWithBlobOperation,

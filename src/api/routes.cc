@@ -52,6 +52,7 @@ const Route kRoutes[] = {
   {"PutBlockList",           Level::kBlob,    "PUT",   nullptr,     "blocklist",  CopyMode::kAny,  PutBlockList,           Obj("w"),     Anon::kNever,        Body::kXml,  true, Work::kPool},
   {"GetBlockList",           Level::kBlob,    "GET",   nullptr,     "blocklist",  CopyMode::kAny,  GetBlockList,           Obj("r"),     Anon::kBlobRead,     Body::kNone, false},
   {"AppendBlock",            Level::kBlob,    "PUT",   nullptr,     "appendblock", CopyMode::kNone, AppendBlock,           Obj("a"),     Anon::kNever,        Body::kData, true},
+  {"AppendBlobSeal",         Level::kBlob,    "PUT",   nullptr,     "seal",       CopyMode::kAny,  AppendBlobSeal,         Obj("w"),     Anon::kNever,        Body::kNone, false},
 };
 // clang-format on
 

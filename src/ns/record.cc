@@ -240,7 +240,8 @@ enum : uint64_t {
   kHasLastAccess = 1 << 18,  // last access follows (delta to last_modified)
   kRemoteDamaged = 1 << 19,  // the remote copy failed verification (no payload)
   kHasCopyState = 1 << 20,   // copy progress and status description follow
-  kKnownBits = (1 << 21) - 1,
+  kSealed = 1 << 21,         // an append blob sealed against appends (no payload)
+  kKnownBits = (1 << 22) - 1,
 };
 constexpr char kDefaultContentType[] = "application/octet-stream";
 
@@ -288,6 +289,7 @@ std::string BlobRecord::Pack() const {
   if (tier_state != TierState::kHot || !remote_name.empty() || !rehydrate_to.empty()) mask |= kHasTierState;
   if (last_access) mask |= kHasLastAccess;
   if (remote_damaged) mask |= kRemoteDamaged;
+  if (sealed) mask |= kSealed;
   if (copy_progress || !copy_status_description.empty()) mask |= kHasCopyState;
 
   std::string out(kBlobMagic);
@@ -447,6 +449,7 @@ Result<BlobRecord> BlobRecord::Unpack(std::string_view packed) {
     }
     if (mask & kHasLastAccess) b.last_access = WrapAdd(b.last_modified, r.I());
     b.remote_damaged = mask & kRemoteDamaged;
+    b.sealed = mask & kSealed;
     if (mask & kHasCopyState) {
       b.copy_progress = r.U();
       b.copy_status_description = r.S();
