@@ -453,7 +453,10 @@ void Api::Stamp(const http::Request* req, http::Response& r) {
   HttpDateBuf date;
   r.Set("Date", HttpDate(NowNs(), &date));
   r.Set("Server", "strata");
-  if (req && req->state && req->FindHeader("origin")) {
+  // CORS headers for requests with an Origin; Vary: Origin also on GET and
+  // HEAD without one (AddCorsHeaders).
+  if (req && req->state &&
+      (req->method == "GET" || req->method == "HEAD" || req->FindHeader("origin"))) {
     auto routed = std::static_pointer_cast<Routed>(req->state);
     if (routed->account) AddCorsHeaders(routed->account, *req, r);
   }

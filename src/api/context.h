@@ -118,7 +118,9 @@ std::optional<http::Response> ApplyLeaseAction(const Ctx& ctx, ns::Lease& lease,
                                                http::Response* ok);
 
 // CORS: adds Access-Control-* headers when the request's Origin matches a
-// rule of the account's service properties.
+// rule of the account's service properties (by name, by a subdomain
+// wildcard such as "https://*.contoso.com", or by "*"), and Vary: Origin on
+// GET and HEAD responses as Azure sends it (service_ops.cc).
 void AddCorsHeaders(Account* account, const http::Request& req, http::Response& r);
 
 // ---- capacity tier (tier_ops.cc) ----
