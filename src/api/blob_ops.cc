@@ -49,6 +49,23 @@ void BlobHeaders(http::Response& r, const ns::BlobInfo& info, TimeNs now) {
   }
 }
 
+// A service SAS's response-header overrides (rscc, rscd, rsce, rscl, rsct:
+// signed with it, see auth/sas.cc) replace the blob's own headers in Get
+// Blob and Get Blob Properties responses, as on Azure ("Create a service
+// SAS": specify query parameters to override response headers). An account
+// SAS signs none of them, so none apply; requests without a service SAS pay
+// one comparison.
+void ApplySasOverrides(const Ctx& ctx, http::Response& r) {
+  if (ctx.scheme != auth::Scheme::kServiceSas) return;
+  static constexpr std::pair<const char*, const char*> kOverrides[] = {
+      {"rscc", "Cache-Control"},    {"rscd", "Content-Disposition"}, {"rsce", "Content-Encoding"},
+      {"rscl", "Content-Language"}, {"rsct", "Content-Type"}};
+  for (const auto& [param, header] : kOverrides) {
+    if (const std::string_view* v = ctx.req->FindQuery(param); v && !v->empty())
+      r.Replace(header, *v);
+  }
+}
+
 // Read conditions and the lease id check for reads.
 std::optional<http::Response> CheckRead(const Ctx& ctx, const ns::BlobInfo& info) {
   if (auto id = ctx.H("x-ms-lease-id")) {
@@ -169,6 +186,7 @@ http::Response GetBlob(Ctx& ctx) {
   uint64_t size = info.st.size;
   http::Response r;
   BlobHeaders(r, info, ctx.now);
+  ApplySasOverrides(ctx, r);
   std::optional<std::string> range_h = ctx.H("x-ms-range");
   if (!range_h) range_h = ctx.H("range");
   ByteRange range{0, size};
@@ -233,6 +251,7 @@ http::Response GetBlobProperties(Ctx& ctx) {
   }
   http::Response r;
   BlobHeaders(r, *info, ctx.now);
+  ApplySasOverrides(ctx, r);
   if (!info->rec.content_md5.empty()) r.Set("Content-MD5", Base64Encode(info->rec.content_md5));
   if (info->rec.blob_type == "BlockBlob") TierHeaders(r, info->rec);
   r.head_length = info->st.size;
