@@ -150,6 +150,7 @@ http::Response PutBlob(Ctx& ctx) {
   if (!old.ok() && old.status().kind() == ErrorKind::kContainerNotFound)
     return ErrorResponse(AzError::kContainerNotFound);
   bool exists = old.ok();
+  if (exists && !ctx.may_replace) return ReplaceRefused();
   if (exists) {
     if (auto e = CheckBlobLeaseForWrite(ctx, old->rec.lease)) return ErrorResponse(*e);
     rec.lease = old->rec.lease;
@@ -162,7 +163,10 @@ http::Response PutBlob(Ctx& ctx) {
   rec.etag = ns::NewEtag();
   rec.last_modified = ctx.now;
   if (!rec.created) rec.created = ctx.now;
-  Status s = ctx.store().Commit(ctx.container, ctx.blob, *staged, rec, true);
+  // A create-only caller's commit refuses to replace a blob that appeared
+  // since the look above (another gateway, a POSIX writer).
+  Status s = ctx.store().Commit(ctx.container, ctx.blob, *staged, rec, true, ctx.may_replace);
+  if (!ctx.may_replace && s.kind() == ErrorKind::kAlreadyExists) return ReplaceRefused();
   if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   ctx.req->body_file.clear();
   if (ctx.account->tier && !rec.tier.empty() && rec.tier != "Hot")  // uploaded straight to a cool tier

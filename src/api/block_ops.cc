@@ -95,6 +95,7 @@ http::Response PutBlockList(Ctx& ctx) {
   if (!cont.ok()) return ErrorResponse(AzError::kContainerNotFound);
   auto old = ctx.store().Open(ctx.container, ctx.blob);
   bool exists = old.ok();
+  if (exists && !ctx.may_replace) return ReplaceRefused();
   if (exists) {
     if (auto e = CheckBlobLeaseForWrite(ctx, old->info->rec.lease)) return ErrorResponse(*e);
     rec.lease = old->info->rec.lease;
@@ -153,7 +154,9 @@ http::Response PutBlockList(Ctx& ctx) {
   };
   if (listed.size() == wants.size() && !listed.empty()) {
     rec.committed_blocks = listed;
-    if (auto s = ctx.store().CommitAssembled(ctx.container, ctx.blob, listed, rec)) {
+    if (auto s = ctx.store().CommitAssembled(ctx.container, ctx.blob, listed, rec,
+                                             ctx.may_replace)) {
+      if (!ctx.may_replace && s->kind() == ErrorKind::kAlreadyExists) return ReplaceRefused();
       if (!s->ok()) return ErrorResponse(FromStatus(*s, true), PublicDetail(*s));
       return created();
     }
@@ -189,7 +192,8 @@ http::Response PutBlockList(Ctx& ctx) {
     if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   }
   out->reset();
-  Status s = ctx.store().Commit(ctx.container, ctx.blob, tmp, rec, true);
+  Status s = ctx.store().Commit(ctx.container, ctx.blob, tmp, rec, true, ctx.may_replace);
+  if (!ctx.may_replace && s.kind() == ErrorKind::kAlreadyExists) return ReplaceRefused();
   if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   ctx.req->body_file.clear();
   return created();

@@ -20,6 +20,7 @@ const Row kTable[] = {
   {AzError::kAuthorizationSourceIPMismatch, {403, "AuthorizationSourceIPMismatch", "This request is not authorized to perform this operation using this source IP."}},
   {AzError::kAuthorizationProtocolMismatch, {403, "AuthorizationProtocolMismatch", "This request is not authorized to perform this operation using this protocol."}},
   {AzError::kAuthorizationServiceMismatch, {403, "AuthorizationServiceMismatch", "This request is not authorized to perform this operation using this service."}},
+  {AzError::kAuthorizationFailure, {403, "AuthorizationFailure", "This request is not authorized to perform this operation."}},
   {AzError::kNoAuthenticationInformation, {401, "NoAuthenticationInformation", "Server failed to authenticate the request. Please refer to the information in the www-authenticate header."}},
   {AzError::kResourceNotFound, {404, "ResourceNotFound", "The specified resource does not exist."}},
   {AzError::kAccountNotFound, {404, "ResourceNotFound", "The specified account does not exist."}},

@@ -16,6 +16,7 @@ enum class AzError {
   kAuthorizationSourceIPMismatch,
   kAuthorizationProtocolMismatch,
   kAuthorizationServiceMismatch,
+  kAuthorizationFailure,  // e.g. a container-level operation with a container SAS
   kNoAuthenticationInformation,
   kResourceNotFound,
   kAccountNotFound,  // unknown account in the URL or Host
