@@ -461,7 +461,8 @@ void Api::Stamp(const http::Request* req, http::Response& r) {
   // HEAD without one (AddCorsHeaders).
   if (req && req->state &&
       (req->method == "GET" || req->method == "HEAD" || req->FindHeader("origin"))) {
-    auto routed = std::static_pointer_cast<Routed>(req->state);
+    // No shared_ptr copy: this runs on every GET and HEAD.
+    const Routed* routed = static_cast<const Routed*>(req->state.get());
     if (routed->account) AddCorsHeaders(routed->account, *req, r);
   }
 }
