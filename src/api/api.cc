@@ -21,6 +21,7 @@ struct Api::Routed {
   std::string container, blob;
   const Route* route = nullptr;
   auth::Scheme scheme = auth::Scheme::kAnonymous;
+  bool may_replace = true;
   std::string base_url;
   bool dfs = false;  // routed to the dfs path API: errors are JSON
   SourceRef source;  // a copy's or rename's source, authorized
@@ -122,6 +123,7 @@ AzError AuthError(const std::string& code) {
   if (code == "AuthorizationSourceIPMismatch") return AzError::kAuthorizationSourceIPMismatch;
   if (code == "AuthorizationProtocolMismatch") return AzError::kAuthorizationProtocolMismatch;
   if (code == "AuthorizationServiceMismatch") return AzError::kAuthorizationServiceMismatch;
+  if (code == "AuthorizationFailure") return AzError::kAuthorizationFailure;
   return AzError::kAuthenticationFailed;
 }
 
@@ -325,6 +327,7 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
       NowNs());
   if (!o.ok) return ErrorResponse(AuthError(o.code), o.message);
   out->scheme = o.scheme;
+  out->may_replace = o.may_replace;
   if (o.scheme == auth::Scheme::kAnonymous) {
     Anon anon = out->route->anon;
     if (anon == Anon::kNever || level == Level::kService) {
@@ -434,6 +437,7 @@ http::Response Api::Handle(http::Request& req) {
     ctx.blob = std::move(r.blob);
     ctx.req = &req;
     ctx.scheme = r.scheme;
+    ctx.may_replace = r.may_replace;
     ctx.now = NowNs();
     ctx.base_url = std::move(r.base_url);
     ctx.source = std::move(r.source);
@@ -519,8 +523,12 @@ void Api::Stamp(const http::Request* req, http::Response& r) {
     }
   }
   r.Set("Server", "strata");
-  if (req && req->state && req->FindHeader("origin")) {
-    auto routed = std::static_pointer_cast<Routed>(req->state);
+  // CORS headers for requests with an Origin; Vary: Origin also on GET and
+  // HEAD without one (AddCorsHeaders).
+  if (req && req->state &&
+      (req->method == "GET" || req->method == "HEAD" || req->FindHeader("origin"))) {
+    // No shared_ptr copy: this runs on every GET and HEAD.
+    const Routed* routed = static_cast<const Routed*>(req->state.get());
     if (routed->account) AddCorsHeaders(routed->account, *req, r);
   }
 }

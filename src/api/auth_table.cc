@@ -51,6 +51,7 @@ nlohmann::json Row(const Route& r, bool dfs) {
   j["sas_resource_type"] = ResourceName(r.demand.resource_type);
   j["sas_permission"] = r.demand.permission ? r.demand.permission : "";
   j["service_sas"] = r.demand.service_sas_allowed;
+  if (r.demand.replace) j["sas_replace_permission"] = r.demand.replace;
   j["anonymous"] = AnonName(r.anon);
   j["write"] = r.write;
   // Reached only on the dfs endpoint (--dfs-port, or a host ACCOUNT.dfs.DOMAIN).

@@ -31,6 +31,9 @@ void BlobHeaders(http::Response& r, const ns::BlobInfo& info, TimeNs now) {
   r.Set("x-ms-server-encrypted", "true");
   if (rec.blob_type == "AppendBlob")
     r.Set("x-ms-blob-committed-block-count", std::to_string(rec.append_block_count));
+  // Only a sealed blob carries it (Azure's recorded responses: absent, not
+  // "false", on an unsealed append blob).
+  if (rec.sealed) r.Set("x-ms-blob-sealed", "true");
   if (!rec.copy_id.empty()) {
     r.Set("x-ms-copy-id", rec.copy_id);
     r.Set("x-ms-copy-status", rec.copy_status);
@@ -43,6 +46,23 @@ void BlobHeaders(http::Response& r, const ns::BlobInfo& info, TimeNs now) {
       r.Set("x-ms-copy-completion-time", FormatHttpDate(rec.copy_completion));
     if (!rec.copy_status_description.empty())
       r.Set("x-ms-copy-status-description", rec.copy_status_description);
+  }
+}
+
+// A service SAS's response-header overrides (rscc, rscd, rsce, rscl, rsct:
+// signed with it, see auth/sas.cc) replace the blob's own headers in Get
+// Blob and Get Blob Properties responses, as on Azure ("Create a service
+// SAS": specify query parameters to override response headers). An account
+// SAS signs none of them, so none apply; requests without a service SAS pay
+// one comparison.
+void ApplySasOverrides(const Ctx& ctx, http::Response& r) {
+  if (ctx.scheme != auth::Scheme::kServiceSas) return;
+  static constexpr std::pair<const char*, const char*> kOverrides[] = {
+      {"rscc", "Cache-Control"},    {"rscd", "Content-Disposition"}, {"rsce", "Content-Encoding"},
+      {"rscl", "Content-Language"}, {"rsct", "Content-Type"}};
+  for (const auto& [param, header] : kOverrides) {
+    if (const std::string_view* v = ctx.req->FindQuery(param); v && !v->empty())
+      r.Replace(header, *v);
   }
 }
 
@@ -152,6 +172,7 @@ http::Response PutBlob(Ctx& ctx) {
   if (!old.ok() && old.status().kind() == ErrorKind::kContainerNotFound)
     return ErrorResponse(AzError::kContainerNotFound);
   bool exists = old.ok();
+  if (exists && !ctx.may_replace) return ReplaceRefused();
   if (exists) {
     if (auto e = CheckBlobLeaseForWrite(ctx, old->rec.lease)) return ErrorResponse(*e);
     rec.lease = old->rec.lease;
@@ -164,7 +185,10 @@ http::Response PutBlob(Ctx& ctx) {
   rec.etag = ns::NewEtag();
   rec.last_modified = ctx.now;
   if (!rec.created) rec.created = ctx.now;
-  Status s = ctx.store().Commit(ctx.container, ctx.blob, *staged, rec, true);
+  // A create-only caller's commit refuses to replace a blob that appeared
+  // since the look above (another gateway, a POSIX writer).
+  Status s = ctx.store().Commit(ctx.container, ctx.blob, *staged, rec, true, ctx.may_replace);
+  if (!ctx.may_replace && s.kind() == ErrorKind::kAlreadyExists) return ReplaceRefused();
   if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   ctx.req->body_file.clear();
   if (ctx.account->tier && !rec.tier.empty() && rec.tier != "Hot")  // uploaded straight to a cool tier
@@ -188,6 +212,7 @@ http::Response GetBlob(Ctx& ctx) {
   uint64_t size = info.st.size;
   http::Response r;
   BlobHeaders(r, info, ctx.now);
+  ApplySasOverrides(ctx, r);
   std::optional<std::string> range_h = ctx.H("x-ms-range");
   if (!range_h) range_h = ctx.H("range");
   ByteRange range{0, size};
@@ -254,6 +279,7 @@ http::Response GetBlobProperties(Ctx& ctx) {
   }
   http::Response r;
   BlobHeaders(r, *info, ctx.now);
+  ApplySasOverrides(ctx, r);
   if (!info->rec.content_md5.empty()) r.Set("Content-MD5", Base64Encode(info->rec.content_md5));
   if (info->rec.blob_type == "BlockBlob") TierHeaders(r, info->rec);
   r.head_length = info->st.size;

@@ -95,6 +95,7 @@ http::Response PutBlockList(Ctx& ctx) {
   if (!cont.ok()) return ErrorResponse(AzError::kContainerNotFound);
   auto old = ctx.store().Open(ctx.container, ctx.blob);
   bool exists = old.ok();
+  if (exists && !ctx.may_replace) return ReplaceRefused();
   if (exists) {
     if (auto e = CheckBlobLeaseForWrite(ctx, old->info->rec.lease)) return ErrorResponse(*e);
     rec.lease = old->info->rec.lease;
@@ -153,7 +154,9 @@ http::Response PutBlockList(Ctx& ctx) {
   };
   if (listed.size() == wants.size() && !listed.empty()) {
     rec.committed_blocks = listed;
-    if (auto s = ctx.store().CommitAssembled(ctx.container, ctx.blob, listed, rec)) {
+    if (auto s = ctx.store().CommitAssembled(ctx.container, ctx.blob, listed, rec,
+                                             ctx.may_replace)) {
+      if (!ctx.may_replace && s->kind() == ErrorKind::kAlreadyExists) return ReplaceRefused();
       if (!s->ok()) return ErrorResponse(FromStatus(*s, true), PublicDetail(*s));
       return created();
     }
@@ -189,7 +192,8 @@ http::Response PutBlockList(Ctx& ctx) {
     if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   }
   out->reset();
-  Status s = ctx.store().Commit(ctx.container, ctx.blob, tmp, rec, true);
+  Status s = ctx.store().Commit(ctx.container, ctx.blob, tmp, rec, true, ctx.may_replace);
+  if (!ctx.may_replace && s.kind() == ErrorKind::kAlreadyExists) return ReplaceRefused();
   if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   ctx.req->body_file.clear();
   return created();
@@ -249,6 +253,7 @@ http::Response AppendBlock(Ctx& ctx) {
   if (info->rec.blob_type != "AppendBlob") return ErrorResponse(AzError::kInvalidBlobType);
   if (auto e = CheckBlobLeaseForWrite(ctx, info->rec.lease)) return ErrorResponse(*e);
   if (auto e = CheckWriteConditions(ctx, true, info->rec)) return *e;
+  if (info->rec.sealed) return ErrorResponse(AzError::kBlobIsSealed);
   uint64_t size = info->st.size;
   if (auto pos = ctx.H("x-ms-blob-condition-appendpos")) {
     auto v = ParseUint(*pos);
@@ -278,6 +283,36 @@ http::Response AppendBlock(Ctx& ctx) {
   r.Set("x-ms-blob-append-offset", std::to_string(size));
   r.Set("x-ms-blob-committed-block-count", std::to_string(rec.append_block_count));
   r.Set("x-ms-request-server-encrypted", "true");
+  return r;
+}
+
+// Append Blob Seal: marks an append blob read-only to appends, for good
+// (until it is replaced or deleted). Azure's recorded responses show a new
+// ETag and Last-Modified, and x-ms-blob-sealed: true; sealing a sealed blob
+// succeeds again without changing it.
+http::Response AppendBlobSeal(Ctx& ctx) {
+  auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
+  auto info = ctx.store().Head(ctx.container, ctx.blob);
+  if (!info.ok()) return NotFound(info.status());
+  if (info->rec.blob_type != "AppendBlob") return ErrorResponse(AzError::kInvalidBlobType);
+  if (auto e = CheckBlobLeaseForWrite(ctx, info->rec.lease)) return ErrorResponse(*e);
+  if (auto e = CheckWriteConditions(ctx, true, info->rec)) return *e;
+  if (auto pos = ctx.H("x-ms-blob-condition-appendpos")) {
+    auto v = ParseUint(*pos);
+    if (!v) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-blob-condition-appendpos");
+    if (*v != info->st.size) return ErrorResponse(AzError::kAppendPositionConditionNotMet);
+  }
+  ns::BlobRecord rec = info->rec;
+  if (!rec.sealed) {
+    rec.sealed = true;
+    rec.etag = ns::NewEtag();
+    rec.last_modified = ctx.now;
+    Status s = ctx.store().UpdateRecord(ctx.container, ctx.blob, rec);
+    if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
+  }
+  http::Response r;
+  SetEtagHeaders(r, rec.etag, rec.last_modified);
+  r.Set("x-ms-blob-sealed", "true");
   return r;
 }
 

@@ -41,6 +41,9 @@ struct Ctx {
   std::string blob;       // decoded; "" for container requests
   http::Request* req = nullptr;
   auth::Scheme scheme = auth::Scheme::kAnonymous;
+  // Whether the credential may replace an existing blob (auth::Outcome::
+  // may_replace): false for a SAS holding c but not w, which may only create.
+  bool may_replace = true;
   TimeNs now = 0;
   std::string base_url;  // "http://host:port/account" as the client addressed us
   SourceRef source;      // set for routes with a source (Route::source)
@@ -84,6 +87,9 @@ void SetEtagHeaders(http::Response& r, const std::string& etag, TimeNs last_modi
 // name is invalid or names and values together pass 8 KiB.
 bool ParseMetadata(const http::Request& req, ns::Metadata* out, AzError* err);
 void SetMetadataHeaders(http::Response& r, const ns::Metadata& m);
+// 403 AuthorizationPermissionMismatch for a write that would replace an
+// existing blob when the credential may only create (Ctx::may_replace).
+http::Response ReplaceRefused();
 // Checks a write against the blob's lease (x-ms-lease-id). nullopt when allowed.
 std::optional<AzError> CheckBlobLeaseForWrite(const Ctx& ctx, const ns::Lease& lease);
 // Checks the four conditional headers for a write to a blob that may not
@@ -118,7 +124,9 @@ std::optional<http::Response> ApplyLeaseAction(const Ctx& ctx, ns::Lease& lease,
                                                http::Response* ok);
 
 // CORS: adds Access-Control-* headers when the request's Origin matches a
-// rule of the account's service properties.
+// rule of the account's service properties (by name, by a subdomain
+// wildcard such as "https://*.contoso.com", or by "*"), and Vary: Origin on
+// GET and HEAD responses as Azure sends it (service_ops.cc).
 void AddCorsHeaders(Account* account, const http::Request& req, http::Response& r);
 
 // ---- capacity tier (tier_ops.cc) ----
@@ -174,5 +182,6 @@ http::Response PutBlock(Ctx&);
 http::Response PutBlockList(Ctx&);
 http::Response GetBlockList(Ctx&);
 http::Response AppendBlock(Ctx&);
+http::Response AppendBlobSeal(Ctx&);
 
 }  // namespace strata::api

@@ -18,6 +18,7 @@ enum class AzError {
   kAuthorizationSourceIPMismatch,
   kAuthorizationProtocolMismatch,
   kAuthorizationServiceMismatch,
+  kAuthorizationFailure,  // e.g. a container-level operation with a container SAS
   kNoAuthenticationInformation,
   kResourceNotFound,
   kAccountNotFound,  // unknown account in the URL or Host
@@ -56,6 +57,7 @@ enum class AzError {
   kInvalidBlobType,
   kAppendPositionConditionNotMet,
   kMaxBlobSizeConditionNotMet,
+  kBlobIsSealed,  // Append Block to a sealed append blob
   kBlockCountExceedsLimit,             // committed blocks (Put Block List, Append Block)
   kUncommittedBlockCountExceedsLimit,  // Put Block: the blob has the most uncommitted blocks
   kLeaseNotPresentWithBlobOperation,

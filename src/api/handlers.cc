@@ -66,6 +66,12 @@ void SetMetadataHeaders(http::Response& r, const ns::Metadata& m) {
   for (const auto& [k, v] : m) r.Set("x-ms-meta-" + k, v);
 }
 
+http::Response ReplaceRefused() {
+  return ErrorResponse(AzError::kAuthorizationPermissionMismatch,
+                       "The blob exists; replacing it needs the write (w) permission, and the "
+                       "shared access signature grants only create (c).");
+}
+
 std::optional<AzError> CheckBlobLeaseForWrite(const Ctx& ctx, const ns::Lease& lease) {
   auto id = ctx.H("x-ms-lease-id");
   bool held = lease.Held(ctx.now);

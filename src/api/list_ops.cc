@@ -210,6 +210,8 @@ void BlobPropertiesXml(std::string& x, const ns::BlobInfo& info, TimeNs now) {
       Elem(x, "CopyStatusDescription", rec.copy_status_description);
   }
   x += "<ServerEncrypted>true</ServerEncrypted>";
+  // After ServerEncrypted, only when sealed, as in Azure's recorded listings.
+  if (rec.sealed) x += "<Sealed>true</Sealed>";
   x += "</Properties>";
 }
 

@@ -6,7 +6,10 @@ namespace {
 using auth::ResourceType;
 constexpr auth::Demand Svc(const char* p) { return {ResourceType::kService, p, false}; }
 constexpr auth::Demand Con(const char* p, bool sas = true) { return {ResourceType::kContainer, p, sas}; }
-constexpr auth::Demand Obj(const char* p) { return {ResourceType::kObject, p, true}; }
+// `replace`: the letters replacing an existing blob needs (auth::Demand).
+constexpr auth::Demand Obj(const char* p, const char* replace = nullptr) {
+  return {ResourceType::kObject, p, true, replace};
+}
 
 // clang-format off
 const Route kRoutes[] = {
@@ -22,22 +25,22 @@ const Route kRoutes[] = {
   {"GetAccountInfo",         Level::kBlob,    "HEAD",  "account",   "properties", CopyMode::kAny,  GetAccountInfo,         Obj("r"),     Anon::kNever,        Body::kNone, false},
 
   {"CreateContainer",        Level::kContainer, "PUT", "container", nullptr,      CopyMode::kAny,  CreateContainer,        Con("c|w"),   Anon::kNever,        Body::kNone, true},
-  {"GetContainerProperties", Level::kContainer, "GET", "container", nullptr,      CopyMode::kAny,  GetContainerProperties, Con("r"),     Anon::kContainerRead, Body::kNone, false},
-  {"GetContainerProperties", Level::kContainer, "HEAD","container", nullptr,      CopyMode::kAny,  GetContainerProperties, Con("r"),     Anon::kContainerRead, Body::kNone, false},
-  {"GetContainerMetadata",   Level::kContainer, "GET", "container", "metadata",   CopyMode::kAny,  GetContainerProperties, Con("r"),     Anon::kContainerRead, Body::kNone, false},
-  {"GetContainerMetadata",   Level::kContainer, "HEAD","container", "metadata",   CopyMode::kAny,  GetContainerProperties, Con("r"),     Anon::kContainerRead, Body::kNone, false},
-  {"SetContainerMetadata",   Level::kContainer, "PUT", "container", "metadata",   CopyMode::kAny,  SetContainerMetadata,   Con("w"),     Anon::kNever,        Body::kNone, false},
-  {"DeleteContainer",        Level::kContainer, "DELETE","container", nullptr,    CopyMode::kAny,  DeleteContainer,        Con("d"),     Anon::kNever,        Body::kNone, false, Work::kPool},
+  {"GetContainerProperties", Level::kContainer, "GET", "container", nullptr,      CopyMode::kAny,  GetContainerProperties, Con("r", false), Anon::kContainerRead, Body::kNone, false},
+  {"GetContainerProperties", Level::kContainer, "HEAD","container", nullptr,      CopyMode::kAny,  GetContainerProperties, Con("r", false), Anon::kContainerRead, Body::kNone, false},
+  {"GetContainerMetadata",   Level::kContainer, "GET", "container", "metadata",   CopyMode::kAny,  GetContainerProperties, Con("r", false), Anon::kContainerRead, Body::kNone, false},
+  {"GetContainerMetadata",   Level::kContainer, "HEAD","container", "metadata",   CopyMode::kAny,  GetContainerProperties, Con("r", false), Anon::kContainerRead, Body::kNone, false},
+  {"SetContainerMetadata",   Level::kContainer, "PUT", "container", "metadata",   CopyMode::kAny,  SetContainerMetadata,   Con("w", false), Anon::kNever,        Body::kNone, false},
+  {"DeleteContainer",        Level::kContainer, "DELETE","container", nullptr,    CopyMode::kAny,  DeleteContainer,        Con("d", false), Anon::kNever,        Body::kNone, false, Work::kPool},
   {"GetContainerAcl",        Level::kContainer, "GET", "container", "acl",        CopyMode::kAny,  GetContainerAcl,        Con("r", false), Anon::kNever,     Body::kNone, false},
   {"GetContainerAcl",        Level::kContainer, "HEAD","container", "acl",        CopyMode::kAny,  GetContainerAcl,        Con("r", false), Anon::kNever,     Body::kNone, false},
   {"SetContainerAcl",        Level::kContainer, "PUT", "container", "acl",        CopyMode::kAny,  SetContainerAcl,        Con("w", false), Anon::kNever,     Body::kXml,  false},
   {"ListBlobs",              Level::kContainer, "GET", "container", "list",       CopyMode::kAny,  ListBlobs,              Con("l"),     Anon::kContainerRead, Body::kNone, false, Work::kPool},
-  {"LeaseContainer",         Level::kContainer, "PUT", "container", "lease",      CopyMode::kAny,  LeaseContainer,         Con("w"),     Anon::kNever,        Body::kNone, false},
+  {"LeaseContainer",         Level::kContainer, "PUT", "container", "lease",      CopyMode::kAny,  LeaseContainer,         Con("w", false), Anon::kNever,        Body::kNone, false},
 
-  {"CopyBlobFromUrl",        Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kSync, CopyBlobFromUrl,        Obj("w"),     Anon::kNever,        Body::kNone, true, Work::kPool, SourceKind::kCopy, Obj("r")},
-  {"PutBlobFromUrl",         Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kFromUrl, PutBlobFromUrl,      Obj("w"),     Anon::kNever,        Body::kNone, true, Work::kPool, SourceKind::kCopy, Obj("r")},
-  {"CopyBlob",               Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kAsync, CopyBlob,              Obj("w"),     Anon::kNever,        Body::kNone, true, Work::kPool, SourceKind::kCopy, Obj("r")},
-  {"PutBlob",                Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kNone, PutBlob,                Obj("w"),     Anon::kNever,        Body::kData, true},
+  {"CopyBlobFromUrl",        Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kSync, CopyBlobFromUrl,        Obj("c|w", "w"), Anon::kNever,        Body::kNone, true, Work::kPool, SourceKind::kCopy, Obj("r")},
+  {"PutBlobFromUrl",         Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kFromUrl, PutBlobFromUrl,      Obj("c|w", "w"), Anon::kNever,        Body::kNone, true, Work::kPool, SourceKind::kCopy, Obj("r")},
+  {"CopyBlob",               Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kAsync, CopyBlob,              Obj("c|w", "w"), Anon::kNever,        Body::kNone, true, Work::kPool, SourceKind::kCopy, Obj("r")},
+  {"PutBlob",                Level::kBlob,    "PUT",   nullptr,     nullptr,      CopyMode::kNone, PutBlob,                Obj("c|w", "w"), Anon::kNever,        Body::kData, true},
   {"GetBlob",                Level::kBlob,    "GET",   nullptr,     nullptr,      CopyMode::kAny,  GetBlob,                Obj("r"),     Anon::kBlobRead,     Body::kNone, false},
   {"GetBlobProperties",      Level::kBlob,    "HEAD",  nullptr,     nullptr,      CopyMode::kAny,  GetBlobProperties,      Obj("r"),     Anon::kBlobRead,     Body::kNone, false},
   {"DeleteBlob",             Level::kBlob,    "DELETE", nullptr,    nullptr,      CopyMode::kAny,  DeleteBlob,             Obj("d"),     Anon::kNever,        Body::kNone, false},
@@ -49,9 +52,10 @@ const Route kRoutes[] = {
   {"SetBlobTier",            Level::kBlob,    "PUT",   nullptr,     "tier",       CopyMode::kAny,  SetBlobTier,            Obj("w"),     Anon::kNever,        Body::kNone, false},
   {"AbortCopyBlob",          Level::kBlob,    "PUT",   nullptr,     "copy",       CopyMode::kAny,  AbortCopyBlob,          Obj("w"),     Anon::kNever,        Body::kNone, false},
   {"PutBlock",               Level::kBlob,    "PUT",   nullptr,     "block",      CopyMode::kNone, PutBlock,               Obj("w"),     Anon::kNever,        Body::kData, true},
-  {"PutBlockList",           Level::kBlob,    "PUT",   nullptr,     "blocklist",  CopyMode::kAny,  PutBlockList,           Obj("w"),     Anon::kNever,        Body::kXml,  true, Work::kPool},
+  {"PutBlockList",           Level::kBlob,    "PUT",   nullptr,     "blocklist",  CopyMode::kAny,  PutBlockList,           Obj("c|w", "w"), Anon::kNever,        Body::kXml,  true, Work::kPool},
   {"GetBlockList",           Level::kBlob,    "GET",   nullptr,     "blocklist",  CopyMode::kAny,  GetBlockList,           Obj("r"),     Anon::kBlobRead,     Body::kNone, false},
   {"AppendBlock",            Level::kBlob,    "PUT",   nullptr,     "appendblock", CopyMode::kNone, AppendBlock,           Obj("a"),     Anon::kNever,        Body::kData, true},
+  {"AppendBlobSeal",         Level::kBlob,    "PUT",   nullptr,     "seal",       CopyMode::kAny,  AppendBlobSeal,         Obj("w"),     Anon::kNever,        Body::kNone, false},
 };
 // clang-format on
 

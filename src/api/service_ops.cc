@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <map>
 #include <mutex>
 #include <pugixml.hpp>
@@ -88,6 +89,50 @@ bool Contains(const std::vector<std::string>& list, const std::string& v, bool i
   return false;
 }
 
+// Whether `origin` ("scheme://host[:port]") is the allowed origin `allowed`
+// itself, compared case-sensitively as Azure documents (CorsRule
+// AllowedOrigins: "an exact case-sensitive match"), or falls under a
+// subdomain wildcard: "http://*.contoso.com" takes any http origin whose
+// host ends in ".contoso.com" on the same port (not contoso.com itself);
+// "*.contoso.com" without a scheme takes any scheme. The lone "*" (any
+// origin) is not handled here.
+bool OriginMatches(std::string_view allowed, std::string_view origin) {
+  if (allowed == origin) return true;
+  size_t star = allowed.find("*.");
+  if (star == std::string_view::npos || allowed.find('*', star + 1) != std::string_view::npos)
+    return false;
+  std::string_view prefix = allowed.substr(0, star);  // "" or "scheme://"
+  std::string_view suffix = allowed.substr(star + 1);  // ".contoso.com[:port]"
+  if (!prefix.empty() && prefix.find("://") != prefix.size() - 3) return false;
+  if (prefix.empty()) {
+    size_t sep = origin.find("://");
+    if (sep == std::string_view::npos) return false;
+    origin.remove_prefix(sep + 3);
+  } else if (origin.substr(0, prefix.size()) != prefix) {
+    return false;
+  } else {
+    origin.remove_prefix(prefix.size());
+  }
+  // origin is now "host[:port]": one or more labels, then the suffix.
+  if (origin.size() <= suffix.size() || origin.substr(origin.size() - suffix.size()) != suffix)
+    return false;
+  std::string_view sub = origin.substr(0, origin.size() - suffix.size());
+  return sub.find_first_of(":/") == std::string_view::npos && sub.back() != '.';
+}
+
+enum class OriginMatch { kNone, kExact, kAny };
+
+// How a rule takes `origin`: by one of its origins (exact or a subdomain
+// wildcard: the response names the origin), or by "*" (any origin: "*").
+OriginMatch MatchOrigin(const CorsRule& rule, const std::string& origin) {
+  bool any = false;
+  for (const auto& o : rule.origins) {
+    if (o == "*") any = true;
+    else if (OriginMatches(o, origin)) return OriginMatch::kExact;
+  }
+  return any ? OriginMatch::kAny : OriginMatch::kNone;
+}
+
 bool HeaderAllowed(const std::vector<std::string>& allowed, const std::string& h) {
   for (const auto& a : allowed) {
     if (a == "*") return true;
@@ -100,11 +145,50 @@ bool HeaderAllowed(const std::vector<std::string>& allowed, const std::string& h
   return false;
 }
 
+// The first rule that takes the origin and the method (Azure evaluates the
+// rules in order), and how it took the origin.
 const CorsRule* Match(const std::vector<CorsRule>& rules, const std::string& origin,
-                      const std::string& method) {
-  for (const auto& r : rules)
-    if (Contains(r.origins, origin, true) && Contains(r.methods, method, false)) return &r;
+                      const std::string& method, OriginMatch* how) {
+  for (const auto& r : rules) {
+    OriginMatch m = MatchOrigin(r, origin);
+    if (m != OriginMatch::kNone && Contains(r.methods, method, false)) {
+      *how = m;
+      return &r;
+    }
+  }
+  *how = OriginMatch::kNone;
   return nullptr;
+}
+
+// Bumped by Set Service Properties, so this gateway sees its own change at once.
+std::atomic<uint64_t> cors_generation{0};
+
+// Whether the account has CORS rules, for the Vary header of GET and HEAD
+// requests that carry no Origin. Those are most requests, so the answer is
+// kept per thread and looked up again (one stat of the properties file)
+// at most once a second: a change made through this gateway is seen at once
+// (cors_generation), one made through another gateway within a second.
+bool HasCorsRules(Account* a) {
+  struct Entry {
+    Account* account = nullptr;
+    uint64_t generation = 0;
+    TimeNs checked = 0;
+    bool has = false;
+  };
+  thread_local Entry cache[4];
+  TimeNs now = NowNs();
+  uint64_t gen = cors_generation.load(std::memory_order_acquire);
+  Entry* slot = &cache[0];
+  for (Entry& e : cache) {
+    if (e.account == a) {
+      if (e.generation == gen && now - e.checked < 1'000'000'000) return e.has;
+      slot = &e;
+      break;
+    }
+    if (e.checked < slot->checked) slot = &e;  // the stalest, to be replaced
+  }
+  *slot = Entry{a, gen, now, !CorsRules(a).empty()};
+  return slot->has;
 }
 
 std::string Join(const std::vector<std::string>& v) {
@@ -115,16 +199,29 @@ std::string Join(const std::vector<std::string>& v) {
 
 }  // namespace
 
+// Vary: Origin follows Azure's rules ("CORS support for the Azure Storage
+// services", the Vary header): on GET and HEAD responses, when the origin
+// matched a rule by name (the response names it), or when the service has
+// CORS rules and none took the request (no Origin, or an origin no rule
+// takes); not when a rule taking any origin ("*") matched.
 void AddCorsHeaders(Account* account, const http::Request& req, http::Response& r) {
-  auto origin = req.Header("origin");
-  if (!origin) return;
+  bool cacheable = req.method == "GET" || req.method == "HEAD";
+  const std::string* origin = req.FindHeader("origin");
+  if (!origin) {
+    if (cacheable && HasCorsRules(account)) r.Set("Vary", "Origin");
+    return;
+  }
   auto rules = CorsRules(account);
-  const CorsRule* rule = Match(rules, *origin, req.method);
-  if (!rule) return;
-  bool any = Contains(rule->origins, "*", false) && rule->origins.size() == 1;
+  OriginMatch how;
+  const CorsRule* rule = Match(rules, *origin, req.method, &how);
+  if (!rule) {
+    if (cacheable && !rules.empty()) r.Set("Vary", "Origin");
+    return;
+  }
+  bool any = how == OriginMatch::kAny;
   r.Set("Access-Control-Allow-Origin", any ? "*" : *origin);
   if (!any) r.Set("Access-Control-Allow-Credentials", "true");
-  r.Set("Vary", "Origin");
+  if (!any && cacheable) r.Set("Vary", "Origin");
   if (!rule->exposed_headers.empty())
     r.Set("Access-Control-Expose-Headers", Join(rule->exposed_headers));
 }
@@ -139,7 +236,8 @@ http::Response Preflight(Ctx& ctx) {
                          "A required CORS header (Origin, Access-Control-Request-Method) is "
                          "not present.");
   auto rules = CorsRules(ctx.account);
-  const CorsRule* rule = Match(rules, *origin, *method);
+  OriginMatch how;
+  const CorsRule* rule = Match(rules, *origin, *method, &how);
   std::vector<std::string> req_headers;
   if (auto h = ctx.H("access-control-request-headers")) req_headers = CommaList(h->c_str());
   if (rule) {
@@ -148,7 +246,7 @@ http::Response Preflight(Ctx& ctx) {
   }
   if (!rule) return ErrorResponse(AzError::kCorsPreflightFailure);
   http::Response r;
-  bool any = Contains(rule->origins, "*", false) && rule->origins.size() == 1;
+  bool any = how == OriginMatch::kAny;
   r.Set("Access-Control-Allow-Origin", any ? "*" : *origin);
   if (!any) r.Set("Access-Control-Allow-Credentials", "true");
   r.Set("Access-Control-Allow-Methods", *method);
@@ -270,6 +368,7 @@ http::Response SetServiceProperties(Ctx& ctx) {
   }
   Status s = ctx.store().fs()->Rename(tmp, PropsPath(ctx.account));
   if (!s.ok()) return ErrorResponse(FromStatus(s, false), PublicDetail(s));
+  cors_generation.fetch_add(1, std::memory_order_release);
   http::Response r;
   r.status = 202;
   return r;

@@ -103,6 +103,7 @@ class SasGrants {
   struct Window {
     TimeNs start = 0, expiry = 0;
     Scheme scheme = Scheme::kAccountSas;
+    bool may_replace = true;
   };
   std::optional<Window> Find(const std::string& key) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -131,6 +132,8 @@ std::string GrantKey(const RequestView& req, const Account& account, const Deman
   key.push_back(static_cast<char>('0' + static_cast<int>(demand.resource_type)));
   if (demand.permission) key.append(demand.permission);
   key.push_back('\0');
+  if (demand.replace) key.append(demand.replace);
+  key.push_back('\0');
   key.push_back(demand.service_sas_allowed ? 'y' : 'n');
   key.push_back(req.https ? 's' : 'p');
   if (per_blob) key.append(1, '\0').append(req.container).append(1, '\0').append(req.blob);
@@ -142,7 +145,11 @@ Outcome AuthorizeSasCached(const RequestView& req, const Account& account, const
   static SasGrants* grants = new SasGrants();
   for (bool per_blob : {false, true}) {
     if (auto w = grants->Find(GrantKey(req, account, demand, per_blob))) {
-      if (w->start <= now && now < w->expiry) return internal::Allow(w->scheme);
+      if (w->start <= now && now < w->expiry) {
+        Outcome ok = internal::Allow(w->scheme);
+        ok.may_replace = w->may_replace;
+        return ok;
+      }
       break;  // outside its window now: let the full check say why
     }
   }
@@ -153,7 +160,8 @@ Outcome AuthorizeSasCached(const RequestView& req, const Account& account, const
   auto expiry = ParseIso8601(p->se);
   auto start = p->st.empty() ? std::optional<TimeNs>(0) : ParseIso8601(p->st);
   if (!expiry || !start) return o;
-  grants->Add(GrantKey(req, account, demand, !p->is_account_sas()), {*start, *expiry, o.scheme});
+  grants->Add(GrantKey(req, account, demand, !p->is_account_sas()),
+              {*start, *expiry, o.scheme, o.may_replace});
   return o;
 }
 

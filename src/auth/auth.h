@@ -53,6 +53,13 @@ struct Demand {
   // The operation is allowed with a service SAS (most are; some account-level
   // ones, such as List Containers or service properties, are not).
   bool service_sas_allowed = true;
+  // The letters a SAS needs, besides `permission`, for the operation to
+  // replace something that exists: "w" where `c` alone may only create (Put
+  // Blob, Put Block List and copies onto an existing blob need w). nullptr:
+  // replacing needs nothing more. Authorize reports the answer in
+  // Outcome::may_replace; the handler, which alone knows whether the target
+  // exists, enforces it.
+  const char* replace = nullptr;
 };
 
 // A stored access policy (container ACL SignedIdentifier).
@@ -73,6 +80,10 @@ struct Outcome {
   int status = 403;
   std::string code;     // Azure error code when !ok, e.g. "AuthenticationFailed"
   std::string message;  // human detail for <AuthenticationErrorDetail>/<Message>
+  // When ok: whether the credential may replace an existing target
+  // (Demand::replace). Always true for SharedKey; for a SAS, whether it
+  // holds the replace letters.
+  bool may_replace = true;
 };
 
 // Decides whether the request is authentic and allowed.
@@ -84,6 +95,7 @@ struct Outcome {
 //   - A SAS (query has `sig`): account SAS when `ss`/`srt` present, else
 //     service SAS; checks signature, sv, st/se window, sip, spr, srt/sr scope
 //     and permissions against `demand`, returning AuthenticationFailed,
+//     AuthorizationFailure (an operation no service SAS may do),
 //     AuthorizationPermissionMismatch, AuthorizationResourceTypeMismatch,
 //     AuthorizationSourceIPMismatch, AuthorizationProtocolMismatch or
 //     AuthorizationServiceMismatch, each 403.

@@ -238,7 +238,9 @@ Outcome AuthorizeAccountSas(const RequestView& req, const Account& account, cons
                                                                  : 'o';
   if (p.srt.find(type) == std::string::npos) return ResourceTypeMismatch();
   if (auto fail = CheckPermission(p.sp, demand.permission)) return *fail;
-  return internal::Allow(Scheme::kAccountSas);
+  Outcome ok = internal::Allow(Scheme::kAccountSas);
+  ok.may_replace = !demand.replace || SasPermits(p.sp, demand.replace);
+  return ok;
 }
 
 // "/blob/account/container[/name]" for the signed resource `sr`, or nullopt
@@ -305,12 +307,21 @@ Outcome AuthorizeServiceSas(const RequestView& req, const Account& account, cons
   if (auto fail = CheckWindow(st, se, now)) return *fail;
   if (auto fail = CheckNetwork(p, req)) return *fail;
   bool blob_scoped = p.sr == "b" || p.sr == "bs" || p.sr == "bv";
-  if (demand.resource_type == ResourceType::kService || !demand.service_sas_allowed ||
+  if (demand.resource_type == ResourceType::kService ||
       (blob_scoped && demand.resource_type == ResourceType::kContainer)) {
     return ResourceTypeMismatch();
   }
+  // The container's own properties, metadata, ACL, lease and deletion are
+  // for account SAS and SharedKey only: Azure answers a container SAS with
+  // AuthorizationFailure (its Get Container Properties answer, as reported
+  // against the service in azure-sdk-for-net#17142 and -python#24227).
+  if (!demand.service_sas_allowed) {
+    return Deny("AuthorizationFailure", "This request is not authorized to perform this operation.");
+  }
   if (auto fail = CheckPermission(sp, demand.permission)) return *fail;
-  return internal::Allow(Scheme::kServiceSas);
+  Outcome ok = internal::Allow(Scheme::kServiceSas);
+  ok.may_replace = !demand.replace || SasPermits(sp, demand.replace);
+  return ok;
 }
 
 }  // namespace

@@ -240,11 +240,12 @@ enum : uint64_t {
   kHasLastAccess = 1 << 18,  // last access follows (delta to last_modified)
   kRemoteDamaged = 1 << 19,  // the remote copy failed verification (no payload)
   kHasCopyState = 1 << 20,   // copy progress and status description follow
+  kSealed = 1 << 21,         // an append blob sealed against appends (no payload)
   // A content MD5 that is not 16 bytes (Set Blob Properties stores what it
   // is sent, as Azure does), as a string. A high bit, apart from the run
   // above, so that new fields keep taking the next low bits.
   kHasOddMd5 = 1ULL << 31,
-  kKnownBits = ((1 << 21) - 1) | kHasOddMd5,
+  kKnownBits = ((1 << 22) - 1) | kHasOddMd5,
 };
 constexpr char kDefaultContentType[] = "application/octet-stream";
 
@@ -293,6 +294,7 @@ std::string BlobRecord::Pack() const {
   if (tier_state != TierState::kHot || !remote_name.empty() || !rehydrate_to.empty()) mask |= kHasTierState;
   if (last_access) mask |= kHasLastAccess;
   if (remote_damaged) mask |= kRemoteDamaged;
+  if (sealed) mask |= kSealed;
   if (copy_progress || !copy_status_description.empty()) mask |= kHasCopyState;
 
   std::string out(kBlobMagic);
@@ -455,6 +457,7 @@ Result<BlobRecord> BlobRecord::Unpack(std::string_view packed) {
     }
     if (mask & kHasLastAccess) b.last_access = WrapAdd(b.last_modified, r.I());
     b.remote_damaged = mask & kRemoteDamaged;
+    b.sealed = mask & kSealed;
     if (mask & kHasCopyState) {
       b.copy_progress = r.U();
       b.copy_status_description = r.S();

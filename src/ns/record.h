@@ -66,6 +66,9 @@ struct BlobRecord {
   Lease lease;
   std::vector<BlockInfo> committed_blocks;
   uint64_t append_block_count = 0;
+  // An append blob sealed by Append Blob Seal: read-only to appends until
+  // it is replaced or deleted.
+  bool sealed = false;
   std::string copy_id, copy_source, copy_status;
   TimeNs copy_completion = 0;
   uint64_t copy_length = 0;  // the source's size

@@ -54,6 +54,7 @@ BlobRecord FullBlobRecord() {
     r.committed_blocks.push_back({id, static_cast<uint64_t>(i) * 4 << 20});
   }
   r.append_block_count = 7;
+  r.sealed = true;
   r.copy_id = "copy-1";
   r.copy_source = "http://127.0.0.1:10000/devstoreaccount1/c/src%20blob";
   r.copy_status = "success";
@@ -104,6 +105,7 @@ void ExpectSameBlob(const BlobRecord& a, const BlobRecord& b) {
     EXPECT_EQ(a.committed_blocks[i].size, b.committed_blocks[i].size) << i;
   }
   EXPECT_EQ(a.append_block_count, b.append_block_count);
+  EXPECT_EQ(a.sealed, b.sealed);
   EXPECT_EQ(a.copy_id, b.copy_id);
   EXPECT_EQ(a.copy_source, b.copy_source);
   EXPECT_EQ(a.copy_status, b.copy_status);
@@ -499,6 +501,27 @@ TEST(BlobRecord, ContentMd5OfAnyLength) {
     ASSERT_TRUE(back.ok()) << back.status().ToString();
     EXPECT_EQ(back->content_md5, md5);
   }
+}
+
+// Sealing is one mask bit, as the damage mark, with no payload: an
+// unsealed record is unchanged, a sealed one costs at most a byte more (the
+// mask's varint may grow).
+TEST(BlobRecord, SealedIsOneBit) {
+  BlobRecord r;
+  r.blob_type = "AppendBlob";
+  r.etag = "0x8DC0000000000001";
+  r.append_block_count = 3;
+  std::string open = r.Pack();
+  auto back = BlobRecord::Unpack(open);
+  ASSERT_TRUE(back.ok());
+  EXPECT_FALSE(back->sealed);
+  r.sealed = true;
+  std::string sealed = r.Pack();
+  EXPECT_LE(sealed.size(), open.size() + 1);
+  back = BlobRecord::Unpack(sealed);
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->sealed);
+  EXPECT_EQ(back->append_block_count, 3u);
 }
 
 }  // namespace

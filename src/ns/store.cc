@@ -620,7 +620,7 @@ Status Store::WriteRecord(const std::string& path, const std::string& c, const s
 }
 
 Status Store::Commit(const std::string& c, const std::string& b, const std::string& temp,
-                     BlobRecord rec, bool drop_blocks) {
+                     BlobRecord rec, bool drop_blocks, bool replace) {
   auto cst = fs_->Stat(ContainerDir(c));
   if (!cst.ok() || !cst->is_dir()) return Status(ErrorKind::kContainerNotFound, "no container " + c);
   auto st = fs_->Stat(temp);
@@ -662,7 +662,7 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
   int64_t dbytes = static_cast<int64_t>(rec.fp_size), dfiles = 1;
   if (blocks) dbytes -= static_cast<int64_t>(blocks->t.bytes);
   std::optional<BlobRecord> old_ref;
-  if (dst.ok() && dst->is_file()) {
+  if (dst.ok() && dst->is_file() && replace) {
     dbytes -= static_cast<int64_t>(dst->size);
     dfiles = 0;
     old_ref = RemoteRef(dest, c, b, dst->ino);
@@ -671,9 +671,10 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
   }
   Status r = dst.ok() && dst->is_dir()
                  ? Status(ErrorKind::kIsDirectory, "a directory exists at the blob's name")
+             : dst.ok() && !replace ? Status(ErrorKind::kAlreadyExists, "a blob exists at " + b)
              : q ? Fits(*q, dbytes, dfiles)
                  : Status::Ok();
-  if (r.ok()) r = fs_->Rename(temp, dest);
+  if (r.ok()) r = replace ? fs_->Rename(temp, dest) : fs_->RenameNoReplace(temp, dest);
   if (r.ok() && q) Apply(*q, dbytes, dfiles);
   if (ql.owns_lock()) ql.unlock();
   if (!r.ok()) {

@@ -213,8 +213,11 @@ class Store {
   // blob's uncommitted blocks. On failure `temp` is left for the caller.
   // kPathConflict when a parent is a file; kIsDirectory when b is a directory;
   // kQuotaExceeded when it would pass a limit of c (nothing changed then).
+  // With `replace` false the rename is RENAME_NOREPLACE: kAlreadyExists when
+  // a blob exists at b, whoever made it (another gateway, a POSIX writer)
+  // since the caller looked, and nothing changed.
   Status Commit(const std::string& c, const std::string& b, const std::string& temp,
-                BlobRecord rec, bool drop_blocks);
+                BlobRecord rec, bool drop_blocks, bool replace = true);
   // Rewrites the record of an existing blob in place (its data unchanged).
   Status UpdateRecord(const std::string& c, const std::string& b, BlobRecord rec);
   // Appends the bytes of `src` to the blob and rewrites its record.
@@ -316,7 +319,8 @@ class Store {
   // and returns the status; nullopt: the blocks must be copied. REQUIRES:
   // LockBlob(c, b) held.
   std::optional<Status> CommitAssembled(const std::string& c, const std::string& b,
-                                        const std::vector<BlockInfo>& list, const BlobRecord& rec);
+                                        const std::vector<BlockInfo>& list, const BlobRecord& rec,
+                                        bool replace = true);
 
   // ---- listing ----
   // Blobs of container c in name order, starting at `marker` (a name, from

@@ -233,7 +233,7 @@ Result<std::pair<std::unique_ptr<File>, uint64_t>> Store::OpenBlock(const std::s
 
 std::optional<Status> Store::CommitAssembled(const std::string& c, const std::string& b,
                                              const std::vector<BlockInfo>& list,
-                                             const BlobRecord& rec) {
+                                             const BlobRecord& rec, bool replace) {
   const std::string key = AssemblyKey(c, b);
   std::shared_ptr<Assembly> a;
   {
@@ -263,7 +263,7 @@ std::optional<Status> Store::CommitAssembled(const std::string& c, const std::st
   auto st = fs_->Stat(a->path);
   // (Its blocks stay readable through their entries if this falls back.)
   if (!st.ok() || st->size != pos) return std::nullopt;
-  return Commit(c, b, a->path, rec, /*drop_blocks=*/true);
+  return Commit(c, b, a->path, rec, /*drop_blocks=*/true, replace);
 }
 
 }  // namespace strata::ns

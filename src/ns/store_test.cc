@@ -284,6 +284,37 @@ TEST_F(StoreTest, CommitOverwrites) {
   EXPECT_EQ(PosixRead(Path("b")), "second");
 }
 
+// A create-only commit (replace=false) never replaces a blob, even one
+// that appears after the caller looked (here: made through POSIX while the
+// commit runs); the old bytes stay, the staged file is left for the caller.
+TEST_F(StoreTest, CommitWithoutReplaceRefusesAnExistingBlob) {
+  BlobRecord old = MakeRecord("old");
+  ASSERT_TRUE(Put("b", "old", old).ok());
+  std::string tmp = Stage("new");
+  EXPECT_EQ(store_->Commit("ctr", "b", tmp, MakeRecord("new"), false, /*replace=*/false).kind(),
+            ErrorKind::kAlreadyExists);
+  EXPECT_EQ(PosixRead(Path("b")), "old");
+  EXPECT_EQ(MustHead("b").rec.etag, old.etag);
+  EXPECT_TRUE(Exists(tmp));
+
+  // The racing writer: the blob appears once the commit has staged its record.
+  fs_.SetAfter([&](const std::string& op, const std::string& path) {
+    if (op == "setxattr" && path == tmp) {
+      auto f = PosixFs()->OpenWrite(Path("late"), true, true);
+      ASSERT_TRUE(f.ok());
+      ASSERT_TRUE((*f)->PWrite("posix", 5, 0).ok());
+    }
+  });
+  EXPECT_EQ(store_->Commit("ctr", "late", tmp, MakeRecord("new"), false, false).kind(),
+            ErrorKind::kAlreadyExists);
+  fs_.SetAfter(nullptr);
+  EXPECT_EQ(PosixRead(Path("late")), "posix");
+  EXPECT_TRUE(Exists(tmp));
+  // A new name commits.
+  ASSERT_TRUE(store_->Commit("ctr", "fresh", tmp, MakeRecord("new"), false, false).ok());
+  EXPECT_EQ(PosixRead(Path("fresh")), "new");
+}
+
 TEST_F(StoreTest, CommitNeedsContainer) {
   std::string tmp = Stage("x");
   EXPECT_EQ(store_->Commit("nope", "b", tmp, MakeRecord("x"), false).kind(),

@@ -4,10 +4,13 @@ request with each kind of credential:
 
 - SharedKey: never refused by authorization;
 - a service SAS holding every letter except the ones the row demands: 403
-  AuthorizationPermissionMismatch (or ResourceTypeMismatch where no service
+  AuthorizationPermissionMismatch (or AuthorizationFailure where no service
   SAS may do it), and nothing changes;
 - a service SAS holding only one alternative of the demanded letters: not
-  refused by authorization;
+  refused by authorization; where the row names letters for replacing an
+  existing blob (c creates, w replaces), an alternative without them is
+  refused (403 AuthorizationPermissionMismatch, nothing changes) once the
+  target exists;
 - a SAS for another container holding every letter: 403, nothing changes;
 - anonymous, at each public access level: allowed exactly where the row
   says, refused (404 ResourceNotFound / 401) elsewhere, nothing changed.
@@ -103,6 +106,7 @@ def _recipes(c, src_sas):
         "PutBlockList/blob/PUT": (c, "b2", "comp=blocklist", {}, b'<?xml version="1.0" encoding="utf-8"?><BlockList></BlockList>'),
         "GetBlockList/blob/GET": (c, "b", "comp=blocklist", {}, b""),
         "AppendBlock/blob/PUT": (c, "ab", "comp=appendblock", {}, b"more"),
+        "AppendBlobSeal/blob/PUT": (c, "ab", "comp=seal", {}, b""),
         "DfsListFilesystems/service/GET": ("", "", "resource=account", {}, b""),
         "DfsCreateFilesystem/container/PUT": (c, "", "resource=filesystem", {}, b""),
         "DfsGetFilesystemProperties/container/HEAD": (c, "", "resource=filesystem", {}, b""),
@@ -136,11 +140,11 @@ EXPECTED_PERMISSION = {
     "GetAccountInfo": "r", "CreateContainer": "c|w", "GetContainerProperties": "r",
     "GetContainerMetadata": "r", "SetContainerMetadata": "w", "DeleteContainer": "d",
     "GetContainerAcl": "r", "SetContainerAcl": "w", "ListBlobs": "l", "LeaseContainer": "w",
-    "CopyBlobFromUrl": "w", "PutBlobFromUrl": "w", "CopyBlob": "w", "PutBlob": "w",
+    "CopyBlobFromUrl": "c|w", "PutBlobFromUrl": "c|w", "CopyBlob": "c|w", "PutBlob": "c|w",
     "GetBlob": "r", "GetBlobProperties": "r", "DeleteBlob": "d", "SetBlobProperties": "w",
     "GetBlobMetadata": "r", "SetBlobMetadata": "w", "LeaseBlob": "w", "SetBlobTier": "w",
-    "AbortCopyBlob": "w", "PutBlock": "w", "PutBlockList": "w", "GetBlockList": "r",
-    "AppendBlock": "a",
+    "AbortCopyBlob": "w", "PutBlock": "w", "PutBlockList": "c|w", "GetBlockList": "r",
+    "AppendBlock": "a", "AppendBlobSeal": "w",
     "DfsListFilesystems": "l", "DfsCreateFilesystem": "c", "DfsGetFilesystemProperties": "r",
     "DfsSetFilesystemProperties": "w", "DfsDeleteFilesystem": "d", "DfsListPaths": "l",
     "DfsCreatePath": "c|w", "DfsRenamePath": "c|w", "DfsAppendData": "a|w", "DfsFlushData": "w",
@@ -149,6 +153,14 @@ EXPECTED_PERMISSION = {
     "DfsUpdatePath": "wpo", "DfsGetPathProperties": "r", "DfsGetStatus": "e|r",
     "DfsGetAccessControl": "e", "DfsDeletePath": "d", "DfsLeasePath": "w", "DfsReadPath": "r",
 }
+# Create (c) writes a new blob or copies to a new one; replacing one needs w.
+EXPECTED_REPLACE = {"CopyBlobFromUrl": "w", "PutBlobFromUrl": "w", "CopyBlob": "w", "PutBlob": "w",
+                    "PutBlockList": "w"}
+# Blob API operations on the container itself that no container (service)
+# SAS may do: its properties, metadata, ACL, lease and deletion
+# (ContainerSasPermissions in Microsoft's SDK reference).
+EXPECTED_NO_SERVICE_SAS = {"GetContainerProperties", "GetContainerMetadata", "SetContainerMetadata",
+                           "DeleteContainer", "GetContainerAcl", "SetContainerAcl", "LeaseContainer"}
 EXPECTED_SOURCE = {"CopyBlobFromUrl": "r", "PutBlobFromUrl": "r", "CopyBlob": "r",
                    "DfsRenamePath": "m|d"}
 # Reads a public container allows anonymously: "blob" (either public level)
@@ -169,6 +181,9 @@ def test_route_expectations_match_azure_rules():
         assert row["sas_permission"] == EXPECTED_PERMISSION[row["name"]], row
         assert row.get("source_sas_permission") == EXPECTED_SOURCE.get(row["name"]), row
         assert row["anonymous"] == EXPECTED_ANONYMOUS.get(row["name"], "never"), row
+        assert row.get("sas_replace_permission") == EXPECTED_REPLACE.get(row["name"]), row
+        if row["api"] == "blob" and row["level"] == "container" and row["name"] != "GetAccountInfo":
+            assert row["service_sas"] == (row["name"] not in EXPECTED_NO_SERVICE_SAS), row
 
 
 def _send(server, method, c, b, query, headers, body, sas=None, sign=False, dfs_endpoint=False):
@@ -259,14 +274,14 @@ def _asas(letters):
 
 def _refused(resp):
     return resp.status_code in (401, 403, 404) and (resp.headers.get("x-ms-error-code") or "") in (
-        "AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch",
+        "AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch", "AuthorizationFailure",
         "AuthenticationFailed", "ResourceNotFound", "NoAuthenticationInformation",
         "CannotVerifyCopySource")
 
 
 def _authz_refused(resp):
     return resp.status_code == 403 and resp.headers.get("x-ms-error-code") in (
-        "AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch",
+        "AuthorizationPermissionMismatch", "AuthorizationResourceTypeMismatch", "AuthorizationFailure",
         "AuthenticationFailed")
 
 
@@ -342,14 +357,31 @@ def _walk(server, case, row, dfs_endpoint):
         assert acl.status_code == 200
 
     # Each alternative of the demanded letters suffices (with the source's own).
+    # An alternative without the replace letters creates the target, and is
+    # then refused: it may not replace what now exists.
+    replace = row.get("sas_replace_permission") or ""
+    lacks_replace = lambda letters: replace and not all(l in letters for l in replace)
     if row["service_sas"] and cont:
         source = row.get("source_sas_permission", "").split("|")[0] if row.get("source") == "x-ms-rename-source" else ""
         for alt in perm.split("|"):
             r = send(sas=_csas(c, alt + source))
             assert not _authz_refused(r), (alt, r.status_code, r.headers.get("x-ms-error-code"), r.text[:300])
-    # An account SAS with the letters is not refused either.
+            if lacks_replace(alt):
+                before = _fingerprint(server, c)
+                r = send(sas=_csas(c, alt + source))
+                assert r.status_code == 403, (alt, "replace", r.status_code, r.text[:300])
+                assert r.headers.get("x-ms-error-code") == "AuthorizationPermissionMismatch"
+                assert _fingerprint(server, c) == before, (alt, "replace")
+    # An account SAS with the letters is not refused either (the target may
+    # exist by now: with the replace letters too).
     source = row.get("source_sas_permission", "").split("|")[0] if row.get("source") == "x-ms-rename-source" else ""
-    r = send(sas=_asas(perm.split("|")[0] + source))
+    first = perm.split("|")[0]
+    if lacks_replace(first) and row["service_sas"] and cont:
+        before = _fingerprint(server, c)
+        r = send(sas=_asas(first + source))
+        assert r.headers.get("x-ms-error-code") == "AuthorizationPermissionMismatch", ("account SAS", r.text[:300])
+        assert _fingerprint(server, c) == before
+    r = send(sas=_asas(first + source + replace))
     assert not _authz_refused(r), ("account SAS", r.status_code, r.headers.get("x-ms-error-code"), r.text[:300])
     # The account key is never refused by authorization.
     r = send(sign=True)
