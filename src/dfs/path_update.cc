@@ -1,6 +1,11 @@
 // Path - Update: PATCH ?action=append|flush|setProperties|setAccessControl.
 // Appends are staged in the blob's block directory; a flush commits the
 // staged file with Store::Commit, so readers see the old or the new data.
+// Appends may arrive in any order (clients such as azcopy upload a file's
+// chunks in parallel, as Azure allows): one that starts past the staged end
+// is parked beside the stage under its position and joins it once the data
+// before it has arrived; a flush needs the data contiguous up to its
+// position.
 #include "api/conditions.h"
 #include "common/crypto.h"
 #include "common/strings.h"
@@ -46,6 +51,65 @@ Result<Stage> FindStage(api::Ctx& ctx, const ns::PathInfo& info) {
   return stage;
 }
 
+// Where an append that starts at `pos`, past the staged end, waits.
+std::string ParkedPath(const Stage& stage, uint64_t pos) {
+  return stage.path + ".at." + std::to_string(pos);
+}
+
+// Moves parked appends that now start at `end`, the stage's end, into it,
+// in order; returns the new end. A parked file that cannot be joined stays
+// parked (the append that got here has succeeded either way).
+uint64_t JoinParked(Fs* fs, const Stage& stage, File& out, uint64_t end) {
+  for (;;) {
+    std::string parked = ParkedPath(stage, end);
+    auto src = fs->OpenRead(parked);
+    if (!src.ok()) return end;
+    auto st = (*src)->Stat();
+    if (!st.ok() || st->size == 0) return end;
+    if (!out.CopyFrom(**src, 0, end, st->size).ok()) {
+      (void)out.Truncate(end);
+      return end;
+    }
+    (void)fs->Unlink(parked);
+    end += st->size;
+  }
+}
+
+// Removes the parked appends of a stage (a flush discards what it did not
+// take).
+void DropParked(Fs* fs, const Stage& stage) {
+  size_t slash = stage.path.rfind('/');
+  std::string dir = stage.path.substr(0, slash);
+  std::string prefix = stage.path.substr(slash + 1) + ".at.";
+  auto entries = fs->ListDir(dir);
+  if (!entries.ok()) return;
+  for (const auto& e : *entries)
+    if (StartsWith(e.name, prefix)) (void)fs->Unlink(dir + "/" + e.name);
+}
+
+// An append past the staged end: its bytes wait in a file of their own.
+http::Response Park(api::Ctx& ctx, const Stage& stage, uint64_t pos) {
+  http::Response r;
+  if (ctx.req->body_size > 0) {
+    Fs* fs = ctx.store().fs();
+    std::string parked = ParkedPath(stage, pos);
+    (void)fs->Unlink(parked);  // a retried append replaces what it sent before
+    auto out = fs->OpenWrite(parked, true, true);
+    auto src = fs->OpenRead(ctx.req->body_file);
+    Status s = !out.ok()  ? out.status()
+               : src.ok() ? (*out)->CopyFrom(**src, 0, 0, ctx.req->body_size)
+                          : src.status();
+    if (!s.ok()) {
+      if (out.ok()) (void)fs->Unlink(parked);
+      return JsonError(api::FromStatus(s, true), api::PublicDetail(s));
+    }
+  }
+  r.status = 202;
+  r.Set("x-ms-request-server-encrypted", "true");
+  if (!ctx.req->body_md5.empty()) r.Set("Content-MD5", Base64Encode(ctx.req->body_md5));
+  return r;
+}
+
 std::optional<uint64_t> Position(const api::Ctx& ctx) {
   auto p = ctx.Q("position");
   if (!p) return std::nullopt;
@@ -67,12 +131,14 @@ http::Response Append(api::Ctx& ctx) {
   if (!stage.ok()) return JsonError(api::FromStatus(stage.status(), true), api::PublicDetail(stage.status()));
   Fs* fs = store.fs();
   uint64_t staged = stage->end;
-  if (*pos != staged) return JsonError(DfsError::kInvalidFlushPosition);
+  // Data already staged or committed is not written again.
+  if (*pos < staged) return JsonError(DfsError::kInvalidFlushPosition);
   // Refused now rather than at the flush: the staged bytes would not fit.
   Status quota = store.CheckQuota(
       ctx.container,
-      static_cast<int64_t>(staged + ctx.req->body_size) - static_cast<int64_t>(info->st.size), 0);
+      static_cast<int64_t>(*pos + ctx.req->body_size) - static_cast<int64_t>(info->st.size), 0);
   if (!quota.ok()) return JsonError(api::FromStatus(quota, true), api::PublicDetail(quota));
+  if (*pos > staged) return Park(ctx, *stage, *pos);
   auto out = fs->OpenWrite(stage->path, true, false);
   if (!out.ok()) return JsonError(api::FromStatus(out.status(), true), api::PublicDetail(out.status()));
   Status s;
@@ -92,6 +158,7 @@ http::Response Append(api::Ctx& ctx) {
     auto src = fs->OpenRead(ctx.req->body_file);
     s = src.ok() ? (*out)->CopyFrom(**src, 0, staged, ctx.req->body_size) : src.status();
   }
+  if (s.ok()) (void)JoinParked(fs, *stage, **out, staged + ctx.req->body_size);
   if (!s.ok()) {
     (void)(*out)->Truncate(staged);
     return JsonError(api::FromStatus(s, true), api::PublicDetail(s));
@@ -147,6 +214,7 @@ http::Response Flush(api::Ctx& ctx) {
     }
   } else {
     s = store.UpdateRecord(ctx.container, ctx.blob, rec);
+    if (s.ok()) DropParked(fs, *stage);
   }
   if (!s.ok()) return JsonError(api::FromStatus(s, true), api::PublicDetail(s));
   http::Response r;
