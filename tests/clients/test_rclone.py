@@ -1,6 +1,9 @@
 """rclone against strata: copy a mixed tree up, check it with MD5, copy it
-down and compare; sync with deletes both ways, ls, lsf, delete, purge. rclone reaches a local endpoint only through a SAS URL; with
-a container SAS the remote path still names the container (strata:NAME)."""
+down and compare; sync with deletes both ways, ls, lsf, delete, purge.
+rclone reaches a local endpoint only through a SAS URL (Debian's 1.60 builds
+https://ACCOUNT.ENDPOINT from account, key and endpoint, and its
+use_emulator fails); with a container SAS the remote path still names the
+container (strata:NAME)."""
 import json
 import os
 import shutil
