@@ -186,7 +186,13 @@ http::Response Flush(api::Ctx& ctx) {
   if (!stage.ok()) return JsonError(api::FromStatus(stage.status(), true), api::PublicDetail(stage.status()));
   Fs* fs = store.fs();
   uint64_t length = stage->end;
-  if (*pos != length) return JsonError(DfsError::kInvalidFlushPosition);
+  // With retainUncommittedData=true a flush may stop short of the staged
+  // end: the data up to its position becomes the file, the rest stays
+  // staged (azcopy flushes a large file in steps so, as its own tests
+  // against Azure do with --flush-threshold).
+  bool partial = ctx.Q("retainUncommittedData").value_or("") == "true" && stage->exists &&
+                 *pos < length && *pos >= info->st.size;
+  if (*pos != length && !partial) return JsonError(DfsError::kInvalidFlushPosition);
   ns::BlobRecord rec = info->rec;
   ApplyPathHeaders(ctx, &rec);
   rec.content_md5.clear();
@@ -200,16 +206,25 @@ http::Response Flush(api::Ctx& ctx) {
   rec.last_modified = ctx.now;
   Status s;
   if (stage->exists) {
-    // The staged file becomes the file, keeping its mode and ACL.
+    // The staged file (or, for a partial flush, a copy of its first bytes)
+    // becomes the file, keeping its mode and ACL.
     std::string tmp = store.NewTempPath(ctx.container);
-    s = fs->Rename(stage->path, tmp);
+    ctx.req->body_file = tmp;  // removed by the server unless committed
+    if (partial) {
+      auto out = fs->OpenWrite(tmp, true, true);
+      auto src = fs->OpenRead(stage->path);
+      s = !out.ok()  ? out.status()
+          : src.ok() ? (*out)->CopyFrom(**src, 0, 0, *pos)
+                     : src.status();
+    } else {
+      s = fs->Rename(stage->path, tmp);
+    }
     if (s.ok()) {
-      ctx.req->body_file = tmp;  // removed by the server unless committed
       s = fs->Chmod(tmp, info->st.mode & 07777);
       if (s.ok() && (!info->acl.owner.empty() || !info->acl.group.empty() || !info->acl.acl.empty()))
         s = fs->SetXattr(tmp, "user.strata.acl",
                          info->acl.owner + "\n" + info->acl.group + "\n" + info->acl.acl);
-      if (s.ok()) s = store.Commit(ctx.container, ctx.blob, tmp, rec, true);
+      if (s.ok()) s = store.Commit(ctx.container, ctx.blob, tmp, rec, /*drop_blocks=*/!partial);
       if (s.ok()) ctx.req->body_file.clear();
     }
   } else {

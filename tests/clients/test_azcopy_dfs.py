@@ -98,6 +98,13 @@ def test_azcopy_dfs_up_down_list_remove(server, service, container, source_tree,
     azcopy(azcopy_bin, workdir, "remove", "%s/one.txt?%s" % (base, sas), "--from-to", "BlobTrash")
     assert set(blob_md5s(container)) == set(want) - {"one.txt"}
 
+    # A file flushed in steps (1 MiB chunks, a flush every 15 with the rest
+    # retained), as azcopy's own test against Azure does.
+    azcopy(azcopy_bin, workdir, "copy", os.path.join(source_tree, "big", "sixty-four.bin"),
+           "%s/steps.bin?%s" % (base, sas), "--from-to", "LocalBlobFS", "--block-size-mb", "1",
+           "--flush-threshold", "15")
+    assert md5_file(os.path.join(server.root, name, "steps.bin")) == want["big/sixty-four.bin"]
+
 
 SMALL = [("top.txt", 10), ("keep/a.bin", 3000), ("keep/deep/b.bin", 70000),
          ("gone/x.txt", 5), ("gone/sub/y.txt", 6)]

@@ -49,6 +49,28 @@ def test_AppendFlush_gap_refused_at_flush(filesystem, server):
     assert f.download_file().readall() == b"abcde"
 
 
+def test_AppendFlush_partial_flush_retains_the_rest(filesystem, server):
+    """retainUncommittedData=true lets a flush stop short of what was
+    appended: azcopy flushes a large file in steps so (its test
+    Scenario_UploadFileMultiflushOAuth, run against Azure with
+    --flush-threshold). Without it the position must be the staged end."""
+    f = filesystem.create_file("steps")
+    f.append_data(b"0123456789", offset=0, length=10)
+    f.flush_data(4, retain_uncommitted_data=True)
+    assert f.download_file().readall() == b"0123"
+    f.append_data(b"abc", offset=10, length=3)
+    f.flush_data(8, retain_uncommitted_data=True)
+    assert f.download_file().readall() == b"01234567"
+    with pytest.raises(HttpResponseError) as e:
+        f.flush_data(10)
+    assert e.value.error_code == "InvalidFlushPosition"
+    with pytest.raises(HttpResponseError) as e:  # not before what is committed
+        f.flush_data(2, retain_uncommitted_data=True)
+    assert e.value.error_code == "InvalidFlushPosition"
+    f.flush_data(13, close=True)
+    assert f.download_file().readall() == b"0123456789abc"
+
+
 def test_AppendFlush_append_before_staged_end_refused(filesystem, server):
     f = filesystem.create_file("x")
     f.append_data(b"abc", offset=0, length=3)
