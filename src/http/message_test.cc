@@ -1,8 +1,8 @@
 #include "http/message.h"
 
-#include "http/request_parser.h"
-
 #include <gtest/gtest.h>
+
+#include "http/request_parser.h"
 
 namespace strata::http {
 namespace {
