@@ -71,6 +71,21 @@ Status RecordGaps(Fs& fs, const std::string& path, File& file, uint64_t end, uin
   return file.SetXattr(kGapsXattr, FormatAppendGaps(gaps));
 }
 
+// Where the stage at `path`, which ends at `end`, stops being contiguous:
+// the start of its first hole, else its end.
+Result<uint64_t> ContiguousEnd(Fs& fs, const std::string& path, uint64_t end) {
+  auto stored = fs.GetXattr(path, kGapsXattr);
+  if (!stored.ok()) {
+    ErrorKind k = stored.status().kind();
+    // Without xattrs no hole could be recorded: such appends failed.
+    if (k == ErrorKind::kNotFound || k == ErrorKind::kUnsupported) return end;
+    return stored.status();
+  }
+  auto gaps = ParseAppendGaps(*stored);
+  if (!gaps) return Status(ErrorKind::kIo, "unreadable append gaps of " + path);
+  return gaps->empty() ? end : gaps->front().first;
+}
+
 std::optional<uint64_t> Position(const api::Ctx& ctx) {
   auto p = ctx.Q("position");
   if (!p) return std::nullopt;
@@ -92,9 +107,17 @@ http::Response Append(api::Ctx& ctx) {
   if (!stage.ok()) return JsonError(api::FromStatus(stage.status(), true), api::PublicDetail(stage.status()));
   Fs* fs = store.fs();
   uint64_t staged = stage->end;
-  // Appends may come out of order (parallel uploaders): anywhere from the
-  // committed end on; a flush wants what they wrote to be contiguous.
+  // Appends may come out of order (parallel uploaders): into a hole or past
+  // the end; a flush wants what they wrote to be contiguous. Data before
+  // the first hole (committed or staged) is not written again.
   if (*pos < info->st.size) return JsonError(DfsError::kInvalidFlushPosition);
+  if (*pos < staged) {
+    auto contiguous = ContiguousEnd(*fs, stage->path, staged);
+    if (!contiguous.ok())
+      return JsonError(api::FromStatus(contiguous.status(), true),
+                       api::PublicDetail(contiguous.status()));
+    if (*pos < *contiguous) return JsonError(DfsError::kInvalidFlushPosition);
+  }
   bool in_order = *pos == staged;
   uint64_t new_end = std::max<uint64_t>(staged, *pos + ctx.req->body_size);
   // Refused now rather than at the flush: the staged bytes would not fit.
@@ -149,16 +172,20 @@ http::Response Flush(api::Ctx& ctx) {
   if (!stage.ok()) return JsonError(api::FromStatus(stage.status(), true), api::PublicDetail(stage.status()));
   Fs* fs = store.fs();
   uint64_t length = stage->end;
-  if (*pos != length) return JsonError(DfsError::kInvalidFlushPosition);
-  // Out-of-order appends that left a hole: not contiguous yet. (Without
-  // xattrs no hole could be recorded: such appends failed.)
+  // The flush takes the data up to its position, which must be where the
+  // appended data stops being contiguous (out-of-order appends past a hole
+  // are discarded with the stage). With retainUncommittedData=true it may
+  // stop short of that: the rest stays staged (azcopy flushes a large file
+  // in steps so, as its own tests against Azure do with --flush-threshold).
+  uint64_t contiguous = length;
   if (stage->exists) {
-    auto gaps = fs->GetXattr(stage->path, kGapsXattr);
-    if (gaps.ok()) return JsonError(DfsError::kInvalidFlushPosition);
-    ErrorKind k = gaps.status().kind();
-    if (k != ErrorKind::kNotFound && k != ErrorKind::kUnsupported)
-      return JsonError(api::FromStatus(gaps.status(), true), api::PublicDetail(gaps.status()));
+    auto c = ContiguousEnd(*fs, stage->path, length);
+    if (!c.ok()) return JsonError(api::FromStatus(c.status(), true), api::PublicDetail(c.status()));
+    contiguous = *c;
   }
+  bool partial = ctx.Q("retainUncommittedData").value_or("") == "true" && stage->exists &&
+                 *pos < contiguous && *pos >= info->st.size;
+  if (*pos != contiguous && !partial) return JsonError(DfsError::kInvalidFlushPosition);
   ns::BlobRecord rec = info->rec;
   ApplyPathHeaders(ctx, &rec);
   rec.content_md5.clear();
@@ -172,16 +199,35 @@ http::Response Flush(api::Ctx& ctx) {
   rec.last_modified = ctx.now;
   Status s;
   if (stage->exists) {
-    // The staged file becomes the file, keeping its mode and ACL.
+    // The staged file (or, for a partial flush, a copy of its first bytes)
+    // becomes the file, keeping its mode and ACL.
     std::string tmp = store.NewTempPath(ctx.container);
-    s = fs->Rename(stage->path, tmp);
-    if (s.ok()) {
+    if (partial) {
       ctx.req->body_file = tmp;  // removed by the server unless committed
+      auto out = fs->OpenWrite(tmp, true, true);
+      auto src = fs->OpenRead(stage->path);
+      s = !out.ok()  ? out.status()
+          : src.ok() ? (*out)->CopyFrom(**src, 0, 0, *pos)
+                     : src.status();
+    } else {
+      s = fs->Rename(stage->path, tmp);
+      if (s.ok()) ctx.req->body_file = tmp;
+      if (s.ok() && *pos < length) {
+        // Appends past a hole, discarded, and the bookkeeping of the hole.
+        auto f = fs->OpenWrite(tmp, false, false);
+        s = f.ok() ? (*f)->Truncate(*pos) : f.status();
+        if (s.ok()) {
+          s = fs->RemoveXattr(tmp, kGapsXattr);
+          if (s.kind() == ErrorKind::kNotFound) s = Status();
+        }
+      }
+    }
+    if (s.ok()) {
       s = fs->Chmod(tmp, info->st.mode & 07777);
       if (s.ok() && (!info->acl.owner.empty() || !info->acl.group.empty() || !info->acl.acl.empty()))
         s = fs->SetXattr(tmp, "user.strata.acl",
                          info->acl.owner + "\n" + info->acl.group + "\n" + info->acl.acl);
-      if (s.ok()) s = store.Commit(ctx.container, ctx.blob, tmp, rec, true);
+      if (s.ok()) s = store.Commit(ctx.container, ctx.blob, tmp, rec, /*drop_blocks=*/!partial);
       if (s.ok()) ctx.req->body_file.clear();
     }
   } else {

@@ -2,12 +2,51 @@
 
 #include <gtest/gtest.h>
 
+#include "http/request_parser.h"
+
 namespace strata::http {
 namespace {
 
 std::string Q(const Request& r, std::string_view name) {
   const std::string_view* v = r.FindQuery(name);
   return v ? std::string(*v) : "<absent>";
+}
+
+Request ParseHead(std::string_view head) {
+  Request req;
+  RequestParser parser(&req);
+  parser.eager(false);
+  boost::beast::error_code ec;
+  parser.put(boost::asio::const_buffer(head.data(), head.size()), ec);
+  EXPECT_FALSE(ec) << ec.message();
+  EXPECT_TRUE(parser.is_header_done());
+  return req;
+}
+
+// RFC 9112 3.2.2: a server accepts the absolute-form, and its authority
+// replaces the Host field (what a client sends through HTTP_PROXY).
+TEST(RequestParserTest, AbsoluteFormTakesPathQueryAndHost) {
+  Request r = ParseHead(
+      "PUT http://acct.blob.localhost:10000/c/a%20b?restype=container HTTP/1.1\r\n"
+      "Host: 127.0.0.1:10000\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(r.path, "/c/a%20b");
+  EXPECT_EQ(r.query, "restype=container");
+  ASSERT_NE(r.FindHeader("host"), nullptr);
+  EXPECT_EQ(*r.FindHeader("host"), "acct.blob.localhost:10000");
+
+  r = ParseHead("GET HTTPS://acct.blob.localhost?comp=list HTTP/1.1\r\n\r\n");
+  EXPECT_EQ(r.path, "/");
+  EXPECT_EQ(r.query, "comp=list");
+  ASSERT_NE(r.FindHeader("host"), nullptr);
+  EXPECT_EQ(*r.FindHeader("host"), "acct.blob.localhost");
+
+  // The origin-form is untouched; another scheme is not a URL we serve.
+  r = ParseHead("GET /c/b?x=1 HTTP/1.1\r\nHost: h:1\r\n\r\n");
+  EXPECT_EQ(r.path, "/c/b");
+  EXPECT_EQ(*r.FindHeader("host"), "h:1");
+  r = ParseHead("GET ftp://h/c HTTP/1.1\r\nHost: h:1\r\n\r\n");
+  EXPECT_EQ(r.path, "ftp://h/c");
+  EXPECT_EQ(*r.FindHeader("host"), "h:1");
 }
 
 TEST(RequestQuery, DecodesValuesAndNames) {

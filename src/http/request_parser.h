@@ -49,9 +49,24 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
     req_->method.assign(method.data(), method.size());
     req_->target.assign(target.data(), target.size());
     std::string_view t(req_->target);
+    if (!t.empty() && t[0] != '/') t = AbsoluteForm(t);
     size_t q = t.find('?');
     req_->path.assign(t.substr(0, q));
+    if (req_->path.empty() && !authority_.empty()) req_->path = "/";
     if (q != std::string_view::npos) req_->query.assign(t.substr(q + 1));
+  }
+  // The absolute-form "http://host[:port]/path?query" (RFC 9112 3.2.2: a
+  // server must accept it; what a client sends through a proxy): keeps the
+  // authority for on_header_impl, returns the path and query.
+  std::string_view AbsoluteForm(std::string_view t) {
+    size_t sep = t.find("://");
+    if (sep == std::string_view::npos ||
+        (!IEquals(t.substr(0, sep), "http") && !IEquals(t.substr(0, sep), "https")))
+      return t;  // not a URL: routing refuses it
+    std::string_view rest = t.substr(sep + 3);
+    size_t end = rest.find_first_of("/?");
+    authority_.assign(rest.substr(0, end));
+    return end == std::string_view::npos ? std::string_view() : rest.substr(end);
   }
   void on_response_impl(int, string_view, int, error_code&) override {}
   void on_field_impl(boost::beast::http::field, string_view name, string_view value,
@@ -66,7 +81,17 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
     }
     v.assign(Trim(std::string_view(value.data(), value.size())));
   }
-  void on_header_impl(error_code&) override {}
+  void on_header_impl(error_code&) override {
+    if (authority_.empty()) return;
+    // The request-target's authority replaces any Host field (RFC 9112 3.2.2).
+    for (auto& [k, v] : req_->headers)
+      if (k == "host") {
+        v = authority_;
+        return;
+      }
+    req_->headers.emplace_back("host", authority_);
+    req_->header_names.emplace_back("Host");
+  }
   void on_body_init_impl(const boost::optional<std::uint64_t>&, error_code&) override {}
   size_t on_body_impl(string_view body, error_code& ec) override { return Take(body, ec); }
   void on_chunk_header_impl(std::uint64_t, string_view, error_code&) override {}
@@ -86,6 +111,7 @@ class RequestParser final : public boost::beast::http::basic_parser<true> {
 
   Request* req_;
   int version_ = 11;
+  std::string authority_;  // of an absolute-form request-target
   char* body_ = nullptr;
   size_t left_ = 0;
 };

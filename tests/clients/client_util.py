@@ -5,7 +5,8 @@ import hashlib
 import os
 import random
 
-from azure.storage.blob import ContainerSasPermissions, generate_container_sas
+from azure.storage.blob import (AccountSasPermissions, ContainerSasPermissions, ResourceTypes,
+                                generate_account_sas, generate_container_sas)
 
 from strata_server import DEV_ACCOUNT, DEV_KEY
 
@@ -69,3 +70,12 @@ def container_sas_url(server, container_name, hours=2):
                                            delete=True, list=True),
         expiry=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=hours))
     return "%s/%s?%s" % (server.endpoint, container_name, sas)
+
+
+def account_sas(hours=2):
+    """An account SAS for every operation (azcopy make creates containers)."""
+    return generate_account_sas(
+        DEV_ACCOUNT, DEV_KEY, ResourceTypes(service=True, container=True, object=True),
+        AccountSasPermissions(read=True, write=True, delete=True, list=True, add=True,
+                              create=True, update=True, process=True),
+        expiry=datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=hours))

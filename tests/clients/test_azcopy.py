@@ -8,8 +8,9 @@ import subprocess
 from client_util import container_sas_url, md5_file, tree_md5s, write_file
 
 
-def azcopy(binary, workdir, *args, timeout=300):
+def azcopy(binary, workdir, *args, timeout=300, env_extra=None):
     env = dict(os.environ)
+    env.update(env_extra or {})
     env["AZCOPY_LOG_LOCATION"] = os.path.join(workdir, "azlogs")
     env["AZCOPY_JOB_PLAN_LOCATION"] = os.path.join(workdir, "azplans")
     env["AZCOPY_DISABLE_SYSLOG"] = "true"
