@@ -85,7 +85,10 @@ def test_azcopy_dfs_up_down_list_remove(server, service, container, source_tree,
         left = {rel for rel in want if rel != "odd/prime.bin" and not rel.startswith("nested/")}
         assert set(tree_md5s(os.path.join(server.root, pname))) == left
         assert set(listed(azcopy_bin, workdir, purl, "BlobFS")) == left
-        azcopy(azcopy_bin, workdir, "remove", purl, "--recursive", "--from-to", "BlobFSTrash")
+        # Deleting the file system itself takes an account SAS: a service
+        # (container) SAS grants no container-level operation on Azure.
+        azcopy(azcopy_bin, workdir, "remove", "%s?%s" % (base, account_sas()), "--recursive",
+               "--from-to", "BlobFSTrash")
         assert not plain.exists()
     finally:
         try:
