@@ -29,6 +29,28 @@ bool Lease::Is(std::string_view given) const {
   return given == id;
 }
 
+std::string_view BlobRecord::AccessTier(TimeNs now) const {
+  if (RehydrationDue(now)) return rehydrate_to;
+  return tier.empty() ? std::string_view("Hot") : std::string_view(tier);
+}
+
+std::string_view BlobRecord::RehydratingTo(TimeNs now) const {
+  return RehydrationDue(now) ? std::string_view() : std::string_view(rehydrate_to);
+}
+
+bool BlobRecord::Archived(TimeNs now) const {
+  return tier_state == TierState::kArchived || (tier == "Archive" && !RehydrationDue(now));
+}
+
+void BlobRecord::SettleRehydration(TimeNs now) {
+  if (!RehydrationDue(now)) return;
+  tier = rehydrate_to;
+  tier_change_time = rehydrate_done;
+  rehydrate_to.clear();
+  rehydrate_priority.clear();
+  rehydrate_done = 0;
+}
+
 namespace {
 // Strings in a record are bytes from the wire (header values may hold any
 // octet), but JSON strings must be UTF-8: a string that is not valid UTF-8
@@ -240,7 +262,8 @@ enum : uint64_t {
   kHasLastAccess = 1 << 18,  // last access follows (delta to last_modified)
   kRemoteDamaged = 1 << 19,  // the remote copy failed verification (no payload)
   kHasCopyState = 1 << 20,   // copy progress and status description follow
-  kKnownBits = (1 << 21) - 1,
+  kHasTierTimes = 1 << 21,   // tier change time, rehydrate priority and deadline follow
+  kKnownBits = (1 << 22) - 1,
 };
 constexpr char kDefaultContentType[] = "application/octet-stream";
 
@@ -289,6 +312,7 @@ std::string BlobRecord::Pack() const {
   if (last_access) mask |= kHasLastAccess;
   if (remote_damaged) mask |= kRemoteDamaged;
   if (copy_progress || !copy_status_description.empty()) mask |= kHasCopyState;
+  if (tier_change_time || !rehydrate_priority.empty() || rehydrate_done) mask |= kHasTierTimes;
 
   std::string out(kBlobMagic);
   out.reserve(64);
@@ -354,6 +378,12 @@ std::string BlobRecord::Pack() const {
   if (mask & kHasCopyState) {
     w.U(copy_progress);
     w.S(copy_status_description);
+  }
+  if (mask & kHasTierTimes) {
+    w.I(WrapSub(tier_change_time, last_modified));
+    w.S(rehydrate_priority);
+    w.I(rehydrate_done ? WrapSub(rehydrate_done, last_modified) : 0);
+    w.U(rehydrate_done ? 1 : 0);
   }
   return out;
 }
@@ -450,6 +480,14 @@ Result<BlobRecord> BlobRecord::Unpack(std::string_view packed) {
     if (mask & kHasCopyState) {
       b.copy_progress = r.U();
       b.copy_status_description = r.S();
+    }
+    if (mask & kHasTierTimes) {
+      b.tier_change_time = WrapAdd(b.last_modified, r.I());
+      b.rehydrate_priority = r.S();
+      int64_t done = r.I();
+      uint64_t has_done = r.U();
+      if (has_done > 1) throw std::runtime_error("bad rehydration deadline");
+      b.rehydrate_done = has_done ? WrapAdd(b.last_modified, done) : 0;
     }
     if (!r.done()) throw std::runtime_error("trailing bytes");
     return b;
