@@ -300,6 +300,7 @@ Status CapacityTier::Offload(const std::string& c, const std::string& b, const s
     rec.remote_etag = props.etag;
     rec.remote_md5 = md5;
     rec.remote_size = now->st.size;
+    if (rec.tier != target) rec.tier_change_time = NowNs();
     rec.tier = target;
     e.step = "release";
     e.fp_size = now->st.size, e.fp_ino = now->st.ino, e.fp_mtime = now->st.mtime_ns;
@@ -372,6 +373,7 @@ Status CapacityTier::FinishOffload(JournalEntry e) {
       // rehydration asked since is then the capacity tier's to finish).
       ns::BlobRecord rec = now->rec;
       rec.tier_state = TierState::kArchived;
+      if (rec.tier != "Archive") rec.tier_change_time = NowNs();
       rec.tier = "Archive";
       STRATA_RETURN_IF_ERROR(store_->UpdateRecord(c, b, rec));
     }
@@ -560,6 +562,7 @@ Status CapacityTier::Recall(const std::string& c, const std::string& b, bool kee
       nrec.tier_state = TierState::kPremigrated;
     } else {
       ClearRemote(&nrec);
+      if (nrec.tier != "Hot") nrec.tier_change_time = NowNs();
       nrec.tier = "Hot";
     }
     e.step = "commit";

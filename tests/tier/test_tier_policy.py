@@ -56,6 +56,8 @@ def test_policy_moves_deletes_and_recalls_on_read(remote_container):  # noqa: F8
         a = c.get_blob_client("logs/a")
         wait_state(a, "offloaded")
         assert a.get_blob_properties().blob_tier == "Cool"
+        # A move by policy changes the tier like Set Blob Tier: it has a change time.
+        assert a.get_blob_properties().blob_tier_change_time is not None
         wait_state(c.get_blob_client("arch/e"), "archived")
         deadline = time.time() + 30
         while "old/d" in [x.name for x in c.list_blobs()] and time.time() < deadline:
