@@ -102,7 +102,9 @@ struct BlobRecord {
 
   // ---- the access tier as clients see it at `now` ----
   // Whether a local rehydration has reached its deadline.
-  bool RehydrationDue(TimeNs now) const { return rehydrate_done != 0 && now >= rehydrate_done; }
+  bool RehydrationDue(TimeNs now) const {
+    return rehydrate_done != 0 && now >= rehydrate_done && !rehydrate_to.empty();
+  }
   // x-ms-access-tier: the tier, Hot when never set.
   std::string_view AccessTier(TimeNs now) const;
   // Whether the tier was never set (x-ms-access-tier-inferred).

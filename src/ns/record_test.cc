@@ -530,6 +530,12 @@ TEST(BlobRecord, AccessTierAndLocalRehydration) {
   EXPECT_TRUE(back->rehydrate_to.empty());
   EXPECT_TRUE(back->rehydrate_priority.empty());
   EXPECT_EQ(back->rehydrate_done, 0);
+  // A deadline without a target (a POSIX rewrite dropped the target) is
+  // no rehydration.
+  BlobRecord stray = r;
+  stray.rehydrate_to.clear();
+  EXPECT_FALSE(stray.RehydrationDue(after));
+  EXPECT_EQ(stray.AccessTier(after), "Archive");
   // A record that never had a tier set packs as before.
   BlobRecord fresh;
   fresh.etag = r.etag;

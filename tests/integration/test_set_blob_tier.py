@@ -30,7 +30,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobBlock, BlobServiceClient, StandardBlobTier
 
 import signing
-from blob_util import raw
+from blob_util import disk_path, raw
 from strata_server import StrataServer
 
 # Standard rehydrations of local data complete after this many seconds,
@@ -306,3 +306,21 @@ def test_SetBlobTier_append_blob_refused(tier_server, tc):
     r = set_tier(tier_server, tc.container_name, "ap", "Cool")
     assert r.status_code == 409
     assert signing.error_code(r) == "InvalidBlobType"
+
+
+def test_Archive_posix_rewrite_makes_the_blob_readable(tier_server, tc):
+    """A file rewritten through POSIX holds new data that is local and
+    readable (as after any POSIX rewrite, the ETag changes): it is no longer
+    archived, and a rehydration that was pending no longer is."""
+    c = tc.container_name
+    for name in ["a", "r"]:
+        tc.get_blob_client(name).upload_blob(b"old")
+        assert set_tier(tier_server, c, name, "Archive").status_code == 200
+    assert set_tier(tier_server, c, "r", "Hot").status_code == 202
+    for name in ["a", "r"]:
+        with open(disk_path(tier_server, c, name), "wb") as f:
+            f.write(b"new data")
+        h = head(tier_server, c, name)
+        assert h.headers["x-ms-access-tier"] == "Hot", name
+        assert "x-ms-archive-status" not in h.headers, name
+        assert tc.get_blob_client(name).download_blob().readall() == b"new data"
