@@ -160,9 +160,12 @@ http::Response PutBlob(Ctx& ctx) {
     rec.content_md5 = ctx.req->body_md5.empty() ? Md5("") : ctx.req->body_md5;
   }
   if (auto tier = ctx.H("x-ms-access-tier")) {
-    if (*tier != "Hot" && *tier != "Cool" && *tier != "Cold" && *tier != "Archive")
-      return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
-    rec.tier = *tier;
+    auto t = ParseAccessTier(*tier);
+    if (!t) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+    if (*type == "BlockBlob") {  // only block blobs have an access tier
+      rec.tier = *t;
+      rec.tier_change_time = ctx.now;
+    }
   }
   auto staged = StagedBody(ctx);
   if (!staged.ok()) return ErrorResponse(FromStatus(staged.status(), true), PublicDetail(staged.status()));
@@ -182,6 +185,8 @@ http::Response PutBlob(Ctx& ctx) {
   }
   if (auto e = CheckWriteConditions(ctx, exists, exists ? old->rec : ns::BlobRecord{}, true))
     return *e;
+  // An archived blob cannot be overwritten until it is rehydrated.
+  if (exists && old->rec.Archived(ctx.now)) return ArchivedResponse(old->rec, ctx.now);
   rec.etag = ns::NewEtag();
   rec.last_modified = ctx.now;
   if (!rec.created) rec.created = ctx.now;
@@ -209,6 +214,7 @@ http::Response GetBlob(Ctx& ctx) {
   if (!ob.ok()) return NotFound(ob.status());
   const ns::BlobInfo& info = *ob->info;
   if (auto e = CheckRead(ctx, info)) return *e;
+  if (info.rec.Archived(ctx.now)) return ArchivedResponse(info.rec, ctx.now);
   uint64_t size = info.st.size;
   http::Response r;
   BlobHeaders(r, info, ctx.now);
@@ -281,7 +287,8 @@ http::Response GetBlobProperties(Ctx& ctx) {
   BlobHeaders(r, *info, ctx.now);
   ApplySasOverrides(ctx, r);
   if (!info->rec.content_md5.empty()) r.Set("Content-MD5", Base64Encode(info->rec.content_md5));
-  if (info->rec.blob_type == "BlockBlob") TierHeaders(r, info->rec);
+  if (info->rec.blob_type == "BlockBlob")
+    TierHeaders(r, info->rec, ctx.now, ServiceVersionAtLeast(*ctx.req, "2019-12-12"));
   r.head_length = info->st.size;
   return r;
 }
@@ -306,7 +313,10 @@ http::Response UpdateBlob(Ctx& ctx, Mutate mutate) {
   if (!info.ok()) return NotFound(info.status());
   if (auto e = CheckBlobLeaseForWrite(ctx, info->rec.lease)) return ErrorResponse(*e);
   if (auto e = CheckWriteConditions(ctx, true, info->rec)) return *e;
+  // An archived blob's metadata and properties are read-only.
+  if (info->rec.Archived(ctx.now)) return ArchivedResponse(info->rec, ctx.now);
   ns::BlobRecord rec = info->rec;
+  rec.SettleRehydration(ctx.now);
   if (auto e = mutate(rec)) return *e;
   rec.etag = ns::NewEtag();
   rec.last_modified = ctx.now;

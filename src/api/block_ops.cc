@@ -86,8 +86,10 @@ http::Response PutBlockList(Ctx& ctx) {
     rec.content_md5 = *raw;
   }
   if (auto tier = ctx.H("x-ms-access-tier")) {
-    if (*tier != "Hot") return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
-    rec.tier = *tier;
+    auto t = ParseAccessTier(*tier);
+    if (!t) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+    rec.tier = *t;
+    rec.tier_change_time = ctx.now;
   }
 
   auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
@@ -105,6 +107,8 @@ http::Response PutBlockList(Ctx& ctx) {
   }
   if (auto e = CheckWriteConditions(ctx, exists, exists ? old->info->rec : ns::BlobRecord{}, true))
     return *e;
+  // An archived blob cannot be overwritten until it is rehydrated.
+  if (exists && old->info->rec.Archived(ctx.now)) return ArchivedResponse(old->info->rec, ctx.now);
   auto uncommitted = ctx.store().UncommittedBlocks(ctx.container, ctx.blob);
   if (!uncommitted.ok()) return ErrorResponse(AzError::kInternalError);
   // Offsets of committed blocks within the current blob.
@@ -146,6 +150,9 @@ http::Response PutBlockList(Ctx& ctx) {
   rec.last_modified = ctx.now;
   if (!rec.created) rec.created = ctx.now;
   auto created = [&] {
+    if (ctx.account->tier && !rec.tier.empty() && rec.tier != "Hot")  // committed straight to a cool tier
+      ctx.account->tier->Schedule(tier::CapacityTier::JobKind::kOffload, ctx.container, ctx.blob,
+                                  rec.tier, rec.etag);
     http::Response r;
     r.status = 201;
     SetEtagHeaders(r, rec.etag, rec.last_modified);

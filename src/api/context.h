@@ -25,6 +25,9 @@ struct Account {
   // Runs large Copy Blob copies in the background; null: every copy
   // completes before its response.
   CopyJobs* copies = nullptr;
+  // How long a rehydration from Archive takes when the data is local
+  // (Standard priority; High takes a tenth). Not 0: clients see it pending.
+  TimeNs rehydrate_delay = 10LL * 1000000000LL;
 };
 
 // The source of a copy or rename (x-ms-copy-source, x-ms-rename-source),
@@ -109,6 +112,8 @@ std::optional<AzError> CheckContentCrc64(const Ctx& ctx);
 // Whether the request's service version (x-ms-version, else a SAS's sv) is
 // 2019-02-02 or later, from which Azure reports x-ms-content-crc64.
 bool ServiceVersionHasCrc64(const http::Request& req);
+// Whether the request's service version (as above) is `version` or later.
+bool ServiceVersionAtLeast(const http::Request& req, std::string_view version);
 // Whether a Put Block or Append Block is answered with the CRC-64 of its
 // body (x-ms-content-crc64) instead of its MD5: Azure does so from service
 // version 2019-02-02 on, for a request that carries no Content-MD5.
@@ -130,8 +135,15 @@ std::optional<http::Response> ApplyLeaseAction(const Ctx& ctx, ns::Lease& lease,
 void AddCorsHeaders(Account* account, const http::Request& req, http::Response& r);
 
 // ---- capacity tier (tier_ops.cc) ----
-// x-ms-access-tier, -inferred, x-ms-archive-status and x-strata-tier-state.
-void TierHeaders(http::Response& r, const ns::BlobRecord& rec);
+// x-ms-access-tier, -inferred, -change-time, x-ms-archive-status (and, with
+// `with_priority`, x-ms-rehydrate-priority) at `now`, and x-strata-tier-state.
+void TierHeaders(http::Response& r, const ns::BlobRecord& rec, TimeNs now, bool with_priority);
+// The canonical name of an access tier given in any case (Hot, Cool, Cold,
+// Archive), as Azure accepts it; nullopt for anything else.
+std::optional<std::string> ParseAccessTier(std::string_view value);
+// 409 BlobArchived, with x-ms-archive-status while a rehydration is pending:
+// the answer to reading or changing an archived blob's data or properties.
+http::Response ArchivedResponse(const ns::BlobRecord& rec, TimeNs now);
 // The body of a Get Blob of an offloaded or archived blob: 409 BlobArchived,
 // 503 ServerBusy without a reachable tier, else a PipeBody streaming
 // [offset, offset+length) from the remote. `r` has the headers already.

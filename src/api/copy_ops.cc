@@ -150,8 +150,28 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
     rec.copy_completion = ctx.now;
     rec.copy_length = source->info->st.size;
   }
-  if (auto tier = ctx.H("x-ms-access-tier"); tier && *tier != "Hot")
-    return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+  // The copy is a new local blob: none of the source's tier state (its
+  // remote copy belongs to the source), and the tier the request names.
+  rec.tier.clear();
+  rec.tier_change_time = 0;
+  rec.tier_state = ns::BlobRecord::TierState::kHot;
+  rec.remote_name.clear();
+  rec.remote_etag.clear();
+  rec.remote_md5.clear();
+  rec.remote_size = 0;
+  rec.remote_damaged = false;
+  rec.rehydrate_to.clear();
+  rec.rehydrate_priority.clear();
+  rec.rehydrate_done = 0;
+  rec.last_access = 0;
+  if (auto tier = ctx.H("x-ms-access-tier")) {
+    auto t = ParseAccessTier(*tier);
+    if (!t) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+    if (rec.blob_type == "BlockBlob") {
+      rec.tier = *t;
+      rec.tier_change_time = ctx.now;
+    }
+  }
   if (kind == CopyKind::kAsync && ctx.account->copies &&
       source->info->st.size >= ctx.account->copies->options().threshold)
     return StartPendingCopy(ctx, std::move(*source), std::move(rec));

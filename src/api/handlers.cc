@@ -120,6 +120,16 @@ bool ServiceVersionHasCrc64(const http::Request& req) {
   return version >= "2019-02-02";
 }
 
+bool ServiceVersionAtLeast(const http::Request& req, std::string_view at_least) {
+  const std::string* v = req.FindHeader("x-ms-version");
+  std::string_view version = v ? std::string_view(*v) : std::string_view();
+  if (!v) {
+    // A SAS request without the header is served at the SAS's version.
+    if (const std::string_view* sv = req.FindQuery("sv")) version = *sv;
+  }
+  return version >= at_least;
+}
+
 bool AnswersWithCrc64(const http::Request& req) {
   return !req.FindHeader("content-md5") && ServiceVersionHasCrc64(req);
 }

@@ -166,13 +166,18 @@ http::Response ListContainers(Ctx& ctx) {
   return r;
 }
 
-void BlobPropertiesXml(std::string& x, const ns::BlobInfo& info, TimeNs now) {
+// `resource_type`: ResourceType (file | directory; "": none), which an HNS
+// account lists from version 2020-10-02; `priority`: RehydratePriority
+// (from 2019-12-12).
+void BlobPropertiesXml(std::string& x, const ns::BlobInfo& info, TimeNs now,
+                       std::string_view resource_type, bool priority) {
   const ns::BlobRecord& rec = info.rec;
   char num[24];
   x += "<Properties>";
   Raw(x, "Creation-Time", FormatHttpDate(rec.created ? rec.created : rec.last_modified));
   Raw(x, "Last-Modified", FormatHttpDate(rec.last_modified));
   Raw(x, "Etag", rec.etag);
+  if (!resource_type.empty()) Raw(x, "ResourceType", resource_type);
   auto len = std::to_chars(num, num + sizeof(num), info.st.size);
   Raw(x, "Content-Length", std::string_view(num, static_cast<size_t>(len.ptr - num)));
   Elem(x, "Content-Type", rec.content_type);
@@ -187,13 +192,20 @@ void BlobPropertiesXml(std::string& x, const ns::BlobInfo& info, TimeNs now) {
   Elem(x, "Content-Disposition", rec.content_disposition);
   Raw(x, "BlobType", rec.blob_type);
   if (rec.blob_type == "BlockBlob") {
-    Raw(x, "AccessTier", rec.tier.empty() ? std::string_view("Hot") : std::string_view(rec.tier));
-    Raw(x, "AccessTierInferred", rec.tier.empty() ? "true" : "false");
-    if (!rec.rehydrate_to.empty()) {
+    // In the order Azure writes them (recorded List Blobs responses).
+    Raw(x, "AccessTier", rec.AccessTier(now));
+    if (rec.AccessTierInferred(now)) Raw(x, "AccessTierInferred", "true");
+    std::string_view to = rec.RehydratingTo(now);
+    if (!to.empty()) {
       x += "<ArchiveStatus>rehydrate-pending-to-";
-      x += ToLower(rec.rehydrate_to);
+      x += ToLower(to);
       x += "</ArchiveStatus>";
+      if (priority)
+        Raw(x, "RehydratePriority",
+            rec.rehydrate_priority.empty() ? std::string_view("Standard")
+                                           : std::string_view(rec.rehydrate_priority));
     }
+    if (TimeNs t = rec.AccessTierChangeTime(now)) Raw(x, "AccessTierChangeTime", FormatHttpDate(t));
   }
   std::string state = rec.lease.State(now);
   Raw(x, "LeaseStatus", state == "leased" || state == "breaking" ? "locked" : "unlocked");
@@ -231,6 +243,9 @@ http::Response ListBlobs(Ctx& ctx) {
   }
   bool with_meta = include.find("metadata") != std::string::npos;
   bool uncommitted = include.find("uncommittedblobs") != std::string::npos;
+  // Every account strata serves is HNS-enabled (Get Account Information).
+  bool resource_type = ServiceVersionAtLeast(*ctx.req, "2020-10-02");
+  bool priority = ServiceVersionAtLeast(*ctx.req, "2019-12-12");
   auto page = ctx.store().List(ctx.container, prefix, delimiter, DecodeMarker(marker_raw), max);
   if (!page.ok()) return ErrorResponse(FromStatus(page.status(), false), PublicDetail(page.status()));
   if (uncommitted) MergeUncommitted(ctx, prefix, delimiter, DecodeMarker(marker_raw), max, &*page);
@@ -253,7 +268,8 @@ http::Response ListBlobs(Ctx& ctx) {
     }
     x += "<Blob>";
     Elem(x, "Name", item.name);
-    BlobPropertiesXml(x, item.info, ctx.now);
+    BlobPropertiesXml(x, item.info, ctx.now,
+                      !resource_type ? "" : item.is_dir ? "directory" : "file", priority);
     if (with_meta) {
       if (item.is_dir) {  // an HNS account marks its directories so
         ns::Metadata m = item.info.rec.metadata;

@@ -11,24 +11,33 @@ using TierState = ns::BlobRecord::TierState;
 
 namespace {
 constexpr TimeNs kDayNs = 24LL * 3600 * 1000000000LL;
-
-bool ValidTier(const std::string& t) {
-  return t == "Hot" || t == "Cool" || t == "Cold" || t == "Archive";
-}
-
-http::Response ArchivedError(const ns::BlobRecord& rec) {
-  http::Response e = ErrorResponse(AzError::kBlobArchived);
-  if (!rec.rehydrate_to.empty())
-    e.Set("x-ms-archive-status", "rehydrate-pending-to-" + ToLower(rec.rehydrate_to));
-  return e;
-}
 }  // namespace
 
-void TierHeaders(http::Response& r, const ns::BlobRecord& rec) {
-  r.Set("x-ms-access-tier", rec.tier.empty() ? "Hot" : rec.tier);
-  if (rec.tier.empty()) r.Set("x-ms-access-tier-inferred", "true");
-  if (!rec.rehydrate_to.empty())
-    r.Set("x-ms-archive-status", "rehydrate-pending-to-" + ToLower(rec.rehydrate_to));
+std::optional<std::string> ParseAccessTier(std::string_view value) {
+  for (const char* t : {"Hot", "Cool", "Cold", "Archive"})
+    if (IEquals(value, t)) return std::string(t);
+  return std::nullopt;
+}
+
+http::Response ArchivedResponse(const ns::BlobRecord& rec, TimeNs now) {
+  http::Response e = ErrorResponse(AzError::kBlobArchived);
+  std::string_view to = rec.RehydratingTo(now);
+  if (!to.empty()) e.Set("x-ms-archive-status", "rehydrate-pending-to-" + ToLower(to));
+  return e;
+}
+
+void TierHeaders(http::Response& r, const ns::BlobRecord& rec, TimeNs now,
+                 bool with_priority) {
+  r.Set("x-ms-access-tier", std::string(rec.AccessTier(now)));
+  if (rec.AccessTierInferred(now)) r.Set("x-ms-access-tier-inferred", "true");
+  if (TimeNs t = rec.AccessTierChangeTime(now)) r.Set("x-ms-access-tier-change-time", FormatHttpDate(t));
+  std::string_view to = rec.RehydratingTo(now);
+  if (!to.empty()) {
+    r.Set("x-ms-archive-status", "rehydrate-pending-to-" + ToLower(to));
+    if (with_priority)
+      r.Set("x-ms-rehydrate-priority",
+            rec.rehydrate_priority.empty() ? "Standard" : rec.rehydrate_priority);
+  }
   // strata's own: where the data is (hot | premigrated | offloaded | archived).
   r.Set("x-strata-tier-state", tier::StateName(rec.tier_state));
   // The remote copy failed verification: reads of the remote data fail.
@@ -38,7 +47,7 @@ void TierHeaders(http::Response& r, const ns::BlobRecord& rec) {
 
 http::Response RemoteBody(Ctx& ctx, const ns::BlobInfo& info, http::Response r, uint64_t offset,
                           uint64_t length) {
-  if (info.rec.tier_state == TierState::kArchived) return ArchivedError(info.rec);
+  if (info.rec.Archived(ctx.now)) return ArchivedResponse(info.rec, ctx.now);
   if (length == 0) return r;
   if (!ctx.account->tier) return ErrorResponse(AzError::kServerBusy);
   auto fd = ctx.account->tier->StartRead(ctx.container, ctx.blob, info.rec, offset, length);
@@ -72,7 +81,7 @@ http::Response RemoteBody(Ctx& ctx, const ns::BlobInfo& info, http::Response r, 
 
 std::optional<AzError> NeedLocalData(Ctx& ctx, const std::string& c, const std::string& b,
                                      const ns::BlobRecord& rec) {
-  if (rec.tier_state == TierState::kArchived) return AzError::kBlobArchived;
+  if (rec.Archived(ctx.now)) return AzError::kBlobArchived;
   if (rec.tier_state != TierState::kOffloaded) return std::nullopt;
   if (ctx.account->tier)
     ctx.account->tier->Schedule(tier::CapacityTier::JobKind::kPrefetch, c, b, "", rec.etag);
@@ -89,17 +98,27 @@ void NoteAccess(Ctx& ctx, const ns::BlobInfo& info) {
   (void)ctx.store().UpdateRecord(ctx.container, ctx.blob, rec);
 }
 
-// Set Blob Tier. Hot -> Cool/Cold/Archive queues an offload; back to Hot
-// queues a recall (reads stream from the remote meanwhile); from Archive to
-// an online tier starts a rehydration (202, x-ms-archive-status). The
-// record's tier changes at once, as on Azure; x-strata-tier-state says
-// where the data is. ETag and Last-Modified do not change.
+// Set Blob Tier. The tier is recorded at once, as on Azure, on every
+// account; the data stays where it is unless a capacity tier moves it:
+// Hot -> Cool/Cold/Archive queues an offload, back to Hot a recall.
+// Archive makes reads and writes answer 409 BlobArchived at once. From
+// Archive to an online tier is a rehydration (202, x-ms-archive-status):
+// one whose data is local completes after the account's rehydrate delay
+// (a deadline in the record, shorter for High priority); one whose data is
+// in the remote archive tier when the capacity tier has brought it back.
+// ETag and Last-Modified do not change; x-strata-tier-state says where the
+// data is.
 http::Response SetBlobTier(Ctx& ctx) {
-  auto tier = ctx.H("x-ms-access-tier");
-  if (!tier) return ErrorResponse(AzError::kMissingRequiredHeader, "x-ms-access-tier");
-  if (!ValidTier(*tier)) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
-  if (auto p = ctx.H("x-ms-rehydrate-priority"); p && *p != "Standard" && *p != "High")
-    return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-rehydrate-priority");
+  auto tier_h = ctx.H("x-ms-access-tier");
+  if (!tier_h) return ErrorResponse(AzError::kMissingRequiredHeader, "x-ms-access-tier");
+  auto tier = ParseAccessTier(*tier_h);
+  if (!tier) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+  std::string priority = "Standard";
+  if (auto p = ctx.H("x-ms-rehydrate-priority")) {
+    if (IEquals(*p, "High")) priority = "High";
+    else if (!IEquals(*p, "Standard"))
+      return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-rehydrate-priority");
+  }
   auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
   auto info = ctx.store().Head(ctx.container, ctx.blob);
   if (!info.ok()) return NotFound(info.status());
@@ -107,36 +126,43 @@ http::Response SetBlobTier(Ctx& ctx) {
   if (auto e = CheckBlobLeaseForWrite(ctx, info->rec.lease)) return ErrorResponse(*e);
   tier::CapacityTier* ct = ctx.account->tier;
   ns::BlobRecord rec = info->rec;
+  rec.SettleRehydration(ctx.now);
   http::Response r;
   r.status = 200;
-  if (!ct) {
-    // Without a capacity tier, only Hot is meaningful; cooler tiers need one.
-    if (*tier != "Hot")
-      return ErrorResponse(AzError::kInvalidHeaderValue,
-                           "No capacity tier is configured; only the Hot tier is available.");
-    rec.tier = *tier;
-  } else if (rec.tier_state == TierState::kArchived) {
+  bool remote_archive = rec.tier_state == TierState::kArchived;
+  if (rec.Archived(ctx.now)) {
     if (*tier == "Archive") {
       if (!rec.rehydrate_to.empty()) return ErrorResponse(AzError::kBlobBeingRehydrated);
       return r;
     }
     if (!rec.rehydrate_to.empty() && rec.rehydrate_to != *tier)
       return ErrorResponse(AzError::kBlobBeingRehydrated);
-    rec.rehydrate_to = *tier;
     r.status = 202;
+    // Standard may be raised to High while pending, never lowered.
+    if (rec.rehydrate_to.empty() || priority == "High") rec.rehydrate_priority = priority;
+    rec.rehydrate_to = *tier;
+    if (!remote_archive) {
+      TimeNs delay = ctx.account->rehydrate_delay;
+      if (rec.rehydrate_priority == "High") delay /= 10;
+      TimeNs done = ctx.now + (delay > 0 ? delay : 1);
+      if (rec.rehydrate_done == 0 || done < rec.rehydrate_done) rec.rehydrate_done = done;
+    }
   } else {
+    if (rec.tier.empty() || rec.tier != *tier) rec.tier_change_time = ctx.now;
     rec.tier = *tier;
   }
   Status s = ctx.store().UpdateRecord(ctx.container, ctx.blob, rec);
   if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   if (ct) {
-    bool cool = *tier != "Hot";
-    if (rec.tier_state == TierState::kArchived) {
+    // The move that follows (a later request for the blob replaces a queued
+    // one, e.g. an archive offload still waiting when a rehydration starts).
+    const std::string& target = rec.rehydrate_to.empty() ? rec.tier : rec.rehydrate_to;
+    if (remote_archive) {
       ct->Schedule(tier::CapacityTier::JobKind::kRecall, ctx.container, ctx.blob, *tier, rec.etag);
-    } else if (cool && !ct->Pinned(ctx.container, ctx.blob)) {
-      ct->Schedule(tier::CapacityTier::JobKind::kOffload, ctx.container, ctx.blob, *tier, rec.etag);
-    } else if (!cool && rec.tier_state != TierState::kHot) {
-      ct->Schedule(tier::CapacityTier::JobKind::kRecall, ctx.container, ctx.blob, *tier, rec.etag);
+    } else if (target != "Hot" && !ct->Pinned(ctx.container, ctx.blob)) {
+      ct->Schedule(tier::CapacityTier::JobKind::kOffload, ctx.container, ctx.blob, target, rec.etag);
+    } else if (target == "Hot" && (rec.tier_state != TierState::kHot || r.status == 202)) {
+      ct->Schedule(tier::CapacityTier::JobKind::kRecall, ctx.container, ctx.blob, target, rec.etag);
     }
   }
   return r;

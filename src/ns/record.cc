@@ -29,6 +29,28 @@ bool Lease::Is(std::string_view given) const {
   return given == id;
 }
 
+std::string_view BlobRecord::AccessTier(TimeNs now) const {
+  if (RehydrationDue(now)) return rehydrate_to;
+  return tier.empty() ? std::string_view("Hot") : std::string_view(tier);
+}
+
+std::string_view BlobRecord::RehydratingTo(TimeNs now) const {
+  return RehydrationDue(now) ? std::string_view() : std::string_view(rehydrate_to);
+}
+
+bool BlobRecord::Archived(TimeNs now) const {
+  return tier_state == TierState::kArchived || (tier == "Archive" && !RehydrationDue(now));
+}
+
+void BlobRecord::SettleRehydration(TimeNs now) {
+  if (!RehydrationDue(now)) return;
+  tier = rehydrate_to;
+  tier_change_time = rehydrate_done;
+  rehydrate_to.clear();
+  rehydrate_priority.clear();
+  rehydrate_done = 0;
+}
+
 namespace {
 // Strings in a record are bytes from the wire (header values may hold any
 // octet), but JSON strings must be UTF-8: a string that is not valid UTF-8
@@ -241,11 +263,12 @@ enum : uint64_t {
   kRemoteDamaged = 1 << 19,  // the remote copy failed verification (no payload)
   kHasCopyState = 1 << 20,   // copy progress and status description follow
   kSealed = 1 << 21,         // an append blob sealed against appends (no payload)
+  kHasTierTimes = 1 << 22,   // tier change time, rehydrate priority and deadline follow
   // A content MD5 that is not 16 bytes (Set Blob Properties stores what it
   // is sent, as Azure does), as a string. A high bit, apart from the run
   // above, so that new fields keep taking the next low bits.
   kHasOddMd5 = 1ULL << 31,
-  kKnownBits = ((1 << 22) - 1) | kHasOddMd5,
+  kKnownBits = ((1 << 23) - 1) | kHasOddMd5,
 };
 constexpr char kDefaultContentType[] = "application/octet-stream";
 
@@ -296,6 +319,7 @@ std::string BlobRecord::Pack() const {
   if (remote_damaged) mask |= kRemoteDamaged;
   if (sealed) mask |= kSealed;
   if (copy_progress || !copy_status_description.empty()) mask |= kHasCopyState;
+  if (tier_change_time || !rehydrate_priority.empty() || rehydrate_done) mask |= kHasTierTimes;
 
   std::string out(kBlobMagic);
   out.reserve(64);
@@ -362,6 +386,12 @@ std::string BlobRecord::Pack() const {
   if (mask & kHasCopyState) {
     w.U(copy_progress);
     w.S(copy_status_description);
+  }
+  if (mask & kHasTierTimes) {
+    w.I(WrapSub(tier_change_time, last_modified));
+    w.S(rehydrate_priority);
+    w.I(rehydrate_done ? WrapSub(rehydrate_done, last_modified) : 0);
+    w.U(rehydrate_done ? 1 : 0);
   }
   return out;
 }
@@ -461,6 +491,14 @@ Result<BlobRecord> BlobRecord::Unpack(std::string_view packed) {
     if (mask & kHasCopyState) {
       b.copy_progress = r.U();
       b.copy_status_description = r.S();
+    }
+    if (mask & kHasTierTimes) {
+      b.tier_change_time = WrapAdd(b.last_modified, r.I());
+      b.rehydrate_priority = r.S();
+      int64_t done = r.I();
+      uint64_t has_done = r.U();
+      if (has_done > 1) throw std::runtime_error("bad rehydration deadline");
+      b.rehydrate_done = has_done ? WrapAdd(b.last_modified, done) : 0;
     }
     if (!r.done()) throw std::runtime_error("trailing bytes");
     return b;

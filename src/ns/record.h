@@ -86,6 +86,15 @@ struct BlobRecord {
   std::string remote_md5;   // raw 16 bytes: MD5 of the verified remote copy
   uint64_t remote_size = 0; // length of the verified remote copy
   std::string rehydrate_to; // archived: tier being rehydrated to ("" = none)
+  // Access tier bookkeeping (Set Blob Tier, x-ms-access-tier): when the
+  // tier last changed (0: never set, the tier is inferred), the priority of
+  // a pending rehydration ("Standard" | "High", "" = none), and, for a
+  // rehydration whose data is local, when it completes (0: none, or one the
+  // capacity tier drives). A due rehydration is applied when the record is
+  // read (RehydrationDue), so no timer is needed and every gateway agrees.
+  TimeNs tier_change_time = 0;
+  std::string rehydrate_priority;
+  TimeNs rehydrate_done = 0;
   // The remote copy failed verification after it was recorded (changed,
   // deleted, or other bytes than its length and MD5): its data is lost to
   // strata. Reads answer an error, never its bytes; cleared when a later
@@ -93,6 +102,28 @@ struct BlobRecord {
   bool remote_damaged = false;
   // Last read (ns), kept at day granularity for lifecycle rules (0: never).
   TimeNs last_access = 0;
+
+  // ---- the access tier as clients see it at `now` ----
+  // Whether a local rehydration has reached its deadline.
+  bool RehydrationDue(TimeNs now) const {
+    return rehydrate_done != 0 && now >= rehydrate_done && !rehydrate_to.empty();
+  }
+  // x-ms-access-tier: the tier, Hot when never set.
+  std::string_view AccessTier(TimeNs now) const;
+  // Whether the tier was never set (x-ms-access-tier-inferred).
+  bool AccessTierInferred(TimeNs now) const { return tier.empty() && !RehydrationDue(now); }
+  // When the tier last changed (0: never).
+  TimeNs AccessTierChangeTime(TimeNs now) const {
+    return RehydrationDue(now) ? rehydrate_done : tier_change_time;
+  }
+  // The tier a pending rehydration goes to ("" when none is pending).
+  std::string_view RehydratingTo(TimeNs now) const;
+  // Whether the blob is in the Archive tier: its data can be neither read
+  // nor changed until a rehydration completes.
+  bool Archived(TimeNs now) const;
+  // Applies a due local rehydration to the record itself (before it is
+  // written back).
+  void SettleRehydration(TimeNs now);
 
   std::string Pack() const;
   static Result<BlobRecord> Unpack(std::string_view packed);

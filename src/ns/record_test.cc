@@ -69,6 +69,9 @@ BlobRecord FullBlobRecord() {
   r.remote_md5 = std::string(16, '\x5a');
   r.remote_size = 1 << 20;
   r.rehydrate_to = "Hot";
+  r.tier_change_time = 1700000000000000000 + 5;
+  r.rehydrate_priority = "High";
+  r.rehydrate_done = 1700000000000000000 + 10000000000;
   r.last_access = 1700000000000000000 + 86400;
   r.remote_damaged = true;
   return r;
@@ -122,6 +125,9 @@ void ExpectSameBlob(const BlobRecord& a, const BlobRecord& b) {
   EXPECT_EQ(a.last_access, b.last_access);
   EXPECT_EQ(a.rehydrate_to, b.rehydrate_to);
   EXPECT_EQ(a.remote_damaged, b.remote_damaged);
+  EXPECT_EQ(a.tier_change_time, b.tier_change_time);
+  EXPECT_EQ(a.rehydrate_priority, b.rehydrate_priority);
+  EXPECT_EQ(a.rehydrate_done, b.rehydrate_done);
 }
 
 TEST(BlobRecord, RoundTripsEveryField) {
@@ -522,6 +528,56 @@ TEST(BlobRecord, SealedIsOneBit) {
   ASSERT_TRUE(back.ok());
   EXPECT_TRUE(back->sealed);
   EXPECT_EQ(back->append_block_count, 3u);
+}
+
+// The access tier as clients see it: a local rehydration completes at its
+// deadline, evaluated at read time (no timer), and survives a pack/unpack
+// (a restart, or another gateway reading the record).
+TEST(BlobRecord, AccessTierAndLocalRehydration) {
+  BlobRecord r;
+  r.etag = "0x8DC0000000000001";
+  r.last_modified = 1700000000000000000;
+  EXPECT_EQ(r.AccessTier(0), "Hot");
+  EXPECT_TRUE(r.AccessTierInferred(0));
+  EXPECT_FALSE(r.Archived(0));
+  std::string plain = r.Pack();
+  r.tier = "Archive";
+  r.tier_change_time = r.last_modified + 7;
+  EXPECT_TRUE(r.Archived(r.last_modified));
+  EXPECT_FALSE(r.AccessTierInferred(0));
+  r.rehydrate_to = "Cool";
+  r.rehydrate_priority = "Standard";
+  r.rehydrate_done = r.last_modified + 1000;
+  auto back = BlobRecord::Unpack(r.Pack());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  TimeNs before = r.last_modified + 999, after = r.last_modified + 1000;
+  EXPECT_TRUE(back->Archived(before));
+  EXPECT_EQ(back->AccessTier(before), "Archive");
+  EXPECT_EQ(back->RehydratingTo(before), "Cool");
+  EXPECT_EQ(back->AccessTierChangeTime(before), r.last_modified + 7);
+  EXPECT_FALSE(back->Archived(after));
+  EXPECT_EQ(back->AccessTier(after), "Cool");
+  EXPECT_EQ(back->RehydratingTo(after), "");
+  EXPECT_EQ(back->AccessTierChangeTime(after), after);
+  back->SettleRehydration(before);
+  EXPECT_EQ(back->tier, "Archive");
+  back->SettleRehydration(after);
+  EXPECT_EQ(back->tier, "Cool");
+  EXPECT_EQ(back->tier_change_time, after);
+  EXPECT_TRUE(back->rehydrate_to.empty());
+  EXPECT_TRUE(back->rehydrate_priority.empty());
+  EXPECT_EQ(back->rehydrate_done, 0);
+  // A deadline without a target (a POSIX rewrite dropped the target) is
+  // no rehydration.
+  BlobRecord stray = r;
+  stray.rehydrate_to.clear();
+  EXPECT_FALSE(stray.RehydrationDue(after));
+  EXPECT_EQ(stray.AccessTier(after), "Archive");
+  // A record that never had a tier set packs as before.
+  BlobRecord fresh;
+  fresh.etag = r.etag;
+  fresh.last_modified = r.last_modified;
+  EXPECT_EQ(fresh.Pack(), plain);
 }
 
 }  // namespace

@@ -473,6 +473,13 @@ void Store::FillInfo(const std::string& path, const std::string& c, const std::s
       info.rec.remote_md5.clear();
       info.rec.remote_size = 0;
       info.rec.rehydrate_to.clear();
+      info.rec.rehydrate_priority.clear();
+      info.rec.rehydrate_done = 0;
+      // New data written through POSIX is readable: not archived.
+      if (info.rec.tier == "Archive") {
+        info.rec.tier.clear();
+        info.rec.tier_change_time = 0;
+      }
     }
   }
   info.rec.etag = DerivedEtag(st.ino, st.size, st.mtime_ns, st.ctime_ns);

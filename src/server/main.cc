@@ -84,6 +84,12 @@ int main(int argc, char** argv) {
   serve->add_option("--copy-step", copy_opt.step, "")->group("");
   serve->add_option("--copy-step-delay-ms", copy_opt.step_delay_ms, "")->group("");
   serve->add_option("--copy-sweep-interval", copy_opt.sweep_interval_s, "")->group("");
+  // A rehydration from Archive of local data completes after this long
+  // (High priority: a tenth), so clients see it pending as on Azure.
+  double rehydrate_delay_s = 10;
+  serve->add_option("--rehydrate-delay", rehydrate_delay_s,
+                    "Seconds a rehydration from Archive takes (data is local; High priority: a tenth)")
+      ->capture_default_str();
   uint64_t max_uncommitted_blocks = ns::Store::kMaxUncommittedBlocks;
   // Hidden: tests lower Azure's limit of uncommitted blocks per blob.
   serve->add_option("--max-uncommitted-blocks", max_uncommitted_blocks,
@@ -183,6 +189,7 @@ int main(int argc, char** argv) {
     auto a = std::make_unique<api::Account>();
     a->name = ac.name;
     a->key = *Base64Decode(ac.key_base64);
+    a->rehydrate_delay = static_cast<TimeNs>(rehydrate_delay_s * 1e9);
     a->store = std::make_unique<ns::Store>(PosixFs(), ac.root, cfg.fsync);
     for (const auto& [name, entry] : ac.containers) {
       ns::ContainerConfig cc;

@@ -68,6 +68,8 @@ void ClearRemote(ns::BlobRecord* rec) {
   rec->remote_md5.clear();
   rec->remote_size = 0;
   rec->rehydrate_to.clear();
+  rec->rehydrate_priority.clear();
+  rec->rehydrate_done = 0;
 }
 }  // namespace
 
@@ -298,6 +300,7 @@ Status CapacityTier::Offload(const std::string& c, const std::string& b, const s
     rec.remote_etag = props.etag;
     rec.remote_md5 = md5;
     rec.remote_size = now->st.size;
+    if (rec.tier != target) rec.tier_change_time = NowNs();
     rec.tier = target;
     e.step = "release";
     e.fp_size = now->st.size, e.fp_ino = now->st.ino, e.fp_mtime = now->st.mtime_ns;
@@ -355,7 +358,10 @@ Status CapacityTier::FinishOffload(JournalEntry e) {
       STRATA_CRASH_POINT("tier.offload.released");
       n_.offloads++;
     }
-    archive = e.target_tier == "Archive" && rec.tier_state != TierState::kArchived;
+    // Only while the blob is still meant to be archived: a rehydration or
+    // another tier asked since leaves the data online.
+    archive = e.target_tier == "Archive" && rec.tier_state != TierState::kArchived &&
+              rec.tier == "Archive" && rec.rehydrate_to.empty();
   }
   if (archive) {
     STRATA_RETURN_IF_ERROR(remote_->SetTier(e.remote_name, "Archive"));
@@ -363,8 +369,11 @@ Status CapacityTier::FinishOffload(JournalEntry e) {
     auto now = store_->Head(c, b);
     if (now.ok() && now->rec.etag == e.etag && now->rec.remote_name == e.remote_name &&
         now->rec.tier_state == TierState::kOffloaded) {
+      // The remote copy is archived now, whatever was asked meanwhile (a
+      // rehydration asked since is then the capacity tier's to finish).
       ns::BlobRecord rec = now->rec;
       rec.tier_state = TierState::kArchived;
+      if (rec.tier != "Archive") rec.tier_change_time = NowNs();
       rec.tier = "Archive";
       STRATA_RETURN_IF_ERROR(store_->UpdateRecord(c, b, rec));
     }
@@ -517,7 +526,10 @@ Status CapacityTier::Recall(const std::string& c, const std::string& b, bool kee
     rec = now->rec;
     rec.tier_state = TierState::kOffloaded;
     rec.tier = target;
+    rec.tier_change_time = NowNs();
     rec.rehydrate_to.clear();
+    rec.rehydrate_priority.clear();
+    rec.rehydrate_done = 0;
     STRATA_RETURN_IF_ERROR(store_->UpdateRecord(c, b, rec));
     if (target != "Hot") return Status::Ok();  // online again, data stays remote
   }
@@ -550,6 +562,7 @@ Status CapacityTier::Recall(const std::string& c, const std::string& b, bool kee
       nrec.tier_state = TierState::kPremigrated;
     } else {
       ClearRemote(&nrec);
+      if (nrec.tier != "Hot") nrec.tier_change_time = NowNs();
       nrec.tier = "Hot";
     }
     e.step = "commit";

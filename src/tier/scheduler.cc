@@ -114,7 +114,9 @@ TierScheduler::Pass TierScheduler::RunOnce(bool move) {
             }
             continue;
           }
-          if (action != LifecyclePolicy::Action::kNone) {
+          // A blob set to Archive (its offload may still be queued) moves no
+          // further: a cooler move would replace the queued archive job.
+          if (action != LifecyclePolicy::Action::kNone && rec.tier != "Archive") {
             std::string target = ActionTier(action);
             std::string current = rec.tier_state == TierState::kHot ? "Hot" : rec.tier;
             if (Rank(target) > Rank(current) && rec.tier_state != TierState::kArchived) {
@@ -124,7 +126,8 @@ TierScheduler::Pass TierScheduler::RunOnce(bool move) {
             }
           }
         }
-        if (!moved && rec.tier_state == TierState::kHot && rec.blob_type == "BlockBlob" &&
+        if (!moved && rec.tier_state == TierState::kHot && rec.tier != "Archive" &&
+            rec.blob_type == "BlockBlob" &&
             item.info.st.size > 0)
           lru.push_back(
               {c, b, rec.etag, item.info.st.size, std::max(rec.last_access, rec.last_modified)});

@@ -278,3 +278,28 @@ def test_ListBlobs_include_uncommitted_delimiter(container):
     assert sorted(i.name for i in items) == ["newdir/", "top"]
     items = list(container.walk_blobs(delimiter="/"))
     assert [i.name for i in items] == ["top"]
+
+
+def test_ListBlobs_resource_type_hns(server, container):
+    """An HNS account (strata always is one: Get Account Information answers
+    x-ms-is-hns-enabled: true) writes ResourceType file | directory in each
+    entry's Properties, right after Etag, from version 2020-10-02 on, without
+    any include= (azure-sdk-for-js recordings of List Blobs on HNS accounts,
+    x-ms-version 2023-01-03: <Etag>…</Etag><ResourceType>file</ResourceType>
+    <Content-Length>…)."""
+    _fill(container, ["f.txt", "dir/g.txt"])
+    path = "/" + container.container_name
+    resp = signing.request(server, "GET", path, "restype=container&comp=list",
+                           headers={"x-ms-version": "2020-10-02"})
+    assert resp.status_code == 200
+    kinds = {b.findtext("Name"): b.find("Properties").findtext("ResourceType")
+             for b in ET.fromstring(resp.content).iter("Blob")}
+    assert kinds == {"dir": "directory", "dir/g.txt": "file", "f.txt": "file"}
+    props = [e.tag for e in ET.fromstring(resp.content).find("Blobs/Blob/Properties")]
+    assert props[props.index("Etag") + 1] == "ResourceType"
+    assert props[props.index("ResourceType") + 1] == "Content-Length"
+    # Older versions do not have it.
+    old = signing.request(server, "GET", path, "restype=container&comp=list",
+                          headers={"x-ms-version": "2020-08-04"})
+    assert old.status_code == 200
+    assert b"ResourceType" not in old.content

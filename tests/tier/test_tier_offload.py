@@ -3,6 +3,7 @@ states, stubs, ETags, the remote layout, reads of offloaded blobs, writes
 over them, and Azure's refusals."""
 import hashlib
 import os
+import time
 import uuid
 
 import pytest
@@ -95,6 +96,59 @@ def test_SetBlobTier_archive_then_rehydrate(tiered, remote_container):  # noqa: 
     wait_state(b, "hot")
     assert b.get_blob_properties().etag == etag
     assert b.download_blob().readall() == data
+
+
+def test_SetBlobTier_archive_refuses_reads_at_once(tiered, remote_container):  # noqa: F811
+    """Azure answers 409 BlobArchived from the moment Set Blob Tier Archive
+    returns (the archive docs: an archived blob is offline at once); the
+    offload that follows here must not leave a window where reads succeed."""
+    c = new_container(tiered)
+    data = os.urandom(8 * MIB)
+    b = c.get_blob_client("big.bin")
+    b.upload_blob(data)
+    b.set_standard_blob_tier("Archive")
+    with pytest.raises(HttpResponseError) as e:
+        b.download_blob().readall()
+    assert e.value.status_code == 409 and e.value.error_code == "BlobArchived"
+    with pytest.raises(HttpResponseError) as e:
+        b.set_blob_metadata({"k": "v"})
+    assert e.value.status_code == 409 and e.value.error_code == "BlobArchived"
+    assert b.get_blob_properties().blob_tier == "Archive"
+    wait_state(b, "archived")
+    with pytest.raises(HttpResponseError) as e:
+        b.download_blob().readall()
+    assert e.value.error_code == "BlobArchived"
+
+
+def test_SetBlobTier_rehydrate_while_archive_offload_runs(remote_container):  # noqa: F811
+    """Archive then Hot at once: wherever the offload had got to (data still
+    local, premigrated, or already archived remotely), the answer is 202
+    with a pending rehydration, and the blob ends online with its data."""
+    s = TierServer(remote_container.sas_url, extra_args=["--rehydrate-delay", "0.5"]).start()
+    try:
+        c = new_container(s)
+        data = os.urandom(4 * MIB)
+        b = c.get_blob_client("r.bin")
+        b.upload_blob(data)
+        etag = b.get_blob_properties().etag
+        b.set_standard_blob_tier("Archive")
+        seen = {}
+        b.set_standard_blob_tier("Hot", raw_response_hook=lambda r: seen.update(
+            status=r.http_response.status_code))
+        assert seen["status"] == 202
+        props = b.get_blob_properties()
+        assert props.archive_status in ("rehydrate-pending-to-hot", None)
+        wait_state(b, "hot")
+        deadline = time.time() + 30
+        while b.get_blob_properties().archive_status and time.time() < deadline:
+            time.sleep(0.05)
+        props = b.get_blob_properties()
+        assert props.archive_status is None
+        assert props.blob_tier == "Hot"
+        assert props.etag == etag
+        assert b.download_blob().readall() == data
+    finally:
+        s.stop()
 
 
 def test_SetBlobTier_bad_values(tiered):

@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from azurite import azurite, remote_container  # noqa: F401  (fixtures)
+from azurite import azurite, proxy, remote_container  # noqa: F401  (fixtures)
 from tier_util import TierServer, raw_header, remote_names, wait_state
 
 
@@ -56,6 +56,8 @@ def test_policy_moves_deletes_and_recalls_on_read(remote_container):  # noqa: F8
         a = c.get_blob_client("logs/a")
         wait_state(a, "offloaded")
         assert a.get_blob_properties().blob_tier == "Cool"
+        # A move by policy changes the tier like Set Blob Tier: it has a change time.
+        assert a.get_blob_properties().blob_tier_change_time is not None
         wait_state(c.get_blob_client("arch/e"), "archived")
         deadline = time.time() + 30
         while "old/d" in [x.name for x in c.list_blobs()] and time.time() < deadline:
@@ -110,5 +112,58 @@ def test_watermarks_offload_least_recently_read(remote_container):  # noqa: F811
             assert raw_header(c.get_blob_client(name), "x-strata-tier-state") == "hot", name
         for name in data:
             assert c.get_blob_client(name).download_blob().readall() == data[name]
+    finally:
+        s.stop()
+
+
+def test_policy_pass_leaves_a_blob_set_to_archive_archived(proxy, remote_container):  # noqa: F811
+    """Set Blob Tier Archive records the tier at once and queues the offload;
+    a policy pass meanwhile (the remote down, so the offload waits) must not
+    move the blob to a cooler online tier instead: it ends archived."""
+    import re
+    import urllib.request
+    cname = "t" + uuid.uuid4().hex[:16]
+    path = policy_file([rule("cool", [cname + "/"],
+                             {"tierToCool": {"daysAfterModificationGreaterThan": 30}})])
+    s = TierServer(remote_container.with_base(proxy.url).sas_url,
+                   extra_args=["--tier-policy", path, "--tier-interval", "3600",
+                               "--tier-clock-offset-days", "40", "--admin-port", "0"])
+    # A failed move waits 3 s before its retry: the pass below finds it queued.
+    s.extra_args[s.extra_args.index("--tier-retry-ms") + 1] = "3000"
+    s.start()
+    try:
+        deadline = time.time() + 10
+        while not re.search(r"admin on [\d.]+:(\d+)", s.log() + s.banner) and time.time() < deadline:
+            time.sleep(0.02)
+        admin = "http://127.0.0.1:%s" % re.search(r"admin on [\d.]+:(\d+)",
+                                                 s.log() + s.banner).group(1)
+
+        def queue_depth():
+            with urllib.request.urlopen(admin + "/metrics", timeout=10) as r:
+                m = re.search(r"^strata_tier_queue_depth\{[^}]*\} (\d+)$", r.read().decode(), re.M)
+            return int(m.group(1))
+
+        c = s.service().create_container(cname)
+        a, probe = c.get_blob_client("a"), c.get_blob_client("probe")
+        data = os.urandom(20_000)
+        a.upload_blob(data)
+        probe.upload_blob(b"p" * 1000)
+        proxy.go_down()
+        a.set_standard_blob_tier("Archive")
+        deadline = time.time() + 30
+        while "/a: " not in s.log() and time.time() < deadline:  # its first try failed
+            time.sleep(0.02)
+        assert "/a: " in s.log()
+        s.proc.send_signal(signal.SIGUSR1)
+        # The pass queued the probe's move to Cool beside a's archive offload
+        # (waiting for its retry, or being tried).
+        deadline = time.time() + 30
+        while queue_depth() < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        assert queue_depth() >= 2
+        proxy.come_back()
+        wait_state(a, "archived")
+        assert a.get_blob_properties().blob_tier == "Archive"
+        wait_state(probe, "offloaded")
     finally:
         s.stop()
