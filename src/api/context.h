@@ -12,6 +12,7 @@
 #include "http/message.h"
 #include "ns/store.h"
 #include "tier/capacity_tier.h"
+#include "tier/url_fetch.h"
 
 namespace strata::api {
 
@@ -19,18 +20,27 @@ class CopyJobs;  // copy_jobs.h
 
 struct Account {
   std::string name;
-  std::string key;  // raw bytes
+  std::string key;   // raw bytes (key1)
+  std::string key2;  // raw bytes of the second key; "" when none
   std::unique_ptr<ns::Store> store;
   tier::CapacityTier* tier = nullptr;  // the capacity tier, when one is configured
   // Runs large Copy Blob copies in the background; null: every copy
   // completes before its response.
   CopyJobs* copies = nullptr;
+  // Fetches copy sources on other hosts (From-URL copies), within the
+  // operator's allowances; null: sources must be on this server.
+  const tier::UrlFetcher* fetcher = nullptr;
 };
 
 // The source of a copy or rename (x-ms-copy-source, x-ms-rename-source),
 // parsed, validated and authorized by the front door (api/sources.h).
 struct SourceRef {
-  std::string container, blob;  // decoded, valid names of this account
+  // The account holding the source: this server's, possibly not the
+  // destination's; null for a rename source (the request's own account) and
+  // for a remote source.
+  Account* account = nullptr;
+  bool remote = false;          // on another host: `url` is fetched (tier::UrlFetcher)
+  std::string container, blob;  // decoded, valid names in `account`
   std::string query;            // the source's own query (a SAS), raw
   std::string url;              // the header's value, as sent
 };

@@ -1,6 +1,7 @@
-// Copy Blob, Copy Blob From URL and Put Blob From URL for sources in this
-// account (parsed, confined and authorized before the handler:
-// api/sources.h). Data is copied in the kernel (copy_file_range), on the server's
+// Copy Blob, Copy Blob From URL and Put Blob From URL for sources in an
+// account of this server (parsed, confined and authorized before the
+// handler: api/sources.h), or on another host (RemoteCopy: fetched through
+// tier::UrlFetcher, which guards what may be fetched). Data is copied in the kernel (copy_file_range), on the server's
 // worker pool (routes.cc). Copy Blob of a source at or above the background
 // threshold answers at once with x-ms-copy-status: pending and copies in
 // the background (copy_jobs.h), as Azure does; every other copy completes
@@ -8,8 +9,10 @@
 #include "api/conditions.h"
 #include "api/context.h"
 #include "api/copy_jobs.h"
+#include "common/crypto.h"
 #include "common/strings.h"
 #include "ns/names.h"
+#include "tier/url_fetch.h"
 
 namespace strata::api {
 
@@ -100,11 +103,158 @@ http::Response StartPendingCopy(Ctx& ctx, ns::Store::OpenBlob source, ns::BlobRe
   return r;
 }
 
+// The most a copy reads from another host in one request: Azure's limits
+// for Copy Blob From URL (256 MiB) and Put Blob From URL (5000 MiB). Copy
+// Blob from another host is served the same way as Copy Blob From URL here
+// (on the worker pool, before the response), so it takes the same limit.
+constexpr uint64_t kMaxSyncCopy = 256ull << 20;
+constexpr uint64_t kMaxPutFromUrl = 5000ull << 20;
+
+// A refusal about the source of a From-URL copy, with the source's own
+// status and error code when it answered (x-ms-copy-source-status-code,
+// x-ms-copy-source-error-code, as Azure reports them).
+http::Response SourceFailure(const tier::FetchResult& f) {
+  using Kind = tier::FetchResult::Kind;
+  if (f.kind == Kind::kHttpError && (f.status == 304 || f.status == 412))
+    return ErrorResponse(AzError::kSourceConditionNotMet);
+  http::Response r = ErrorResponse(AzError::kCannotVerifyCopySource, f.detail);
+  switch (f.kind) {
+    case Kind::kRefused: break;  // 403: not a source this server may read
+    case Kind::kHttpError:
+      // The source's 4xx passes through (404, 403, ...); anything else
+      // (a redirect, a 5xx) is a source that cannot be verified: 409.
+      r.status = f.status >= 400 && f.status < 500 ? static_cast<int>(f.status) : 409;
+      break;
+    default: r.status = 409; break;
+  }
+  if (f.status != 0) {
+    r.Set("x-ms-copy-source-status-code", std::to_string(f.status));
+    if (!f.error_code.empty()) r.Set("x-ms-copy-source-error-code", f.error_code);
+  }
+  return r;
+}
+
+// A copy from another host: fetched on this worker thread into a staged
+// file (never whole in memory), within the fetcher's guard and the
+// operation's size limit, then committed as a local copy is. The request's
+// credentials are never sent: only the URL (with its own SAS), the service
+// version and the source conditions.
+http::Response RemoteCopy(Ctx& ctx, CopyKind kind) {
+  const SourceRef* src = &ctx.source;
+  const tier::UrlFetcher* fetcher = ctx.account->fetcher;
+  if (!fetcher) {
+    tier::FetchResult no;
+    no.kind = tier::FetchResult::Kind::kRefused;
+    no.detail = "This server copies only from its own accounts.";
+    return SourceFailure(no);
+  }
+  ns::Metadata meta;
+  AzError err;
+  if (!ParseMetadata(*ctx.req, &meta, &err)) return ErrorResponse(err);
+  if (auto tier = ctx.H("x-ms-access-tier"); tier && *tier != "Hot")
+    return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+  // Nothing is fetched for a destination that cannot take it.
+  if (!ctx.store().GetContainer(ctx.container).ok()) return ErrorResponse(AzError::kContainerNotFound);
+  std::string want_md5;
+  if (auto m = ctx.H("x-ms-source-content-md5")) {
+    auto raw = Base64Decode(*m);
+    if (!raw || raw->size() != 16) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-source-content-md5");
+    want_md5 = std::move(*raw);
+  }
+
+  tier::FetchRequest fr;
+  fr.url = src->url;
+  fr.max_bytes = kind == CopyKind::kPutFromUrl ? kMaxPutFromUrl : kMaxSyncCopy;
+  if (fetcher->policy().max_bytes) fr.max_bytes = std::min(fr.max_bytes, fetcher->policy().max_bytes);
+  fr.headers.emplace_back("x-ms-version", "2021-08-06");
+  // The source conditions go to the source, and are checked again below on
+  // what it answered (a source may ignore them).
+  for (const char* name : {"if-match", "if-none-match", "if-modified-since", "if-unmodified-since"})
+    if (auto v = ctx.H(std::string("x-ms-source-") + name)) fr.headers.emplace_back(name, *v);
+  std::string tmp = ctx.store().NewTempPath(ctx.container);
+  auto out = ctx.store().fs()->OpenWrite(tmp, true, true);
+  if (!out.ok()) return ErrorResponse(AzError::kInternalError, out.status().message());
+  ctx.req->body_file = tmp;  // removed by the server unless committed
+  Md5Hasher md5;
+  File* file = out->get();
+  fr.sink = [file, &md5](const char* data, size_t n) {
+    md5.Update(data, n);
+    return file->Append(data, n).ok();
+  };
+  tier::FetchResult f = fetcher->Fetch(fr);
+  out->reset();
+  if (f.kind != tier::FetchResult::Kind::kOk) return SourceFailure(f);
+  std::string digest = md5.Final();
+  if (!want_md5.empty() && want_md5 != digest) return ErrorResponse(AzError::kMd5Mismatch);
+
+  Conditions sc = ParseConditions(*ctx.req, "x-ms-source-");
+  if (sc.any()) {
+    std::string etag = f.Header("etag").value_or("");
+    if (etag.size() >= 2 && etag.front() == '"') etag = etag.substr(1, etag.size() - 2);
+    TimeNs lm = 0;
+    if (auto h = f.Header("last-modified")) lm = ParseHttpDate(*h).value_or(0);
+    if (Evaluate(sc, true, etag, lm, false) != CondOutcome::kOk)
+      return ErrorResponse(AzError::kSourceConditionNotMet);
+  }
+
+  ns::BlobRecord rec;
+  rec.blob_type = "BlockBlob";
+  rec.content_type = f.Header("content-type").value_or("application/octet-stream");
+  rec.content_encoding = f.Header("content-encoding").value_or("");
+  rec.content_language = f.Header("content-language").value_or("");
+  rec.content_disposition = f.Header("content-disposition").value_or("");
+  rec.cache_control = f.Header("cache-control").value_or("");
+  // The source's own Content-MD5 when it sent one for these bytes; else the
+  // digest of what arrived.
+  auto source_md5 = f.Header("content-md5");
+  auto source_md5_raw = source_md5 ? Base64Decode(*source_md5) : std::nullopt;
+  rec.content_md5 = source_md5_raw && source_md5_raw->size() == 16 ? *source_md5_raw : digest;
+  if (kind == CopyKind::kPutFromUrl) {
+    rec.metadata = std::move(meta);
+    auto copy_props = ctx.H("x-ms-copy-source-blob-properties");
+    ApplyContentHeaders(ctx, &rec, copy_props && *copy_props == "false");
+  } else {
+    if (meta.empty()) {
+      for (const auto& [name, value] : f.metadata) meta.emplace_back(name, value);
+    }
+    rec.metadata = std::move(meta);
+    rec.copy_id = NewCopyId();
+    rec.copy_source = src->url.substr(0, src->url.find('?'));
+    rec.copy_status = "success";
+    rec.copy_completion = ctx.now;
+    rec.copy_length = f.bytes;
+  }
+  auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
+  auto old = ctx.store().Head(ctx.container, ctx.blob);
+  if (auto e = CheckCopyDestination(ctx, old, kind != CopyKind::kPutFromUrl, &rec)) return *e;
+  bool exists = old.ok();
+  rec.etag = ns::NewEtag();
+  rec.last_modified = ctx.now;
+  rec.created = exists ? old->rec.created : ctx.now;
+  Status s = ctx.store().Commit(ctx.container, ctx.blob, tmp, rec, true);
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
+  ctx.req->body_file.clear();
+  http::Response r;
+  r.status = kind == CopyKind::kPutFromUrl ? 201 : 202;
+  SetEtagHeaders(r, rec.etag, rec.last_modified);
+  if (kind != CopyKind::kPutFromUrl) {
+    r.Set("x-ms-copy-id", rec.copy_id);
+    r.Set("x-ms-copy-status", "success");
+  }
+  r.Set("Content-MD5", Base64Encode(rec.content_md5));
+  r.Set("x-ms-request-server-encrypted", "true");
+  return r;
+}
+
 http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   // The front door parsed, confined and authorized the source (api/sources.h).
   const SourceRef* src = &ctx.source;
+  if (src->remote) return RemoteCopy(ctx, kind);
   const std::string& url = src->url;
-  auto source = ctx.store().Open(src->container, src->blob);
+  // The source's account: this one, or another of this server.
+  Ctx src_ctx = ctx;
+  if (src->account) src_ctx.account = src->account;
+  auto source = src_ctx.store().Open(src->container, src->blob);
   if (!source.ok()) {
     if (kind == CopyKind::kAsync)
       return ErrorResponse(AzError::kBlobNotFound, "The copy source does not exist.");
@@ -118,7 +268,7 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   if (Evaluate(sc, true, source->info->rec.etag, source->info->rec.last_modified, false) !=
       CondOutcome::kOk)
     return ErrorResponse(AzError::kSourceConditionNotMet);
-  if (auto e = NeedLocalData(ctx, src->container, src->blob, source->info->rec))
+  if (auto e = NeedLocalData(src_ctx, src->container, src->blob, source->info->rec))
     return ErrorResponse(*e);
   ns::BlobRecord rec = source->info->rec;
   rec.lease = ns::Lease{};
@@ -154,7 +304,8 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   out->reset();
   if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
 
-  bool same = src->container == ctx.container && src->blob == ctx.blob;
+  bool same = src_ctx.account == ctx.account && src->container == ctx.container &&
+              src->blob == ctx.blob;
   std::unique_lock<std::mutex> lock;
   if (!same) lock = ctx.store().LockBlob(ctx.container, ctx.blob);
   auto old = ctx.store().Head(ctx.container, ctx.blob);
