@@ -86,6 +86,13 @@ class BlockTarget : public http::BodyTarget {
  private:
   std::unique_ptr<ns::BlockSlot> slot_;
 };
+// Stores block `id` (raw) of the request's blob from its assembly slot
+// (`target`) or from the staged file `staged`, under the blob's lock: the
+// container exists, an existing blob is a block blob whose lease the
+// request holds, all block ids have one length, and the store's block count
+// and byte limits hold. nullopt on success (the staged file is taken).
+std::optional<http::Response> StoreStagedBlock(Ctx& ctx, const std::string& id,
+                                               BlockTarget* target, const std::string& staged);
 // ETag in quotes, as sent on the wire.
 std::string QuoteEtag(const std::string& etag);
 // Adds ETag and Last-Modified.
@@ -178,6 +185,7 @@ http::Response SetBlobTier(Ctx&);
 http::Response CopyBlob(Ctx&);
 http::Response CopyBlobFromUrl(Ctx&);
 http::Response PutBlobFromUrl(Ctx&);
+http::Response PutBlockFromUrl(Ctx&);
 http::Response AbortCopyBlob(Ctx&);
 
 http::Response PutBlock(Ctx&);

@@ -166,3 +166,15 @@ def test_CrossAccountCopy_unknown_account_is_refused(xserver, dst):
             headers=_headers("sync", _url(xserver, "c", account="nosuchacct")))
     assert r.status_code == 403, r.text
     assert signing.error_code(r) == "CannotVerifyCopySource"
+
+
+def test_CrossAccountCopy_put_block_from_url(xserver, src, dst):
+    sas = generate_blob_sas(SRC_ACCOUNT, src.container_name, "b", account_key=SRC_KEY2,
+                            permission="r", expiry=_exp())
+    r = raw(xserver, "PUT", dst.container_name, "blk", query="comp=block&blockid=QUFBQQ%3D%3D",
+            headers={"x-ms-copy-source": _url(xserver, src.container_name, query=sas)})
+    assert r.status_code == 201, r.text
+    r = raw(xserver, "PUT", dst.container_name, "blk2", query="comp=block&blockid=QUFBQQ%3D%3D",
+            headers={"x-ms-copy-source": _url(xserver, src.container_name)})
+    assert r.status_code == 403, r.text
+    assert signing.error_code(r) == "CannotVerifyCopySource"

@@ -376,3 +376,38 @@ def test_RemoteCopy_into_missing_container(copier, misbehaving):
     assert r.status_code == 404, r.text
     assert signing.error_code(r) == "ContainerNotFound"
     assert Misbehaving.seen == []
+
+
+def test_RemoteCopy_put_block_from_url_with_range(copier, source):
+    dest = _dest(copier)
+    for n, rng in ((1, "bytes=0-5"), (2, "bytes=6-11")):
+        r = raw(copier, "PUT", dest, "blocks",
+                query="comp=block&blockid=" + base64.b64encode(b"blk%d" % n).decode(),
+                headers={"x-ms-copy-source": source["sas_url"], "x-ms-source-range": rng})
+        assert r.status_code == 201, r.text
+    body = ("<?xml version='1.0' encoding='utf-8'?><BlockList><Latest>%s</Latest>"
+            "<Latest>%s</Latest></BlockList>" % (base64.b64encode(b"blk1").decode(),
+                                                  base64.b64encode(b"blk2").decode()))
+    r = raw(copier, "PUT", dest, "blocks", query="comp=blocklist", body=body.encode())
+    assert r.status_code == 201, r.text
+    assert raw(copier, "GET", dest, "blocks").content == b"remote bytes"
+
+
+def test_RemoteCopy_put_block_from_url_source_ignoring_range(copier, misbehaving):
+    """A source that answers 200 with the whole body to a range is refused."""
+    dest = _dest(copier)
+    r = raw(copier, "PUT", dest, "blocks", query="comp=block&blockid=QUFBQQ%3D%3D",
+            headers={"x-ms-copy-source": "http://127.0.0.1:%d/ok" % misbehaving,
+                     "x-ms-source-range": "bytes=0-3"})
+    assert r.status_code == 409, r.text
+    assert signing.error_code(r) == "CannotVerifyCopySource"
+
+
+def test_RemoteCopy_put_block_from_url_refused_by_address(guarded, misbehaving):
+    Misbehaving.seen.clear()
+    dest = _dest(guarded)
+    r = raw(guarded, "PUT", dest, "blocks", query="comp=block&blockid=QUFBQQ%3D%3D",
+            headers={"x-ms-copy-source": "http://127.0.0.1:%d/ok" % misbehaving})
+    assert r.status_code == 403, r.text
+    assert signing.error_code(r) == "CannotVerifyCopySource"
+    assert Misbehaving.seen == []
