@@ -117,6 +117,7 @@ http::Response SourceFailure(const tier::FetchResult& f) {
   using Kind = tier::FetchResult::Kind;
   if (f.kind == Kind::kHttpError && (f.status == 304 || f.status == 412))
     return ErrorResponse(AzError::kSourceConditionNotMet);
+  if (f.kind == Kind::kBusy) return ErrorResponse(AzError::kServerBusy, f.detail);
   http::Response r = ErrorResponse(AzError::kCannotVerifyCopySource, f.detail);
   switch (f.kind) {
     case Kind::kRefused: break;  // 403: not a source this server may read

@@ -117,13 +117,15 @@ Status LoadConfigFile(const std::string& path, Config* cfg) {
           }
         } else if (key == "allow_private") {
           p.allow_private = val.get<bool>();
-        } else if (key == "connect_timeout_s" || key == "timeout_s" || key == "min_speed_window_s") {
+        } else if (key == "connect_timeout_s" || key == "timeout_s" ||
+                   key == "min_speed_window_s" || key == "max_concurrent") {
           int v = val.get<int>();
           if (v <= 0)
             return Status(ErrorKind::kInvalidArgument, "copy_sources." + key + " must be positive");
-          (key == "connect_timeout_s" ? p.connect_timeout_s
-           : key == "timeout_s"       ? p.timeout_s
-                                      : p.min_speed_window_s) = v;
+          (key == "connect_timeout_s"   ? p.connect_timeout_s
+           : key == "timeout_s"         ? p.timeout_s
+           : key == "max_concurrent"    ? p.max_concurrent
+                                        : p.min_speed_window_s) = v;
         } else if (key == "min_speed_bytes") {
           p.min_speed_bytes = val.get<uint64_t>();
         } else if (key == "max_bytes") {

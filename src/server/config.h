@@ -78,7 +78,7 @@ struct Config {
 //    "copy_sources": {"hosts": ["*.blob.core.windows.net"], "allow_private": false,
 //                     "connect_timeout_s": 10, "timeout_s": 600,
 //                     "min_speed_bytes": 1024, "min_speed_window_s": 30,
-//                     "max_bytes": 0}}
+//                     "max_bytes": 0, "max_concurrent": 4}}
 // Every account in the file needs a name, a base64 key and its own root;
 // "key2" (optional) is its second key: signatures made with either verify,
 // so clients can move to one key while the other is regenerated.

@@ -232,6 +232,17 @@ FetchResult UrlFetcher::Fetch(const FetchRequest& request) const {
     return Refuse("The copy source's host is not one this server may copy from.");
   // A fragment is never sent; drop it so nothing depends on how it parses.
   curl_url_set(url.get(), CURLUPART_FRAGMENT, nullptr, 0);
+  if (running_.fetch_add(1) >= policy_.max_concurrent) {
+    running_.fetch_sub(1);
+    FetchResult busy;
+    busy.kind = FetchResult::Kind::kBusy;
+    busy.detail = "Too many copies from other hosts are running; retry later.";
+    return busy;
+  }
+  struct Release {
+    std::atomic<int>* n;
+    ~Release() { n->fetch_sub(1); }
+  } release{&running_};
 
   std::unique_ptr<CURL, CurlDeleter> h(curl_easy_init());
   if (!h) return Refuse("Cannot start a fetch.");

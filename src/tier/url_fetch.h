@@ -33,6 +33,7 @@
 
 #include <sys/socket.h>
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <optional>
@@ -54,6 +55,9 @@ struct FetchPolicy {
   // At most this many bytes per fetch, below each operation's own limit
   // (the caller applies the lower); 0: the operation's limit.
   uint64_t max_bytes = 0;
+  // Fetches running at once, over all callers; more are refused (kBusy) so
+  // that slow sources cannot take every worker of the pool.
+  int max_concurrent = 4;
   int connect_timeout_s = 10;
   int timeout_s = 600;             // the whole fetch
   uint64_t min_speed_bytes = 1024;  // slower than this (bytes/s) ...
@@ -85,6 +89,7 @@ struct FetchResult {
     kTimeout,     // a time limit ran out
     kFailed,      // transport error (detail says what)
     kSinkFailed,  // the sink refused data
+    kBusy,        // max_concurrent fetches are running already (nothing sent)
   };
   Kind kind = Kind::kFailed;
   long status = 0;
@@ -111,6 +116,7 @@ class UrlFetcher {
 
  private:
   const FetchPolicy policy_;
+  mutable std::atomic<int> running_{0};
 };
 
 }  // namespace strata::tier

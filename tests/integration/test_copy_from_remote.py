@@ -411,3 +411,31 @@ def test_RemoteCopy_put_block_from_url_refused_by_address(guarded, misbehaving):
     assert r.status_code == 403, r.text
     assert signing.error_code(r) == "CannotVerifyCopySource"
     assert Misbehaving.seen == []
+
+
+def test_RemoteCopy_concurrent_fetches_are_bounded(misbehaving):
+    """copy_sources.max_concurrent: while one slow fetch runs, another is
+    answered 503 ServerBusy at once (a retryable status), so slow sources
+    cannot take every worker."""
+    s = _copying_server({"hosts": ["127.0.0.1"], "allow_private": True, "max_concurrent": 1,
+                         "min_speed_bytes": 1024, "min_speed_window_s": 3})
+    try:
+        dest = _dest(s)
+        Misbehaving.seen.clear()
+        slow = {}
+        t = threading.Thread(target=lambda: slow.setdefault(
+            "r", _copy(s, dest, "sync", "http://127.0.0.1:%d/trickle" % misbehaving)))
+        t.start()
+        deadline = time.monotonic() + 10
+        while not Misbehaving.seen and time.monotonic() < deadline:  # bounded
+            time.sleep(0.02)
+        assert Misbehaving.seen, "the slow fetch never reached the source"
+        r = _copy(s, dest, "sync", "http://127.0.0.1:%d/ok" % misbehaving)
+        assert r.status_code == 503, r.text
+        assert signing.error_code(r) == "ServerBusy"
+        t.join(timeout=30)
+        assert slow["r"].status_code == 409
+        r = _copy(s, dest, "sync", "http://127.0.0.1:%d/ok" % misbehaving)
+        assert r.status_code == 202, r.text
+    finally:
+        s.stop()
