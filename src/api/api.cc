@@ -320,7 +320,7 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
   view.blob = out->blob;
   view.client_ip = req.remote_ip;
   view.https = req.https;
-  auth::Account aa{acct->name, acct->key};
+  auth::Account aa{acct->name, acct->key, acct->key2};
   auth::Outcome o = auth::Authorize(
       view, aa, out->route->demand,
       [acct](const std::string& c, const std::string& id) { return LookupPolicy(acct, c, id); },
@@ -360,8 +360,15 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
   switch (out->route->source) {
     case SourceKind::kNone: break;
     case SourceKind::kCopy:
-      if (auto e = ResolveCopySource(acct, req, o.scheme, out->route->fn == CopyBlob,
-                                     out->route->source_demand, NowNs(), &out->source))
+      if (auto e = ResolveCopySource(
+              acct,
+              [this](std::string_view name) -> Account* {
+                for (auto& a : accounts_)
+                  if (a->name == name) return a.get();
+                return nullptr;
+              },
+              req, o.scheme, out->route->fn == CopyBlob, /*remote_ok=*/true,
+              out->route->source_demand, NowNs(), &out->source))
         return e;
       break;
     case SourceKind::kRename:

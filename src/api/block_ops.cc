@@ -18,20 +18,8 @@ constexpr size_t kMaxCommittedBlocks = 50000;
 constexpr size_t kMaxBlockIdBytes = 64;
 }  // namespace
 
-http::Response PutBlock(Ctx& ctx) {
-  auto id_b64 = ctx.Q("blockid");
-  if (!id_b64) return QueryError(AzError::kMissingRequiredQueryParameter, *ctx.req, "blockid");
-  auto id = Base64Decode(*id_b64);
-  if (!id || id->empty() || id->size() > kMaxBlockIdBytes)
-    return ErrorResponse(AzError::kInvalidQueryParameterValue,
-                         "blockid must be Base64 of at most 64 bytes.");
-  if (auto e = CheckContentMd5(ctx)) return ErrorResponse(*e);
-  if (auto e = CheckContentCrc64(ctx)) return ErrorResponse(*e);
-  // The body is in the blob's assembly file (see Api::Prepare), or spooled.
-  auto* target = static_cast<BlockTarget*>(ctx.req->body_target.get());
-  Result<std::string> staged = std::string();
-  if (!target) staged = StagedBody(ctx);
-  if (!staged.ok()) return ErrorResponse(FromStatus(staged.status(), true), PublicDetail(staged.status()));
+std::optional<http::Response> StoreStagedBlock(Ctx& ctx, const std::string& id,
+                                               BlockTarget* target, const std::string& staged) {
   auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
   auto cont = ctx.store().GetContainer(ctx.container);
   if (!cont.ok()) return ErrorResponse(AzError::kContainerNotFound);
@@ -46,16 +34,34 @@ http::Response PutBlock(Ctx& ctx) {
   size_t want_len = tally->id_len;
   if (!tally->count && existing.ok() && !existing->rec.committed_blocks.empty())
     want_len = existing->rec.committed_blocks.front().id.size();
-  if (want_len && want_len != id->size())
+  if (want_len && want_len != id.size())
     return ErrorResponse(AzError::kInvalidBlobOrBlock,
                          "All block ids of a blob must have the same length.");
   // The store checks the block count (ns::Store::kMaxUncommittedBlocks) and
   // the container's byte limit, from the blob's tally: never a listing.
-  Status s = target ? ctx.store().StoreBlockSlot(ctx.container, ctx.blob, *id, target->slot())
-                    : ctx.store().StoreBlock(ctx.container, ctx.blob, *id, *staged);
+  Status s = target ? ctx.store().StoreBlockSlot(ctx.container, ctx.blob, id, target->slot())
+                    : ctx.store().StoreBlock(ctx.container, ctx.blob, id, staged);
   if (s.kind() == ErrorKind::kLimitReached)
     return ErrorResponse(AzError::kUncommittedBlockCountExceedsLimit);
   if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
+  return std::nullopt;
+}
+
+http::Response PutBlock(Ctx& ctx) {
+  auto id_b64 = ctx.Q("blockid");
+  if (!id_b64) return QueryError(AzError::kMissingRequiredQueryParameter, *ctx.req, "blockid");
+  auto id = Base64Decode(*id_b64);
+  if (!id || id->empty() || id->size() > kMaxBlockIdBytes)
+    return ErrorResponse(AzError::kInvalidQueryParameterValue,
+                         "blockid must be Base64 of at most 64 bytes.");
+  if (auto e = CheckContentMd5(ctx)) return ErrorResponse(*e);
+  if (auto e = CheckContentCrc64(ctx)) return ErrorResponse(*e);
+  // The body is in the blob's assembly file (see Api::Prepare), or spooled.
+  auto* target = static_cast<BlockTarget*>(ctx.req->body_target.get());
+  Result<std::string> staged = std::string();
+  if (!target) staged = StagedBody(ctx);
+  if (!staged.ok()) return ErrorResponse(FromStatus(staged.status(), true), PublicDetail(staged.status()));
+  if (auto e = StoreStagedBlock(ctx, *id, target, *staged)) return *e;
   ctx.req->body_file.clear();
   http::Response r;
   r.status = 201;

@@ -12,6 +12,7 @@
 #include "http/message.h"
 #include "ns/store.h"
 #include "tier/capacity_tier.h"
+#include "tier/url_fetch.h"
 
 namespace strata::api {
 
@@ -19,7 +20,8 @@ class CopyJobs;  // copy_jobs.h
 
 struct Account {
   std::string name;
-  std::string key;  // raw bytes
+  std::string key;   // raw bytes (key1)
+  std::string key2;  // raw bytes of the second key; "" when none
   std::unique_ptr<ns::Store> store;
   tier::CapacityTier* tier = nullptr;  // the capacity tier, when one is configured
   // Runs large Copy Blob copies in the background; null: every copy
@@ -28,12 +30,20 @@ struct Account {
   // How long a rehydration from Archive takes when the data is local
   // (Standard priority; High takes a tenth). Not 0: clients see it pending.
   TimeNs rehydrate_delay = 10LL * 1000000000LL;
+  // Fetches copy sources on other hosts (From-URL copies), within the
+  // operator's allowances; null: sources must be on this server.
+  const tier::UrlFetcher* fetcher = nullptr;
 };
 
 // The source of a copy or rename (x-ms-copy-source, x-ms-rename-source),
 // parsed, validated and authorized by the front door (api/sources.h).
 struct SourceRef {
-  std::string container, blob;  // decoded, valid names of this account
+  // The account holding the source: this server's, possibly not the
+  // destination's; null for a rename source (the request's own account) and
+  // for a remote source.
+  Account* account = nullptr;
+  bool remote = false;          // on another host: `url` is fetched (tier::UrlFetcher)
+  std::string container, blob;  // decoded, valid names in `account`
   std::string query;            // the source's own query (a SAS), raw
   std::string url;              // the header's value, as sent
 };
@@ -82,6 +92,13 @@ class BlockTarget : public http::BodyTarget {
  private:
   std::unique_ptr<ns::BlockSlot> slot_;
 };
+// Stores block `id` (raw) of the request's blob from its assembly slot
+// (`target`) or from the staged file `staged`, under the blob's lock: the
+// container exists, an existing blob is a block blob whose lease the
+// request holds, all block ids have one length, and the store's block count
+// and byte limits hold. nullopt on success (the staged file is taken).
+std::optional<http::Response> StoreStagedBlock(Ctx& ctx, const std::string& id,
+                                               BlockTarget* target, const std::string& staged);
 // ETag in quotes, as sent on the wire.
 std::string QuoteEtag(const std::string& etag);
 // Adds ETag and Last-Modified.
@@ -188,6 +205,7 @@ http::Response SetBlobTier(Ctx&);
 http::Response CopyBlob(Ctx&);
 http::Response CopyBlobFromUrl(Ctx&);
 http::Response PutBlobFromUrl(Ctx&);
+http::Response PutBlockFromUrl(Ctx&);
 http::Response AbortCopyBlob(Ctx&);
 
 http::Response PutBlock(Ctx&);

@@ -1,6 +1,7 @@
-// Copy Blob, Copy Blob From URL and Put Blob From URL for sources in this
-// account (parsed, confined and authorized before the handler:
-// api/sources.h). Data is copied in the kernel (copy_file_range), on the server's
+// Copy Blob, Copy Blob From URL and Put Blob From URL for sources in an
+// account of this server (parsed, confined and authorized before the
+// handler: api/sources.h), or on another host (RemoteCopy: fetched through
+// tier::UrlFetcher, which guards what may be fetched). Data is copied in the kernel (copy_file_range), on the server's
 // worker pool (routes.cc). Copy Blob of a source at or above the background
 // threshold answers at once with x-ms-copy-status: pending and copies in
 // the background (copy_jobs.h), as Azure does; every other copy completes
@@ -8,8 +9,10 @@
 #include "api/conditions.h"
 #include "api/context.h"
 #include "api/copy_jobs.h"
+#include "common/crypto.h"
 #include "common/strings.h"
 #include "ns/names.h"
+#include "tier/url_fetch.h"
 
 namespace strata::api {
 
@@ -102,11 +105,159 @@ http::Response StartPendingCopy(Ctx& ctx, ns::Store::OpenBlob source, ns::BlobRe
   return r;
 }
 
+// The most a copy reads from another host in one request: Azure's limits
+// for Copy Blob From URL (256 MiB) and Put Blob From URL (5000 MiB). Copy
+// Blob from another host is served the same way as Copy Blob From URL here
+// (on the worker pool, before the response), so it takes the same limit.
+constexpr uint64_t kMaxSyncCopy = 256ull << 20;
+constexpr uint64_t kMaxPutFromUrl = 5000ull << 20;
+
+// A refusal about the source of a From-URL copy, with the source's own
+// status and error code when it answered (x-ms-copy-source-status-code,
+// x-ms-copy-source-error-code, as Azure reports them).
+http::Response SourceFailure(const tier::FetchResult& f) {
+  using Kind = tier::FetchResult::Kind;
+  if (f.kind == Kind::kHttpError && (f.status == 304 || f.status == 412))
+    return ErrorResponse(AzError::kSourceConditionNotMet);
+  if (f.kind == Kind::kBusy) return ErrorResponse(AzError::kServerBusy, f.detail);
+  http::Response r = ErrorResponse(AzError::kCannotVerifyCopySource, f.detail);
+  switch (f.kind) {
+    case Kind::kRefused: break;  // 403: not a source this server may read
+    case Kind::kHttpError:
+      // The source's 4xx passes through (404, 403, ...); anything else
+      // (a redirect, a 5xx) is a source that cannot be verified: 409.
+      r.status = f.status >= 400 && f.status < 500 ? static_cast<int>(f.status) : 409;
+      break;
+    default: r.status = 409; break;
+  }
+  if (f.status != 0) {
+    r.Set("x-ms-copy-source-status-code", std::to_string(f.status));
+    if (!f.error_code.empty()) r.Set("x-ms-copy-source-error-code", f.error_code);
+  }
+  return r;
+}
+
+// A copy from another host: fetched on this worker thread into a staged
+// file (never whole in memory), within the fetcher's guard and the
+// operation's size limit, then committed as a local copy is. The request's
+// credentials are never sent: only the URL (with its own SAS), the service
+// version and the source conditions.
+http::Response RemoteCopy(Ctx& ctx, CopyKind kind) {
+  const SourceRef* src = &ctx.source;
+  const tier::UrlFetcher* fetcher = ctx.account->fetcher;
+  if (!fetcher) {
+    tier::FetchResult no;
+    no.kind = tier::FetchResult::Kind::kRefused;
+    no.detail = "This server copies only from its own accounts.";
+    return SourceFailure(no);
+  }
+  ns::Metadata meta;
+  AzError err;
+  if (!ParseMetadata(*ctx.req, &meta, &err)) return ErrorResponse(err);
+  if (auto tier = ctx.H("x-ms-access-tier"); tier && *tier != "Hot")
+    return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+  // Nothing is fetched for a destination that cannot take it.
+  if (!ctx.store().GetContainer(ctx.container).ok()) return ErrorResponse(AzError::kContainerNotFound);
+  std::string want_md5;
+  if (auto m = ctx.H("x-ms-source-content-md5")) {
+    auto raw = Base64Decode(*m);
+    if (!raw || raw->size() != 16) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-source-content-md5");
+    want_md5 = std::move(*raw);
+  }
+
+  tier::FetchRequest fr;
+  fr.url = src->url;
+  fr.max_bytes = kind == CopyKind::kPutFromUrl ? kMaxPutFromUrl : kMaxSyncCopy;
+  if (fetcher->policy().max_bytes) fr.max_bytes = std::min(fr.max_bytes, fetcher->policy().max_bytes);
+  fr.headers.emplace_back("x-ms-version", "2021-08-06");
+  // The source conditions go to the source, and are checked again below on
+  // what it answered (a source may ignore them).
+  for (const char* name : {"if-match", "if-none-match", "if-modified-since", "if-unmodified-since"})
+    if (auto v = ctx.H(std::string("x-ms-source-") + name)) fr.headers.emplace_back(name, *v);
+  std::string tmp = ctx.store().NewTempPath(ctx.container);
+  auto out = ctx.store().fs()->OpenWrite(tmp, true, true);
+  if (!out.ok()) return ErrorResponse(AzError::kInternalError, out.status().message());
+  ctx.req->body_file = tmp;  // removed by the server unless committed
+  Md5Hasher md5;
+  File* file = out->get();
+  fr.sink = [file, &md5](const char* data, size_t n) {
+    md5.Update(data, n);
+    return file->Append(data, n).ok();
+  };
+  tier::FetchResult f = fetcher->Fetch(fr);
+  out->reset();
+  if (f.kind != tier::FetchResult::Kind::kOk) return SourceFailure(f);
+  std::string digest = md5.Final();
+  if (!want_md5.empty() && want_md5 != digest) return ErrorResponse(AzError::kMd5Mismatch);
+
+  Conditions sc = ParseConditions(*ctx.req, "x-ms-source-");
+  if (sc.any()) {
+    std::string etag = f.Header("etag").value_or("");
+    if (etag.size() >= 2 && etag.front() == '"') etag = etag.substr(1, etag.size() - 2);
+    TimeNs lm = 0;
+    if (auto h = f.Header("last-modified")) lm = ParseHttpDate(*h).value_or(0);
+    if (Evaluate(sc, true, etag, lm, false) != CondOutcome::kOk)
+      return ErrorResponse(AzError::kSourceConditionNotMet);
+  }
+
+  ns::BlobRecord rec;
+  rec.blob_type = "BlockBlob";
+  rec.content_type = f.Header("content-type").value_or("application/octet-stream");
+  rec.content_encoding = f.Header("content-encoding").value_or("");
+  rec.content_language = f.Header("content-language").value_or("");
+  rec.content_disposition = f.Header("content-disposition").value_or("");
+  rec.cache_control = f.Header("cache-control").value_or("");
+  // The source's own Content-MD5 when it sent one for these bytes; else the
+  // digest of what arrived.
+  auto source_md5 = f.Header("content-md5");
+  auto source_md5_raw = source_md5 ? Base64Decode(*source_md5) : std::nullopt;
+  rec.content_md5 = source_md5_raw && source_md5_raw->size() == 16 ? *source_md5_raw : digest;
+  if (kind == CopyKind::kPutFromUrl) {
+    rec.metadata = std::move(meta);
+    auto copy_props = ctx.H("x-ms-copy-source-blob-properties");
+    ApplyContentHeaders(ctx, &rec, copy_props && *copy_props == "false");
+  } else {
+    if (meta.empty()) {
+      for (const auto& [name, value] : f.metadata) meta.emplace_back(name, value);
+    }
+    rec.metadata = std::move(meta);
+    rec.copy_id = NewCopyId();
+    rec.copy_source = src->url.substr(0, src->url.find('?'));
+    rec.copy_status = "success";
+    rec.copy_completion = ctx.now;
+    rec.copy_length = f.bytes;
+  }
+  auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
+  auto old = ctx.store().Head(ctx.container, ctx.blob);
+  if (auto e = CheckCopyDestination(ctx, old, kind != CopyKind::kPutFromUrl, &rec)) return *e;
+  bool exists = old.ok();
+  rec.etag = ns::NewEtag();
+  rec.last_modified = ctx.now;
+  rec.created = exists ? old->rec.created : ctx.now;
+  Status s = ctx.store().Commit(ctx.container, ctx.blob, tmp, rec, true);
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
+  ctx.req->body_file.clear();
+  http::Response r;
+  r.status = kind == CopyKind::kPutFromUrl ? 201 : 202;
+  SetEtagHeaders(r, rec.etag, rec.last_modified);
+  if (kind != CopyKind::kPutFromUrl) {
+    r.Set("x-ms-copy-id", rec.copy_id);
+    r.Set("x-ms-copy-status", "success");
+  }
+  r.Set("Content-MD5", Base64Encode(rec.content_md5));
+  r.Set("x-ms-request-server-encrypted", "true");
+  return r;
+}
+
 http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   // The front door parsed, confined and authorized the source (api/sources.h).
   const SourceRef* src = &ctx.source;
+  if (src->remote) return RemoteCopy(ctx, kind);
   const std::string& url = src->url;
-  auto source = ctx.store().Open(src->container, src->blob);
+  // The source's account: this one, or another of this server.
+  Ctx src_ctx = ctx;
+  if (src->account) src_ctx.account = src->account;
+  auto source = src_ctx.store().Open(src->container, src->blob);
   if (!source.ok()) {
     if (kind == CopyKind::kAsync)
       return ErrorResponse(AzError::kBlobNotFound, "The copy source does not exist.");
@@ -120,7 +271,7 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   if (Evaluate(sc, true, source->info->rec.etag, source->info->rec.last_modified, false) !=
       CondOutcome::kOk)
     return ErrorResponse(AzError::kSourceConditionNotMet);
-  if (auto e = NeedLocalData(ctx, src->container, src->blob, source->info->rec))
+  if (auto e = NeedLocalData(src_ctx, src->container, src->blob, source->info->rec))
     return ErrorResponse(*e);
   ns::BlobRecord rec = source->info->rec;
   rec.lease = ns::Lease{};
@@ -184,7 +335,8 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   out->reset();
   if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
 
-  bool same = src->container == ctx.container && src->blob == ctx.blob;
+  bool same = src_ctx.account == ctx.account && src->container == ctx.container &&
+              src->blob == ctx.blob;
   std::unique_lock<std::mutex> lock;
   if (!same) lock = ctx.store().LockBlob(ctx.container, ctx.blob);
   auto old = ctx.store().Head(ctx.container, ctx.blob);
@@ -214,6 +366,129 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
 http::Response CopyBlob(Ctx& ctx) { return DoCopy(ctx, CopyKind::kAsync); }
 http::Response CopyBlobFromUrl(Ctx& ctx) { return DoCopy(ctx, CopyKind::kSync); }
 http::Response PutBlobFromUrl(Ctx& ctx) { return DoCopy(ctx, CopyKind::kPutFromUrl); }
+
+// Put Block From URL: block `blockid` of the destination staged from the
+// source's bytes (x-ms-source-range "bytes=START-END", else all of them),
+// read from an account of this server or fetched from another host
+// (tier::UrlFetcher), streamed into a staged file, up to 4000 MiB as on
+// Azure. Answered 201 with the block's Content-MD5.
+http::Response PutBlockFromUrl(Ctx& ctx) {
+  constexpr uint64_t kMaxBlock = 4000ull << 20;
+  auto id_b64 = ctx.Q("blockid");
+  if (!id_b64) return ErrorResponse(AzError::kMissingRequiredQueryParameter, "blockid");
+  auto id = Base64Decode(*id_b64);
+  if (!id || id->empty() || id->size() > 64)
+    return ErrorResponse(AzError::kInvalidQueryParameterValue,
+                         "blockid must be Base64 of at most 64 bytes.");
+  // x-ms-source-range: "bytes=START-END", both inclusive and given.
+  std::optional<std::pair<uint64_t, uint64_t>> range;
+  if (auto h = ctx.H("x-ms-source-range")) {
+    std::string_view v = *h;
+    size_t dash = v.find('-');
+    auto a = StartsWith(v, "bytes=") && dash != std::string_view::npos
+                 ? ParseUint(v.substr(6, dash - 6)) : std::nullopt;
+    auto b = a ? ParseUint(v.substr(dash + 1)) : std::nullopt;
+    if (!a || !b || *b < *a) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-source-range");
+    range = std::make_pair(*a, *b - *a + 1);
+    if (range->second > kMaxBlock) return ErrorResponse(AzError::kRequestBodyTooLarge);
+  }
+  std::string want_md5;
+  if (auto m = ctx.H("x-ms-source-content-md5")) {
+    auto raw = Base64Decode(*m);
+    if (!raw || raw->size() != 16)
+      return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-source-content-md5");
+    want_md5 = std::move(*raw);
+  }
+  if (!ctx.store().GetContainer(ctx.container).ok()) return ErrorResponse(AzError::kContainerNotFound);
+  const SourceRef* src = &ctx.source;
+  std::string tmp = ctx.store().NewTempPath(ctx.container);
+  auto out = ctx.store().fs()->OpenWrite(tmp, true, true);
+  if (!out.ok()) return ErrorResponse(AzError::kInternalError, out.status().message());
+  ctx.req->body_file = tmp;  // removed by the server unless stored
+  Md5Hasher md5;
+  if (src->remote) {
+    const tier::UrlFetcher* fetcher = ctx.account->fetcher;
+    tier::FetchResult f;
+    if (!fetcher) {
+      f.kind = tier::FetchResult::Kind::kRefused;
+      f.detail = "This server copies only from its own accounts.";
+      return SourceFailure(f);
+    }
+    tier::FetchRequest fr;
+    fr.url = src->url;
+    fr.max_bytes = range ? range->second : kMaxBlock;
+    if (fetcher->policy().max_bytes) fr.max_bytes = std::min(fr.max_bytes, fetcher->policy().max_bytes);
+    fr.headers.emplace_back("x-ms-version", "2021-08-06");
+    if (range)
+      fr.headers.emplace_back("x-ms-range", "bytes=" + std::to_string(range->first) + "-" +
+                                                std::to_string(range->first + range->second - 1));
+    for (const char* name : {"if-match", "if-none-match", "if-modified-since", "if-unmodified-since"})
+      if (auto v = ctx.H(std::string("x-ms-source-") + name)) fr.headers.emplace_back(name, *v);
+    File* file = out->get();
+    fr.sink = [file, &md5](const char* data, size_t n) {
+      md5.Update(data, n);
+      return file->Append(data, n).ok();
+    };
+    f = fetcher->Fetch(fr);
+    if (f.kind != tier::FetchResult::Kind::kOk) return SourceFailure(f);
+    // A source that ignored the range (a 200 of another length) is no block.
+    if (range && f.bytes != range->second) {
+      f.kind = tier::FetchResult::Kind::kFailed;
+      f.detail = "The copy source did not send the range asked for.";
+      return SourceFailure(f);
+    }
+    Conditions sc = ParseConditions(*ctx.req, "x-ms-source-");
+    if (sc.any()) {
+      std::string etag = f.Header("etag").value_or("");
+      if (etag.size() >= 2 && etag.front() == '"') etag = etag.substr(1, etag.size() - 2);
+      TimeNs lm = 0;
+      if (auto h = f.Header("last-modified")) lm = ParseHttpDate(*h).value_or(0);
+      if (Evaluate(sc, true, etag, lm, false) != CondOutcome::kOk)
+        return ErrorResponse(AzError::kSourceConditionNotMet);
+    }
+  } else {
+    Ctx src_ctx = ctx;
+    if (src->account) src_ctx.account = src->account;
+    auto source = src_ctx.store().Open(src->container, src->blob);
+    if (!source.ok()) {
+      http::Response r = ErrorResponse(AzError::kCannotVerifyCopySource,
+                                       "The specified blob does not exist.");
+      r.status = 404;
+      return r;
+    }
+    Conditions sc = ParseConditions(*ctx.req, "x-ms-source-");
+    if (Evaluate(sc, true, source->info->rec.etag, source->info->rec.last_modified, false) !=
+        CondOutcome::kOk)
+      return ErrorResponse(AzError::kSourceConditionNotMet);
+    if (auto e = NeedLocalData(src_ctx, src->container, src->blob, source->info->rec))
+      return ErrorResponse(*e);
+    uint64_t size = source->info->st.size;
+    uint64_t off = range ? range->first : 0;
+    if (range && off >= size) return ErrorResponse(AzError::kInvalidRange);
+    uint64_t len = range ? std::min(range->second, size - off) : size;
+    if (len > kMaxBlock) return ErrorResponse(AzError::kRequestBodyTooLarge);
+    std::string buf(1 << 20, '\0');
+    for (uint64_t done = 0; done < len;) {
+      auto n = (*source->file).PRead(buf.data(), std::min<uint64_t>(buf.size(), len - done), off + done);
+      if (!n.ok() || *n == 0)
+        return ErrorResponse(AzError::kInternalError, "The copy source could not be read.");
+      md5.Update(buf.data(), *n);
+      Status s = (*out)->Append(buf.data(), *n);
+      if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
+      done += *n;
+    }
+  }
+  out->reset();
+  std::string digest = md5.Final();
+  if (!want_md5.empty() && want_md5 != digest) return ErrorResponse(AzError::kMd5Mismatch);
+  if (auto e = StoreStagedBlock(ctx, *id, nullptr, tmp)) return *e;
+  ctx.req->body_file.clear();
+  http::Response r;
+  r.status = 201;
+  r.Set("Content-MD5", Base64Encode(digest));
+  r.Set("x-ms-request-server-encrypted", "true");
+  return r;
+}
 
 http::Response AbortCopyBlob(Ctx& ctx) {
   auto id = ctx.Q("copyid");

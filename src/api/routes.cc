@@ -52,6 +52,7 @@ const Route kRoutes[] = {
   {"SetBlobTier",            Level::kBlob,    "PUT",   nullptr,     "tier",       CopyMode::kAny,  SetBlobTier,            Obj("w"),     Anon::kNever,        Body::kNone, false},
   {"AbortCopyBlob",          Level::kBlob,    "PUT",   nullptr,     "copy",       CopyMode::kAny,  AbortCopyBlob,          Obj("w"),     Anon::kNever,        Body::kNone, false},
   {"PutBlock",               Level::kBlob,    "PUT",   nullptr,     "block",      CopyMode::kNone, PutBlock,               Obj("w"),     Anon::kNever,        Body::kData, true},
+  {"PutBlockFromUrl",        Level::kBlob,    "PUT",   nullptr,     "block",      CopyMode::kAsync, PutBlockFromUrl,       Obj("w"),     Anon::kNever,        Body::kNone, true, Work::kPool, SourceKind::kCopy, Obj("r")},
   {"PutBlockList",           Level::kBlob,    "PUT",   nullptr,     "blocklist",  CopyMode::kAny,  PutBlockList,           Obj("c|w", "w"), Anon::kNever,        Body::kXml,  true, Work::kPool},
   {"GetBlockList",           Level::kBlob,    "GET",   nullptr,     "blocklist",  CopyMode::kAny,  GetBlockList,           Obj("r"),     Anon::kBlobRead,     Body::kNone, false},
   {"AppendBlock",            Level::kBlob,    "PUT",   nullptr,     "appendblock", CopyMode::kNone, AppendBlock,           Obj("a"),     Anon::kNever,        Body::kData, true},

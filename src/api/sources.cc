@@ -59,7 +59,7 @@ auth::Outcome AuthorizeAt(Account* acct, const http::Request& req, auth::Scheme 
   view.blob = blob;
   view.client_ip = req.remote_ip;
   view.https = req.https;
-  auth::Account aa{acct->name, acct->key};
+  auth::Account aa{acct->name, acct->key, acct->key2};
   auth::Outcome o = auth::Authorize(
       view, aa, demand,
       [acct](const std::string& c, const std::string& id) { return LookupPolicy(acct, c, id); },
@@ -72,8 +72,9 @@ auth::Outcome AuthorizeAt(Account* acct, const http::Request& req, auth::Scheme 
   return o;
 }
 
-std::optional<http::Response> ResolveCopySource(Account* acct, const http::Request& req,
-                                                auth::Scheme scheme, bool key_covers_source,
+std::optional<http::Response> ResolveCopySource(Account* acct, const AccountLookup& accounts,
+                                                const http::Request& req, auth::Scheme scheme,
+                                                bool key_covers_source, bool remote_ok,
                                                 const auth::Demand& demand, TimeNs now,
                                                 SourceRef* out) {
   const std::string* header = req.FindHeader("x-ms-copy-source");
@@ -87,7 +88,7 @@ std::optional<http::Response> ResolveCopySource(Account* acct, const http::Reque
                        "The copy source must be an absolute URL.");
   size_t path_start = url.find('/', scheme_end + 3);
   if (path_start == std::string::npos) return CannotVerify("The copy source names no blob.");
-  std::string host = url.substr(scheme_end + 3, path_start - scheme_end - 3);
+  std::string host = ToLower(url.substr(scheme_end + 3, path_start - scheme_end - 3));
   std::string rest = url.substr(path_start + 1);
   SourceRef src;
   src.url = url;
@@ -95,12 +96,41 @@ std::optional<http::Response> ResolveCopySource(Account* acct, const http::Reque
     src.query = rest.substr(q + 1);
     rest.resize(q);
   }
-  if (StartsWith(host, acct->name + ".")) {
-    // host-style: the path is container/blob
-  } else if (StartsWith(rest, acct->name + "/")) {
-    rest = rest.substr(acct->name.size() + 1);
-  } else {
-    return CannotVerify("Only blobs in this account can be copied.");
+  if (req.FindHeader("x-ms-copy-source-authorization"))
+    return CannotVerify("x-ms-copy-source-authorization is not supported here; use a SAS.");
+  // Which account of this server the URL names: host-style (the first label
+  // of the host) or path-style (the first path segment).
+  Account* owner = nullptr;
+  std::string_view host_name = host;
+  if (size_t colon = host_name.rfind(':');
+      colon != std::string_view::npos && host_name.back() != ']')
+    host_name = host_name.substr(0, colon);
+  if (size_t dot = host_name.find('.'); dot != std::string_view::npos)
+    owner = accounts(host_name.substr(0, dot));
+  if (!owner) {
+    size_t slash = rest.find('/');
+    if (slash != std::string::npos) {
+      if ((owner = accounts(std::string_view(rest).substr(0, slash)))) rest = rest.substr(slash + 1);
+    }
+  }
+  // A URL naming one of our accounts is read here, unless its host is not
+  // the one this request came to and is one the operator allows remote
+  // copies from (a real Azure account of the same name, say).
+  const std::string* our_host = req.FindHeader("host");
+  bool addressed_here = our_host && IEquals(*our_host, host);
+  if (remote_ok && acct->fetcher && !(owner && addressed_here) &&
+      acct->fetcher->HostAllowed(host_name)) {
+    // Fetched from another host (api/remote_copy.cc): tier::UrlFetcher
+    // checks scheme, address and limits; no credential of ours goes along.
+    src.remote = true;
+    *out = std::move(src);
+    return std::nullopt;
+  }
+  if (!owner) {
+    if (acct->fetcher)
+      return CannotVerify("The copy source is not an account of this server, and its host is "
+                          "not one this server may copy from (copy_source_hosts).");
+    return CannotVerify("The copy source is not an account of this server.");
   }
   size_t slash = rest.find('/');
   if (slash == std::string::npos) return CannotVerify("The copy source names no blob.");
@@ -109,21 +139,24 @@ std::optional<http::Response> ResolveCopySource(Account* acct, const http::Reque
   if (b) ns::NormalizeBlobName(&*b);
   // The source's names pass the same gate as the URL's own.
   if (!c || !b || !ns::ValidateContainerName(*c).ok() || !ns::ValidateBlobName(*b).ok() ||
-      acct->store->IsReservedName(*c, *b))
+      owner->store->IsReservedName(*c, *b))
     return CannotVerify("The copy source is not a valid blob name.");
+  src.account = owner;
   src.container = std::move(*c);
   src.blob = std::move(*b);
 
-  if (req.FindHeader("x-ms-copy-source-authorization"))
-    return CannotVerify("x-ms-copy-source-authorization is not supported here; use a SAS.");
+  // As on Azure, the destination's credential reaches the source only when
+  // both are in one account: another account's blob is read with a SAS of
+  // that account (verified with its keys) or by its public access.
+  bool same_account = owner == acct;
   if (auth::ParseSas(src.query)) {
     auth::Outcome o =
-        AuthorizeAt(acct, req, scheme, src.container, src.blob, src.query, demand, now);
+        AuthorizeAt(owner, req, scheme, src.container, src.blob, src.query, demand, now);
     if (!o.ok) return CannotVerify(o.message);
-  } else if (!(key_covers_source && (scheme == auth::Scheme::kSharedKey ||
-                                     scheme == auth::Scheme::kSharedKeyLite))) {
+  } else if (!(same_account && key_covers_source &&
+               (scheme == auth::Scheme::kSharedKey || scheme == auth::Scheme::kSharedKeyLite))) {
     // Read as an anonymous caller would: only a public container's blobs.
-    auto rec = acct->store->GetContainer(src.container);
+    auto rec = owner->store->GetContainer(src.container);
     if (!rec.ok() || (rec->public_access != "blob" && rec->public_access != "container"))
       return CannotVerify("The copy source must be public or carry a SAS that grants read.");
   }

@@ -70,6 +70,14 @@ bool SignatureEquals(std::string_view a, std::string_view b) {
   return CRYPTO_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+bool SignedByAccount(const Account& account, std::string_view string_to_sign,
+                     std::string_view signature) {
+  bool one = SignatureEquals(Sign(account.key, string_to_sign), signature);
+  if (account.key2.empty()) return one;
+  bool two = SignatureEquals(Sign(account.key2, string_to_sign), signature);
+  return one | two;
+}
+
 }  // namespace internal
 
 bool SasPermits(std::string_view sp, const char* wanted) {
@@ -125,9 +133,11 @@ class SasGrants {
 std::string GrantKey(const RequestView& req, const Account& account, const Demand& demand,
                      bool per_blob) {
   std::string key;
-  key.reserve(account.name.size() + account.key.size() + req.raw_query.size() +
+  key.reserve(account.name.size() + account.key.size() + account.key2.size() +
+              req.raw_query.size() +
               req.client_ip.size() + 16 + (per_blob ? req.container.size() + req.blob.size() : 0));
   key.append(account.name).append(1, '\0').append(account.key).append(1, '\0');
+  key.append(account.key2).append(1, '\0');
   key.append(req.raw_query).append(1, '\0').append(req.client_ip).append(1, '\0');
   key.push_back(static_cast<char>('0' + static_cast<int>(demand.resource_type)));
   if (demand.permission) key.append(demand.permission);

@@ -17,7 +17,9 @@ namespace strata::auth {
 
 struct Account {
   std::string name;
-  std::string key;  // raw key bytes (already base64-decoded)
+  std::string key;   // raw key bytes (already base64-decoded): key1
+  std::string key2 = {};  // the second key (rotation), raw bytes; "" when none.
+                     // A signature made with either key is accepted.
 };
 
 // What authentication sees of one request.
@@ -89,6 +91,8 @@ struct Outcome {
 // Decides whether the request is authentic and allowed.
 //   - No Authorization header and no `sig` query parameter: ok, kAnonymous
 //     (the caller then applies the container's public access level).
+//   Signatures (SharedKey and SAS) may be made with either of the account's
+//   keys (key1 or key2), each compared in constant time.
 //   - "SharedKey account:sig": the signature must match one of the accepted
 //     canonical forms (see SharedKeyStringToSign) and x-ms-date/Date must be
 //     within 15 minutes of `now`; otherwise 403 AuthenticationFailed.

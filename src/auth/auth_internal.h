@@ -39,6 +39,12 @@ std::optional<std::string> FindHeader(const RequestView& req, std::string_view l
 // Constant-time comparison of two signatures (the lengths are not secret).
 bool SignatureEquals(std::string_view a, std::string_view b);
 
+// Whether `signature` is Sign(key, string_to_sign) for key1 or key2 of
+// `account`. Both HMACs are always computed and compared in constant time,
+// so the time taken says nothing of which key (if any) matched.
+bool SignedByAccount(const Account& account, std::string_view string_to_sign,
+                     std::string_view signature);
+
 // The SharedKey / SharedKeyLite branch of Authorize. `credentials` is the
 // Authorization value after the scheme word, "account:signature".
 Outcome AuthorizeSharedKey(const RequestView& req, const Account& account, Scheme scheme,

@@ -133,10 +133,11 @@ std::optional<Outcome> CheckSignature(const Account& account, const std::string&
                                       const std::string& sig) {
   static VerifiedSignatures* verified = new VerifiedSignatures();
   std::string key;
-  key.reserve(account.key.size() + string_to_sign.size() + sig.size() + 2);
-  key.append(account.key).append(1, '\0').append(string_to_sign).append(1, '\0').append(sig);
+  key.reserve(account.key.size() + account.key2.size() + string_to_sign.size() + sig.size() + 3);
+  key.append(account.key).append(1, '\0').append(account.key2).append(1, '\0');
+  key.append(string_to_sign).append(1, '\0').append(sig);
   if (verified->Contains(key)) return std::nullopt;
-  if (internal::SignatureEquals(Sign(account.key, string_to_sign), sig)) {
+  if (internal::SignedByAccount(account, string_to_sign, sig)) {
     verified->Add(std::move(key));
     return std::nullopt;
   }

@@ -224,13 +224,13 @@ Outcome AuthorizeSharedKey(const RequestView& req, const Account& account, Schem
       if (scheme == Scheme::kSharedKeyLite) {
         std::string sts = SharedKeyLiteStringToSign(req, path, order);
         if (first.empty()) first = sts;
-        matched = matched || SignatureEquals(Sign(account.key, sts), signature);
+        matched = matched || SignedByAccount(account, sts, signature);
         continue;
       }
       for (bool plus : plus_modes) {
         std::string sts = SharedKeyStringToSignWith(req, path, order, plus);
         if (first.empty()) first = sts;
-        matched = matched || SignatureEquals(Sign(account.key, sts), signature);
+        matched = matched || SignedByAccount(account, sts, signature);
       }
     }
   }

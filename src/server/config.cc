@@ -65,6 +65,12 @@ Status LoadConfigFile(const std::string& path, Config* cfg) {
         ac.name = a.at("name").get<std::string>();
         ac.key_base64 = a.at("key").get<std::string>();
         ac.root = a.at("root").get<std::string>();
+        if (a.contains("key2")) {
+          ac.key2_base64 = a["key2"].get<std::string>();
+          auto k2 = Base64Decode(ac.key2_base64);
+          if (!k2 || k2->empty())
+            return Status(ErrorKind::kInvalidArgument, "account " + ac.name + ": key2 is not base64");
+        }
         if (a.contains("containers")) STRATA_RETURN_IF_ERROR(ParseContainers(a["containers"], &ac.containers));
         if (!Base64Decode(ac.key_base64))
           return Status(ErrorKind::kInvalidArgument, "account " + ac.name + ": key is not base64");
@@ -95,6 +101,41 @@ Status LoadConfigFile(const std::string& path, Config* cfg) {
       if (!tc.remote_key.empty() && !Base64Decode(tc.remote_key))
         return Status(ErrorKind::kInvalidArgument, "tier.key is not base64");
     }
+    if (j.contains("copy_sources")) {
+      const auto& c = j["copy_sources"];
+      if (!c.is_object()) return Status(ErrorKind::kInvalidArgument, "copy_sources must be an object");
+      tier::FetchPolicy& p = cfg->copy_sources;
+      for (const auto& [key, val] : c.items()) {
+        if (key == "hosts") {
+          p.hosts = val.get<std::vector<std::string>>();
+          for (const auto& h : p.hosts) {
+            bool ok = !h.empty() && h.find_first_of("/@:?# ") == std::string::npos &&
+                      (h == "*" || h.find('*') == std::string::npos ||
+                       (StartsWith(h, "*.") && h.find('*', 1) == std::string::npos && h.size() > 2));
+            if (!ok)
+              return Status(ErrorKind::kInvalidArgument,
+                            "copy_sources.hosts: '" + h + "' is not a host name, *.suffix or *");
+          }
+        } else if (key == "allow_private") {
+          p.allow_private = val.get<bool>();
+        } else if (key == "connect_timeout_s" || key == "timeout_s" ||
+                   key == "min_speed_window_s" || key == "max_concurrent") {
+          int v = val.get<int>();
+          if (v <= 0)
+            return Status(ErrorKind::kInvalidArgument, "copy_sources." + key + " must be positive");
+          (key == "connect_timeout_s"   ? p.connect_timeout_s
+           : key == "timeout_s"         ? p.timeout_s
+           : key == "max_concurrent"    ? p.max_concurrent
+                                        : p.min_speed_window_s) = v;
+        } else if (key == "min_speed_bytes") {
+          p.min_speed_bytes = val.get<uint64_t>();
+        } else if (key == "max_bytes") {
+          p.max_bytes = val.get<uint64_t>();
+        } else {
+          return Status(ErrorKind::kInvalidArgument, "copy_sources: unknown key " + key);
+        }
+      }
+    }
   } catch (const std::exception& e) {
     return Status(ErrorKind::kInvalidArgument, "config file " + path + ": " + e.what());
   }
@@ -105,7 +146,7 @@ void AddDefaultAccount(Config* cfg) {
   for (const auto& a : cfg->accounts)
     if (a.name == kDevAccount) return;
   cfg->accounts.insert(cfg->accounts.begin(),
-                       AccountConfig{kDevAccount, kDevKey, cfg->root, cfg->dev_containers});
+                       AccountConfig{kDevAccount, kDevKey, "", cfg->root, cfg->dev_containers});
 }
 
 }  // namespace strata::server

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "tier/url_fetch.h"
 
 namespace strata::server {
 
@@ -24,7 +25,8 @@ struct ContainerEntry {
 
 struct AccountConfig {
   std::string name;
-  std::string key_base64;
+  std::string key_base64;   // key1
+  std::string key2_base64;  // key2 (rotation); "" when none
   std::string root;  // the account's namespace root
   std::map<std::string, ContainerEntry> containers;  // by container name
 };
@@ -60,6 +62,8 @@ struct Config {
   // "containers" at the top level: those of the development account.
   std::map<std::string, ContainerEntry> dev_containers;
   TierConfig tier;
+  // Copy sources on other hosts (From-URL copies): off while hosts is empty.
+  tier::FetchPolicy copy_sources;
 };
 
 // Reads a JSON config file over `cfg`:
@@ -68,16 +72,25 @@ struct Config {
 //    "threads": 2,
 //    "containers": {"NAME": {"path": "/data/set", "read_only": true,
 //                            "max_bytes": 1000, "max_files": 10}},
-//    "accounts": [{"name": "acct", "key": "<base64>", "root": "/srv/acct",
-//                  "containers": {...}}],
+//    "accounts": [{"name": "acct", "key": "<base64>", "key2": "<base64>",
+//                  "root": "/srv/acct", "containers": {...}}],
 //    "tier": {"remote": "URL", "key": "<base64>", "prefix": "strata",
 //             "pinned": ["container/prefix"], "policy": {<lifecycle policy>},
 //             "interval": 3600, "high_watermark": 90, "low_watermark": 80,
 //             "capacity": 0,
-//             "workers": 2, "max_concurrency": 8, "bandwidth": 0}}
-// Every account in the file needs a name, a base64 key and its own root.
+//             "workers": 2, "max_concurrency": 8, "bandwidth": 0},
+//    "copy_sources": {"hosts": ["*.blob.core.windows.net"], "allow_private": false,
+//                     "connect_timeout_s": 10, "timeout_s": 600,
+//                     "min_speed_bytes": 1024, "min_speed_window_s": 30,
+//                     "max_bytes": 0, "max_concurrent": 4}}
+// Every account in the file needs a name, a base64 key and its own root;
+// "key2" (optional) is its second key: signatures made with either verify,
+// so clients can move to one key while the other is regenerated.
 // "containers" (top level: the development account's) maps valid container
 // names to a view ("path", absolute) and/or limits, all optional.
+// "copy_sources" lets From-URL copies read other hosts (tier/url_fetch.h):
+// host patterns ("name", "*.suffix", "*"); loopback and private addresses
+// only with allow_private; the time limits in seconds.
 Status LoadConfigFile(const std::string& path, Config* cfg);
 
 // Adds the development account at cfg->root unless an account of that name

@@ -146,6 +146,7 @@ int main(int argc, char** argv) {
     cfg.fsync = file_cfg.fsync;
     cfg.accounts = file_cfg.accounts;
     cfg.dev_containers = file_cfg.dev_containers;
+    cfg.copy_sources = file_cfg.copy_sources;
     // Tier settings: the file's, except those given as flags.
     server::TierConfig t = file_cfg.tier;
     if (serve->count("--tier-remote")) t.remote = cfg.tier.remote;
@@ -184,12 +185,17 @@ int main(int argc, char** argv) {
   }
   server::AddDefaultAccount(&cfg);
 
+  // Copy sources on other hosts: only when the operator named some.
+  std::unique_ptr<tier::UrlFetcher> fetcher;
+  if (!cfg.copy_sources.hosts.empty()) fetcher = std::make_unique<tier::UrlFetcher>(cfg.copy_sources);
   std::vector<std::unique_ptr<api::Account>> accounts;
   for (const auto& ac : cfg.accounts) {
     auto a = std::make_unique<api::Account>();
+    a->fetcher = fetcher.get();
     a->name = ac.name;
     a->key = *Base64Decode(ac.key_base64);
     a->rehydrate_delay = static_cast<TimeNs>(rehydrate_delay_s * 1e9);
+    if (!ac.key2_base64.empty()) a->key2 = *Base64Decode(ac.key2_base64);
     a->store = std::make_unique<ns::Store>(PosixFs(), ac.root, cfg.fsync);
     for (const auto& [name, entry] : ac.containers) {
       ns::ContainerConfig cc;

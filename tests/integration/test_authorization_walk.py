@@ -103,6 +103,7 @@ def _recipes(c, src_sas):
         "SetBlobTier/blob/PUT": (c, "b", "comp=tier", {"x-ms-access-tier": "Hot"}, b""),
         "AbortCopyBlob/blob/PUT": (c, "b", "comp=copy&copyid=" + str(uuid.uuid4()), {"x-ms-copy-action": "abort"}, b""),
         "PutBlock/blob/PUT": (c, "b2", "comp=block&blockid=QUFBQQ%3D%3D", {}, b"blk"),
+        "PutBlockFromUrl/blob/PUT": (c, "b3", "comp=block&blockid=QUFBQQ%3D%3D", {"x-ms-copy-source": src_url}, b""),
         "PutBlockList/blob/PUT": (c, "b2", "comp=blocklist", {}, b'<?xml version="1.0" encoding="utf-8"?><BlockList></BlockList>'),
         "GetBlockList/blob/GET": (c, "b", "comp=blocklist", {}, b""),
         "AppendBlock/blob/PUT": (c, "ab", "comp=appendblock", {}, b"more"),
@@ -143,7 +144,7 @@ EXPECTED_PERMISSION = {
     "CopyBlobFromUrl": "c|w", "PutBlobFromUrl": "c|w", "CopyBlob": "c|w", "PutBlob": "c|w",
     "GetBlob": "r", "GetBlobProperties": "r", "DeleteBlob": "d", "SetBlobProperties": "w",
     "GetBlobMetadata": "r", "SetBlobMetadata": "w", "LeaseBlob": "w", "SetBlobTier": "w",
-    "AbortCopyBlob": "w", "PutBlock": "w", "PutBlockList": "c|w", "GetBlockList": "r",
+    "AbortCopyBlob": "w", "PutBlock": "w", "PutBlockFromUrl": "w", "PutBlockList": "c|w", "GetBlockList": "r",
     "AppendBlock": "a", "AppendBlobSeal": "w",
     "DfsListFilesystems": "l", "DfsCreateFilesystem": "c", "DfsGetFilesystemProperties": "r",
     "DfsSetFilesystemProperties": "w", "DfsDeleteFilesystem": "d", "DfsListPaths": "l",
@@ -162,6 +163,7 @@ EXPECTED_REPLACE = {"CopyBlobFromUrl": "w", "PutBlobFromUrl": "w", "CopyBlob": "
 EXPECTED_NO_SERVICE_SAS = {"GetContainerProperties", "GetContainerMetadata", "SetContainerMetadata",
                            "DeleteContainer", "GetContainerAcl", "SetContainerAcl", "LeaseContainer"}
 EXPECTED_SOURCE = {"CopyBlobFromUrl": "r", "PutBlobFromUrl": "r", "CopyBlob": "r",
+                   "PutBlockFromUrl": "r",
                    "DfsRenamePath": "m|d"}
 # Reads a public container allows anonymously: "blob" (either public level)
 # or "container" (container-level access only).

@@ -1,0 +1,441 @@
+"""Copy sources on other hosts (issue 11, "Accounts"): Copy Blob From URL,
+Put Blob From URL and Copy Blob with an http(s) source on another host are
+fetched by the server, and the fetch is guarded so that the server cannot
+be made to reach into its own network (docs/SECURITY.md, "Copy sources on
+other hosts"): only hosts the config allows (copy_sources.hosts, none by
+default), only http/https, never loopback or private addresses unless
+copy_sources.allow_private, never link-local or metadata addresses, no
+redirects followed, size and time limits, no credential of ours sent.
+
+The remote source here is a second strata server on another loopback port
+(the stand-in for an Azure account), and a small http.server for the
+misbehaving sources. Expectations resting on Azure: "Copy Blob From URL"
+(sync copy of a source up to 256 MiB, any Azure account, authorized by a
+SAS in the source URL; 202 with x-ms-copy-status: success), "Put Blob From
+URL" (201), and the x-ms-copy-source-status-code / -error-code headers
+Azure returns when the source's read failed (REST reference, Copy Blob From
+URL, "Response headers", version 2023-?+). The refusals of the guard are
+this server's own (Azure has no equivalent): 403 CannotVerifyCopySource."""
+import base64
+import datetime
+import http.server
+import json
+import os
+import tempfile
+import threading
+import time
+import uuid
+
+import pytest
+from azure.storage.blob import BlobServiceClient, ContentSettings, generate_blob_sas
+
+import signing
+from blob_util import raw
+from strata_server import DEV_ACCOUNT, DEV_KEY, StrataServer
+
+REMOTE_ACCOUNT = "farside"
+REMOTE_KEY = base64.b64encode(b"f" * 64).decode()
+MAX_BYTES = 1 << 20  # copy_sources.max_bytes of the copying server
+
+
+class Misbehaving(http.server.BaseHTTPRequestHandler):
+    """Sources that misbehave, by path. Records the headers it was sent."""
+    seen = []
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        Misbehaving.seen.append({k.lower(): v for k, v in self.headers.items()})
+        p = self.path.split("?")[0]
+        if p == "/ok":
+            body = b"plain http bytes"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(body)
+        elif p == "/redirect":
+            self.send_response(302)
+            self.send_header("Location", "http://169.254.169.254/latest/meta-data/")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        elif p == "/announced-huge":
+            self.send_response(200)
+            self.send_header("Content-Length", str(300 << 20))
+            self.end_headers()
+        elif p == "/chunked-big":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            chunk = b"x" * 65536
+            try:
+                for _ in range(2 * MAX_BYTES // len(chunk)):  # bounded: twice the limit
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                self.wfile.write(b"0\r\n\r\n")
+            except OSError:
+                pass
+        elif p == "/trickle":
+            self.send_response(200)
+            self.send_header("Content-Length", "60")
+            self.end_headers()
+            try:
+                for _ in range(60):  # bounded: one byte a second for at most a minute
+                    self.wfile.write(b"t")
+                    self.wfile.flush()
+                    time.sleep(1)
+            except OSError:
+                pass
+        elif p == "/forbidden":
+            self.send_response(403)
+            self.send_header("x-ms-error-code", "AuthenticationFailed")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+        else:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+
+@pytest.fixture(scope="module")
+def misbehaving():
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Misbehaving)
+    srv.daemon_threads = True
+    t = threading.Thread(target=srv.serve_forever, daemon=True)
+    t.start()
+    yield srv.server_address[1]
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture(scope="module")
+def remote():
+    """The "other host": a strata server with account farside."""
+    base = tempfile.mkdtemp(prefix="strata-remote-")
+    cfg = os.path.join(base, "strata.json")
+    with open(cfg, "w") as f:
+        json.dump({"accounts": [{"name": REMOTE_ACCOUNT, "key": REMOTE_KEY,
+                                 "root": os.path.join(base, REMOTE_ACCOUNT)}]}, f)
+    s = StrataServer(root=os.path.join(base, "dev"), config=cfg).start()
+    yield s
+    s.stop()
+
+
+def _copying_server(copy_sources):
+    base = tempfile.mkdtemp(prefix="strata-copier-")
+    cfg = os.path.join(base, "strata.json")
+    with open(cfg, "w") as f:
+        json.dump({"copy_sources": copy_sources}, f)
+    return StrataServer(root=os.path.join(base, "dev"), config=cfg).start()
+
+
+@pytest.fixture(scope="module")
+def copier():
+    """Allows loopback sources (the test's allowance), small limits."""
+    s = _copying_server({"hosts": ["localhost", "127.0.0.1", "169.254.169.254"],
+                         "allow_private": True, "max_bytes": MAX_BYTES,
+                         "min_speed_bytes": 1024, "min_speed_window_s": 2,
+                         "connect_timeout_s": 5, "timeout_s": 20})
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def guarded():
+    """Allows every host name ("*") but not loopback or private addresses."""
+    s = _copying_server({"hosts": ["*"]})
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def closed():
+    """No copy_sources at all: the default."""
+    s = StrataServer().start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture(scope="module")
+def source(remote):
+    """A private blob on the remote with properties and metadata, and a read SAS URL."""
+    svc = BlobServiceClient.from_connection_string(
+        "DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;"
+        "BlobEndpoint=http://localhost:%d/%s;" % (REMOTE_ACCOUNT, REMOTE_KEY, remote.port,
+                                                  REMOTE_ACCOUNT))
+    c = svc.create_container("src" + uuid.uuid4().hex[:12])
+    c.upload_blob("b", b"remote bytes", metadata={"Origin": "farside"},
+                  content_settings=ContentSettings(content_type="text/x-remote"))
+    sas = generate_blob_sas(REMOTE_ACCOUNT, c.container_name, "b", account_key=REMOTE_KEY,
+                            permission="r", expiry=datetime.datetime.now(datetime.timezone.utc)
+                            + datetime.timedelta(hours=1))
+    base = "http://localhost:%d/%s/%s/b" % (remote.port, REMOTE_ACCOUNT, c.container_name)
+    return {"sas_url": base + "?" + sas, "url": base, "container": c.container_name}
+
+
+def _dest(server):
+    name = "d" + uuid.uuid4().hex[:16]
+    assert raw(server, "PUT", name, query="restype=container").status_code == 201
+    return name
+
+
+def _headers(kind, source):
+    h = {"x-ms-copy-source": source}
+    if kind == "sync":
+        h["x-ms-requires-sync"] = "true"
+    elif kind == "put_from_url":
+        h["x-ms-blob-type"] = "BlockBlob"
+    return h
+
+
+KINDS = ["sync", "put_from_url", "async"]
+
+
+def _copy(server, dest, kind, url, extra=None):
+    h = _headers(kind, url)
+    h.update(extra or {})
+    return raw(server, "PUT", dest, "copy", headers=h)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_RemoteCopy_from_another_host_with_its_sas(copier, source, kind):
+    dest = _dest(copier)
+    r = _copy(copier, dest, kind, source["sas_url"])
+    assert r.status_code == (201 if kind == "put_from_url" else 202), r.text
+    if kind != "put_from_url":
+        assert r.headers["x-ms-copy-status"] == "success"
+    g = raw(copier, "GET", dest, "copy")
+    assert g.status_code == 200 and g.content == b"remote bytes"
+    assert g.headers["Content-Type"] == "text/x-remote"
+    if kind == "put_from_url":  # metadata comes from the request only
+        assert "x-ms-meta-Origin" not in g.headers
+    else:
+        assert g.headers.get("x-ms-meta-Origin") == "farside"
+        assert g.headers["x-ms-copy-source"] == source["url"]
+
+
+def test_RemoteCopy_sdk_sync_copy(copier, source):
+    svc = BlobServiceClient.from_connection_string(copier.connection_string)
+    c = svc.create_container("sdk" + uuid.uuid4().hex[:12])
+    b = c.get_blob_client("copied")
+    props = b.start_copy_from_url(source["sas_url"], requires_sync=True)
+    assert props["copy_status"] == "success"
+    assert b.download_blob().readall() == b"remote bytes"
+    b2 = c.get_blob_client("fromurl")
+    b2.upload_blob_from_url(source["sas_url"])
+    assert b2.download_blob().readall() == b"remote bytes"
+
+
+def test_RemoteCopy_source_not_found_and_forbidden_pass_through(copier, source, remote):
+    dest = _dest(copier)
+    missing = source["sas_url"].replace("/b?", "/missing?")
+    r = _copy(copier, dest, "sync", missing)
+    # The remote refuses (the SAS is for blob b): its status passes through.
+    assert r.status_code == 403, r.text
+    assert signing.error_code(r) == "CannotVerifyCopySource"
+    assert r.headers["x-ms-copy-source-status-code"] == "403"
+    assert r.headers["x-ms-copy-source-error-code"] == "AuthenticationFailed"
+    # A private blob without a SAS: the remote answers 404, as Azure hides it.
+    r = _copy(copier, dest, "put_from_url", source["url"])
+    assert r.status_code == 404, r.text
+    assert signing.error_code(r) == "CannotVerifyCopySource"
+    assert r.headers["x-ms-copy-source-status-code"] == "404"
+    assert raw(copier, "HEAD", dest, "copy").status_code == 404
+
+
+def test_RemoteCopy_source_conditions(copier, source):
+    dest = _dest(copier)
+    r = _copy(copier, dest, "sync", source["sas_url"], {"x-ms-source-if-match": '"0x1"'})
+    assert r.status_code == 412, r.text
+    assert signing.error_code(r) == "SourceConditionNotMet"
+    r = _copy(copier, dest, "put_from_url", source["sas_url"],
+              {"x-ms-source-if-unmodified-since": "Sat, 01 Jan 2000 00:00:00 GMT"})
+    assert r.status_code == 412, r.text
+    assert raw(copier, "HEAD", dest, "copy").status_code == 404
+
+
+def test_RemoteCopy_sends_no_credentials(copier, misbehaving):
+    Misbehaving.seen.clear()
+    dest = _dest(copier)
+    r = _copy(copier, dest, "sync", "http://127.0.0.1:%d/ok?sv=x" % misbehaving)
+    assert r.status_code == 202, r.text
+    assert raw(copier, "GET", dest, "copy").content == b"plain http bytes"
+    assert len(Misbehaving.seen) == 1
+    sent = Misbehaving.seen[0]
+    assert "authorization" not in sent
+    assert not any(k.startswith("x-ms-") and k != "x-ms-version" for k in sent), sent
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_RemoteCopy_refused_by_default(closed, source, kind):
+    """No copy_sources: another host is never fetched."""
+    dest = _dest(closed)
+    r = _copy(closed, dest, kind, source["sas_url"])
+    assert r.status_code == 403, r.text
+    assert signing.error_code(r) == "CannotVerifyCopySource"
+
+
+def test_RemoteCopy_host_not_allowed(copier, misbehaving):
+    dest = _dest(copier)
+    # A name not in copy_sources.hosts (it would resolve to loopback too).
+    r = _copy(copier, dest, "sync", "http://localhost.localdomain:%d/ok" % misbehaving)
+    assert r.status_code == 403, r.text
+    assert signing.error_code(r) == "CannotVerifyCopySource"
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "[::ffff:127.0.0.1]"])
+def test_RemoteCopy_loopback_refused_without_allowance(guarded, misbehaving, host):
+    """The name is allowed, the address it reaches is not."""
+    Misbehaving.seen.clear()
+    dest = _dest(guarded)
+    r = _copy(guarded, dest, "sync", "http://%s:%d/ok" % (host, misbehaving))
+    assert r.status_code == 403, r.text
+    assert signing.error_code(r) == "CannotVerifyCopySource"
+    assert "address is not one this server may connect to" in r.text
+    assert Misbehaving.seen == []  # nothing reached the source
+
+
+def test_RemoteCopy_metadata_address_refused_even_with_allowance(copier):
+    dest = _dest(copier)
+    t0 = time.monotonic()
+    r = _copy(copier, dest, "sync", "http://169.254.169.254/latest/meta-data/")
+    assert r.status_code == 403, r.text
+    assert signing.error_code(r) == "CannotVerifyCopySource"
+    assert "address is not one this server may connect to" in r.text
+    assert time.monotonic() - t0 < 10
+
+
+@pytest.mark.parametrize("url", ["file:///etc/passwd", "gopher://127.0.0.1:%d/ok",
+                                 "ftp://127.0.0.1:%d/ok", "dict://127.0.0.1:%d/",
+                                 "http://user:pw@127.0.0.1:%d/ok"])
+def test_RemoteCopy_only_http_and_https(copier, misbehaving, url):
+    Misbehaving.seen.clear()
+    dest = _dest(copier)
+    r = _copy(copier, dest, "sync", url.replace("%d", str(misbehaving)))
+    assert r.status_code == 403, r.text
+    assert signing.error_code(r) == "CannotVerifyCopySource"
+    assert Misbehaving.seen == []
+
+
+def test_RemoteCopy_redirect_is_not_followed(copier, misbehaving):
+    dest = _dest(copier)
+    r = _copy(copier, dest, "sync", "http://127.0.0.1:%d/redirect" % misbehaving)
+    assert r.status_code == 409, r.text
+    assert signing.error_code(r) == "CannotVerifyCopySource"
+    assert r.headers["x-ms-copy-source-status-code"] == "302"
+    assert raw(copier, "HEAD", dest, "copy").status_code == 404
+
+
+@pytest.mark.parametrize("path", ["announced-huge", "chunked-big"])
+def test_RemoteCopy_oversize_source(copier, misbehaving, path):
+    dest = _dest(copier)
+    r = _copy(copier, dest, "put_from_url", "http://127.0.0.1:%d/%s" % (misbehaving, path))
+    assert r.status_code == 409, r.text
+    assert signing.error_code(r) == "CannotVerifyCopySource"
+    assert raw(copier, "HEAD", dest, "copy").status_code == 404
+
+
+def test_RemoteCopy_trickling_source_is_cut_off(copier, misbehaving):
+    """One byte a second is under min_speed_bytes for min_speed_window_s (2 s)."""
+    dest = _dest(copier)
+    t0 = time.monotonic()
+    r = _copy(copier, dest, "sync", "http://127.0.0.1:%d/trickle" % misbehaving)
+    elapsed = time.monotonic() - t0
+    assert r.status_code == 409, r.text
+    assert signing.error_code(r) == "CannotVerifyCopySource"
+    assert elapsed < 15, elapsed
+    assert raw(copier, "HEAD", dest, "copy").status_code == 404
+
+
+def test_RemoteCopy_plain_source_error_status(copier, misbehaving):
+    dest = _dest(copier)
+    r = _copy(copier, dest, "sync", "http://127.0.0.1:%d/forbidden" % misbehaving)
+    assert r.status_code == 403, r.text
+    assert r.headers["x-ms-copy-source-error-code"] == "AuthenticationFailed"
+    r = _copy(copier, dest, "sync", "http://127.0.0.1:%d/nothing" % misbehaving)
+    assert r.status_code == 404, r.text
+    assert r.headers["x-ms-copy-source-status-code"] == "404"
+
+
+def test_RemoteCopy_own_address_is_still_local(copier):
+    """A source on this server's own address names its own account, read
+    locally with the local rules (the key of the same account covers it)."""
+    dest = _dest(copier)
+    assert raw(copier, "PUT", dest, "src", headers={"x-ms-blob-type": "BlockBlob"},
+               body=b"local").status_code == 201
+    url = "http://127.0.0.1:%d/%s/%s/src" % (copier.port, DEV_ACCOUNT, dest)
+    r = _copy(copier, dest, "async", url)
+    assert r.status_code == 202, r.text
+    assert raw(copier, "GET", dest, "copy").content == b"local"
+
+
+def test_RemoteCopy_into_missing_container(copier, misbehaving):
+    Misbehaving.seen.clear()
+    r = _copy(copier, "nosuch" + uuid.uuid4().hex[:8], "sync",
+              "http://127.0.0.1:%d/ok" % misbehaving)
+    assert r.status_code == 404, r.text
+    assert signing.error_code(r) == "ContainerNotFound"
+    assert Misbehaving.seen == []
+
+
+def test_RemoteCopy_put_block_from_url_with_range(copier, source):
+    dest = _dest(copier)
+    for n, rng in ((1, "bytes=0-5"), (2, "bytes=6-11")):
+        r = raw(copier, "PUT", dest, "blocks",
+                query="comp=block&blockid=" + base64.b64encode(b"blk%d" % n).decode(),
+                headers={"x-ms-copy-source": source["sas_url"], "x-ms-source-range": rng})
+        assert r.status_code == 201, r.text
+    body = ("<?xml version='1.0' encoding='utf-8'?><BlockList><Latest>%s</Latest>"
+            "<Latest>%s</Latest></BlockList>" % (base64.b64encode(b"blk1").decode(),
+                                                  base64.b64encode(b"blk2").decode()))
+    r = raw(copier, "PUT", dest, "blocks", query="comp=blocklist", body=body.encode())
+    assert r.status_code == 201, r.text
+    assert raw(copier, "GET", dest, "blocks").content == b"remote bytes"
+
+
+def test_RemoteCopy_put_block_from_url_source_ignoring_range(copier, misbehaving):
+    """A source that answers 200 with the whole body to a range is refused."""
+    dest = _dest(copier)
+    r = raw(copier, "PUT", dest, "blocks", query="comp=block&blockid=QUFBQQ%3D%3D",
+            headers={"x-ms-copy-source": "http://127.0.0.1:%d/ok" % misbehaving,
+                     "x-ms-source-range": "bytes=0-3"})
+    assert r.status_code == 409, r.text
+    assert signing.error_code(r) == "CannotVerifyCopySource"
+
+
+def test_RemoteCopy_put_block_from_url_refused_by_address(guarded, misbehaving):
+    Misbehaving.seen.clear()
+    dest = _dest(guarded)
+    r = raw(guarded, "PUT", dest, "blocks", query="comp=block&blockid=QUFBQQ%3D%3D",
+            headers={"x-ms-copy-source": "http://127.0.0.1:%d/ok" % misbehaving})
+    assert r.status_code == 403, r.text
+    assert signing.error_code(r) == "CannotVerifyCopySource"
+    assert Misbehaving.seen == []
+
+
+def test_RemoteCopy_concurrent_fetches_are_bounded(misbehaving):
+    """copy_sources.max_concurrent: while one slow fetch runs, another is
+    answered 503 ServerBusy at once (a retryable status), so slow sources
+    cannot take every worker."""
+    s = _copying_server({"hosts": ["127.0.0.1"], "allow_private": True, "max_concurrent": 1,
+                         "min_speed_bytes": 1024, "min_speed_window_s": 3})
+    try:
+        dest = _dest(s)
+        Misbehaving.seen.clear()
+        slow = {}
+        t = threading.Thread(target=lambda: slow.setdefault(
+            "r", _copy(s, dest, "sync", "http://127.0.0.1:%d/trickle" % misbehaving)))
+        t.start()
+        deadline = time.monotonic() + 10
+        while not Misbehaving.seen and time.monotonic() < deadline:  # bounded
+            time.sleep(0.02)
+        assert Misbehaving.seen, "the slow fetch never reached the source"
+        r = _copy(s, dest, "sync", "http://127.0.0.1:%d/ok" % misbehaving)
+        assert r.status_code == 503, r.text
+        assert signing.error_code(r) == "ServerBusy"
+        t.join(timeout=30)
+        assert slow["r"].status_code == 409
+        r = _copy(s, dest, "sync", "http://127.0.0.1:%d/ok" % misbehaving)
+        assert r.status_code == 202, r.text
+    finally:
+        s.stop()
