@@ -234,7 +234,8 @@ http::Response RemoteCopy(Ctx& ctx, CopyKind kind) {
   rec.etag = ns::NewEtag();
   rec.last_modified = ctx.now;
   rec.created = exists ? old->rec.created : ctx.now;
-  Status s = ctx.store().Commit(ctx.container, ctx.blob, tmp, rec, true);
+  Status s = ctx.store().Commit(ctx.container, ctx.blob, tmp, rec, true, ctx.may_replace);
+  if (!ctx.may_replace && s.kind() == ErrorKind::kAlreadyExists) return ReplaceRefused();
   if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   ctx.req->body_file.clear();
   http::Response r;
@@ -375,7 +376,7 @@ http::Response PutBlobFromUrl(Ctx& ctx) { return DoCopy(ctx, CopyKind::kPutFromU
 http::Response PutBlockFromUrl(Ctx& ctx) {
   constexpr uint64_t kMaxBlock = 4000ull << 20;
   auto id_b64 = ctx.Q("blockid");
-  if (!id_b64) return ErrorResponse(AzError::kMissingRequiredQueryParameter, "blockid");
+  if (!id_b64) return QueryError(AzError::kMissingRequiredQueryParameter, *ctx.req, "blockid");
   auto id = Base64Decode(*id_b64);
   if (!id || id->empty() || id->size() > 64)
     return ErrorResponse(AzError::kInvalidQueryParameterValue,
