@@ -9,7 +9,7 @@
 # code cannot hide behind the -O1 sanitizer build. Prints how long each
 # stage took.
 #
-# STRATA_FUZZ_SECONDS: seconds per fuzz target (default 60; 0 skips fuzzing).
+# STRATA_FUZZ_SECONDS: seconds per fuzz target (default 45; 0 skips fuzzing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stages=()
@@ -62,8 +62,8 @@ release_units() {
 }
 rm -rf "$san_dir" && mkdir -p "$san_dir"
 run_stage unit unit_tests
-if [ "${STRATA_FUZZ_SECONDS:-60}" != 0 ]; then
-  run_stage fuzz scripts/fuzz.sh "${STRATA_FUZZ_SECONDS:-60}"
+if [ "${STRATA_FUZZ_SECONDS:-45}" != 0 ]; then
+  run_stage fuzz scripts/fuzz.sh "${STRATA_FUZZ_SECONDS:-45}"
 fi
 run_stage integration integration_tests
 run_stage release release_units
