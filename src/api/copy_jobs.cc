@@ -321,6 +321,7 @@ void CopyJobs::RunRemote(Job& job) {
   fr.headers = src.headers;
   fr.max_bytes = src.max_bytes;
   fr.slot = src.slot.get();
+  fr.whole_timeout = false;  // a big copy may take longer; too slow a source is cut off
   fr.cancelled = [this, &t] { return IsAborted(t.id) || Stopping(); };
   File* file = out->get();
   fr.sink = [&](const char* data, size_t n) {

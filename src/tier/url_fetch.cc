@@ -293,7 +293,8 @@ FetchResult UrlFetcher::Fetch(const FetchRequest& request) const {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, static_cast<long>(policy_.connect_timeout_s));
-  curl_easy_setopt(e, CURLOPT_TIMEOUT, static_cast<long>(policy_.timeout_s));
+  if (request.whole_timeout)
+    curl_easy_setopt(e, CURLOPT_TIMEOUT, static_cast<long>(policy_.timeout_s));
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(policy_.min_speed_bytes));
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(policy_.min_speed_window_s));
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request.max_bytes));

@@ -111,6 +111,10 @@ struct FetchRequest {
   // A slot from Reserve() that this fetch runs in (null: it takes one, or
   // is refused with kBusy). Must outlive the fetch.
   const FetchSlot* slot = nullptr;
+  // Whether the policy's timeout_s bounds the whole fetch. A background
+  // fetch, which holds no worker, may run longer: the connect timeout and
+  // the minimum speed still bound it (and `cancelled`).
+  bool whole_timeout = true;
 };
 
 struct FetchResult {

@@ -675,6 +675,27 @@ def test_RemoteCopy_async_source_missing(async_copier, source, misbehaving):
     assert h["x-ms-copy-status-description"].startswith('404 BlobNotFound "'), h
 
 
+def test_RemoteCopy_async_not_bound_by_whole_fetch_timeout(misbehaving):
+    """copy_sources.timeout_s bounds a fetch that holds a worker; a
+    background copy holds none and may take longer, as long as the source
+    keeps above the minimum speed (3 MiB at about 1.3 MB/s, timeout_s 1)."""
+    s = _copying_server(dict(ASYNC_SOURCES, timeout_s=1), ASYNC_ARGS)
+    try:
+        dest = _dest(s)
+        total = 3 << 20
+        r = _copy(s, dest, "async", "http://127.0.0.1:%d/slow/%d" % (misbehaving, total))
+        assert r.status_code == 202, r.text
+        h = _wait_copy_over(s, dest, timeout=20).headers
+        assert h["x-ms-copy-status"] == "success", h.get("x-ms-copy-status-description")
+        assert raw(s, "GET", dest, "copy").content == pattern(total)
+        # A synchronous copy is still cut off after timeout_s.
+        r = _copy(s, dest, "sync", "http://127.0.0.1:%d/slow/%d" % (misbehaving, 2 << 20))
+        assert r.status_code == 409, r.text
+        assert signing.error_code(r) == "CannotVerifyCopySource"
+    finally:
+        s.stop()
+
+
 def test_RemoteCopy_async_create_only_sas_never_replaces(async_copier, misbehaving):
     """A SAS granting create (c) but not write (w) may copy onto a new blob
     only ("Create a service SAS": c creates, w is needed to overwrite); the
