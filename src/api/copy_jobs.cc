@@ -5,6 +5,8 @@
 #include <chrono>
 
 #include "common/clock.h"
+#include "common/crypto.h"
+#include "common/strings.h"
 
 namespace strata::api {
 
@@ -32,6 +34,19 @@ std::string MarkerText(const std::string& c, const std::string& b, const std::st
   return s;
 }
 
+// x-ms-copy-status-description of a copy whose fetch failed, as Azure
+// writes one: the status and code the source answered (else those a
+// synchronous copy would answer for the failure) and a message in quotes.
+std::string FetchFailure(const tier::FetchResult& f) {
+  using Kind = tier::FetchResult::Kind;
+  if (f.kind == Kind::kHttpError) {
+    return std::to_string(f.status) + " " +
+           (f.error_code.empty() ? "CannotVerifyCopySource" : f.error_code) + " \"" + f.detail +
+           "\"";
+  }
+  return "409 CannotVerifyCopySource \"" + f.detail + "\"";
+}
+
 }  // namespace
 
 struct CopyJobs::Job {
@@ -39,6 +54,7 @@ struct CopyJobs::Job {
   std::unique_ptr<File> source;
   uint64_t size = 0;
   ns::BlobRecord final_rec;
+  std::optional<RemoteSource> remote;
 };
 
 CopyJobs::CopyJobs(CopyJobOptions opt) : opt_(opt) {
@@ -47,12 +63,15 @@ CopyJobs::CopyJobs(CopyJobOptions opt) : opt_(opt) {
 }
 
 CopyJobs::~CopyJobs() {
+  std::vector<RemoteThread> remote;
   {
     std::lock_guard<std::mutex> l(mu_);
     stop_ = true;
+    remote.swap(remote_);
   }
   cv_.notify_all();
   for (auto& t : threads_) t.join();
+  for (auto& r : remote) r.thread.join();
   if (sweeper_.joinable()) sweeper_.join();
 }
 
@@ -131,6 +150,39 @@ void CopyJobs::Submit(std::unique_ptr<CopyTicket> ticket, std::unique_ptr<File> 
     queue_.push_back(std::move(job));
   }
   cv_.notify_all();
+}
+
+void CopyJobs::SubmitRemote(std::unique_ptr<CopyTicket> ticket, RemoteSource source,
+                            ns::BlobRecord final_rec) {
+  auto job = std::make_shared<Job>();
+  job->t = std::move(ticket);
+  job->size = source.size.value_or(0);
+  job->final_rec = std::move(final_rec);
+  job->remote.emplace(std::move(source));
+  auto done = std::make_shared<std::atomic<bool>>(false);
+  std::vector<RemoteThread> finished;
+  std::lock_guard<std::mutex> l(mu_);
+  for (auto it = remote_.begin(); it != remote_.end();) {
+    if (it->done->load()) {
+      finished.push_back(std::move(*it));
+      it = remote_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto& f : finished) f.thread.join();  // each has returned already
+  remote_.push_back({std::thread([this, job, done] {
+                       RunRemote(*job);
+                       std::string id = job->t->id;
+                       Cancel(std::move(job->t));
+                       job->remote.reset();  // its fetch slot
+                       {
+                         std::lock_guard<std::mutex> l(mu_);
+                         aborted_.erase(id);
+                       }
+                       done->store(true);
+                     }),
+                     done});
 }
 
 void CopyJobs::Aborted(const std::string& id) {
@@ -221,15 +273,19 @@ void CopyJobs::Run(Job& job) {
   }
   Status s = (*out)->Sync();
   out->reset();
-  auto lock = store.LockBlob(t.c, t.b);
-  ns::BlobInfo info;
-  if (IsAborted(t.id) || !StillOurs(job, &info)) return;
   if (!s.ok()) {
-    lock.unlock();
     MarkFailed(&store, t.c, t.b, t.id, "500 InternalError \"" + s.message() + "\"");
     return;
   }
-  ns::BlobRecord rec = std::move(job.final_rec);
+  Finish(job, std::move(job.final_rec));
+}
+
+void CopyJobs::Finish(Job& job, ns::BlobRecord rec) {
+  CopyTicket& t = *job.t;
+  ns::Store& store = *t.store;
+  auto lock = store.LockBlob(t.c, t.b);
+  ns::BlobInfo info;
+  if (IsAborted(t.id) || !StillOurs(job, &info)) return;
   TimeNs now = NowNs();
   rec.lease = info.rec.lease;
   rec.created = info.rec.created;
@@ -239,11 +295,94 @@ void CopyJobs::Run(Job& job) {
   rec.copy_status_description.clear();
   rec.copy_progress = 0;  // shown as length/length once done
   rec.copy_completion = now;
-  s = store.Commit(t.c, t.b, t.tmp, rec, true);
+  Status s = store.Commit(t.c, t.b, t.tmp, rec, true);
   if (!s.ok()) {
     lock.unlock();
     MarkFailed(&store, t.c, t.b, t.id, "500 InternalError \"" + s.message() + "\"");
   }
+}
+
+void CopyJobs::RunRemote(Job& job) {
+  CopyTicket& t = *job.t;
+  ns::Store& store = *t.store;
+  RemoteSource& src = *job.remote;
+  auto out = store.fs()->OpenWrite(t.tmp, true, true);
+  if (!out.ok()) {
+    MarkFailed(&store, t.c, t.b, t.id, "500 InternalError \"" + out.status().message() + "\"");
+    return;
+  }
+  Md5Hasher md5;
+  uint64_t done = 0, reported = 0;
+  auto last_report = std::chrono::steady_clock::now();
+  bool gone = false;  // the destination no longer waits for this copy
+  Status write_error;
+  tier::FetchRequest fr;
+  fr.url = src.url;
+  fr.headers = src.headers;
+  fr.max_bytes = src.max_bytes;
+  fr.slot = src.slot.get();
+  fr.whole_timeout = false;  // a big copy may take longer; too slow a source is cut off
+  fr.cancelled = [this, &t] { return IsAborted(t.id) || Stopping(); };
+  File* file = out->get();
+  fr.sink = [&](const char* data, size_t n) {
+    write_error = file->Append(data, n);
+    if (!write_error.ok()) return false;
+    md5.Update(data, n);
+    done += n;
+    auto now = std::chrono::steady_clock::now();
+    if (done - reported < opt_.step && now - last_report < std::chrono::seconds(1)) return true;
+    if (src.size && done >= *src.size) return true;  // all in: the commit shows it
+    // Progress, and a check that the destination still waits for us.
+    auto lock = store.LockBlob(t.c, t.b);
+    ns::BlobInfo info;
+    if (!StillOurs(job, &info)) {
+      gone = true;
+      return false;
+    }
+    info.rec.copy_progress = done;
+    if (!src.size) info.rec.copy_length = done;  // the source did not say
+    (void)store.UpdateRecord(t.c, t.b, info.rec);
+    reported = done;
+    last_report = now;
+    return true;
+  };
+  tier::FetchResult f = src.fetcher->Fetch(fr);
+  if (gone || IsAborted(t.id)) return;
+  if (Stopping()) {
+    MarkFailed(&store, t.c, t.b, t.id,
+               "500 InternalError \"The server stopped. Copy the blob again.\"");
+    return;
+  }
+  if (f.kind == tier::FetchResult::Kind::kSinkFailed) {
+    MarkFailed(&store, t.c, t.b, t.id, "500 InternalError \"" + write_error.message() + "\"");
+    return;
+  }
+  if (f.kind != tier::FetchResult::Kind::kOk) {
+    MarkFailed(&store, t.c, t.b, t.id, FetchFailure(f));
+    return;
+  }
+  if (src.size && f.bytes != *src.size) {
+    f.kind = tier::FetchResult::Kind::kFailed;
+    f.detail = "The copy source sent " + std::to_string(f.bytes) + " of the " +
+               std::to_string(*src.size) + " bytes it announced.";
+    MarkFailed(&store, t.c, t.b, t.id, FetchFailure(f));
+    return;
+  }
+  Status s = (*out)->Sync();
+  out->reset();
+  if (!s.ok()) {
+    MarkFailed(&store, t.c, t.b, t.id, "500 InternalError \"" + s.message() + "\"");
+    return;
+  }
+  ns::BlobRecord rec = std::move(job.final_rec);
+  // The source's own Content-MD5 when it sent one for these bytes; else the
+  // digest of what arrived.
+  auto source_md5 = f.Header("content-md5");
+  auto raw = source_md5 ? Base64Decode(*source_md5) : std::nullopt;
+  std::string digest = md5.Final();
+  rec.content_md5 = raw && raw->size() == 16 ? *raw : digest;
+  rec.copy_length = f.bytes;
+  Finish(job, std::move(rec));
 }
 
 size_t CopyJobs::Sweep(ns::Store* store) {

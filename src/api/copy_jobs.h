@@ -19,6 +19,13 @@
 // by a crash thus ends failed once any gateway of the root runs; it is not
 // resumed (the client copies again, as after a failed copy on Azure).
 //
+// Copy Blob from another host (SubmitRemote) runs the same way, on a thread
+// of its own for the length of its fetch (tier::UrlFetcher, under the same
+// guard as every fetch, in a concurrency slot the request reserved before
+// its 202): bytes go to the staged file as they arrive, the progress is
+// written at least every `step` bytes and every second, and an abort ends
+// the fetch within about a second, also while the source sends nothing.
+//
 // A job stops at its next step (at most `step` bytes) when the destination
 // no longer carries its copy id as pending: aborted (Abort Copy Blob, on any
 // gateway), overwritten or deleted. Its staged file and marker go with it.
@@ -26,11 +33,13 @@
 // Thread-safety: all methods are thread-safe.
 #pragma once
 
+#include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <thread>
@@ -40,6 +49,7 @@
 #include "fs/fs.h"
 #include "ns/record.h"
 #include "ns/store.h"
+#include "tier/url_fetch.h"
 
 namespace strata::api {
 
@@ -82,6 +92,22 @@ class CopyJobs {
   // status are set at the commit).
   void Submit(std::unique_ptr<CopyTicket> ticket, std::unique_ptr<File> source, uint64_t size,
               ns::BlobRecord final_rec);
+  // What a copy from another host fetches. The headers carry no credential
+  // of this server (the URL's own SAS, the version, source conditions).
+  struct RemoteSource {
+    const tier::UrlFetcher* fetcher = nullptr;
+    std::unique_ptr<tier::FetchSlot> slot;  // reserved from `fetcher`
+    std::string url;
+    std::vector<std::pair<std::string, std::string>> headers;
+    uint64_t max_bytes = 0;
+    std::optional<uint64_t> size;  // as the source announced it, if it did
+  };
+  // Queues the fetch of `source` as the ticket's destination, committed
+  // with `final_rec` (as Submit; its Content-MD5 is the source's, else the
+  // digest of what arrived). A source that answers an error, sends less
+  // than it announced or breaks off ends the copy failed, with the cause.
+  void SubmitRemote(std::unique_ptr<CopyTicket> ticket, RemoteSource source,
+                    ns::BlobRecord final_rec);
   // Drops a ticket whose copy did not start (removes its marker).
   void Cancel(std::unique_ptr<CopyTicket> ticket);
   // Hints that copy `id` was aborted (its record says so already), so a
@@ -96,6 +122,11 @@ class CopyJobs {
   struct Job;
   void Work();
   void Run(Job& job);
+  void RunRemote(Job& job);
+  // Commits the staged file as the destination if it still waits for this
+  // copy, else leaves it (the caller removes it); marks it failed when the
+  // commit fails.
+  void Finish(Job& job, ns::BlobRecord rec);
   bool StillOurs(Job& job, ns::BlobInfo* info);
   void MarkFailed(ns::Store* store, const std::string& c, const std::string& b,
                   const std::string& id, const std::string& why);
@@ -113,6 +144,13 @@ class CopyJobs {
   // stops the job too, at that check.
   std::set<std::string> aborted_;  // guarded by mu_
   std::vector<std::thread> threads_;
+  // Threads of copies from other hosts, one per copy; `done` is set as the
+  // last thing each does, so a finished one is joined at the next submit.
+  struct RemoteThread {
+    std::thread thread;
+    std::shared_ptr<std::atomic<bool>> done;
+  };
+  std::vector<RemoteThread> remote_;  // guarded by mu_
   std::thread sweeper_;
 };
 

@@ -1,8 +1,9 @@
 // Copy Blob, Copy Blob From URL and Put Blob From URL for sources in an
 // account of this server (parsed, confined and authorized before the
 // handler: api/sources.h), or on another host (RemoteCopy: fetched through
-// tier::UrlFetcher, which guards what may be fetched). Data is copied in the kernel (copy_file_range), on the server's
-// worker pool (routes.cc). Copy Blob of a source at or above the background
+// tier::UrlFetcher, which guards what may be fetched). Data is copied in the
+// kernel (copy_file_range), on the server's worker pool (routes.cc). Copy
+// Blob of a source (local, or on another host) at or above the background
 // threshold answers at once with x-ms-copy-status: pending and copies in
 // the background (copy_jobs.h), as Azure does; every other copy completes
 // before the response (x-ms-copy-status: success).
@@ -55,47 +56,52 @@ std::optional<http::Response> CheckCopyDestination(const Ctx& ctx,
   return std::nullopt;
 }
 
-// Copy Blob of a large source: under the destination's lock, checks the
-// destination as a synchronous copy does, reserves the background copy,
-// publishes the destination as a zero-length blob with the new properties,
-// metadata and copy state (pending), and queues the copy. `rec` is the
-// record the finished copy commits.
-http::Response StartPendingCopy(Ctx& ctx, ns::Store::OpenBlob source, ns::BlobRecord rec) {
+// Copy Blob in the background: under the destination's lock, checks the
+// destination as a synchronous copy does, reserves the background copy
+// (*ticket) and publishes the destination as a zero-length blob with the
+// new properties, metadata and copy state (pending), which fills *ph.
+// `rec` is the record the finished copy commits (its created time is set).
+std::optional<http::Response> PublishPendingCopy(Ctx& ctx, ns::BlobRecord* rec,
+                                                 std::unique_ptr<CopyTicket>* ticket,
+                                                 ns::BlobRecord* ph) {
   CopyJobs& jobs = *ctx.account->copies;
   ns::Store& store = ctx.store();
-  uint64_t size = source.info->st.size;
   auto lock = store.LockBlob(ctx.container, ctx.blob);
   auto old = store.Head(ctx.container, ctx.blob);
-  if (auto e = CheckCopyDestination(ctx, old, true, &rec)) return *e;
+  if (auto e = CheckCopyDestination(ctx, old, true, rec)) return *e;
   bool exists = old.ok();
   Status s;
-  auto ticket = jobs.Begin(&store, ctx.container, ctx.blob, rec.copy_id, &s);
-  if (!ticket) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
-  ns::BlobRecord ph = rec;
-  ph.content_md5.clear();
-  ph.committed_blocks.clear();
-  ph.append_block_count = 0;
-  ph.copy_status = "pending";
-  ph.copy_completion = 0;
-  ph.copy_progress = 0;
-  ph.etag = ns::NewEtag();
-  ph.last_modified = ctx.now;
-  ph.created = exists ? old->rec.created : ctx.now;
+  *ticket = jobs.Begin(&store, ctx.container, ctx.blob, rec->copy_id, &s);
+  if (!*ticket) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
+  *ph = *rec;
+  ph->content_md5.clear();
+  ph->committed_blocks.clear();
+  ph->append_block_count = 0;
+  ph->copy_status = "pending";
+  ph->copy_completion = 0;
+  ph->copy_progress = 0;
+  ph->etag = ns::NewEtag();
+  ph->last_modified = ctx.now;
+  ph->created = exists ? old->rec.created : ctx.now;
   std::string tmp = store.NewTempPath(ctx.container);
   auto f = store.fs()->OpenWrite(tmp, true, true);
   s = f.status();
   if (s.ok()) {
     f->reset();
-    s = store.Commit(ctx.container, ctx.blob, tmp, ph, true, ctx.may_replace);
+    s = store.Commit(ctx.container, ctx.blob, tmp, *ph, true, ctx.may_replace);
     if (!s.ok()) (void)store.fs()->Unlink(tmp);
   }
   if (!s.ok()) {
-    jobs.Cancel(std::move(ticket));
+    jobs.Cancel(std::move(*ticket));
     if (!ctx.may_replace && s.kind() == ErrorKind::kAlreadyExists) return ReplaceRefused();
     return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   }
-  rec.created = ph.created;
-  jobs.Submit(std::move(ticket), std::move(source.file), size, std::move(rec));
+  rec->created = ph->created;
+  return std::nullopt;
+}
+
+// The 202 of a copy that goes on in the background.
+http::Response PendingAnswer(const ns::BlobRecord& ph) {
   http::Response r;
   r.status = 202;
   SetEtagHeaders(r, ph.etag, ph.last_modified);
@@ -105,12 +111,24 @@ http::Response StartPendingCopy(Ctx& ctx, ns::Store::OpenBlob source, ns::BlobRe
   return r;
 }
 
+// Copy Blob of a large local source, copied in the background.
+http::Response StartPendingCopy(Ctx& ctx, ns::Store::OpenBlob source, ns::BlobRecord rec) {
+  uint64_t size = source.info->st.size;
+  std::unique_ptr<CopyTicket> ticket;
+  ns::BlobRecord ph;
+  if (auto e = PublishPendingCopy(ctx, &rec, &ticket, &ph)) return *e;
+  ctx.account->copies->Submit(std::move(ticket), std::move(source.file), size, std::move(rec));
+  return PendingAnswer(ph);
+}
+
 // The most a copy reads from another host in one request: Azure's limits
-// for Copy Blob From URL (256 MiB) and Put Blob From URL (5000 MiB). Copy
-// Blob from another host is served the same way as Copy Blob From URL here
-// (on the worker pool, before the response), so it takes the same limit.
+// for Copy Blob From URL (256 MiB) and Put Blob From URL (5000 MiB), and
+// for Copy Blob its largest block blob (50,000 blocks of 4000 MiB). Copy
+// Blob of a source under the background threshold (and 256 MiB) is served
+// before the response, as a local one is.
 constexpr uint64_t kMaxSyncCopy = 256ull << 20;
 constexpr uint64_t kMaxPutFromUrl = 5000ull << 20;
+constexpr uint64_t kMaxBlob = 50000ull * (4000ull << 20);
 
 // A refusal about the source of a From-URL copy, with the source's own
 // status and error code when it answered (x-ms-copy-source-status-code,
@@ -142,6 +160,14 @@ http::Response SourceFailure(const tier::FetchResult& f) {
 // operation's size limit, then committed as a local copy is. The request's
 // credentials are never sent: only the URL (with its own SAS), the service
 // version and the source conditions.
+//
+// Copy Blob (kAsync) reserves a fetch slot first and reads the source's
+// answer here, so that a refused address, a missing source or a failed
+// condition is answered before any 202, as Azure checks its source. A
+// source that announces fewer bytes than the background threshold (and
+// 256 MiB) is copied before the response, as a local one is; any other is
+// fetched again in the background (CopyJobs::SubmitRemote, pinned to the
+// ETag it answered with) and answered 202 pending at once.
 http::Response RemoteCopy(Ctx& ctx, CopyKind kind) {
   const SourceRef* src = &ctx.source;
   const tier::UrlFetcher* fetcher = ctx.account->fetcher;
@@ -168,6 +194,27 @@ http::Response RemoteCopy(Ctx& ctx, CopyKind kind) {
   tier::FetchRequest fr;
   fr.url = src->url;
   fr.max_bytes = kind == CopyKind::kPutFromUrl ? kMaxPutFromUrl : kMaxSyncCopy;
+  std::unique_ptr<tier::FetchSlot> slot;
+  bool background = false;
+  uint64_t sync_limit = kMaxSyncCopy;
+  if (kind == CopyKind::kAsync && ctx.account->copies) {
+    slot = fetcher->Reserve();
+    if (!slot) {
+      tier::FetchResult busy;
+      busy.kind = tier::FetchResult::Kind::kBusy;
+      busy.detail = "Too many copies from other hosts are running; retry later.";
+      return SourceFailure(busy);
+    }
+    fr.slot = slot.get();
+    fr.max_bytes = kMaxBlob;
+    sync_limit = std::min(sync_limit, ctx.account->copies->options().threshold);
+    fr.on_response = [&background, sync_limit](const tier::FetchResult& answer) {
+      auto len = answer.Header("content-length");
+      auto n = len ? ParseUint(*len) : std::nullopt;
+      background = !n || *n >= sync_limit;
+      return !background;
+    };
+  }
   if (fetcher->policy().max_bytes) fr.max_bytes = std::min(fr.max_bytes, fetcher->policy().max_bytes);
   fr.headers.emplace_back("x-ms-version", "2021-08-06");
   // The source conditions go to the source, and are checked again below on
@@ -186,9 +233,12 @@ http::Response RemoteCopy(Ctx& ctx, CopyKind kind) {
   };
   tier::FetchResult f = fetcher->Fetch(fr);
   out->reset();
+  if (background && f.kind == tier::FetchResult::Kind::kStopped)
+    f.kind = tier::FetchResult::Kind::kOk;  // its answer is in; the body comes later
   if (f.kind != tier::FetchResult::Kind::kOk) return SourceFailure(f);
   std::string digest = md5.Final();
-  if (!want_md5.empty() && want_md5 != digest) return ErrorResponse(AzError::kMd5Mismatch);
+  if (!background && !want_md5.empty() && want_md5 != digest)
+    return ErrorResponse(AzError::kMd5Mismatch);
 
   Conditions sc = ParseConditions(*ctx.req, "x-ms-source-");
   if (sc.any()) {
@@ -226,6 +276,31 @@ http::Response RemoteCopy(Ctx& ctx, CopyKind kind) {
     rec.copy_status = "success";
     rec.copy_completion = ctx.now;
     rec.copy_length = f.bytes;
+  }
+  if (background) {
+    auto len = f.Header("content-length");
+    CopyJobs::RemoteSource rs;
+    rs.fetcher = fetcher;
+    rs.url = src->url;
+    rs.max_bytes = fr.max_bytes;
+    rs.size = len ? ParseUint(*len) : std::nullopt;
+    rs.headers.emplace_back("x-ms-version", "2021-08-06");
+    // The same version of the source as was checked, when it has an ETag;
+    // else the request's own conditions again.
+    if (auto etag = f.Header("etag")) {
+      rs.headers.emplace_back("if-match", *etag);
+    } else {
+      for (const auto& [name, value] : fr.headers)
+        if (name != "x-ms-version") rs.headers.emplace_back(name, value);
+    }
+    rec.content_md5.clear();
+    rec.copy_length = rs.size.value_or(0);
+    std::unique_ptr<CopyTicket> ticket;
+    ns::BlobRecord ph;
+    if (auto e = PublishPendingCopy(ctx, &rec, &ticket, &ph)) return *e;
+    rs.slot = std::move(slot);
+    ctx.account->copies->SubmitRemote(std::move(ticket), std::move(rs), std::move(rec));
+    return PendingAnswer(ph);
   }
   auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
   auto old = ctx.store().Head(ctx.container, ctx.blob);

@@ -78,6 +78,8 @@ struct FetchContext {
   bool address_refused = false;
   bool too_large = false;
   bool sink_failed = false;
+  bool stopped = false;
+  bool cancelled = false;
   uint64_t error_body = 0;
 
   bool Success() const { return res->status >= 200 && res->status < 300; }
@@ -110,6 +112,13 @@ struct FetchContext {
       size_t sp = line.find(' ');
       if (sp != std::string_view::npos)
         if (auto code = ParseUint(line.substr(sp + 1, 3))) ctx->res->status = *code;
+      return size * n;
+    }
+    if (line.empty()) {  // the end of an answer's headers
+      if (ctx->Success() && ctx->req->on_response && !ctx->req->on_response(*ctx->res)) {
+        ctx->stopped = true;
+        return 0;
+      }
       return size * n;
     }
     size_t colon = line.find(':');
@@ -148,6 +157,15 @@ struct FetchContext {
     }
     ctx->res->bytes += len;
     return len;
+  }
+
+  static int OnProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+    auto* ctx = static_cast<FetchContext*>(user);
+    if (ctx->req->cancelled && ctx->req->cancelled()) {
+      ctx->cancelled = true;
+      return 1;
+    }
+    return 0;
   }
 };
 
@@ -214,7 +232,17 @@ std::optional<std::string> FetchResult::Header(std::string_view lower_name) cons
   return std::nullopt;
 }
 
+FetchSlot::~FetchSlot() { running_->fetch_sub(1); }
+
 UrlFetcher::UrlFetcher(FetchPolicy policy) : policy_(std::move(policy)) {}
+
+std::unique_ptr<FetchSlot> UrlFetcher::Reserve() const {
+  if (running_.fetch_add(1) >= policy_.max_concurrent) {
+    running_.fetch_sub(1);
+    return nullptr;
+  }
+  return std::unique_ptr<FetchSlot>(new FetchSlot(&running_));
+}
 
 FetchResult UrlFetcher::Fetch(const FetchRequest& request) const {
   std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
@@ -232,17 +260,16 @@ FetchResult UrlFetcher::Fetch(const FetchRequest& request) const {
     return Refuse("The copy source's host is not one this server may copy from.");
   // A fragment is never sent; drop it so nothing depends on how it parses.
   curl_url_set(url.get(), CURLUPART_FRAGMENT, nullptr, 0);
-  if (running_.fetch_add(1) >= policy_.max_concurrent) {
-    running_.fetch_sub(1);
-    FetchResult busy;
-    busy.kind = FetchResult::Kind::kBusy;
-    busy.detail = "Too many copies from other hosts are running; retry later.";
-    return busy;
+  std::unique_ptr<FetchSlot> own;
+  if (!request.slot) {
+    own = Reserve();
+    if (!own) {
+      FetchResult busy;
+      busy.kind = FetchResult::Kind::kBusy;
+      busy.detail = "Too many copies from other hosts are running; retry later.";
+      return busy;
+    }
   }
-  struct Release {
-    std::atomic<int>* n;
-    ~Release() { n->fetch_sub(1); }
-  } release{&running_};
 
   std::unique_ptr<CURL, CurlDeleter> h(curl_easy_init());
   if (!h) return Refuse("Cannot start a fetch.");
@@ -266,7 +293,8 @@ FetchResult UrlFetcher::Fetch(const FetchRequest& request) const {
   curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
   curl_easy_setopt(e, CURLOPT_ERRORBUFFER, errbuf);
   curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, static_cast<long>(policy_.connect_timeout_s));
-  curl_easy_setopt(e, CURLOPT_TIMEOUT, static_cast<long>(policy_.timeout_s));
+  if (request.whole_timeout)
+    curl_easy_setopt(e, CURLOPT_TIMEOUT, static_cast<long>(policy_.timeout_s));
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, static_cast<long>(policy_.min_speed_bytes));
   curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, static_cast<long>(policy_.min_speed_window_s));
   curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, static_cast<curl_off_t>(request.max_bytes));
@@ -279,10 +307,24 @@ FetchResult UrlFetcher::Fetch(const FetchRequest& request) const {
   curl_easy_setopt(e, CURLOPT_WRITEDATA, &ctx);
   curl_easy_setopt(e, CURLOPT_USERAGENT, "strata-copy");
   curl_easy_setopt(e, CURLOPT_BUFFERSIZE, 256L * 1024);
+  if (request.cancelled) {
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, &FetchContext::OnProgress);
+    curl_easy_setopt(e, CURLOPT_XFERINFODATA, &ctx);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
+  }
   CURLcode code = curl_easy_perform(e);
 
   if (ctx.address_refused && res.status == 0)
     return Refuse("The copy source's address is not one this server may connect to.");
+  if (ctx.cancelled) {
+    res.kind = FetchResult::Kind::kCancelled;
+    res.detail = "The fetch was cancelled.";
+    return res;
+  }
+  if (ctx.stopped) {
+    res.kind = FetchResult::Kind::kStopped;
+    return res;
+  }
   if (ctx.too_large || code == CURLE_FILESIZE_EXCEEDED) {
     res.kind = FetchResult::Kind::kTooLarge;
     res.detail = "The copy source is larger than this operation allows.";

@@ -26,9 +26,14 @@
 //     never an Authorization header or any other credential of this server;
 //     the URL's own query (a SAS of the remote account) goes as given.
 //
+//   - at most `max_concurrent` fetches at once, counting those a caller has
+//     promised to run later (Reserve: an asynchronous Copy Blob holds its
+//     slot from its 202 until its background fetch ends).
+//
 // Thread-safety: Fetch may run concurrently (one easy handle per call); the
 // policy is fixed at construction. Fetch blocks its thread for up to the
-// time limit: call it from a worker pool, never from an I/O thread.
+// time limit: call it from a worker pool or a background thread, never
+// from an I/O thread.
 #pragma once
 
 #include <sys/socket.h>
@@ -36,6 +41,7 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -71,6 +77,23 @@ bool HostMatches(const std::vector<std::string>& patterns, std::string_view host
 // Whether a connection to `addr` is allowed (see above).
 bool AddressAllowed(const sockaddr* addr, bool allow_private);
 
+class UrlFetcher;
+struct FetchResult;
+
+// One of the policy's `max_concurrent` fetches, held from Reserve() until
+// destroyed; a fetch that names it takes no other.
+class FetchSlot {
+ public:
+  ~FetchSlot();
+  FetchSlot(const FetchSlot&) = delete;
+  FetchSlot& operator=(const FetchSlot&) = delete;
+
+ private:
+  friend class UrlFetcher;
+  explicit FetchSlot(std::atomic<int>* running) : running_(running) {}
+  std::atomic<int>* running_;
+};
+
 struct FetchRequest {
   std::string url;
   std::vector<std::pair<std::string, std::string>> headers;  // sent as given
@@ -78,6 +101,20 @@ struct FetchRequest {
   // Receives a 2xx response's body in order; false aborts the fetch
   // (FetchResult::kSinkFailed).
   std::function<bool(const char* data, size_t n)> sink;
+  // If set: called once a 2xx answer's headers are all in (status,
+  // headers and metadata filled), before any of its body; false stops the
+  // fetch there (FetchResult::kStopped, nothing handed to the sink).
+  std::function<bool(const FetchResult& answer)> on_response;
+  // If set: polled while the fetch runs (at least once a second, also while
+  // the source sends nothing); true ends it (FetchResult::kCancelled).
+  std::function<bool()> cancelled;
+  // A slot from Reserve() that this fetch runs in (null: it takes one, or
+  // is refused with kBusy). Must outlive the fetch.
+  const FetchSlot* slot = nullptr;
+  // Whether the policy's timeout_s bounds the whole fetch. A background
+  // fetch, which holds no worker, may run longer: the connect timeout and
+  // the minimum speed still bound it (and `cancelled`).
+  bool whole_timeout = true;
 };
 
 struct FetchResult {
@@ -90,6 +127,8 @@ struct FetchResult {
     kFailed,      // transport error (detail says what)
     kSinkFailed,  // the sink refused data
     kBusy,        // max_concurrent fetches are running already (nothing sent)
+    kStopped,     // on_response said stop (status, headers, metadata filled)
+    kCancelled,   // `cancelled` said so
   };
   Kind kind = Kind::kFailed;
   long status = 0;
@@ -110,6 +149,10 @@ class UrlFetcher {
   // Whether remote sources from `host` may be tried at all (the address
   // check still follows at connect time).
   bool HostAllowed(std::string_view host) const { return HostMatches(policy_.hosts, host); }
+
+  // Claims one of the `max_concurrent` fetches for a fetch to come; null
+  // when all are taken. The slot outlives nothing of this fetcher.
+  std::unique_ptr<FetchSlot> Reserve() const;
 
   // GETs request.url under the policy. Never throws.
   FetchResult Fetch(const FetchRequest& request) const;

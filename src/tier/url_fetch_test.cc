@@ -102,5 +102,31 @@ TEST(UrlFetchTest, RefusesBeforeSending) {
             FetchResult::Kind::kRefused);
 }
 
+// Reserve() takes the slots Fetch would take: with every slot promised to a
+// fetch to come, another is refused (kBusy) before anything is sent; a
+// fetch in a reserved slot runs, and a slot given back is free again.
+TEST(UrlFetchTest, ReservedSlotsCountAgainstConcurrency) {
+  FetchPolicy p;
+  p.hosts = {"127.0.0.1"};
+  p.allow_private = true;
+  p.max_concurrent = 2;
+  p.connect_timeout_s = 2;
+  UrlFetcher f(p);
+  auto a = f.Reserve();
+  auto b = f.Reserve();
+  ASSERT_TRUE(a && b);
+  EXPECT_EQ(f.Reserve(), nullptr);
+  FetchRequest req;
+  req.url = "http://127.0.0.1:1/x";  // nothing listens: the fetch fails to connect
+  req.max_bytes = 1024;
+  EXPECT_EQ(f.Fetch(req).kind, FetchResult::Kind::kBusy);
+  req.slot = a.get();
+  EXPECT_EQ(f.Fetch(req).kind, FetchResult::Kind::kFailed);
+  req.slot = nullptr;
+  b.reset();
+  EXPECT_EQ(f.Fetch(req).kind, FetchResult::Kind::kFailed);
+  EXPECT_NE(f.Reserve(), nullptr);
+}
+
 }  // namespace
 }  // namespace strata::tier

@@ -18,19 +18,23 @@ URL, "Response headers", version 2023-?+). The refusals of the guard are
 this server's own (Azure has no equivalent): 403 CannotVerifyCopySource."""
 import base64
 import datetime
+import hashlib
 import http.server
 import json
 import os
 import tempfile
 import threading
 import time
+import re
 import uuid
 
 import pytest
-from azure.storage.blob import BlobServiceClient, ContentSettings, generate_blob_sas
+from azure.core.exceptions import HttpResponseError
+from azure.storage.blob import (BlobClient, BlobServiceClient, ContainerSasPermissions,
+                                ContentSettings, generate_blob_sas, generate_container_sas)
 
 import signing
-from blob_util import raw
+from blob_util import raw, tmp_files
 from strata_server import DEV_ACCOUNT, DEV_KEY, StrataServer
 
 REMOTE_ACCOUNT = "farside"
@@ -38,17 +42,60 @@ REMOTE_KEY = base64.b64encode(b"f" * 64).decode()
 MAX_BYTES = 1 << 20  # copy_sources.max_bytes of the copying server
 
 
+def pattern(n):
+    """The n bytes the slow sources send."""
+    return (bytes(range(251)) * (n // 251 + 1))[:n]
+
+
 class Misbehaving(http.server.BaseHTTPRequestHandler):
-    """Sources that misbehave, by path. Records the headers it was sent."""
+    """Sources that misbehave, by path. Records the headers it was sent,
+    and for the slow sources how many bytes each request got out."""
     seen = []
+    sent = {}  # request path (with query) -> bytes each request got out before it ended
+    vanished = set()
 
     def log_message(self, *args):
         pass
 
+    def _send_slowly(self, body, stop_at=None, chunk=65536, pause=0.05):
+        """Sends body in chunks with a pause (about 1.3 MB/s: above the
+        copier's minimum speed); stops at stop_at bytes and closes."""
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("ETag", '"0x8D0SLOWSOURCE"')
+        self.send_header("Content-Type", "application/x-slow")
+        self.end_headers()
+        done = 0
+        try:
+            for at in range(0, len(body), chunk):  # bounded by the body's length
+                if stop_at is not None and at >= stop_at:
+                    break
+                self.wfile.write(body[at:at + chunk])
+                self.wfile.flush()
+                done = at + len(body[at:at + chunk])
+                time.sleep(pause)
+        except OSError:
+            pass
+        Misbehaving.sent.setdefault(self.path, []).append(done)
+        self.close_connection = True
+
     def do_GET(self):
         Misbehaving.seen.append({k.lower(): v for k, v in self.headers.items()})
         p = self.path.split("?")[0]
-        if p == "/ok":
+        if p.startswith("/slow/"):
+            self._send_slowly(pattern(int(p[len("/slow/"):])))
+        elif p == "/cut":
+            self._send_slowly(pattern(2 << 20), stop_at=1 << 20, pause=0.02)
+        elif p.startswith("/vanishing/"):
+            if p in Misbehaving.vanished:
+                self.send_response(404)
+                self.send_header("x-ms-error-code", "BlobNotFound")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+            else:
+                Misbehaving.vanished.add(p)
+                self._send_slowly(pattern(2 << 20), pause=0)
+        elif p == "/ok":
             body = b"plain http bytes"
             self.send_response(200)
             self.send_header("Content-Length", str(len(body)))
@@ -121,12 +168,13 @@ def remote():
     s.stop()
 
 
-def _copying_server(copy_sources):
+def _copying_server(copy_sources, extra_args=()):
     base = tempfile.mkdtemp(prefix="strata-copier-")
     cfg = os.path.join(base, "strata.json")
     with open(cfg, "w") as f:
         json.dump({"copy_sources": copy_sources}, f)
-    return StrataServer(root=os.path.join(base, "dev"), config=cfg).start()
+    return StrataServer(root=os.path.join(base, "dev"), config=cfg,
+                        extra_args=extra_args).start()
 
 
 @pytest.fixture(scope="module")
@@ -437,5 +485,298 @@ def test_RemoteCopy_concurrent_fetches_are_bounded(misbehaving):
         assert slow["r"].status_code == 409
         r = _copy(s, dest, "sync", "http://127.0.0.1:%d/ok" % misbehaving)
         assert r.status_code == 202, r.text
+    finally:
+        s.stop()
+
+
+# ---- Copy Blob from another host in the background. The background
+# threshold is lowered to 1 MiB here (as test_copy_blob.py does for local
+# sources), so these sources of a few MiB answer 202 pending at once and are
+# fetched in the background. Expectations resting on Azure ("Copy Blob",
+# REST reference: "Remarks", copy status; "Get Blob Properties": the
+# x-ms-copy-* headers; "Abort Copy Blob"): the 202 carries x-ms-copy-id and
+# x-ms-copy-status pending; the destination shows x-ms-copy-progress
+# "copied/total" while pending; it ends success (new ETag), or failed with
+# x-ms-copy-status-description "<status> <code> \"<message>\"", or
+# aborted; a source Azure cannot read is refused before the 202 with
+# CannotVerifyCopySource and the source's status (404 for a missing blob).
+
+ASYNC_ARGS = ["--copy-async-threshold", str(1 << 20), "--copy-step", str(256 << 10),
+              "--copy-sweep-interval", "1"]
+ASYNC_SOURCES = {"hosts": ["localhost", "127.0.0.1", "169.254.169.254"],
+                 "allow_private": True, "max_bytes": 64 << 20,
+                 "min_speed_bytes": 1024, "min_speed_window_s": 2,
+                 "connect_timeout_s": 5, "timeout_s": 30}
+
+
+@pytest.fixture(scope="module")
+def async_copier():
+    s = _copying_server(ASYNC_SOURCES, ASYNC_ARGS)
+    yield s
+    s.stop()
+
+
+def _wait(cond, timeout=30):
+    """Polls cond() (bounded) until it returns something true; returns that."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("condition not met within %s s" % timeout)
+
+
+def _copy_state(server, dest, blob="copy"):
+    r = raw(server, "HEAD", dest, blob)
+    assert r.status_code == 200, r.status_code
+    return r
+
+
+def _wait_copy_over(server, dest, timeout=30, blob="copy"):
+    return _wait(lambda: (lambda r: r if r.headers["x-ms-copy-status"] != "pending" else None)(
+        _copy_state(server, dest, blob)), timeout)
+
+
+def _copy_residue(server):
+    copies = os.path.join(server.root, ".strata", "copies")
+    return tmp_files(server) + [os.path.join(copies, f) for f in os.listdir(copies)]
+
+
+def _abort(server, dest, copy_id):
+    return raw(server, "PUT", dest, "copy", query="comp=copy&copyid=" + copy_id,
+               headers={"x-ms-copy-action": "abort"})
+
+
+def test_RemoteCopy_async_large_source_pending_then_success(async_copier, remote):
+    svc = BlobServiceClient.from_connection_string(
+        "DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;"
+        "BlobEndpoint=http://localhost:%d/%s;" % (REMOTE_ACCOUNT, REMOTE_KEY, remote.port,
+                                                  REMOTE_ACCOUNT))
+    c = svc.create_container("big" + uuid.uuid4().hex[:12])
+    data = os.urandom(6 << 20)
+    c.upload_blob("big", data, metadata={"Origin": "farside"},
+                  content_settings=ContentSettings(content_type="application/x-big"))
+    sas = generate_blob_sas(REMOTE_ACCOUNT, c.container_name, "big", account_key=REMOTE_KEY,
+                            permission="r", expiry=datetime.datetime.now(datetime.timezone.utc)
+                            + datetime.timedelta(hours=1))
+    url = "http://localhost:%d/%s/%s/big" % (remote.port, REMOTE_ACCOUNT, c.container_name)
+    mine = BlobServiceClient.from_connection_string(async_copier.connection_string)
+    dc = mine.create_container("dst" + uuid.uuid4().hex[:12])
+    dest = dc.get_blob_client("copied")
+    resp = dest.start_copy_from_url(url + "?" + sas)
+    assert resp["copy_status"] == "pending"
+    props = dest.get_blob_properties()
+    assert props.copy.id == resp["copy_id"]
+    assert props.copy.source == url
+    done = _wait(lambda: (lambda p: p if p.copy.status != "pending" else None)(
+        dest.get_blob_properties()))
+    assert done.copy.status == "success", done.copy.status_description
+    assert done.copy.progress == "%d/%d" % (len(data), len(data))
+    assert done.size == len(data)
+    assert done.etag != resp["etag"]  # committed as a new version
+    assert bytes(done.content_settings.content_md5) == hashlib.md5(data).digest()
+    assert done.content_settings.content_type == "application/x-big"
+    assert done.metadata == {"Origin": "farside"}
+    assert dest.download_blob().readall() == data
+    _wait(lambda: _copy_residue(async_copier) == [])
+
+
+def test_RemoteCopy_async_progress_while_source_sends(async_copier, misbehaving):
+    """3 MiB at about 1.3 MB/s: the progress is seen advancing, and the
+    fetches carry no credential of the copier (only the version and the
+    ETag the source answered first)."""
+    Misbehaving.seen.clear()
+    dest = _dest(async_copier)
+    total = 3 << 20
+    t0 = time.monotonic()
+    r = _copy(async_copier, dest, "async", "http://127.0.0.1:%d/slow/%d" % (misbehaving, total))
+    assert r.status_code == 202, r.text
+    assert r.headers["x-ms-copy-status"] == "pending"  # before the source finished
+    seen = set()
+
+    def over():
+        h = _copy_state(async_copier, dest).headers
+        if h["x-ms-copy-status"] != "pending":
+            return h
+        done, whole = map(int, h["x-ms-copy-progress"].split("/"))
+        assert whole == total and 0 <= done < total
+        seen.add(done)
+        return None
+
+    h = _wait(over, timeout=20)
+    assert h["x-ms-copy-status"] == "success", h.get("x-ms-copy-status-description")
+    assert any(0 < d < total for d in seen), seen
+    assert time.monotonic() - t0 < 20
+    g = raw(async_copier, "GET", dest, "copy")
+    assert g.content == pattern(total)
+    assert g.headers["Content-Type"] == "application/x-slow"
+    assert len(Misbehaving.seen) == 2  # the check before the 202, then the copy
+    for sent in Misbehaving.seen:
+        assert "authorization" not in sent
+        assert not any(k.startswith("x-ms-") and k != "x-ms-version" for k in sent), sent
+    assert Misbehaving.seen[1]["if-match"] == '"0x8D0SLOWSOURCE"'
+    _wait(lambda: _copy_residue(async_copier) == [])
+
+
+def test_RemoteCopy_async_abort_mid_fetch(async_copier, misbehaving):
+    dest = _dest(async_copier)
+    total = 8 << 20  # about 6 s at the source's pace
+    path = "/slow/%d?t=%s" % (total, uuid.uuid4().hex)
+    r = _copy(async_copier, dest, "async", "http://127.0.0.1:%d%s" % (misbehaving, path))
+    assert r.status_code == 202, r.text
+    copy_id = r.headers["x-ms-copy-id"]
+    _wait(lambda: int(_copy_state(async_copier, dest).headers["x-ms-copy-progress"]
+                      .split("/")[0]) > 0, timeout=10)
+    a = _abort(async_copier, dest, copy_id)
+    assert a.status_code == 204, a.text
+    # The fetch ends soon after, long before the source would have finished
+    # (two requests: the check before the 202, then the copy).
+    _wait(lambda: len(Misbehaving.sent.get(path, [])) == 2, timeout=10)
+    assert all(n < total for n in Misbehaving.sent[path]), Misbehaving.sent[path]
+    _wait(lambda: _copy_residue(async_copier) == [])
+    h = _copy_state(async_copier, dest).headers
+    assert h["x-ms-copy-status"] == "aborted"
+    assert h["x-ms-copy-id"] == copy_id
+    assert h["Content-Length"] == "0"
+    assert raw(async_copier, "GET", dest, "copy").content == b""
+
+
+def test_RemoteCopy_async_source_cut_mid_way_fails(async_copier, misbehaving):
+    """The source announces 2 MiB and closes after 1 MiB."""
+    dest = _dest(async_copier)
+    r = _copy(async_copier, dest, "async", "http://127.0.0.1:%d/cut" % misbehaving)
+    assert r.status_code == 202, r.text
+    assert r.headers["x-ms-copy-status"] == "pending"
+    h = _wait_copy_over(async_copier, dest, timeout=20).headers
+    assert h["x-ms-copy-status"] == "failed"
+    assert re.fullmatch(r'\d{3} \w+ ".+"', h["x-ms-copy-status-description"]), h
+    assert h["Content-Length"] == "0"
+    _wait(lambda: _copy_residue(async_copier) == [])
+
+
+def test_RemoteCopy_async_source_missing(async_copier, source, misbehaving):
+    """Missing before the copy: refused at once, 404 CannotVerifyCopySource
+    with the source's status, and no destination. Gone between the check
+    and the copy: the copy ends failed with the source's status and code."""
+    dest = _dest(async_copier)
+    r = _copy(async_copier, dest, "async", source["url"].replace("/b", "/missing"))
+    assert r.status_code == 404, r.text
+    assert signing.error_code(r) == "CannotVerifyCopySource"
+    assert r.headers["x-ms-copy-source-status-code"] == "404"
+    assert raw(async_copier, "HEAD", dest, "copy").status_code == 404
+    r = _copy(async_copier, dest, "async",
+              "http://127.0.0.1:%d/vanishing/%s" % (misbehaving, uuid.uuid4().hex))
+    assert r.status_code == 202, r.text
+    assert r.headers["x-ms-copy-status"] == "pending"
+    h = _wait_copy_over(async_copier, dest, timeout=20).headers
+    assert h["x-ms-copy-status"] == "failed"
+    assert h["x-ms-copy-status-description"].startswith('404 BlobNotFound "'), h
+
+
+def test_RemoteCopy_async_not_bound_by_whole_fetch_timeout(misbehaving):
+    """copy_sources.timeout_s bounds a fetch that holds a worker; a
+    background copy holds none and may take longer, as long as the source
+    keeps above the minimum speed (3 MiB at about 1.3 MB/s, timeout_s 1)."""
+    s = _copying_server(dict(ASYNC_SOURCES, timeout_s=1), ASYNC_ARGS)
+    try:
+        dest = _dest(s)
+        total = 3 << 20
+        r = _copy(s, dest, "async", "http://127.0.0.1:%d/slow/%d" % (misbehaving, total))
+        assert r.status_code == 202, r.text
+        h = _wait_copy_over(s, dest, timeout=20).headers
+        assert h["x-ms-copy-status"] == "success", h.get("x-ms-copy-status-description")
+        assert raw(s, "GET", dest, "copy").content == pattern(total)
+        # A synchronous copy is still cut off after timeout_s.
+        r = _copy(s, dest, "sync", "http://127.0.0.1:%d/slow/%d" % (misbehaving, 2 << 20))
+        assert r.status_code == 409, r.text
+        assert signing.error_code(r) == "CannotVerifyCopySource"
+    finally:
+        s.stop()
+
+
+def test_RemoteCopy_async_copy_of_a_dead_gateway_ends(misbehaving):
+    """Two gateways on one root: when the one fetching dies, the other marks
+    the copy failed and removes what it staged (as for a local source)."""
+    base = tempfile.mkdtemp(prefix="strata-copier-")
+    cfg = os.path.join(base, "strata.json")
+    with open(cfg, "w") as f:
+        json.dump({"copy_sources": ASYNC_SOURCES}, f)
+    root = os.path.join(base, "dev")
+    a = StrataServer(root=root, config=cfg, extra_args=ASYNC_ARGS).start()
+    b = StrataServer(root=root, config=cfg, extra_args=ASYNC_ARGS).start()
+    try:
+        dest = _dest(a)
+        r = _copy(a, dest, "async", "http://127.0.0.1:%d/slow/%d" % (misbehaving, 8 << 20))
+        assert r.status_code == 202, r.text
+        assert r.headers["x-ms-copy-status"] == "pending"
+        _wait(lambda: int(_copy_state(b, dest).headers["x-ms-copy-progress"]
+                          .split("/")[0]) > 0, timeout=10)
+        a.kill()
+        h = _wait_copy_over(b, dest, timeout=30).headers
+        assert h["x-ms-copy-status"] == "failed"
+        assert h["x-ms-copy-status-description"]
+        assert h["Content-Length"] == "0"
+        _wait(lambda: _copy_residue(b) == [])
+    finally:
+        a.stop()
+        b.stop()
+
+
+def test_RemoteCopy_async_create_only_sas_never_replaces(async_copier, misbehaving):
+    """A SAS granting create (c) but not write (w) may copy onto a new blob
+    only ("Create a service SAS": c creates, w is needed to overwrite); the
+    background copy commits it, a second copy onto it is refused before 202."""
+    dest = _dest(async_copier)
+    sas = generate_container_sas(DEV_ACCOUNT, dest, account_key=DEV_KEY,
+                                 permission=ContainerSasPermissions(create=True),
+                                 expiry=datetime.datetime.now(datetime.timezone.utc)
+                                 + datetime.timedelta(hours=1))
+    b = BlobClient.from_blob_url("http://127.0.0.1:%d/%s/%s/new?%s"
+                                 % (async_copier.port, DEV_ACCOUNT, dest, sas))
+    url = "http://127.0.0.1:%d/slow/%d" % (misbehaving, 2 << 20)
+    assert b.start_copy_from_url(url)["copy_status"] == "pending"
+    h = _wait_copy_over(async_copier, dest, timeout=20, blob="new").headers
+    assert h["x-ms-copy-status"] == "success", h
+    etag = h["ETag"]
+    with pytest.raises(HttpResponseError) as e:
+        b.start_copy_from_url(url)
+    assert e.value.status_code == 403
+    assert e.value.error_code == "AuthorizationPermissionMismatch"
+    assert _copy_state(async_copier, dest, "new").headers["ETag"] == etag
+
+
+def test_RemoteCopy_async_refused_before_202_and_background_fetches_hold_slots(misbehaving):
+    """The guard answers before any 202, and a background fetch holds one
+    of copy_sources.max_concurrent until it ends: while it runs, another
+    copy from another host is answered 503 ServerBusy at once."""
+    s = _copying_server(dict(ASYNC_SOURCES, max_concurrent=1), ASYNC_ARGS)
+    try:
+        dest = _dest(s)
+        t0 = time.monotonic()
+        r = _copy(s, dest, "async", "http://169.254.169.254/latest/meta-data/")
+        assert r.status_code == 403, r.text
+        assert "address is not one this server may connect to" in r.text
+        r = _copy(s, dest, "async", "http://127.0.0.1:%d/redirect" % misbehaving)
+        assert r.status_code == 409, r.text
+        assert r.headers["x-ms-copy-source-status-code"] == "302"
+        r = _copy(s, dest, "async", "file:///etc/passwd")
+        assert r.status_code == 403, r.text
+        assert time.monotonic() - t0 < 10
+        assert raw(s, "HEAD", dest, "copy").status_code == 404
+        r = _copy(s, dest, "async", "http://127.0.0.1:%d/slow/%d" % (misbehaving, 8 << 20))
+        assert r.status_code == 202, r.text
+        assert r.headers["x-ms-copy-status"] == "pending"
+        other = _dest(s)
+        for kind in ("async", "sync"):
+            busy = _copy(s, other, kind, "http://127.0.0.1:%d/ok" % misbehaving)
+            assert busy.status_code == 503, busy.text
+            assert signing.error_code(busy) == "ServerBusy"
+        assert _abort(s, dest, r.headers["x-ms-copy-id"]).status_code == 204
+        # Its slot comes back once its fetch has ended.
+        ok = _wait(lambda: (lambda x: x if x.status_code == 202 else None)(
+            _copy(s, other, "sync", "http://127.0.0.1:%d/ok" % misbehaving)),
+            timeout=10)
+        assert ok.headers["x-ms-copy-status"] == "success"
     finally:
         s.stop()
