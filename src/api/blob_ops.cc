@@ -14,7 +14,9 @@ namespace {
 
 constexpr uint64_t kMaxRangeMd5 = 4 << 20;
 
-void BlobHeaders(http::Response& r, const ns::BlobInfo& info, TimeNs now) {
+// hns: the request's version shows an HNS account's path kind (2020-10-02
+// on, as List Blobs' ResourceType).
+void BlobHeaders(http::Response& r, const ns::BlobInfo& info, TimeNs now, bool hns) {
   const ns::BlobRecord& rec = info.rec;
   SetEtagHeaders(r, rec.etag, rec.last_modified);
   r.Set("Content-Type", rec.content_type.empty() ? "application/octet-stream" : rec.content_type);
@@ -29,6 +31,11 @@ void BlobHeaders(http::Response& r, const ns::BlobInfo& info, TimeNs now) {
   LeaseHeaders(r, rec.lease, now);
   r.Set("Accept-Ranges", "bytes");
   r.Set("x-ms-server-encrypted", "true");
+  // Every strata account has a hierarchical namespace, and Azure names the
+  // path's kind on an HNS account's blob reads (recorded HEAD of the blob
+  // endpoint at 2021-06-08; absent at 2019-02-02). A blob is always a file:
+  // a directory is not served here.
+  if (hns) r.Set("x-ms-resource-type", "file");
   if (rec.blob_type == "AppendBlob")
     r.Set("x-ms-blob-committed-block-count", std::to_string(rec.append_block_count));
   // Only a sealed blob carries it (Azure's recorded responses: absent, not
@@ -217,7 +224,7 @@ http::Response GetBlob(Ctx& ctx) {
   if (info.rec.Archived(ctx.now)) return ArchivedResponse(info.rec, ctx.now);
   uint64_t size = info.st.size;
   http::Response r;
-  BlobHeaders(r, info, ctx.now);
+  BlobHeaders(r, info, ctx.now, ServiceVersionAtLeast(*ctx.req, "2020-10-02"));
   ApplySasOverrides(ctx, r);
   std::optional<std::string> range_h = ctx.H("x-ms-range");
   if (!range_h) range_h = ctx.H("range");
@@ -284,7 +291,7 @@ http::Response GetBlobProperties(Ctx& ctx) {
     return *e;
   }
   http::Response r;
-  BlobHeaders(r, *info, ctx.now);
+  BlobHeaders(r, *info, ctx.now, ServiceVersionAtLeast(*ctx.req, "2020-10-02"));
   ApplySasOverrides(ctx, r);
   if (!info->rec.content_md5.empty()) r.Set("Content-MD5", Base64Encode(info->rec.content_md5));
   if (info->rec.blob_type == "BlockBlob")
