@@ -43,14 +43,15 @@ void BlobHeaders(http::Response& r, const ns::BlobInfo& info, TimeNs now, bool h
   if (rec.sealed) r.Set("x-ms-blob-sealed", "true");
   if (!rec.copy_id.empty()) {
     r.Set("x-ms-copy-id", rec.copy_id);
-    r.Set("x-ms-copy-status", rec.copy_status);
+    std::string_view status = rec.CopyStatus(now);
+    r.Set("x-ms-copy-status", status);
     r.Set("x-ms-copy-source", rec.copy_source);
     // A concluded copy shows its progress whole; a pending, failed or
     // aborted one what it had copied (copy_jobs.h).
-    uint64_t done = rec.copy_status == "success" ? rec.copy_length : rec.copy_progress;
+    uint64_t done = status == "success" ? rec.copy_length : rec.copy_progress;
     r.Set("x-ms-copy-progress", std::to_string(done) + "/" + std::to_string(rec.copy_length));
-    if (rec.copy_status != "pending")
-      r.Set("x-ms-copy-completion-time", FormatHttpDate(rec.copy_completion));
+    if (status != "pending")
+      r.Set("x-ms-copy-completion-time", FormatHttpDate(rec.CopyCompletion(now)));
     if (!rec.copy_status_description.empty())
       r.Set("x-ms-copy-status-description", rec.copy_status_description);
   }

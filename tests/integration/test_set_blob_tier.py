@@ -30,7 +30,7 @@ from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobBlock, BlobServiceClient, StandardBlobTier
 
 import signing
-from blob_util import disk_path, raw
+from blob_util import disk_path, raw, read_sas_url
 from strata_server import StrataServer
 
 # Standard rehydrations of local data complete after this many seconds,
@@ -245,6 +245,82 @@ def test_SetBlobTier_rehydrate_from_archive(tier_server, tc):
     assert blob.download_blob().readall() == b"cold data"
     assert "<AccessTier>Cool</AccessTier>" in listing(tier_server, c)
     blob.set_blob_metadata({"now": "writable"})
+
+
+def copy(server, c, src, dst, headers=None):
+    h = {"x-ms-copy-source": "%s/%s/%s" % (server.endpoint, c, src)}
+    h.update(headers or {})
+    return raw(server, "PUT", c, dst, headers=h)
+
+
+# Rehydrate by copy ("Rehydrate an archived blob to an online tier": copy it
+# to another blob in an online tier with Copy Blob, x-ms-access-tier and
+# optionally x-ms-rehydrate-priority; the destination must have another
+# name; Copy Blob REST reference): the destination shows the rehydration
+# (Archive, x-ms-archive-status) and its copy stays pending until it
+# completes; the source stays archived.
+def test_CopyBlob_rehydrates_archived_source(tier_server, tc):
+    c = tc.container_name
+    tc.get_blob_client("src").upload_blob(b"archived bytes", metadata={"k": "v"})
+    assert set_tier(tier_server, c, "src", "Archive").status_code == 200
+    r = copy(tier_server, c, "src", "dst", {"x-ms-access-tier": "Hot"})
+    assert r.status_code == 202, r.text
+    assert r.headers["x-ms-copy-status"] == "pending"
+    copy_id = r.headers["x-ms-copy-id"]
+    h = head(tier_server, c, "dst")
+    assert h.headers["x-ms-copy-id"] == copy_id
+    assert h.headers["x-ms-copy-status"] == "pending"
+    assert "x-ms-copy-completion-time" not in h.headers
+    assert h.headers["x-ms-access-tier"] == "Archive"
+    assert h.headers["x-ms-archive-status"] == "rehydrate-pending-to-hot"
+    assert h.headers["x-ms-rehydrate-priority"] == "Standard"
+    assert h.headers["x-ms-meta-k"] == "v"
+    r = raw(tier_server, "GET", c, "dst")
+    assert r.status_code == 409 and signing.error_code(r) == "BlobArchived"
+    assert "<CopyStatus>pending</CopyStatus>" in listing(tier_server, c)
+    # Completes (bounded poll): online, readable, the copy concluded.
+    h = wait_online(tier_server, c, "dst")
+    assert h.headers["x-ms-access-tier"] == "Hot"
+    assert h.headers["x-ms-copy-status"] == "success"
+    assert h.headers["x-ms-copy-progress"] == "14/14"
+    assert "x-ms-copy-completion-time" in h.headers
+    assert tc.get_blob_client("dst").download_blob().readall() == b"archived bytes"
+    assert "<CopyStatus>success</CopyStatus>" in listing(tier_server, c)
+    # The source is still archived.
+    h = head(tier_server, c, "src")
+    assert h.headers["x-ms-access-tier"] == "Archive"
+    assert "x-ms-archive-status" not in h.headers
+    # High priority completes sooner (a tenth of the delay).
+    r = copy(tier_server, c, "src", "fast",
+             {"x-ms-access-tier": "Cool", "x-ms-rehydrate-priority": "High"})
+    assert r.status_code == 202, r.text
+    assert head(tier_server, c, "fast").headers["x-ms-archive-status"] in (
+        "rehydrate-pending-to-cool", None)
+    assert wait_online(tier_server, c, "fast", timeout=DELAY_S).headers[
+        "x-ms-access-tier"] == "Cool"
+
+
+def test_CopyBlob_archived_source_needs_an_online_tier(tier_server, tc):
+    c = tc.container_name
+    tc.get_blob_client("src").upload_blob(b"x")
+    assert set_tier(tier_server, c, "src", "Archive").status_code == 200
+    # No tier, Archive, or the source itself: 409 BlobArchived.
+    for dst, headers in [("d1", {}), ("d2", {"x-ms-access-tier": "Archive"}),
+                         ("src", {"x-ms-access-tier": "Hot"})]:
+        r = copy(tier_server, c, "src", dst, headers)
+        assert r.status_code == 409, (dst, r.text)
+        assert signing.error_code(r) == "BlobArchived"
+    r = copy(tier_server, c, "src", "d3",
+             {"x-ms-access-tier": "Hot", "x-ms-rehydrate-priority": "Urgent"})
+    assert r.status_code == 400 and signing.error_code(r) == "InvalidHeaderValue"
+    # Copy Blob From URL (synchronous) cannot wait for a rehydration.
+    # (Its source needs its own authorization: a read SAS.)
+    r = raw(tier_server, "PUT", c, "d4", headers={
+        "x-ms-copy-source": read_sas_url(tc.get_blob_client("src")),
+        "x-ms-access-tier": "Hot", "x-ms-requires-sync": "true"})
+    assert r.status_code == 409 and signing.error_code(r) == "BlobArchived"
+    for d in ["d1", "d2", "d3", "d4"]:
+        assert head(tier_server, c, d).status_code == 404
 
 
 def test_SetBlobTier_rehydrate_priority_high(tier_server, tc):
