@@ -188,6 +188,7 @@ http::Response PutBlob(Ctx& ctx) {
     if (auto e = CheckBlobLeaseForWrite(ctx, old->rec.lease)) return ErrorResponse(*e);
     rec.lease = old->rec.lease;
     rec.created = old->rec.created;
+    if (*type == "BlockBlob" && !ctx.H("x-ms-access-tier")) KeepTier(old->rec, ctx.now, &rec);
   } else if (ctx.H("x-ms-lease-id")) {
     return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
   }

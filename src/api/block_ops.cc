@@ -108,6 +108,7 @@ http::Response PutBlockList(Ctx& ctx) {
     if (auto e = CheckBlobLeaseForWrite(ctx, old->info->rec.lease)) return ErrorResponse(*e);
     rec.lease = old->info->rec.lease;
     rec.created = old->info->rec.created;
+    if (!ctx.H("x-ms-access-tier")) KeepTier(old->info->rec, ctx.now, &rec);
   } else if (ctx.H("x-ms-lease-id")) {
     return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
   }

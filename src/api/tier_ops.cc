@@ -19,6 +19,12 @@ std::optional<std::string> ParseAccessTier(std::string_view value) {
   return std::nullopt;
 }
 
+void KeepTier(const ns::BlobRecord& old, TimeNs now, ns::BlobRecord* rec) {
+  if (old.blob_type != "BlockBlob" || old.AccessTierInferred(now)) return;
+  rec->tier = std::string(old.AccessTier(now));
+  rec->tier_change_time = now;
+}
+
 http::Response ArchivedResponse(const ns::BlobRecord& rec, TimeNs now) {
   http::Response e = ErrorResponse(AzError::kBlobArchived);
   std::string_view to = rec.RehydratingTo(now);

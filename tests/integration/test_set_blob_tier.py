@@ -160,6 +160,40 @@ def test_PutBlob_and_PutBlockList_with_access_tier(tier_server, tc):
     assert signing.error_code(r) == "InvalidHeaderValue"
 
 
+# An overwrite without x-ms-access-tier keeps the overwritten blob's tier
+# (a Microsoft engineer in microsoft/AzureStorageExplorer #7726: "In the
+# overwrite case, the service will preserve its previous access tier";
+# #187: an explicitly Hot blob stays Hot, its tier change time the
+# overwrite's); a named tier wins; an inferred tier stays inferred.
+def test_PutBlob_and_PutBlockList_overwrite_keeps_the_tier(tier_server, tc):
+    a = tc.get_blob_client("a")
+    a.upload_blob(b"one", standard_blob_tier=StandardBlobTier.Cool)
+    a.upload_blob(b"two", overwrite=True)
+    props = a.get_blob_properties()
+    assert props.blob_tier == "Cool"
+    assert not props.blob_tier_inferred
+    assert props.blob_tier_change_time == props.last_modified
+    a.stage_block("b1", b"three")
+    a.commit_block_list([BlobBlock("b1")])
+    assert a.get_blob_properties().blob_tier == "Cool"
+    a.upload_blob(b"four", overwrite=True, standard_blob_tier=StandardBlobTier.Cold)
+    assert a.get_blob_properties().blob_tier == "Cold"
+    a.stage_block("b2", b"five")
+    a.commit_block_list([BlobBlock("b2")], standard_blob_tier=StandardBlobTier.Hot)
+    assert a.get_blob_properties().blob_tier == "Hot"
+    assert not a.get_blob_properties().blob_tier_inferred
+    # Never set: still inferred after an overwrite.
+    i = tc.get_blob_client("i")
+    i.upload_blob(b"x")
+    i.upload_blob(b"y", overwrite=True)
+    assert i.get_blob_properties().blob_tier == "Hot"
+    assert i.get_blob_properties().blob_tier_inferred is True
+    # A tier set by Set Blob Tier is kept too.
+    assert set_tier(tier_server, tc.container_name, "i", "Cold").status_code == 200
+    i.upload_blob(b"z", overwrite=True)
+    assert i.get_blob_properties().blob_tier == "Cold"
+
+
 def test_CopyBlob_with_access_tier(tier_server, tc):
     src = tc.get_blob_client("src")
     src.upload_blob(b"copy me", standard_blob_tier=StandardBlobTier.Cold)
