@@ -169,7 +169,7 @@ http::Response PutBlob(Ctx& ctx) {
   }
   if (auto tier = ctx.H("x-ms-access-tier")) {
     auto t = ParseAccessTier(*tier);
-    if (!t) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+    if (!t) return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-access-tier");
     if (*type == "BlockBlob") {  // only block blobs have an access tier
       rec.tier = *t;
       rec.tier_change_time = ctx.now;

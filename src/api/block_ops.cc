@@ -93,7 +93,7 @@ http::Response PutBlockList(Ctx& ctx) {
   }
   if (auto tier = ctx.H("x-ms-access-tier")) {
     auto t = ParseAccessTier(*tier);
-    if (!t) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+    if (!t) return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-access-tier");
     rec.tier = *t;
     rec.tier_change_time = ctx.now;
   }

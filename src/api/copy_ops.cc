@@ -155,7 +155,7 @@ http::Response RemoteCopy(Ctx& ctx, CopyKind kind) {
   AzError err;
   if (!ParseMetadata(*ctx.req, &meta, &err)) return ErrorResponse(err);
   if (auto tier = ctx.H("x-ms-access-tier"); tier && *tier != "Hot")
-    return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+    return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-access-tier");
   // Nothing is fetched for a destination that cannot take it.
   if (!ctx.store().GetContainer(ctx.container).ok()) return ErrorResponse(AzError::kContainerNotFound);
   std::string want_md5;
@@ -293,7 +293,7 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
     if (auto p = ctx.H("x-ms-rehydrate-priority")) {
       if (IEquals(*p, "High")) priority = "High";
       else if (!IEquals(*p, "Standard"))
-        return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-rehydrate-priority");
+        return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-rehydrate-priority");
     }
   }
   if (!rehydrate_to) {
@@ -346,7 +346,7 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   rec.last_access = 0;
   if (auto tier = ctx.H("x-ms-access-tier")) {
     auto t = ParseAccessTier(*tier);
-    if (!t) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+    if (!t) return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-access-tier");
     if (rec.blob_type == "BlockBlob") {
       rec.tier = *t;
       rec.tier_change_time = ctx.now;

@@ -24,6 +24,7 @@ What the expectations rest on:
 import re
 import time
 import uuid
+import xml.etree.ElementTree as ET
 
 import pytest
 from azure.core.exceptions import HttpResponseError
@@ -125,6 +126,41 @@ def test_SetBlobTier_invalid_tier(tier_server, tc):
     r = set_tier(tier_server, tc.container_name, "b", "Hot", priority="Urgent")
     assert r.status_code == 400
     assert signing.error_code(r) == "InvalidHeaderValue"
+
+
+def header_details(r):
+    root = ET.fromstring(r.content)
+    return root.findtext("HeaderName"), root.findtext("HeaderValue")
+
+
+# A refused tier or priority names the header and the value sent, as Azure's
+# InvalidHeaderValue does (Set Blob Tier's answer recorded in rclone/rclone
+# #2509: HeaderName x-ms-access-tier, HeaderValue as sent); a missing
+# x-ms-access-tier is named without a value.
+def test_access_tier_errors_name_the_header(tier_server, tc):
+    c = tc.container_name
+    tc.get_blob_client("b").upload_blob(b"x")
+    r = set_tier(tier_server, c, "b", "Warm")
+    assert (r.status_code, signing.error_code(r)) == (400, "InvalidHeaderValue")
+    assert header_details(r) == ("x-ms-access-tier", "Warm")
+    r = set_tier(tier_server, c, "b", "Hot", priority="Urgent")
+    assert header_details(r) == ("x-ms-rehydrate-priority", "Urgent")
+    r = raw(tier_server, "PUT", c, "b", query="comp=tier")
+    assert (r.status_code, signing.error_code(r)) == (400, "MissingRequiredHeader")
+    assert header_details(r) == ("x-ms-access-tier", None)
+    r = raw(tier_server, "PUT", c, "p",
+            headers={"x-ms-blob-type": "BlockBlob", "x-ms-access-tier": "Tepid"}, body=b"w")
+    assert (r.status_code, signing.error_code(r)) == (400, "InvalidHeaderValue")
+    assert header_details(r) == ("x-ms-access-tier", "Tepid")
+    r = raw(tier_server, "PUT", c, "l", query="comp=blocklist",
+            headers={"x-ms-access-tier": "Tepid"},
+            body=b'<?xml version="1.0" encoding="utf-8"?><BlockList></BlockList>')
+    assert (r.status_code, signing.error_code(r)) == (400, "InvalidHeaderValue")
+    assert header_details(r) == ("x-ms-access-tier", "Tepid")
+    r = raw(tier_server, "PUT", c, "cp", headers={
+        "x-ms-copy-source": "%s/%s/b" % (tier_server.endpoint, c), "x-ms-access-tier": "Tepid"})
+    assert (r.status_code, signing.error_code(r)) == (400, "InvalidHeaderValue")
+    assert header_details(r) == ("x-ms-access-tier", "Tepid")
 
 
 def test_GetBlobProperties_tier_inferred_by_default(tier_server, tc):
