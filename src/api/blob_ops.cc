@@ -33,8 +33,8 @@ void BlobHeaders(http::Response& r, const ns::BlobInfo& info, TimeNs now, bool h
   r.Set("x-ms-server-encrypted", "true");
   // Every strata account has a hierarchical namespace, and Azure names the
   // path's kind on an HNS account's blob reads (recorded HEAD of the blob
-  // endpoint at 2021-06-08; absent at 2019-02-02). A blob is always a file:
-  // a directory is not served here.
+  // endpoint at 2021-06-08; absent at 2019-02-02). A blob here is a file;
+  // directories are answered by dfs::DirectoryAsBlob.
   if (hns) r.Set("x-ms-resource-type", "file");
   if (rec.blob_type == "AppendBlob")
     r.Set("x-ms-blob-committed-block-count", std::to_string(rec.append_block_count));
