@@ -273,8 +273,13 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
     if (req.method != "GET" && req.method != "PUT" && req.method != "HEAD" &&
         req.method != "DELETE")
       return ErrorResponse(AzError::kUnsupportedHttpVerb);
-    return ErrorResponse(AzError::kInvalidQueryParameterValue,
-                         "The requested operation is not supported for this resource.");
+    // Azure names comp, also when absent (a GET of the account root), and
+    // its value as sent (recorded error bodies: comp empty at the root,
+    // comp=stats where there is none); an unknown restype is named itself.
+    const std::string_view* restype = req.FindQuery("restype");
+    bool bad_restype = restype && *restype != "container" && *restype != "service" &&
+                       *restype != "account";
+    return UnknownOperationError(req, bad_restype ? "restype" : "comp");
   }
   if (const std::string* v = req.FindHeader("x-ms-version"); v && !ValidVersion(*v))
     return HeaderError(AzError::kInvalidHeaderValue, req, "x-ms-version",

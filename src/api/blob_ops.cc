@@ -14,7 +14,9 @@ namespace {
 
 constexpr uint64_t kMaxRangeMd5 = 4 << 20;
 
-void BlobHeaders(http::Response& r, const ns::BlobInfo& info, TimeNs now) {
+// hns: the request's version shows an HNS account's path kind (2020-10-02
+// on, as List Blobs' ResourceType).
+void BlobHeaders(http::Response& r, const ns::BlobInfo& info, TimeNs now, bool hns) {
   const ns::BlobRecord& rec = info.rec;
   SetEtagHeaders(r, rec.etag, rec.last_modified);
   r.Set("Content-Type", rec.content_type.empty() ? "application/octet-stream" : rec.content_type);
@@ -29,6 +31,11 @@ void BlobHeaders(http::Response& r, const ns::BlobInfo& info, TimeNs now) {
   LeaseHeaders(r, rec.lease, now);
   r.Set("Accept-Ranges", "bytes");
   r.Set("x-ms-server-encrypted", "true");
+  // Every strata account has a hierarchical namespace, and Azure names the
+  // path's kind on an HNS account's blob reads (recorded HEAD of the blob
+  // endpoint at 2021-06-08; absent at 2019-02-02). A blob here is a file;
+  // directories are answered by dfs::DirectoryAsBlob.
+  if (hns) r.Set("x-ms-resource-type", "file");
   if (rec.blob_type == "AppendBlob")
     r.Set("x-ms-blob-committed-block-count", std::to_string(rec.append_block_count));
   // Only a sealed blob carries it (Azure's recorded responses: absent, not
@@ -36,14 +43,15 @@ void BlobHeaders(http::Response& r, const ns::BlobInfo& info, TimeNs now) {
   if (rec.sealed) r.Set("x-ms-blob-sealed", "true");
   if (!rec.copy_id.empty()) {
     r.Set("x-ms-copy-id", rec.copy_id);
-    r.Set("x-ms-copy-status", rec.copy_status);
+    std::string_view status = rec.CopyStatus(now);
+    r.Set("x-ms-copy-status", status);
     r.Set("x-ms-copy-source", rec.copy_source);
     // A concluded copy shows its progress whole; a pending, failed or
     // aborted one what it had copied (copy_jobs.h).
-    uint64_t done = rec.copy_status == "success" ? rec.copy_length : rec.copy_progress;
+    uint64_t done = status == "success" ? rec.copy_length : rec.copy_progress;
     r.Set("x-ms-copy-progress", std::to_string(done) + "/" + std::to_string(rec.copy_length));
-    if (rec.copy_status != "pending")
-      r.Set("x-ms-copy-completion-time", FormatHttpDate(rec.copy_completion));
+    if (status != "pending")
+      r.Set("x-ms-copy-completion-time", FormatHttpDate(rec.CopyCompletion(now)));
     if (!rec.copy_status_description.empty())
       r.Set("x-ms-copy-status-description", rec.copy_status_description);
   }
@@ -161,7 +169,7 @@ http::Response PutBlob(Ctx& ctx) {
   }
   if (auto tier = ctx.H("x-ms-access-tier")) {
     auto t = ParseAccessTier(*tier);
-    if (!t) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+    if (!t) return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-access-tier");
     if (*type == "BlockBlob") {  // only block blobs have an access tier
       rec.tier = *t;
       rec.tier_change_time = ctx.now;
@@ -180,6 +188,7 @@ http::Response PutBlob(Ctx& ctx) {
     if (auto e = CheckBlobLeaseForWrite(ctx, old->rec.lease)) return ErrorResponse(*e);
     rec.lease = old->rec.lease;
     rec.created = old->rec.created;
+    if (*type == "BlockBlob" && !ctx.H("x-ms-access-tier")) KeepTier(old->rec, ctx.now, &rec);
   } else if (ctx.H("x-ms-lease-id")) {
     return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
   }
@@ -217,7 +226,7 @@ http::Response GetBlob(Ctx& ctx) {
   if (info.rec.Archived(ctx.now)) return ArchivedResponse(info.rec, ctx.now);
   uint64_t size = info.st.size;
   http::Response r;
-  BlobHeaders(r, info, ctx.now);
+  BlobHeaders(r, info, ctx.now, ServiceVersionAtLeast(*ctx.req, "2020-10-02"));
   ApplySasOverrides(ctx, r);
   std::optional<std::string> range_h = ctx.H("x-ms-range");
   if (!range_h) range_h = ctx.H("range");
@@ -284,7 +293,7 @@ http::Response GetBlobProperties(Ctx& ctx) {
     return *e;
   }
   http::Response r;
-  BlobHeaders(r, *info, ctx.now);
+  BlobHeaders(r, *info, ctx.now, ServiceVersionAtLeast(*ctx.req, "2020-10-02"));
   ApplySasOverrides(ctx, r);
   if (!info->rec.content_md5.empty()) r.Set("Content-MD5", Base64Encode(info->rec.content_md5));
   if (info->rec.blob_type == "BlockBlob")

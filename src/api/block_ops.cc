@@ -93,7 +93,7 @@ http::Response PutBlockList(Ctx& ctx) {
   }
   if (auto tier = ctx.H("x-ms-access-tier")) {
     auto t = ParseAccessTier(*tier);
-    if (!t) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+    if (!t) return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-access-tier");
     rec.tier = *t;
     rec.tier_change_time = ctx.now;
   }
@@ -108,6 +108,7 @@ http::Response PutBlockList(Ctx& ctx) {
     if (auto e = CheckBlobLeaseForWrite(ctx, old->info->rec.lease)) return ErrorResponse(*e);
     rec.lease = old->info->rec.lease;
     rec.created = old->info->rec.created;
+    if (!ctx.H("x-ms-access-tier")) KeepTier(old->info->rec, ctx.now, &rec);
   } else if (ctx.H("x-ms-lease-id")) {
     return ErrorResponse(AzError::kLeaseNotPresentWithBlobOperation);
   }

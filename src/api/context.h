@@ -158,6 +158,12 @@ void TierHeaders(http::Response& r, const ns::BlobRecord& rec, TimeNs now, bool 
 // The canonical name of an access tier given in any case (Hot, Cool, Cold,
 // Archive), as Azure accepts it; nullopt for anything else.
 std::optional<std::string> ParseAccessTier(std::string_view value);
+// A block blob written over `old` (Put Blob, Put Block List) without
+// x-ms-access-tier keeps the tier set on `old`, as Azure does (the service
+// preserves an overwritten blob's tier: microsoft/AzureStorageExplorer
+// #7726, #187); an inferred tier stays inferred. The tier is set anew at
+// `now`. `rec` is the new record, REQUIRES: without a tier of its own.
+void KeepTier(const ns::BlobRecord& old, TimeNs now, ns::BlobRecord* rec);
 // 409 BlobArchived, with x-ms-archive-status while a rehydration is pending:
 // the answer to reading or changing an archived blob's data or properties.
 http::Response ArchivedResponse(const ns::BlobRecord& rec, TimeNs now);

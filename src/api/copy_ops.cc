@@ -43,7 +43,7 @@ std::optional<http::Response> CheckCopyDestination(const Ctx& ctx,
   if (exists && !ctx.may_replace) return ReplaceRefused();
   if (exists) {
     if (auto e = CheckBlobLeaseForWrite(ctx, old->rec.lease)) return ErrorResponse(*e);
-    if (refuse_pending && old->rec.copy_status == "pending")
+    if (refuse_pending && old->rec.CopyStatus(ctx.now) == "pending")
       return ErrorResponse(AzError::kPendingCopyOperation);
     rec->lease = old->rec.lease;
   } else if (ctx.H("x-ms-lease-id")) {
@@ -181,7 +181,7 @@ http::Response RemoteCopy(Ctx& ctx, CopyKind kind) {
   AzError err;
   if (!ParseMetadata(*ctx.req, &meta, &err)) return ErrorResponse(err);
   if (auto tier = ctx.H("x-ms-access-tier"); tier && *tier != "Hot")
-    return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+    return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-access-tier");
   // Nothing is fetched for a destination that cannot take it.
   if (!ctx.store().GetContainer(ctx.container).ok()) return ErrorResponse(AzError::kContainerNotFound);
   std::string want_md5;
@@ -347,8 +347,36 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   if (Evaluate(sc, true, source->info->rec.etag, source->info->rec.last_modified, false) !=
       CondOutcome::kOk)
     return ErrorResponse(AzError::kSourceConditionNotMet);
-  if (auto e = NeedLocalData(src_ctx, src->container, src->blob, source->info->rec))
-    return ErrorResponse(*e);
+  // Copy Blob of an archived source whose data is here rehydrates by copy
+  // ("Rehydrate an archived blob to an online tier"; REST "Copy Blob"): to
+  // another blob, in the online tier x-ms-access-tier names. The destination
+  // is an archived blob rehydrating to that tier (x-ms-archive-status), its
+  // copy pending until the rehydration completes after the account's
+  // rehydrate delay, as Set Blob Tier's does. Without an online tier, over
+  // the source itself, or synchronously (Copy Blob From URL, Put Blob From
+  // URL): 409 BlobArchived, as for any read of it.
+  const ns::BlobRecord& src_rec = source->info->rec;
+  std::optional<std::string> rehydrate_to;
+  std::string priority = "Standard";
+  if (kind == CopyKind::kAsync && src_rec.Archived(ctx.now) &&
+      src_rec.tier_state != ns::BlobRecord::TierState::kArchived) {
+    auto tier = ctx.H("x-ms-access-tier");
+    auto t = tier ? ParseAccessTier(*tier) : std::nullopt;
+    bool same_blob = src_ctx.account == ctx.account && src->container == ctx.container &&
+                     src->blob == ctx.blob;
+    if (t && *t != "Archive" && !same_blob) rehydrate_to = *t;
+    if (auto p = ctx.H("x-ms-rehydrate-priority")) {
+      if (IEquals(*p, "High")) priority = "High";
+      else if (!IEquals(*p, "Standard"))
+        return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-rehydrate-priority");
+    }
+  }
+  if (!rehydrate_to) {
+    if (src_rec.Archived(ctx.now) && kind == CopyKind::kAsync)
+      return ArchivedResponse(src_rec, ctx.now);
+    if (auto e = NeedLocalData(src_ctx, src->container, src->blob, src_rec))
+      return ErrorResponse(*e);
+  }
   ns::BlobRecord rec = source->info->rec;
   rec.lease = ns::Lease{};
   rec.copy_id.clear();
@@ -393,13 +421,26 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   rec.last_access = 0;
   if (auto tier = ctx.H("x-ms-access-tier")) {
     auto t = ParseAccessTier(*tier);
-    if (!t) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+    if (!t) return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-access-tier");
     if (rec.blob_type == "BlockBlob") {
       rec.tier = *t;
       rec.tier_change_time = ctx.now;
     }
   }
-  if (kind == CopyKind::kAsync && ctx.account->copies &&
+  if (rehydrate_to && rec.blob_type == "BlockBlob") {
+    rec.tier = "Archive";
+    rec.rehydrate_to = *rehydrate_to;
+    rec.rehydrate_priority = priority;
+    TimeNs delay = ctx.account->rehydrate_delay;
+    if (priority == "High") delay /= 10;
+    rec.rehydrate_done = ctx.now + (delay > 0 ? delay : 1);
+    rec.copy_status = "pending";
+    rec.copy_completion = 0;
+    rec.copy_progress = 0;
+  }
+  // A rehydrating copy copies its bytes now, on this worker: its wait is
+  // the rehydration's.
+  if (kind == CopyKind::kAsync && ctx.account->copies && !rehydrate_to &&
       source->info->st.size >= ctx.account->copies->options().threshold)
     return StartPendingCopy(ctx, std::move(*source), std::move(rec));
 
@@ -430,7 +471,7 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   SetEtagHeaders(r, rec.etag, rec.last_modified);
   if (kind != CopyKind::kPutFromUrl) {
     r.Set("x-ms-copy-id", rec.copy_id);
-    r.Set("x-ms-copy-status", "success");
+    r.Set("x-ms-copy-status", rec.copy_status);
   }
   if (!rec.content_md5.empty()) r.Set("Content-MD5", Base64Encode(rec.content_md5));
   r.Set("x-ms-request-server-encrypted", "true");
@@ -577,7 +618,8 @@ http::Response AbortCopyBlob(Ctx& ctx) {
   auto info = store.Head(ctx.container, ctx.blob);
   if (!info.ok()) return NotFound(info.status());
   if (auto e = CheckBlobLeaseForWrite(ctx, info->rec.lease)) return ErrorResponse(*e);
-  if (info->rec.copy_status != "pending") return ErrorResponse(AzError::kNoPendingCopyOperation);
+  if (info->rec.CopyStatus(ctx.now) != "pending")
+    return ErrorResponse(AzError::kNoPendingCopyOperation);
   if (info->rec.copy_id != *id) return ErrorResponse(AzError::kCopyIdMismatch);
   // The destination stays as the copy began it: zero length, with the new
   // properties and metadata. The job (on whatever gateway) sees the status
@@ -585,6 +627,10 @@ http::Response AbortCopyBlob(Ctx& ctx) {
   ns::BlobRecord rec = info->rec;
   rec.copy_status = "aborted";
   rec.copy_completion = ctx.now;
+  // An aborted rehydrating copy leaves its destination archived.
+  rec.rehydrate_to.clear();
+  rec.rehydrate_priority.clear();
+  rec.rehydrate_done = 0;
   Status s = store.UpdateRecord(ctx.container, ctx.blob, rec);
   if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
   if (ctx.account->copies) ctx.account->copies->Aborted(*id);

@@ -150,6 +150,15 @@ http::Response QueryError(AzError e, const http::Request& req, std::string_view 
   return Build(e, "", extra);
 }
 
+http::Response UnknownOperationError(const http::Request& req, std::string_view param) {
+  std::string extra;
+  AppendElement(&extra, "QueryParameterName", param);
+  const std::string_view* v = req.FindQuery(param);
+  AppendElement(&extra, "QueryParameterValue", v ? *v : std::string_view());
+  AppendElement(&extra, "Reason", "");
+  return Build(AzError::kInvalidQueryParameterValue, "", extra);
+}
+
 void AddRequestLines(http::Response& r, std::string_view request_id, TimeNs now) {
   if (r.status < 400 || r.body.empty()) return;
   std::string time = FormatIso8601(now);

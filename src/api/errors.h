@@ -117,6 +117,11 @@ http::Response HeaderError(AzError e, const http::Request& req, std::string_view
 // <Reason> when not empty.
 http::Response QueryError(AzError e, const http::Request& req, std::string_view param,
                           std::string_view reason = "");
+// A request naming no operation of its resource (an unknown or missing
+// comp, an unknown restype): 400 InvalidQueryParameterValue naming `param`,
+// with <QueryParameterValue> (empty when the request lacks it) and an empty
+// <Reason>, as Azure writes it.
+http::Response UnknownOperationError(const http::Request& req, std::string_view param);
 // Ends an error body's message with Azure's two lines "\nRequestId:<id>"
 // and "\nTime:<ISO 8601, 7 fractional digits>", in the XML <Message> or
 // the JSON "message" (dfs) alike. Other responses are left as they are.

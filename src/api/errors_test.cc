@@ -126,6 +126,20 @@ TEST(ErrorResponse, HeaderAndQueryDetails) {
   EXPECT_STREQ(doc.child("Error").child_value("Reason"), "not <a> number");
 }
 
+TEST(ErrorResponse, UnknownOperationNamesTheParameterWithEmptyElements) {
+  http::Request req;
+  http::Response r = UnknownOperationError(req, "comp");
+  EXPECT_EQ(r.status, 400);
+  pugi::xml_document doc;
+  ASSERT_TRUE(doc.load_string(r.body.c_str())) << r.body;
+  pugi::xml_node err = doc.child("Error");
+  EXPECT_STREQ(err.child_value("QueryParameterName"), "comp");
+  ASSERT_TRUE(err.child("QueryParameterValue"));
+  EXPECT_STREQ(err.child_value("QueryParameterValue"), "");
+  ASSERT_TRUE(err.child("Reason"));
+  EXPECT_STREQ(err.last_child().name(), "Reason");
+}
+
 TEST(ErrorResponse, RequestLinesEndTheMessage) {
   TimeNs t = *ParseIso8601("2020-05-18T05:26:55.0795499Z");
   http::Response r = ErrorResponse(AzError::kBlobNotFound);

@@ -213,11 +213,12 @@ void BlobPropertiesXml(std::string& x, const ns::BlobInfo& info, TimeNs now,
   if (state == "leased") Raw(x, "LeaseDuration", rec.lease.duration < 0 ? "infinite" : "fixed");
   if (!rec.copy_id.empty()) {
     Raw(x, "CopyId", rec.copy_id);
-    Raw(x, "CopyStatus", rec.copy_status);
+    std::string_view status = rec.CopyStatus(now);
+    Raw(x, "CopyStatus", status);
     Elem(x, "CopySource", rec.copy_source);
-    uint64_t done = rec.copy_status == "success" ? rec.copy_length : rec.copy_progress;
+    uint64_t done = status == "success" ? rec.copy_length : rec.copy_progress;
     Raw(x, "CopyProgress", std::to_string(done) + "/" + std::to_string(rec.copy_length));
-    if (rec.copy_status != "pending") Raw(x, "CopyCompletionTime", FormatHttpDate(rec.copy_completion));
+    if (status != "pending") Raw(x, "CopyCompletionTime", FormatHttpDate(rec.CopyCompletion(now)));
     if (!rec.copy_status_description.empty())
       Elem(x, "CopyStatusDescription", rec.copy_status_description);
   }

@@ -19,6 +19,12 @@ std::optional<std::string> ParseAccessTier(std::string_view value) {
   return std::nullopt;
 }
 
+void KeepTier(const ns::BlobRecord& old, TimeNs now, ns::BlobRecord* rec) {
+  if (old.blob_type != "BlockBlob" || old.AccessTierInferred(now)) return;
+  rec->tier = std::string(old.AccessTier(now));
+  rec->tier_change_time = now;
+}
+
 http::Response ArchivedResponse(const ns::BlobRecord& rec, TimeNs now) {
   http::Response e = ErrorResponse(AzError::kBlobArchived);
   std::string_view to = rec.RehydratingTo(now);
@@ -110,14 +116,14 @@ void NoteAccess(Ctx& ctx, const ns::BlobInfo& info) {
 // data is.
 http::Response SetBlobTier(Ctx& ctx) {
   auto tier_h = ctx.H("x-ms-access-tier");
-  if (!tier_h) return ErrorResponse(AzError::kMissingRequiredHeader, "x-ms-access-tier");
+  if (!tier_h) return HeaderError(AzError::kMissingRequiredHeader, *ctx.req, "x-ms-access-tier");
   auto tier = ParseAccessTier(*tier_h);
-  if (!tier) return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-access-tier");
+  if (!tier) return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-access-tier");
   std::string priority = "Standard";
   if (auto p = ctx.H("x-ms-rehydrate-priority")) {
     if (IEquals(*p, "High")) priority = "High";
     else if (!IEquals(*p, "Standard"))
-      return ErrorResponse(AzError::kInvalidHeaderValue, "x-ms-rehydrate-priority");
+      return HeaderError(AzError::kInvalidHeaderValue, *ctx.req, "x-ms-rehydrate-priority");
   }
   auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
   auto info = ctx.store().Head(ctx.container, ctx.blob);

@@ -18,7 +18,10 @@ http::Response ReadPath(api::Ctx& ctx) {
     if (code == "ContainerNotFound") return JsonError(DfsError::kFilesystemNotFound);
     return r;
   }
-  if (r.status == 200 || r.status == 206) r.Set("x-ms-resource-type", "file");
+  // Get Blob names the kind itself from version 2020-10-02; Path - Read
+  // always does.
+  if ((r.status == 200 || r.status == 206) && !r.Get("x-ms-resource-type"))
+    r.Set("x-ms-resource-type", "file");
   return r;
 }
 

@@ -44,6 +44,10 @@ bool BlobRecord::Archived(TimeNs now) const {
 
 void BlobRecord::SettleRehydration(TimeNs now) {
   if (!RehydrationDue(now)) return;
+  if (RehydratingCopy()) {
+    copy_status = "success";
+    copy_completion = rehydrate_done;
+  }
   tier = rehydrate_to;
   tier_change_time = rehydrate_done;
   rehydrate_to.clear();

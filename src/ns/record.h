@@ -121,8 +121,21 @@ struct BlobRecord {
   // Whether the blob is in the Archive tier: its data can be neither read
   // nor changed until a rehydration completes.
   bool Archived(TimeNs now) const;
-  // Applies a due local rehydration to the record itself (before it is
-  // written back).
+  // A copy of an archived source (rehydrate by copy) is a destination in
+  // the Archive tier whose copy stays pending while its rehydration does:
+  // copy_status "pending" with a local rehydration deadline. It concludes
+  // (success, at the deadline) when the rehydration is due.
+  bool RehydratingCopy() const { return copy_status == "pending" && rehydrate_done != 0; }
+  // x-ms-copy-status and x-ms-copy-completion-time at `now`.
+  std::string_view CopyStatus(TimeNs now) const {
+    return RehydratingCopy() && RehydrationDue(now) ? std::string_view("success")
+                                                    : std::string_view(copy_status);
+  }
+  TimeNs CopyCompletion(TimeNs now) const {
+    return RehydratingCopy() && RehydrationDue(now) ? rehydrate_done : copy_completion;
+  }
+  // Applies a due local rehydration (and the copy it concludes) to the
+  // record itself (before it is written back).
   void SettleRehydration(TimeNs now);
 
   std::string Pack() const;

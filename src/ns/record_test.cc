@@ -530,6 +530,40 @@ TEST(BlobRecord, SealedIsOneBit) {
   EXPECT_EQ(back->append_block_count, 3u);
 }
 
+// A copy of an archived source stays pending while its destination
+// rehydrates, and concludes (success, at the deadline) when that is due,
+// evaluated at read time and when the record is settled.
+TEST(BlobRecord, RehydratingCopyConcludesWithTheRehydration) {
+  BlobRecord r;
+  r.etag = "0x8DC0000000000001";
+  r.last_modified = 1700000000000000000;
+  r.copy_id = "id";
+  r.copy_status = "pending";
+  r.copy_completion = 0;
+  r.tier = "Archive";
+  r.rehydrate_to = "Hot";
+  r.rehydrate_priority = "Standard";
+  r.rehydrate_done = r.last_modified + 1000;
+  auto back = BlobRecord::Unpack(r.Pack());
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  TimeNs before = r.last_modified + 999, after = r.last_modified + 1000;
+  EXPECT_TRUE(back->RehydratingCopy());
+  EXPECT_EQ(back->CopyStatus(before), "pending");
+  EXPECT_EQ(back->CopyStatus(after), "success");
+  EXPECT_EQ(back->CopyCompletion(after), after);
+  back->SettleRehydration(after);
+  EXPECT_EQ(back->copy_status, "success");
+  EXPECT_EQ(back->copy_completion, after);
+  EXPECT_EQ(back->CopyStatus(after), "success");
+  // A background copy (no rehydration deadline) is not concluded by time.
+  BlobRecord job = r;
+  job.tier.clear();
+  job.rehydrate_to.clear();
+  job.rehydrate_done = 0;
+  EXPECT_FALSE(job.RehydratingCopy());
+  EXPECT_EQ(job.CopyStatus(after + 1000000), "pending");
+}
+
 // The access tier as clients see it: a local rehydration completes at its
 // deadline, evaluated at read time (no timer), and survives a pack/unpack
 // (a restart, or another gateway reading the record).

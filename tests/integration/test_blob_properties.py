@@ -42,6 +42,24 @@ def test_GetBlobProperties_raw_head(server, container):
         assert h in r.headers, h
 
 
+def test_GetBlobProperties_resource_type_on_hns(server, container):
+    # Azure's recorded HEAD and GET of an HNS account's blob endpoint
+    # (azure-sdk-for-js storage-file-datalake recordings,
+    # datalakepathclient "create with default parameters", x-ms-version
+    # 2021-06-08) carry x-ms-resource-type; the 2019-02-02 recording
+    # ("append & flush should work") does not, and List Blobs' ResourceType
+    # starts at 2020-10-02. Every strata account is HNS.
+    container.get_blob_client("f").upload_blob(b"abc")
+    for method in ("HEAD", "GET"):
+        r = raw(server, method, container.container_name, "f")
+        assert r.status_code == 200
+        assert r.headers["x-ms-resource-type"] == "file"
+        old = raw(server, method, container.container_name, "f",
+                  headers={"x-ms-version": "2020-08-04"})
+        assert old.status_code == 200
+        assert "x-ms-resource-type" not in old.headers
+
+
 def test_GetBlobProperties_not_found(server, container):
     with pytest.raises(ResourceNotFoundError) as e:
         container.get_blob_client("nope").get_blob_properties()

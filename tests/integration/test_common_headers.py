@@ -206,3 +206,32 @@ def test_ErrorBody_head_error_is_bare(server, path, query):
     assert resp.content == b""
     assert "Content-Type" not in resp.headers
     assert resp.headers["x-ms-request-id"]
+
+
+def test_ErrorBody_unknown_operation_names_comp(server):
+    # Azure's answer to a request naming no operation of its resource, as
+    # recorded in public error bodies (a GET of an account's root: comp named
+    # with an empty value; Azure Queue's comp=stats on the wrong host: the
+    # value as sent): 400 InvalidQueryParameterValue, the plain message,
+    # <QueryParameterName>, <QueryParameterValue> and an empty <Reason>.
+    container_name = "unknownop"
+    signing.request(server, "PUT", "/" + container_name, "restype=container")
+    try:
+        cases = [("/", "", "comp", ""),
+                 ("/%s/b" % container_name, "comp=bogus", "comp", "bogus"),
+                 ("/" + container_name, "restype=container&comp=bogus", "comp", "bogus"),
+                 ("/" + container_name, "restype=bogus", "restype", "bogus")]
+        for path, query, name, value in cases:
+            resp = signing.request(server, "GET", path, query)
+            assert (resp.status_code, resp.headers["x-ms-error-code"]) == \
+                (400, "InvalidQueryParameterValue"), (path, query)
+            root = ET.fromstring(resp.content)
+            assert [c.tag for c in root] == ["Code", "Message", "QueryParameterName",
+                                             "QueryParameterValue", "Reason"], (path, query)
+            assert root.findtext("Message").startswith(
+                "Value for one of the query parameters specified in the request URI is invalid.\n")
+            assert root.findtext("QueryParameterName") == name
+            assert root.findtext("QueryParameterValue") == value
+            assert root.findtext("Reason") == ""
+    finally:
+        signing.request(server, "DELETE", "/" + container_name, "restype=container")

@@ -24,13 +24,14 @@ What the expectations rest on:
 import re
 import time
 import uuid
+import xml.etree.ElementTree as ET
 
 import pytest
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobBlock, BlobServiceClient, StandardBlobTier
 
 import signing
-from blob_util import disk_path, raw
+from blob_util import disk_path, raw, read_sas_url
 from strata_server import StrataServer
 
 # Standard rehydrations of local data complete after this many seconds,
@@ -127,6 +128,41 @@ def test_SetBlobTier_invalid_tier(tier_server, tc):
     assert signing.error_code(r) == "InvalidHeaderValue"
 
 
+def header_details(r):
+    root = ET.fromstring(r.content)
+    return root.findtext("HeaderName"), root.findtext("HeaderValue")
+
+
+# A refused tier or priority names the header and the value sent, as Azure's
+# InvalidHeaderValue does (Set Blob Tier's answer recorded in rclone/rclone
+# #2509: HeaderName x-ms-access-tier, HeaderValue as sent); a missing
+# x-ms-access-tier is named without a value.
+def test_access_tier_errors_name_the_header(tier_server, tc):
+    c = tc.container_name
+    tc.get_blob_client("b").upload_blob(b"x")
+    r = set_tier(tier_server, c, "b", "Warm")
+    assert (r.status_code, signing.error_code(r)) == (400, "InvalidHeaderValue")
+    assert header_details(r) == ("x-ms-access-tier", "Warm")
+    r = set_tier(tier_server, c, "b", "Hot", priority="Urgent")
+    assert header_details(r) == ("x-ms-rehydrate-priority", "Urgent")
+    r = raw(tier_server, "PUT", c, "b", query="comp=tier")
+    assert (r.status_code, signing.error_code(r)) == (400, "MissingRequiredHeader")
+    assert header_details(r) == ("x-ms-access-tier", None)
+    r = raw(tier_server, "PUT", c, "p",
+            headers={"x-ms-blob-type": "BlockBlob", "x-ms-access-tier": "Tepid"}, body=b"w")
+    assert (r.status_code, signing.error_code(r)) == (400, "InvalidHeaderValue")
+    assert header_details(r) == ("x-ms-access-tier", "Tepid")
+    r = raw(tier_server, "PUT", c, "l", query="comp=blocklist",
+            headers={"x-ms-access-tier": "Tepid"},
+            body=b'<?xml version="1.0" encoding="utf-8"?><BlockList></BlockList>')
+    assert (r.status_code, signing.error_code(r)) == (400, "InvalidHeaderValue")
+    assert header_details(r) == ("x-ms-access-tier", "Tepid")
+    r = raw(tier_server, "PUT", c, "cp", headers={
+        "x-ms-copy-source": "%s/%s/b" % (tier_server.endpoint, c), "x-ms-access-tier": "Tepid"})
+    assert (r.status_code, signing.error_code(r)) == (400, "InvalidHeaderValue")
+    assert header_details(r) == ("x-ms-access-tier", "Tepid")
+
+
 def test_GetBlobProperties_tier_inferred_by_default(tier_server, tc):
     tc.get_blob_client("b").upload_blob(b"x")
     h = head(tier_server, tc.container_name, "b")
@@ -158,6 +194,40 @@ def test_PutBlob_and_PutBlockList_with_access_tier(tier_server, tc):
             headers={"x-ms-blob-type": "BlockBlob", "x-ms-access-tier": "Tepid"}, body=b"w")
     assert r.status_code == 400
     assert signing.error_code(r) == "InvalidHeaderValue"
+
+
+# An overwrite without x-ms-access-tier keeps the overwritten blob's tier
+# (a Microsoft engineer in microsoft/AzureStorageExplorer #7726: "In the
+# overwrite case, the service will preserve its previous access tier";
+# #187: an explicitly Hot blob stays Hot, its tier change time the
+# overwrite's); a named tier wins; an inferred tier stays inferred.
+def test_PutBlob_and_PutBlockList_overwrite_keeps_the_tier(tier_server, tc):
+    a = tc.get_blob_client("a")
+    a.upload_blob(b"one", standard_blob_tier=StandardBlobTier.Cool)
+    a.upload_blob(b"two", overwrite=True)
+    props = a.get_blob_properties()
+    assert props.blob_tier == "Cool"
+    assert not props.blob_tier_inferred
+    assert props.blob_tier_change_time == props.last_modified
+    a.stage_block("b1", b"three")
+    a.commit_block_list([BlobBlock("b1")])
+    assert a.get_blob_properties().blob_tier == "Cool"
+    a.upload_blob(b"four", overwrite=True, standard_blob_tier=StandardBlobTier.Cold)
+    assert a.get_blob_properties().blob_tier == "Cold"
+    a.stage_block("b2", b"five")
+    a.commit_block_list([BlobBlock("b2")], standard_blob_tier=StandardBlobTier.Hot)
+    assert a.get_blob_properties().blob_tier == "Hot"
+    assert not a.get_blob_properties().blob_tier_inferred
+    # Never set: still inferred after an overwrite.
+    i = tc.get_blob_client("i")
+    i.upload_blob(b"x")
+    i.upload_blob(b"y", overwrite=True)
+    assert i.get_blob_properties().blob_tier == "Hot"
+    assert i.get_blob_properties().blob_tier_inferred is True
+    # A tier set by Set Blob Tier is kept too.
+    assert set_tier(tier_server, tc.container_name, "i", "Cold").status_code == 200
+    i.upload_blob(b"z", overwrite=True)
+    assert i.get_blob_properties().blob_tier == "Cold"
 
 
 def test_CopyBlob_with_access_tier(tier_server, tc):
@@ -245,6 +315,82 @@ def test_SetBlobTier_rehydrate_from_archive(tier_server, tc):
     assert blob.download_blob().readall() == b"cold data"
     assert "<AccessTier>Cool</AccessTier>" in listing(tier_server, c)
     blob.set_blob_metadata({"now": "writable"})
+
+
+def copy(server, c, src, dst, headers=None):
+    h = {"x-ms-copy-source": "%s/%s/%s" % (server.endpoint, c, src)}
+    h.update(headers or {})
+    return raw(server, "PUT", c, dst, headers=h)
+
+
+# Rehydrate by copy ("Rehydrate an archived blob to an online tier": copy it
+# to another blob in an online tier with Copy Blob, x-ms-access-tier and
+# optionally x-ms-rehydrate-priority; the destination must have another
+# name; Copy Blob REST reference): the destination shows the rehydration
+# (Archive, x-ms-archive-status) and its copy stays pending until it
+# completes; the source stays archived.
+def test_CopyBlob_rehydrates_archived_source(tier_server, tc):
+    c = tc.container_name
+    tc.get_blob_client("src").upload_blob(b"archived bytes", metadata={"k": "v"})
+    assert set_tier(tier_server, c, "src", "Archive").status_code == 200
+    r = copy(tier_server, c, "src", "dst", {"x-ms-access-tier": "Hot"})
+    assert r.status_code == 202, r.text
+    assert r.headers["x-ms-copy-status"] == "pending"
+    copy_id = r.headers["x-ms-copy-id"]
+    h = head(tier_server, c, "dst")
+    assert h.headers["x-ms-copy-id"] == copy_id
+    assert h.headers["x-ms-copy-status"] == "pending"
+    assert "x-ms-copy-completion-time" not in h.headers
+    assert h.headers["x-ms-access-tier"] == "Archive"
+    assert h.headers["x-ms-archive-status"] == "rehydrate-pending-to-hot"
+    assert h.headers["x-ms-rehydrate-priority"] == "Standard"
+    assert h.headers["x-ms-meta-k"] == "v"
+    r = raw(tier_server, "GET", c, "dst")
+    assert r.status_code == 409 and signing.error_code(r) == "BlobArchived"
+    assert "<CopyStatus>pending</CopyStatus>" in listing(tier_server, c)
+    # Completes (bounded poll): online, readable, the copy concluded.
+    h = wait_online(tier_server, c, "dst")
+    assert h.headers["x-ms-access-tier"] == "Hot"
+    assert h.headers["x-ms-copy-status"] == "success"
+    assert h.headers["x-ms-copy-progress"] == "14/14"
+    assert "x-ms-copy-completion-time" in h.headers
+    assert tc.get_blob_client("dst").download_blob().readall() == b"archived bytes"
+    assert "<CopyStatus>success</CopyStatus>" in listing(tier_server, c)
+    # The source is still archived.
+    h = head(tier_server, c, "src")
+    assert h.headers["x-ms-access-tier"] == "Archive"
+    assert "x-ms-archive-status" not in h.headers
+    # High priority completes sooner (a tenth of the delay).
+    r = copy(tier_server, c, "src", "fast",
+             {"x-ms-access-tier": "Cool", "x-ms-rehydrate-priority": "High"})
+    assert r.status_code == 202, r.text
+    assert head(tier_server, c, "fast").headers["x-ms-archive-status"] in (
+        "rehydrate-pending-to-cool", None)
+    assert wait_online(tier_server, c, "fast", timeout=DELAY_S).headers[
+        "x-ms-access-tier"] == "Cool"
+
+
+def test_CopyBlob_archived_source_needs_an_online_tier(tier_server, tc):
+    c = tc.container_name
+    tc.get_blob_client("src").upload_blob(b"x")
+    assert set_tier(tier_server, c, "src", "Archive").status_code == 200
+    # No tier, Archive, or the source itself: 409 BlobArchived.
+    for dst, headers in [("d1", {}), ("d2", {"x-ms-access-tier": "Archive"}),
+                         ("src", {"x-ms-access-tier": "Hot"})]:
+        r = copy(tier_server, c, "src", dst, headers)
+        assert r.status_code == 409, (dst, r.text)
+        assert signing.error_code(r) == "BlobArchived"
+    r = copy(tier_server, c, "src", "d3",
+             {"x-ms-access-tier": "Hot", "x-ms-rehydrate-priority": "Urgent"})
+    assert r.status_code == 400 and signing.error_code(r) == "InvalidHeaderValue"
+    # Copy Blob From URL (synchronous) cannot wait for a rehydration.
+    # (Its source needs its own authorization: a read SAS.)
+    r = raw(tier_server, "PUT", c, "d4", headers={
+        "x-ms-copy-source": read_sas_url(tc.get_blob_client("src")),
+        "x-ms-access-tier": "Hot", "x-ms-requires-sync": "true"})
+    assert r.status_code == 409 and signing.error_code(r) == "BlobArchived"
+    for d in ["d1", "d2", "d3", "d4"]:
+        assert head(tier_server, c, d).status_code == 404
 
 
 def test_SetBlobTier_rehydrate_priority_high(tier_server, tc):
