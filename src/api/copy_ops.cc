@@ -133,6 +133,45 @@ constexpr uint64_t kMaxBlob = 50000ull * (4000ull << 20);
 // A refusal about the source of a From-URL copy, with the source's own
 // status and error code when it answered (x-ms-copy-source-status-code,
 // x-ms-copy-source-error-code, as Azure reports them).
+// The x-ms-source-* conditions against what a remote source answered.
+std::optional<http::Response> CheckRemoteSourceConditions(const Ctx& ctx,
+                                                          const tier::FetchResult& f) {
+  Conditions sc = ParseConditions(*ctx.req, "x-ms-source-");
+  if (!sc.any()) return std::nullopt;
+  std::string etag = f.Header("etag").value_or("");
+  if (etag.size() >= 2 && etag.front() == '"') etag = etag.substr(1, etag.size() - 2);
+  TimeNs lm = 0;
+  if (auto h = f.Header("last-modified")) lm = ParseHttpDate(*h).value_or(0);
+  if (Evaluate(sc, true, etag, lm, false) != CondOutcome::kOk)
+    return ErrorResponse(AzError::kSourceConditionNotMet);
+  return std::nullopt;
+}
+
+// Opens the authorized source on this server (in ctx's account or another
+// one of this server, whose context `src_ctx` becomes) and checks the
+// x-ms-source-* conditions. A missing source is 404 BlobNotFound for the
+// asynchronous Copy Blob, else Azure's pass-through of its read: 404
+// CannotVerifyCopySource.
+std::optional<http::Response> OpenLocalSource(const Ctx& ctx, bool async, Ctx* src_ctx,
+                                              std::optional<ns::Store::OpenBlob>* out) {
+  const SourceRef& src = ctx.source;
+  if (src.account) src_ctx->account = src.account;
+  auto opened = src_ctx->store().Open(src.container, src.blob);
+  if (!opened.ok()) {
+    if (async) return ErrorResponse(AzError::kBlobNotFound, "The copy source does not exist.");
+    http::Response r = ErrorResponse(AzError::kCannotVerifyCopySource,
+                                     "The specified blob does not exist.");
+    r.status = 404;
+    return r;
+  }
+  *out = std::move(*opened);
+  const ns::BlobRecord& rec = (*out)->info->rec;
+  Conditions sc = ParseConditions(*ctx.req, "x-ms-source-");
+  if (Evaluate(sc, true, rec.etag, rec.last_modified, false) != CondOutcome::kOk)
+    return ErrorResponse(AzError::kSourceConditionNotMet);
+  return std::nullopt;
+}
+
 http::Response SourceFailure(const tier::FetchResult& f) {
   using Kind = tier::FetchResult::Kind;
   if (f.kind == Kind::kHttpError && (f.status == 304 || f.status == 412))
@@ -240,15 +279,7 @@ http::Response RemoteCopy(Ctx& ctx, CopyKind kind) {
   if (!background && !want_md5.empty() && want_md5 != digest)
     return ErrorResponse(AzError::kMd5Mismatch);
 
-  Conditions sc = ParseConditions(*ctx.req, "x-ms-source-");
-  if (sc.any()) {
-    std::string etag = f.Header("etag").value_or("");
-    if (etag.size() >= 2 && etag.front() == '"') etag = etag.substr(1, etag.size() - 2);
-    TimeNs lm = 0;
-    if (auto h = f.Header("last-modified")) lm = ParseHttpDate(*h).value_or(0);
-    if (Evaluate(sc, true, etag, lm, false) != CondOutcome::kOk)
-      return ErrorResponse(AzError::kSourceConditionNotMet);
-  }
+  if (auto e = CheckRemoteSourceConditions(ctx, f)) return *e;
 
   ns::BlobRecord rec;
   rec.blob_type = "BlockBlob";
@@ -330,23 +361,9 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
   const SourceRef* src = &ctx.source;
   if (src->remote) return RemoteCopy(ctx, kind);
   const std::string& url = src->url;
-  // The source's account: this one, or another of this server.
   Ctx src_ctx = ctx;
-  if (src->account) src_ctx.account = src->account;
-  auto source = src_ctx.store().Open(src->container, src->blob);
-  if (!source.ok()) {
-    if (kind == CopyKind::kAsync)
-      return ErrorResponse(AzError::kBlobNotFound, "The copy source does not exist.");
-    // Azure passes the status of its read of the source through: 404.
-    http::Response r = ErrorResponse(AzError::kCannotVerifyCopySource,
-                                     "The specified blob does not exist.");
-    r.status = 404;
-    return r;
-  }
-  Conditions sc = ParseConditions(*ctx.req, "x-ms-source-");
-  if (Evaluate(sc, true, source->info->rec.etag, source->info->rec.last_modified, false) !=
-      CondOutcome::kOk)
-    return ErrorResponse(AzError::kSourceConditionNotMet);
+  std::optional<ns::Store::OpenBlob> source;
+  if (auto e = OpenLocalSource(ctx, kind == CopyKind::kAsync, &src_ctx, &source)) return *e;
   // Copy Blob of an archived source whose data is here rehydrates by copy
   // ("Rehydrate an archived blob to an online tier"; REST "Copy Blob"): to
   // another blob, in the online tier x-ms-access-tier names. The destination
@@ -554,29 +571,11 @@ http::Response PutBlockFromUrl(Ctx& ctx) {
       f.detail = "The copy source did not send the range asked for.";
       return SourceFailure(f);
     }
-    Conditions sc = ParseConditions(*ctx.req, "x-ms-source-");
-    if (sc.any()) {
-      std::string etag = f.Header("etag").value_or("");
-      if (etag.size() >= 2 && etag.front() == '"') etag = etag.substr(1, etag.size() - 2);
-      TimeNs lm = 0;
-      if (auto h = f.Header("last-modified")) lm = ParseHttpDate(*h).value_or(0);
-      if (Evaluate(sc, true, etag, lm, false) != CondOutcome::kOk)
-        return ErrorResponse(AzError::kSourceConditionNotMet);
-    }
+    if (auto e = CheckRemoteSourceConditions(ctx, f)) return *e;
   } else {
     Ctx src_ctx = ctx;
-    if (src->account) src_ctx.account = src->account;
-    auto source = src_ctx.store().Open(src->container, src->blob);
-    if (!source.ok()) {
-      http::Response r = ErrorResponse(AzError::kCannotVerifyCopySource,
-                                       "The specified blob does not exist.");
-      r.status = 404;
-      return r;
-    }
-    Conditions sc = ParseConditions(*ctx.req, "x-ms-source-");
-    if (Evaluate(sc, true, source->info->rec.etag, source->info->rec.last_modified, false) !=
-        CondOutcome::kOk)
-      return ErrorResponse(AzError::kSourceConditionNotMet);
+    std::optional<ns::Store::OpenBlob> source;
+    if (auto e = OpenLocalSource(ctx, false, &src_ctx, &source)) return *e;
     if (auto e = NeedLocalData(src_ctx, src->container, src->blob, source->info->rec))
       return ErrorResponse(*e);
     uint64_t size = source->info->st.size;
