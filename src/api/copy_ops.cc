@@ -172,6 +172,32 @@ std::optional<http::Response> OpenLocalSource(const Ctx& ctx, bool async, Ctx* s
   return std::nullopt;
 }
 
+// Commits the copied bytes at `tmp` as the destination with `rec` (the
+// caller holds the destination's lock) and answers: 201 for Put Blob From
+// URL, else 202 with the copy id and status. A caller that proved only `c`
+// never replaces a blob, even one that appeared meanwhile (RENAME_NOREPLACE).
+http::Response CommitCopy(Ctx& ctx, CopyKind kind, const std::string& tmp, ns::BlobRecord rec) {
+  auto old = ctx.store().Head(ctx.container, ctx.blob);
+  if (auto e = CheckCopyDestination(ctx, old, kind != CopyKind::kPutFromUrl, &rec)) return *e;
+  rec.etag = ns::NewEtag();
+  rec.last_modified = ctx.now;
+  rec.created = old.ok() ? old->rec.created : ctx.now;
+  Status s = ctx.store().Commit(ctx.container, ctx.blob, tmp, rec, true, ctx.may_replace);
+  if (!ctx.may_replace && s.kind() == ErrorKind::kAlreadyExists) return ReplaceRefused();
+  if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
+  ctx.req->body_file.clear();
+  http::Response r;
+  r.status = kind == CopyKind::kPutFromUrl ? 201 : 202;
+  SetEtagHeaders(r, rec.etag, rec.last_modified);
+  if (kind != CopyKind::kPutFromUrl) {
+    r.Set("x-ms-copy-id", rec.copy_id);
+    r.Set("x-ms-copy-status", rec.copy_status);
+  }
+  if (!rec.content_md5.empty()) r.Set("Content-MD5", Base64Encode(rec.content_md5));
+  r.Set("x-ms-request-server-encrypted", "true");
+  return r;
+}
+
 http::Response SourceFailure(const tier::FetchResult& f) {
   using Kind = tier::FetchResult::Kind;
   if (f.kind == Kind::kHttpError && (f.status == 304 || f.status == 412))
@@ -334,26 +360,7 @@ http::Response RemoteCopy(Ctx& ctx, CopyKind kind) {
     return PendingAnswer(ph);
   }
   auto lock = ctx.store().LockBlob(ctx.container, ctx.blob);
-  auto old = ctx.store().Head(ctx.container, ctx.blob);
-  if (auto e = CheckCopyDestination(ctx, old, kind != CopyKind::kPutFromUrl, &rec)) return *e;
-  bool exists = old.ok();
-  rec.etag = ns::NewEtag();
-  rec.last_modified = ctx.now;
-  rec.created = exists ? old->rec.created : ctx.now;
-  Status s = ctx.store().Commit(ctx.container, ctx.blob, tmp, rec, true, ctx.may_replace);
-  if (!ctx.may_replace && s.kind() == ErrorKind::kAlreadyExists) return ReplaceRefused();
-  if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
-  ctx.req->body_file.clear();
-  http::Response r;
-  r.status = kind == CopyKind::kPutFromUrl ? 201 : 202;
-  SetEtagHeaders(r, rec.etag, rec.last_modified);
-  if (kind != CopyKind::kPutFromUrl) {
-    r.Set("x-ms-copy-id", rec.copy_id);
-    r.Set("x-ms-copy-status", "success");
-  }
-  r.Set("Content-MD5", Base64Encode(rec.content_md5));
-  r.Set("x-ms-request-server-encrypted", "true");
-  return r;
+  return CommitCopy(ctx, kind, tmp, std::move(rec));
 }
 
 http::Response DoCopy(Ctx& ctx, CopyKind kind) {
@@ -473,26 +480,7 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
               src->blob == ctx.blob;
   std::unique_lock<std::mutex> lock;
   if (!same) lock = ctx.store().LockBlob(ctx.container, ctx.blob);
-  auto old = ctx.store().Head(ctx.container, ctx.blob);
-  if (auto e = CheckCopyDestination(ctx, old, kind != CopyKind::kPutFromUrl, &rec)) return *e;
-  bool exists = old.ok();
-  rec.etag = ns::NewEtag();
-  rec.last_modified = ctx.now;
-  rec.created = exists ? old->rec.created : ctx.now;
-  s = ctx.store().Commit(ctx.container, ctx.blob, tmp, rec, true, ctx.may_replace);
-  if (!ctx.may_replace && s.kind() == ErrorKind::kAlreadyExists) return ReplaceRefused();
-  if (!s.ok()) return ErrorResponse(FromStatus(s, true), PublicDetail(s));
-  ctx.req->body_file.clear();
-  http::Response r;
-  r.status = kind == CopyKind::kPutFromUrl ? 201 : 202;
-  SetEtagHeaders(r, rec.etag, rec.last_modified);
-  if (kind != CopyKind::kPutFromUrl) {
-    r.Set("x-ms-copy-id", rec.copy_id);
-    r.Set("x-ms-copy-status", rec.copy_status);
-  }
-  if (!rec.content_md5.empty()) r.Set("Content-MD5", Base64Encode(rec.content_md5));
-  r.Set("x-ms-request-server-encrypted", "true");
-  return r;
+  return CommitCopy(ctx, kind, tmp, std::move(rec));
 }
 
 }  // namespace
