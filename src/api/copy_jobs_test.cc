@@ -55,8 +55,10 @@ class CopyJobsTest : public ::testing::Test {
     return h.ok() ? h->rec.copy_status : "<none>";
   }
 
+  // Entries of .strata/SUB; "tmp" is this gateway's staging directory.
   size_t Entries(const std::string& sub) {
-    auto e = PosixFs()->ListDir(dir_.path() + "/.strata/" + sub);
+    std::string d = sub == "tmp" ? store_->TmpDir() : dir_.path() + "/.strata/" + sub;
+    auto e = PosixFs()->ListDir(d);
     return e.ok() ? e->size() : 0;
   }
 

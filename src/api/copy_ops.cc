@@ -478,7 +478,7 @@ http::Response DoCopy(Ctx& ctx, CopyKind kind) {
 
   bool same = src_ctx.account == ctx.account && src->container == ctx.container &&
               src->blob == ctx.blob;
-  std::unique_lock<std::mutex> lock;
+  ns::Store::Lock lock;
   if (!same) lock = ctx.store().LockBlob(ctx.container, ctx.blob);
   return CommitCopy(ctx, kind, tmp, std::move(rec));
 }

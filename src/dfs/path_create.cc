@@ -52,17 +52,7 @@ http::Response Rename(api::Ctx& ctx) {
                      "A rename may not cross the boundary of a view.");
   if (!store.GetContainer(ctx.container).ok()) return JsonError(DfsError::kFilesystemNotFound);
   // Both names' locks, in one order, so two crossing renames cannot deadlock.
-  std::unique_lock<std::mutex> first, second;
-  {
-    auto a = store.LockBlob(src_c, src);
-    a.unlock();
-    auto b = store.LockBlob(ctx.container, ctx.blob);
-    b.unlock();
-    bool same = a.mutex() == b.mutex();
-    bool a_first = std::less<std::mutex*>()(a.mutex(), b.mutex());
-    first = std::unique_lock<std::mutex>(*(a_first ? a.mutex() : b.mutex()));
-    if (!same) second = std::unique_lock<std::mutex>(*(a_first ? b.mutex() : a.mutex()));
-  }
+  auto locks = store.LockBlobs(src_c, src, ctx.container, ctx.blob);
   auto sinfo = store.HeadPath(src_c, src);
   if (!sinfo.ok()) return JsonError(DfsError::kSourcePathNotFound);
   api::Conditions sc = api::ParseConditions(*ctx.req, "x-ms-source-");

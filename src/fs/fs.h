@@ -64,7 +64,25 @@ class File {
   // this process (any thread) and in others sharing the file system. Released
   // when this File is closed. Needs a File opened for writing.
   virtual Status Lock();
+  // Byte-range OFD locks on [off, off+len): exclusive (write) or shared
+  // (read). Without `wait`, kBusy when another open file description holds
+  // a conflicting lock. Locks of this File never conflict with each other:
+  // a second lock of a range it holds converts it (write <-> read).
+  virtual Status LockRange(uint64_t off, uint64_t len, bool exclusive, bool wait);
+  virtual Status UnlockRange(uint64_t off, uint64_t len);
+  // Whether another open file description holds a lock on [off, off+len)
+  // that conflicts with an exclusive one.
+  virtual bool RangeLockedElsewhere(uint64_t off, uint64_t len);
 };
+
+// The mount that holds a path: file system type and options, as in
+// /proc/self/mountinfo (fs type, then mount and super options, comma joined).
+struct MountInfo {
+  std::string fstype;
+  std::string options;
+  std::string mount_point;
+};
+Result<MountInfo> MountOf(const std::string& path);
 
 class Fs {
  public:

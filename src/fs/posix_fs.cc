@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <cstring>
@@ -28,6 +30,75 @@ Status File::Lock() {
     if (errno != EINTR) return ErrnoStatus(errno, "lock");
   }
   return Status::Ok();
+}
+
+Status File::LockRange(uint64_t off, uint64_t len, bool exclusive, bool wait) {
+  struct flock fl {};
+  fl.l_type = exclusive ? F_WRLCK : F_RDLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = off_t(off);
+  fl.l_len = off_t(len);
+  while (::fcntl(fd(), wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) != 0) {
+    if (errno == EINTR) continue;
+    if (!wait && (errno == EAGAIN || errno == EACCES)) return Status(ErrorKind::kBusy, "locked");
+    return ErrnoStatus(errno, "lock");
+  }
+  return Status::Ok();
+}
+
+Status File::UnlockRange(uint64_t off, uint64_t len) {
+  struct flock fl {};
+  fl.l_type = F_UNLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = off_t(off);
+  fl.l_len = off_t(len);
+  while (::fcntl(fd(), F_OFD_SETLK, &fl) != 0) {
+    if (errno != EINTR) return ErrnoStatus(errno, "unlock");
+  }
+  return Status::Ok();
+}
+
+bool File::RangeLockedElsewhere(uint64_t off, uint64_t len) {
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  fl.l_start = off_t(off);
+  fl.l_len = off_t(len);
+  if (::fcntl(fd(), F_OFD_GETLK, &fl) != 0) return false;
+  return fl.l_type != F_UNLCK;
+}
+
+Result<MountInfo> MountOf(const std::string& path) {
+  // The mount whose point is the longest prefix of the resolved path.
+  char* real = ::realpath(path.c_str(), nullptr);
+  if (!real) return ErrnoStatus(errno, "realpath " + path);
+  std::string p = real;
+  ::free(real);
+  FILE* f = ::fopen("/proc/self/mountinfo", "re");
+  if (!f) return ErrnoStatus(errno, "mountinfo");
+  MountInfo best;
+  size_t best_len = 0;
+  char* line = nullptr;
+  size_t cap = 0;
+  while (::getline(&line, &cap, f) > 0) {
+    // ID PARENT MAJ:MIN ROOT MOUNTPOINT OPTIONS [OPTIONAL...] - FSTYPE SOURCE SUPEROPTS
+    std::vector<std::string> w;
+    for (char* t = std::strtok(line, " \n"); t; t = std::strtok(nullptr, " \n")) w.push_back(t);
+    size_t dash = 0;
+    while (dash < w.size() && w[dash] != "-") ++dash;
+    if (w.size() < 6 || dash + 3 >= w.size() + 1 || dash + 1 >= w.size()) continue;
+    const std::string& mp = w[4];
+    bool under = mp == "/" || p == mp || (p.compare(0, mp.size(), mp) == 0 && p[mp.size()] == '/');
+    if (!under || mp.size() < best_len) continue;
+    best_len = mp.size();
+    best.mount_point = mp;
+    best.fstype = w[dash + 1];
+    best.options = w[5] + (dash + 3 < w.size() ? "," + w[dash + 3] : "");
+  }
+  ::free(line);
+  ::fclose(f);
+  if (best.fstype.empty()) return Status(ErrorKind::kNotFound, "no mount holds " + path);
+  return best;
 }
 
 namespace {

@@ -98,10 +98,6 @@ class SealsInFlight {
 };
 SealsInFlight g_seals;
 
-size_t Stripe(const std::string& a, const std::string& b) {
-  return std::hash<std::string>()(a + '\0' + b) % 64;
-}
-
 // Now, but strictly later than every earlier call in this process.
 TimeNs BlockSequenceTime() {
   static std::atomic<TimeNs> last{0};
@@ -131,7 +127,8 @@ std::optional<std::string> HexDecode(std::string_view hex) {
 }
 }  // namespace
 
-Store::Store(Fs* fs, std::string root, bool sync) : fs_(fs), root_(std::move(root)), sync_(sync) {
+Store::Store(Fs* fs, std::string root, bool sync)
+    : fs_(fs), root_(std::move(root)), sync_(sync), coord_(Coordination::InProcess()) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
 }
 
@@ -145,8 +142,12 @@ void Store::ConfigureContainer(const std::string& name, ContainerConfig cfg) {
 Status Store::Open() {
   STRATA_RETURN_IF_ERROR(fs_->MkdirAll(root_ + "/.strata/blocks"));
   STRATA_RETURN_IF_ERROR(fs_->MkdirAll(root_ + "/.strata/sidecar"));
-  STRATA_RETURN_IF_ERROR(fs_->RemoveAll(TmpDir()));
-  STRATA_RETURN_IF_ERROR(fs_->MkdirAll(TmpDir()));
+  auto co = Coordination::Open(fs_, root_, single_gateway_);
+  if (!co.ok()) return co.status();
+  coord_ = std::move(*co);
+  // Staging areas: the first gateway to start clears what earlier runs left
+  // (every gateway of them is gone); a later one only what dead ones left.
+  std::vector<std::string> tmps = {root_ + "/.strata/tmp"};
   for (auto& [name, state] : configured_) {
     const ContainerConfig& cfg = state->cfg;
     if (!cfg.dir.empty()) {
@@ -155,11 +156,15 @@ Status Store::Open() {
         return Status(ErrorKind::kNotFound, "view " + name + ": " + cfg.dir + " is not a directory");
       if (!cfg.read_only) {
         STRATA_RETURN_IF_ERROR(fs_->MkdirAll(cfg.dir + "/.strata/blocks"));
-        STRATA_RETURN_IF_ERROR(fs_->RemoveAll(TmpDir(name)));
-        STRATA_RETURN_IF_ERROR(fs_->MkdirAll(TmpDir(name)));
+        tmps.push_back(cfg.dir + "/.strata/tmp");
       }
     }
   }
+  if (coord_->first()) {
+    for (const auto& t : tmps) STRATA_RETURN_IF_ERROR(fs_->RemoveAll(t));
+  }
+  for (const auto& t : tmps) STRATA_RETURN_IF_ERROR(fs_->MkdirAll(t + "/" + coord_->id()));
+  if (!coord_->first()) ReapDeadGateways();
   ExpireBlocks(NowNs());
   for (auto& [name, state] : configured_) {
     // Before serving: nothing in this process races these walks.
@@ -167,6 +172,7 @@ Status Store::Open() {
     state->used = Walk(ContainerDir(name), !state->cfg.dir.empty());
     state->used.bytes += UncommittedBytes(name);
   }
+  coord_->Serving();
   return Status::Ok();
 }
 
@@ -200,7 +206,24 @@ size_t Store::ExpireBlocks(TimeNs now) {
 
 std::string Store::TmpDir(const std::string& c) const {
   auto* v = View(c);
-  return v && !v->cfg.read_only ? v->cfg.dir + "/.strata/tmp" : TmpDir();
+  return v && !v->cfg.read_only ? v->cfg.dir + "/.strata/tmp/" + coord_->id() : TmpDir();
+}
+
+size_t Store::ReapDeadGateways() {
+  std::vector<std::string> tmps = {root_ + "/.strata/tmp"};
+  for (const auto& [name, state] : configured_)
+    if (!state->cfg.dir.empty() && !state->cfg.read_only)
+      tmps.push_back(state->cfg.dir + "/.strata/tmp");
+  size_t reaped = 0;
+  for (const auto& id : coord_->DeadGateways()) {
+    bool done = coord_->Reap(id, [&] {
+      bool all = true;
+      for (const auto& t : tmps) all = fs_->RemoveAll(t + "/" + id).ok() && all;
+      return all;
+    });
+    if (done) ++reaped;
+  }
+  return reaped;
 }
 
 std::string Store::BlocksRoot(const std::string& c) const {
@@ -441,7 +464,11 @@ void Store::FillInfo(const std::string& path, const std::string& c, const std::s
     // new ctime but the same content.
     bool sealed = rec.ok() && (rec->fp_ctime_bound == 0 || st.nlink == 0 ||
                                st.ctime_ns <= rec->fp_ctime_bound);
-    bool sealing = rec.ok() && !sealed && g_seals.Contains(st.ino);
+    // Being sealed here, or by another gateway (which holds the blob's lock
+    // while it writes a record): the record, not a POSIX change.
+    bool sealing = rec.ok() && !sealed &&
+                   (g_seals.Contains(st.ino) ||
+                    coord_->HeldElsewhere(Coordination::Space::kBlob, BlobLockKey(c, b)));
     if (rec.ok() && rec->fp_size == st.size && rec->fp_ino == st.ino &&
         rec->fp_mtime == st.mtime_ns && (sealed || sealing)) {
       if (sealing && cacheable) *cacheable = false;
@@ -1155,12 +1182,19 @@ Status Store::RemoveBlockDir(const std::string& c, const std::string& dir, const
 
 // ---------------------------------------------------------------- locks
 
-std::unique_lock<std::mutex> Store::LockBlob(const std::string& c, const std::string& b) {
-  return std::unique_lock<std::mutex>(blob_locks_[Stripe(c, b)]);
+Store::Lock Store::LockBlob(const std::string& c, const std::string& b) {
+  return coord_->Lock(Coordination::Space::kBlob, BlobLockKey(c, b));
 }
 
-std::unique_lock<std::mutex> Store::LockContainer(const std::string& c) {
-  return std::unique_lock<std::mutex>(container_locks_[Stripe(c, "")]);
+Store::Lock Store::LockContainer(const std::string& c) {
+  return coord_->Lock(Coordination::Space::kContainer, c);
+}
+
+std::pair<Store::Lock, Store::Lock> Store::LockBlobs(const std::string& c1, const std::string& b1,
+                                                     const std::string& c2,
+                                                     const std::string& b2) {
+  return coord_->LockPair(Coordination::Space::kBlob, BlobLockKey(c1, b1),
+                          Coordination::Space::kBlob, BlobLockKey(c2, b2));
 }
 
 }  // namespace strata::ns

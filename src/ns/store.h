@@ -38,6 +38,7 @@
 
 #include "common/status.h"
 #include "fs/fs.h"
+#include "ns/coordination.h"
 #include "ns/record.h"
 
 namespace strata::ns {
@@ -168,6 +169,12 @@ class Store {
   static constexpr uint64_t kMaxUncommittedBlocks = 100000;
   // Changes that limit (tests lower it). Set once, before serving.
   void SetMaxUncommittedBlocks(uint64_t n) { max_uncommitted_ = n; }
+  // The operator says this is the only gateway on the root: no file locks
+  // (Coordination, single-gateway mode). Before Open().
+  void SetSingleGateway(bool single) { single_gateway_ = single; }
+  // How this store's gateway agrees with the others on the root (Open()
+  // joins them; before that, in-process locks only).
+  Coordination& coord() { return *coord_; }
 
   // Removes the uncommitted blocks of blobs that saw no Put Block for 7
   // days before `now`, giving their bytes back to their container's usage.
@@ -176,9 +183,14 @@ class Store {
 
   const std::string& root() const { return root_; }
   Fs* fs() const { return fs_; }
-  std::string TmpDir() const { return root_ + "/.strata/tmp"; }
+  // Where this gateway stages uploads: ROOT/.strata/tmp/GATEWAY-ID (each
+  // gateway its own, so one's start or death never touches another's).
+  std::string TmpDir() const { return root_ + "/.strata/tmp/" + coord_->id(); }
   // Where uploads to container c are staged: on the file system of its tree.
   std::string TmpDir(const std::string& c) const;
+  // Removes what gateways of the root that died left staged (their
+  // directories under every .strata/tmp). Returns how many were reaped.
+  size_t ReapDeadGateways();
 
   // ---- containers ----
   Status CreateContainer(const std::string& name, const ContainerRecord& rec);
@@ -377,8 +389,19 @@ class Store {
   Result<std::string> AppendStagePath(const std::string& c, const std::string& b);
 
   // ---- locks ----
-  std::unique_lock<std::mutex> LockBlob(const std::string& c, const std::string& b);
-  std::unique_lock<std::mutex> LockContainer(const std::string& c);
+  // Held by every read-modify-write of one blob or container, in this
+  // process and across the gateways on the root (Coordination). Order:
+  // container before blob; two blobs only through LockBlobs.
+  using Lock = Coordination::Guard;
+  Lock LockBlob(const std::string& c, const std::string& b);
+  Lock LockContainer(const std::string& c);
+  // Both blobs' locks (they may be one), without deadlock against any other
+  // pair.
+  std::pair<Lock, Lock> LockBlobs(const std::string& c1, const std::string& b1,
+                                  const std::string& c2, const std::string& b2);
+  static std::string BlobLockKey(const std::string& c, const std::string& b) {
+    return c + '\0' + b;
+  }
 
  private:
   struct ContainerState {
@@ -522,9 +545,8 @@ class Store {
   bool sync_;
   RemoteRefHook remote_ref_hook_;
   uint64_t max_uncommitted_ = kMaxUncommittedBlocks;
-  static constexpr int kStripes = 64;
-  std::mutex blob_locks_[kStripes];
-  std::mutex container_locks_[kStripes];
+  bool single_gateway_ = false;
+  std::unique_ptr<Coordination> coord_;
   // This process's assembly files by AssemblyKey. Lock order: LockBlob,
   // then asm_mu_.
   std::mutex asm_mu_;

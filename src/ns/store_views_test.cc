@@ -95,7 +95,7 @@ TEST_F(StoreViewsTest, ReadOnlyViewServesTheTreeInPlace) {
 
 TEST_F(StoreViewsTest, WritableViewStagesOnItsOwnFileSystemAndHidesIt) {
   OpenStore({{"dataset", {view_, false, 0, 0}}});
-  EXPECT_EQ(store_->TmpDir("dataset"), view_ + "/.strata/tmp");
+  EXPECT_EQ(store_->TmpDir("dataset"), view_ + "/.strata/tmp/" + store_->coord().id());
   EXPECT_EQ(store_->TmpDir("other"), store_->TmpDir());
   EXPECT_EQ(store_->NewTempPath("dataset").rfind(view_ + "/.strata/tmp/", 0), 0u);
   ASSERT_TRUE(Put("dataset", "new/blob", "fresh").ok());

@@ -58,6 +58,7 @@ Status LoadConfigFile(const std::string& path, Config* cfg) {
         return Status(ErrorKind::kInvalidArgument, "durability must be fsync or none");
       cfg->fsync = d == "fsync";
     }
+    if (j.contains("single_gateway")) cfg->single_gateway = j["single_gateway"].get<bool>();
     if (j.contains("containers")) STRATA_RETURN_IF_ERROR(ParseContainers(j["containers"], &cfg->dev_containers));
     if (j.contains("accounts")) {
       for (const auto& a : j["accounts"]) {

@@ -57,6 +57,8 @@ struct Config {
   int dfs_port = 0;
   std::string root = "./data";
   bool fsync = true;
+  // The operator says this is the only gateway on its roots: no file locks.
+  bool single_gateway = false;
   int threads = 0;
   std::vector<AccountConfig> accounts;  // the first is the default
   // "containers" at the top level: those of the development account.
@@ -69,6 +71,7 @@ struct Config {
 // Reads a JSON config file over `cfg`:
 //   {"host": "...", "port": 10000, "dfs_port": 0, "root": "...",
 //    "durability": "fsync"|"none",
+//    "single_gateway": false,
 //    "threads": 2,
 //    "containers": {"NAME": {"path": "/data/set", "read_only": true,
 //                            "max_bytes": 1000, "max_files": 10}},

@@ -37,6 +37,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   serve->add_option("--root", cfg.root, "Namespace root of the default account")->capture_default_str();
   serve->add_option("--durability", durability, "fsync (default) or none");
+  serve->add_flag("--single-gateway", cfg.single_gateway,
+                  "this is the only gateway on its roots: no file locks (refused while "
+                  "other gateways serve the root; they are refused while it does)");
   serve->add_option("--threads", cfg.threads, "I/O threads (0: one per core)");
   // Capacity tier.
   std::string tier_policy_file;
@@ -144,6 +147,7 @@ int main(int argc, char** argv) {
     if (serve->count("--root") == 0) cfg.root = file_cfg.root;
     if (serve->count("--threads") == 0) cfg.threads = file_cfg.threads;
     cfg.fsync = file_cfg.fsync;
+    if (serve->count("--single-gateway") == 0) cfg.single_gateway = file_cfg.single_gateway;
     cfg.accounts = file_cfg.accounts;
     cfg.dev_containers = file_cfg.dev_containers;
     cfg.copy_sources = file_cfg.copy_sources;
@@ -215,6 +219,7 @@ int main(int argc, char** argv) {
       a->store->ConfigureContainer(name, cc);
     }
     a->store->SetMaxUncommittedBlocks(max_uncommitted_blocks);
+    a->store->SetSingleGateway(cfg.single_gateway);
     Status s = a->store->Open();
     if (!s.ok()) {
       std::fprintf(stderr, "strata: cannot open root %s: %s\n", ac.root.c_str(), s.message().c_str());
@@ -369,11 +374,13 @@ int main(int argc, char** argv) {
     }).detach();
   }
   // Uncommitted blocks expire 7 days after their blob's last Put Block;
-  // sweep hourly (and once at start, in Store::Open).
+  // sweep hourly (and once at start, in Store::Open). What gateways that
+  // died on a shared root staged is removed within 10 s.
   std::thread sweeper([&handler] {
-    while (true) {
-      std::this_thread::sleep_for(std::chrono::hours(1));
-      handler.ForEachStore([](ns::Store& s) { s.ExpireBlocks(NowNs()); });
+    for (int tick = 1;; ++tick) {
+      std::this_thread::sleep_for(std::chrono::seconds(10));
+      handler.ForEachStore([](ns::Store& s) { s.ReapDeadGateways(); });
+      if (tick % 360 == 0) handler.ForEachStore([](ns::Store& s) { s.ExpireBlocks(NowNs()); });
     }
   });
   sweeper.detach();

@@ -72,7 +72,9 @@ def assert_disk_full_error(resp):
 
 
 def tmp_entries(root):
-    return sorted(os.listdir(os.path.join(root, ".strata", "tmp")))
+    # Files staged in any gateway's directory under .strata/tmp.
+    tmp = os.path.join(root, ".strata", "tmp")
+    return sorted(os.path.relpath(os.path.join(dp, f), tmp) for dp, _, fs in os.walk(tmp) for f in fs)
 
 
 def assert_intact(server, container, name, data, props):

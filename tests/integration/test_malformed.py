@@ -107,7 +107,8 @@ def xattrs(path):
 
 def tmp_entries(root):
     tmp = os.path.join(root, ".strata", "tmp")
-    return sorted(os.listdir(tmp)) if os.path.isdir(tmp) else []
+    # Files staged in any gateway's directory under .strata/tmp.
+    return sorted(os.path.relpath(os.path.join(dp, f), tmp) for dp, _, fs in os.walk(tmp) for f in fs)
 
 
 @pytest.fixture(autouse=True)

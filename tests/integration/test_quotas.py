@@ -34,6 +34,11 @@ LIMITS = {
 }
 
 
+def staged_files(tmp):
+    """Files staged in any gateway's directory under a .strata/tmp."""
+    return sorted(os.path.relpath(os.path.join(dp, f), tmp) for dp, _, fs in os.walk(tmp) for f in fs)
+
+
 def write_config(base, containers):
     cfg = os.path.join(base, "strata.json")
     with open(cfg, "w") as f:
@@ -75,7 +80,7 @@ def expect_full(fn):
 
 
 def no_residue(server):
-    assert os.listdir(os.path.join(server.root, ".strata", "tmp")) == []
+    assert staged_files(os.path.join(server.root, ".strata", "tmp")) == []
 
 
 def test_Quota_bytes_put_blob(qserver, svc):
@@ -309,7 +314,7 @@ def test_Quota_existing_tree_is_counted_at_start():
         vq = svc.get_container_client("vqq")
         expect_full(lambda: vq.upload_blob("v2", b"v"))
         assert sorted(os.listdir(view)) == [".strata", "v0", "v1"]
-        assert os.listdir(os.path.join(view, ".strata", "tmp")) == []
+        assert staged_files(os.path.join(view, ".strata", "tmp")) == []
     finally:
         s.stop()
 

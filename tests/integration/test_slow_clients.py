@@ -169,9 +169,9 @@ def test_SlowBody_tricklersClosedAndMemoryBounded():
         # Nothing of the dropped uploads is left behind.
         deadline = time.time() + 5
         tmp = os.path.join(server.root, ".strata", "tmp")
-        while time.time() < deadline and any(n.startswith("body.") for n in os.listdir(tmp)):
+        while time.time() < deadline and any(n.startswith("body.") for _, _, fs in os.walk(tmp) for n in fs):
             time.sleep(0.05)
-        assert not [n for n in os.listdir(tmp) if n.startswith("body.")]
+        assert not [n for _, _, fs in os.walk(tmp) for n in fs if n.startswith("body.")]
         assert not [b.name for b in svc.get_container_client("slow").list_blobs()
                     if b.name.startswith("slow-")]
     finally:

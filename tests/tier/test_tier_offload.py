@@ -11,7 +11,7 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.storage.blob import StandardBlobTier
 
 from azurite import azurite, remote_container  # noqa: F401  (fixtures)
-from tier_util import (MIB, TierServer, raw_header, remote_names, sparse_blocks,
+from tier_util import (MIB, TierServer, raw_header, remote_names, sparse_blocks, tmp_files,
                        wait_state)
 
 
@@ -76,7 +76,7 @@ def test_SetBlobTier_offload_and_recall(tiered, remote_container):  # noqa: F811
     assert props.blob_tier == "Hot"
     assert b.download_blob().readall() == data
     assert name not in remote_names(remote_container)   # no orphan
-    assert os.listdir(os.path.join(tiered.root, ".strata", "tmp")) == []
+    assert tmp_files(tiered.root) == []
 
 
 def test_SetBlobTier_archive_then_rehydrate(tiered, remote_container):  # noqa: F811

@@ -115,7 +115,8 @@ def remote_names(remote_container):
 
 def tmp_files(root):
     d = os.path.join(root, ".strata", "tmp")
-    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+    # Files staged in any gateway's directory under .strata/tmp.
+    return sorted(os.path.relpath(os.path.join(dp, f), d) for dp, _, fs in os.walk(d) for f in fs)
 
 
 def journal_files(root):

@@ -1,0 +1,189 @@
+// Coordination between gateways on one root. Two Coordination objects of one
+// process open their own file descriptions, so to the kernel they are two
+// gateways: what one holds, the other must see and wait for.
+#include "ns/coordination.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <thread>
+
+#include "fs/testing/temp_dir.h"
+
+namespace strata::ns {
+namespace {
+
+using Space = Coordination::Space;
+
+std::unique_ptr<Coordination> Join(const std::string& root, bool single = false) {
+  auto co = Coordination::Open(PosixFs(), root, single);
+  EXPECT_TRUE(co.ok()) << co.status().message();
+  return co.ok() ? std::move(*co) : nullptr;
+}
+
+TEST(CoordinationTest, FirstGatewayRecoversAndLaterOnesShare) {
+  TempDir dir;
+  auto a = Join(dir.path());
+  ASSERT_TRUE(a);
+  EXPECT_TRUE(a->first());
+  // b waits in Open() until a is serving.
+  std::atomic<bool> joined{false};
+  std::unique_ptr<Coordination> b;
+  std::thread t([&] {
+    b = Join(dir.path());
+    joined = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(joined.load());
+  a->Serving();
+  t.join();
+  ASSERT_TRUE(b);
+  EXPECT_FALSE(b->first());
+  EXPECT_NE(a->id(), b->id());
+}
+
+TEST(CoordinationTest, ALockHeldByOneGatewayExcludesTheOther) {
+  TempDir dir;
+  auto a = Join(dir.path());
+  a->Serving();
+  auto b = Join(dir.path());
+  auto held = a->Lock(Space::kBlob, std::string("c\0blob", 6));
+  ASSERT_TRUE(held.owns());
+  EXPECT_TRUE(b->HeldElsewhere(Space::kBlob, std::string("c\0blob", 6)));
+  EXPECT_FALSE(b->TryLock(Space::kBlob, std::string("c\0blob", 6)).owns());
+  // Another name, and the same name in another space, are free.
+  EXPECT_TRUE(b->TryLock(Space::kBlob, std::string("c\0other", 7)).owns());
+  EXPECT_TRUE(b->TryLock(Space::kContainer, std::string("c\0blob", 6)).owns());
+  // b waits for the lock and gets it once a lets go.
+  std::atomic<bool> got{false};
+  std::thread t([&] {
+    auto g = b->Lock(Space::kBlob, std::string("c\0blob", 6));
+    got = g.owns();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(got.load());
+  held.unlock();
+  t.join();
+  EXPECT_TRUE(got.load());
+  EXPECT_FALSE(b->HeldElsewhere(Space::kBlob, std::string("c\0blob", 6)));
+}
+
+TEST(CoordinationTest, ThreadsOfOneGatewayExcludeEachOther) {
+  TempDir dir;
+  auto a = Join(dir.path());
+  auto g = a->Lock(Space::kBlob, "x");
+  EXPECT_FALSE(a->TryLock(Space::kBlob, "x").owns());
+  EXPECT_FALSE(a->HeldElsewhere(Space::kBlob, "x"));  // this process holds it
+}
+
+TEST(CoordinationTest, CountersStayExactUnderTwoGatewaysAndManyThreads) {
+  TempDir dir;
+  auto a = Join(dir.path());
+  a->Serving();
+  auto b = Join(dir.path());
+  int counter = 0;  // guarded by the name lock alone
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 4; ++i) {
+    Coordination* co = i % 2 ? b.get() : a.get();
+    ts.emplace_back([co, &counter] {
+      for (int k = 0; k < 2000; ++k) {
+        auto g = co->Lock(Space::kQuota, "c");
+        int v = counter;
+        std::this_thread::yield();
+        counter = v + 1;
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(counter, 8000);
+}
+
+TEST(CoordinationTest, PairsInOppositeOrdersDoNotDeadlock) {
+  TempDir dir;
+  auto a = Join(dir.path());
+  a->Serving();
+  auto b = Join(dir.path());
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 4; ++i) {
+    Coordination* co = i % 2 ? b.get() : a.get();
+    bool flip = i / 2;
+    ts.emplace_back([co, flip] {
+      for (int k = 0; k < 2000; ++k) {
+        std::string x = "k" + std::to_string(k % 7), y = "k" + std::to_string(k % 5);
+        auto p = flip ? co->LockPair(Space::kBlob, x, Space::kBlob, y)
+                      : co->LockPair(Space::kBlob, y, Space::kBlob, x);
+        EXPECT_TRUE(p.first.owns());
+      }
+    });
+  }
+  for (auto& t : ts) t.join();
+}
+
+TEST(CoordinationTest, SingleGatewayAndCoordinatedOnesRefuseEachOther) {
+  TempDir dir;
+  {
+    auto single = Join(dir.path(), true);
+    ASSERT_TRUE(single);
+    auto other = Coordination::Open(PosixFs(), dir.path(), false);
+    ASSERT_FALSE(other.ok());
+    EXPECT_EQ(other.status().kind(), ErrorKind::kBusy);
+    auto second = Coordination::Open(PosixFs(), dir.path(), true);
+    EXPECT_FALSE(second.ok());
+  }
+  auto a = Join(dir.path());
+  a->Serving();
+  auto single = Coordination::Open(PosixFs(), dir.path(), true);
+  ASSERT_FALSE(single.ok());
+  EXPECT_NE(single.status().message().find("--single-gateway"), std::string::npos);
+}
+
+TEST(CoordinationTest, AGatewayThatIsGoneIsReapedOnce) {
+  TempDir dir;
+  auto a = Join(dir.path());
+  a->Serving();
+  std::string dead_id;
+  {
+    auto b = Join(dir.path());
+    dead_id = b->id();
+    EXPECT_TRUE(a->DeadGateways().empty());
+  }  // b's descriptors close: as if its process died
+  auto dead = a->DeadGateways();
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0], dead_id);
+  int runs = 0;
+  EXPECT_TRUE(a->Reap(dead_id, [&] { return ++runs, false; }));  // not done: stays
+  EXPECT_EQ(a->DeadGateways().size(), 1u);
+  EXPECT_TRUE(a->Reap(dead_id, [&] { return ++runs, true; }));
+  EXPECT_EQ(runs, 2);
+  EXPECT_TRUE(a->DeadGateways().empty());
+  EXPECT_FALSE(a->Reap(a->id(), [] { return true; }));
+}
+
+TEST(CoordinationTest, MountsThatKeepLocksLocalAreNamed) {
+  MountInfo m{"nfs4", "rw,relatime,vers=4.1,local_lock=none", "/mnt/shared"};
+  EXPECT_EQ(CheckMountForSharing(m), "");
+  m.options = "rw,vers=4.1,local_lock=all";
+  EXPECT_NE(CheckMountForSharing(m).find("local_lock"), std::string::npos);
+  m = {"nfs", "rw,vers=3,nolock", "/mnt/x"};
+  EXPECT_NE(CheckMountForSharing(m).find("/mnt/x"), std::string::npos);
+  m = {"nfs4", "rw,nocto", "/mnt/y"};
+  EXPECT_NE(CheckMountForSharing(m).find("nocto"), std::string::npos);
+  m = {"lustre", "rw,localflock", "/lustre"};
+  EXPECT_NE(CheckMountForSharing(m).find("flock"), std::string::npos);
+  m = {"lustre", "rw,flock", "/lustre"};
+  EXPECT_EQ(CheckMountForSharing(m), "");
+  m = {"ext4", "rw,nolock", "/"};  // not a network file system: nothing to say
+  EXPECT_EQ(CheckMountForSharing(m), "");
+}
+
+TEST(CoordinationTest, TheMountOfARootIsFound) {
+  TempDir dir;
+  auto m = MountOf(dir.path());
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_FALSE(m->fstype.empty());
+  EXPECT_EQ(dir.path().rfind(m->mount_point == "/" ? "/" : m->mount_point, 0), 0u);
+}
+
+}  // namespace
+}  // namespace strata::ns
