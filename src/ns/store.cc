@@ -65,38 +65,6 @@ OpenCacheEntry& OpenCacheSlot(const FileStat& st) {
   return slots[(h >> 32) % kOpenCacheSlots];
 }
 
-// The inodes whose records WriteRecord is sealing right now, in this
-// process. A seal stores a ctime bound taken just before its setxattr; if
-// the thread is preempted in between, the ctime the setxattr stamps lies
-// past the bound until the next attempt rewrites it. A reader meeting such
-// a record while its seal is in flight takes it as it is (it is the record
-// being written, not one a POSIX change left stale). Keyed by inode number
-// alone: a match on another device only relaxes the ctime test for the
-// microseconds of that seal.
-class SealsInFlight {
- public:
-  void Add(uint64_t ino) {
-    std::lock_guard<std::mutex> l(mu_);
-    inos_.push_back(ino);
-    count_.fetch_add(1);
-  }
-  void Remove(uint64_t ino) {
-    std::lock_guard<std::mutex> l(mu_);
-    inos_.erase(std::find(inos_.begin(), inos_.end(), ino));
-    count_.fetch_sub(1);
-  }
-  bool Contains(uint64_t ino) {
-    if (count_.load() == 0) return false;
-    std::lock_guard<std::mutex> l(mu_);
-    return std::find(inos_.begin(), inos_.end(), ino) != inos_.end();
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<uint64_t> inos_;  // one entry per seal in flight (a multiset)
-  std::atomic<int> count_{0};
-};
-SealsInFlight g_seals;
 
 // Now, but strictly later than every earlier call in this process.
 TimeNs BlockSequenceTime() {
@@ -127,10 +95,49 @@ std::optional<std::string> HexDecode(std::string_view hex) {
 }
 }  // namespace
 
+// The inodes whose records WriteRecord is sealing right now, in this
+// gateway (this Store; another gateway's seals are seen through the blob's
+// lock, see FillInfo). A seal stores a ctime bound taken just before its setxattr; if
+// the thread is preempted in between, the ctime the setxattr stamps lies
+// past the bound until the next attempt rewrites it. A reader meeting such
+// a record while its seal is in flight takes it as it is (it is the record
+// being written, not one a POSIX change left stale). Keyed by inode number
+// alone: a match on another device only relaxes the ctime test for the
+// microseconds of that seal.
+class SealsInFlight {
+ public:
+  void Add(uint64_t ino) {
+    std::lock_guard<std::mutex> l(mu_);
+    inos_.push_back(ino);
+    count_.fetch_add(1);
+  }
+  void Remove(uint64_t ino) {
+    std::lock_guard<std::mutex> l(mu_);
+    inos_.erase(std::find(inos_.begin(), inos_.end(), ino));
+    count_.fetch_sub(1);
+  }
+  bool Contains(uint64_t ino) {
+    if (count_.load() == 0) return false;
+    std::lock_guard<std::mutex> l(mu_);
+    return std::find(inos_.begin(), inos_.end(), ino) != inos_.end();
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<uint64_t> inos_;  // one entry per seal in flight (a multiset)
+  std::atomic<int> count_{0};
+};
+
 Store::Store(Fs* fs, std::string root, bool sync)
-    : fs_(fs), root_(std::move(root)), sync_(sync), coord_(Coordination::InProcess()) {
+    : fs_(fs),
+      root_(std::move(root)),
+      sync_(sync),
+      coord_(Coordination::InProcess()),
+      seals_(std::make_unique<SealsInFlight>()) {
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
 }
+
+Store::~Store() = default;
 
 void Store::ConfigureContainer(const std::string& name, ContainerConfig cfg) {
   while (cfg.dir.size() > 1 && cfg.dir.back() == '/') cfg.dir.pop_back();
@@ -467,7 +474,7 @@ void Store::FillInfo(const std::string& path, const std::string& c, const std::s
     // Being sealed here, or by another gateway (which holds the blob's lock
     // while it writes a record): the record, not a POSIX change.
     bool sealing = rec.ok() && !sealed &&
-                   (g_seals.Contains(st.ino) ||
+                   (seals_->Contains(st.ino) ||
                     coord_->HeldElsewhere(Coordination::Space::kBlob, BlobLockKey(c, b)));
     if (rec.ok() && rec->fp_size == st.size && rec->fp_ino == st.ino &&
         rec->fp_mtime == st.mtime_ns && (sealed || sealing)) {
@@ -637,12 +644,13 @@ Status Store::WriteRecord(const std::string& path, const std::string& c, const s
   // that ctime itself; it holds a bound taken just before the write, and the
   // write is repeated (rarely: the thread was preempted) until the ctime it
   // caused lies within the bound. Without success the bound is dropped.
-  // Readers in this process accept the record meanwhile (g_seals).
-  g_seals.Add(rec.fp_ino);
+  // Readers in this gateway accept the record meanwhile (seals_).
+  seals_->Add(rec.fp_ino);
   struct Done {
+    SealsInFlight* seals;
     uint64_t ino;
-    ~Done() { g_seals.Remove(ino); }
-  } done{rec.fp_ino};
+    ~Done() { seals->Remove(ino); }
+  } done{seals_.get(), rec.fp_ino};
   for (int attempt = 0; attempt < 8; ++attempt) {
     rec.fp_ctime_bound = attempt < 7 ? NowNs() + kSealSlackNs : 0;
     STRATA_RETURN_IF_ERROR(WritePacked(path, kRecordXattr, c, b, rec.fp_ino, rec.Pack()));

@@ -44,7 +44,8 @@
 namespace strata::ns {
 
 class Store;
-struct Assembly;  // store_assembly.cc
+struct Assembly;       // store_assembly.cc
+class SealsInFlight;  // store.cc
 
 // A range reserved at the end of an assembly file for one Put Block body
 // (Store::ReserveBlock). Destroyed unpublished, it gives its range back.
@@ -139,6 +140,7 @@ class Store {
  public:
   // `fs` outlives the store. `sync` fsyncs staged files before commit.
   Store(Fs* fs, std::string root, bool sync);
+  ~Store();
 
   // Sets up container `name` as a view and/or with limits. REQUIRES: before
   // Open(), and cfg.dir (when set) already resolved by realpath.
@@ -547,6 +549,7 @@ class Store {
   uint64_t max_uncommitted_ = kMaxUncommittedBlocks;
   bool single_gateway_ = false;
   std::unique_ptr<Coordination> coord_;
+  std::unique_ptr<SealsInFlight> seals_;
   // This process's assembly files by AssemblyKey. Lock order: LockBlob,
   // then asm_mu_.
   std::mutex asm_mu_;
