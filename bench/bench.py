@@ -166,19 +166,21 @@ class BlobServer(Server):
 class Strata(BlobServer):
     name = "strata"
 
-    def __init__(self, work, binary=None, name=None):
+    def __init__(self, work, binary=None, name=None, extra=(), root=None):
         super().__init__(work)
         self.binary = binary
+        self.extra = list(extra)
+        self.shared_root = root  # several gateways on one root (gateways_bench.py)
         if name:
             self.name = name
 
     def start(self):
-        self.root = os.path.join(self.work, self.name)
+        self.root = self.shared_root or os.path.join(self.work, self.name)
         os.makedirs(self.root, exist_ok=True)
         binary = self.binary or os.environ.get("STRATA_BIN", os.path.join(REPO, "build", "strata"))
         self.proc = subprocess.Popen(
             [binary, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--root",
-             self.root, "--durability", "none"],
+             self.root, "--durability", "none"] + self.extra,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port)
         self.setup_auth()
@@ -516,6 +518,9 @@ def main():
     ap.add_argument("--baseline", default=None, metavar="BIN",
                     help="also run this strata binary (as strata-base), interleaved with the "
                          "others: a before/after of a change in one run")
+    ap.add_argument("--single-gateway", action="store_true",
+                    help="also run this strata with --single-gateway (as strata-single): the "
+                         "cost of coordinating gateways through file locks")
     ap.add_argument("--rows", default="abcdefgh",
                     help="which rows to run, e.g. 'c' or 'cf' (h is always reported)")
     args = ap.parse_args()
@@ -534,6 +539,8 @@ def main():
     servers = [Strata(work), Nginx(work)]
     if args.baseline:
         servers.insert(1, Strata(work, args.baseline, "strata-base"))
+    if args.single_gateway:
+        servers.insert(1, Strata(work, None, "strata-single", ["--single-gateway"]))
     if not args.skip_azurite:
         servers.append(Azurite(work))
     results = {}   # (row, server) -> (median,min,max)
@@ -726,6 +733,9 @@ def main():
         line += " | strata/azurite: " + ", ".join(
             "%s %s" % (row, ratio(row, "azurite")) for row in ("a", "b", "c", "d", "e", "f"))
     print(line)
+    if "strata-single" in names:
+        print("ratios strata/strata-single: " + ", ".join(
+            "%s %s" % (row, ratio(row, "strata-single")) for row in ("a", "b", "c", "d", "e", "f")))
     if "strata-base" in names:
         print("ratios strata/strata-base: " + ", ".join(
             "%s %s" % (row, ratio(row, "strata-base")) for row in ("a", "b", "c", "d", "e", "f")))
