@@ -324,8 +324,15 @@ class PosixFsImpl : public Fs {
   }
 
   Status RenameNoReplace(const std::string& from, const std::string& to) override {
-    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0)
-      return ErrnoStatus(errno, "rename " + to);
+    if (::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) == 0)
+      return Status::Ok();
+    if (errno != EINVAL) return ErrnoStatus(errno, "rename " + to);
+    // NFS and CephFS clients have no RENAME_NOREPLACE. link(2) is just as
+    // atomic (EEXIST when `to` exists) and works on every shared file
+    // system; a crash before the unlink leaves only a second name of the
+    // file in the staging directory, which is cleared like any other.
+    if (::link(from.c_str(), to.c_str()) != 0) return ErrnoStatus(errno, "rename " + to);
+    (void)::unlink(from.c_str());
     return Status::Ok();
   }
 

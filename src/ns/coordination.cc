@@ -53,6 +53,19 @@ std::string CheckMountForSharing(const MountInfo& m) {
       return "NFS mount " + m.mount_point +
              " is mounted nocto: gateways on other nodes would not see each other's "
              "commits at open; mount it without nocto";
+    // A cached "no such file" would let a conditional create replace a blob
+    // another node just made; cached attributes would serve its old ETag.
+    if (!HasOption(m.options, "lookupcache=none") && !HasOption(m.options, "lookupcache=pos") &&
+        !HasOption(m.options, "lookupcache=positive"))
+      return "NFS mount " + m.mount_point +
+             " caches failed lookups: a gateway could miss a blob another node just "
+             "created; mount it with lookupcache=positive (or none)";
+    bool no_attr_cache = HasOption(m.options, "noac") ||
+                         (HasOption(m.options, "acregmax=0") && HasOption(m.options, "acdirmax=0"));
+    if (!no_attr_cache)
+      return "NFS mount " + m.mount_point +
+             " caches attributes: a gateway could serve a blob's old ETag and properties "
+             "after another node changed them; mount it with actimeo=0";
   }
   if (t == "lustre" && HasOption(m.options, "localflock"))
     return "Lustre mount " + m.mount_point +

@@ -161,14 +161,24 @@ TEST(CoordinationTest, AGatewayThatIsGoneIsReapedOnce) {
 }
 
 TEST(CoordinationTest, MountsThatKeepLocksLocalAreNamed) {
-  MountInfo m{"nfs4", "rw,relatime,vers=4.1,local_lock=none", "/mnt/shared"};
+  const std::string ok_nfs =
+      "rw,relatime,vers=4.1,acregmin=0,acregmax=0,acdirmin=0,acdirmax=0,lookupcache=pos,"
+      "local_lock=none";
+  MountInfo m{"nfs4", ok_nfs, "/mnt/shared"};
   EXPECT_EQ(CheckMountForSharing(m), "");
-  m.options = "rw,vers=4.1,local_lock=all";
+  m.options = "rw,vers=4.2,noac,lookupcache=none";
+  EXPECT_EQ(CheckMountForSharing(m), "");
+  m.options = ok_nfs + ",local_lock=all";
   EXPECT_NE(CheckMountForSharing(m).find("local_lock"), std::string::npos);
-  m = {"nfs", "rw,vers=3,nolock", "/mnt/x"};
+  m = {"nfs", "rw,vers=3,nolock,noac,lookupcache=none", "/mnt/x"};
   EXPECT_NE(CheckMountForSharing(m).find("/mnt/x"), std::string::npos);
-  m = {"nfs4", "rw,nocto", "/mnt/y"};
+  m = {"nfs4", "rw,nocto,noac,lookupcache=none", "/mnt/y"};
   EXPECT_NE(CheckMountForSharing(m).find("nocto"), std::string::npos);
+  // Linux's defaults: attributes cached for seconds, failed lookups too.
+  m = {"nfs4", "rw,relatime,vers=4.2,acregmin=3,acregmax=60,local_lock=none", "/mnt/z"};
+  EXPECT_NE(CheckMountForSharing(m).find("lookupcache"), std::string::npos);
+  m.options += ",lookupcache=pos";
+  EXPECT_NE(CheckMountForSharing(m).find("actimeo=0"), std::string::npos);
   m = {"lustre", "rw,localflock", "/lustre"};
   EXPECT_NE(CheckMountForSharing(m).find("flock"), std::string::npos);
   m = {"lustre", "rw,flock", "/lustre"};
