@@ -10,6 +10,8 @@ if [ "$mode" = test ]; then
          libsecret-1-0)
   # The fuzz targets (scripts/fuzz.sh): clang and its libFuzzer runtime.
   pkgs+=(clang libclang-rt-14-dev)
+  # The load balancer in front of several gateways (tests/cluster/).
+  command -v nginx >/dev/null 2>&1 || pkgs+=(nginx-light)
   # Node.js may come from elsewhere (its own packages conflict with Debian's).
   command -v npm >/dev/null 2>&1 || pkgs+=(nodejs npm)
 fi
@@ -22,6 +24,10 @@ if [ "${#missing[@]}" -gt 0 ]; then
   [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
   $sudo_cmd apt-get update -q
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -q "${missing[@]}"
+  # Debian starts the packaged nginx; the tests run their own.
+  if [[ " ${missing[*]} " == *" nginx-light "* ]]; then
+    $sudo_cmd systemctl stop nginx 2>/dev/null || $sudo_cmd service nginx stop 2>/dev/null || true
+  fi
 fi
 if [ "$mode" = test ]; then
   cd "$(dirname "$0")/.."
