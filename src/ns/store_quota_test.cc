@@ -5,11 +5,14 @@
 // limit and exact.
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <signal.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <map>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -277,6 +280,53 @@ TEST_F(StoreQuotaTest, TheLedgerCountsACommitBeforeItsRenameAndNotAfterAFailedOn
   fs.Heal();
   EXPECT_EQ(a_->GetUsage("q")->bytes, 150u);
   EXPECT_EQ(a_->GetUsage("q")->files, 2u);
+}
+
+TEST_F(StoreQuotaTest, ACommitUnderABlobLockOnTheQuotaLocksStripeGoesThrough) {
+  OpenTwo();
+  // A blob whose lock falls on the stripe the container's quota key hashes
+  // to: the quota lock must not wait on that stripe (held by this thread).
+  using Space = Coordination::Space;
+  const uint64_t quota = Coordination::Offset(Space::kQuota, "q") % 256;
+  std::string name;
+  for (int i = 0; i < 100000 && name.empty(); ++i) {
+    std::string b = "s" + std::to_string(i);
+    if (Coordination::Offset(Space::kBlob, Store::BlobLockKey("q", b)) % 256 == quota) name = b;
+  }
+  ASSERT_FALSE(name.empty());
+  ASSERT_TRUE(Put(*a_, "q", name, "x").ok());
+  EXPECT_EQ(b_->GetUsage("q")->files, 1u);
+}
+
+TEST_F(StoreQuotaTest, AGatewayKilledHoldingTheQuotaLockReleasesIt) {
+  a_ = Gateway();
+  ASSERT_TRUE(a_->CreateContainer("q", {}).ok());
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    // Another gateway: joins the root, takes q's quota lock, and is killed
+    // holding it.
+    Store s(PosixFs(), Root(), false);
+    s.ConfigureContainer("q", {"", false, 5000, 40});
+    if (!s.Open().ok()) ::_exit(1);
+    std::mutex mu;
+    auto g = s.coord().Lock(Coordination::Space::kQuota, "q", &mu);
+    (void)!::write(ready[1], "x", 1);
+    for (;;) ::pause();
+  }
+  ::close(ready[1]);
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ::close(ready[0]);
+  EXPECT_TRUE(a_->coord().HeldElsewhere(Coordination::Space::kQuota, "q"));
+  ASSERT_EQ(::kill(pid, SIGKILL), 0);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, 0), pid);
+  EXPECT_FALSE(a_->coord().HeldElsewhere(Coordination::Space::kQuota, "q"));
+  ASSERT_TRUE(Put(*a_, "q", "after", std::string(10, 'a')).ok());
+  EXPECT_EQ(a_->GetUsage("q")->bytes, 10u);
 }
 
 }  // namespace
