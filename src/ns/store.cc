@@ -183,6 +183,20 @@ Status Store::Open() {
     if (coord_->first())
       STRATA_RETURN_IF_ERROR(WriteLedger(*state, Recount(*state, /*lock_tallies=*/true)));
   }
+  if (coord_->first()) {
+    // Ledgers of containers that have no limit now go: nothing keeps them
+    // up to date, and a limit set again later must start from a count.
+    if (auto old = fs_->ListDir(root_ + "/.strata/usage"); old.ok()) {
+      for (const auto& e : *old) {
+        const ContainerState* st = Configured(e.name);
+        if (!st || st->ledger_path != root_ + "/.strata/usage/" + e.name)
+          (void)fs_->Unlink(root_ + "/.strata/usage/" + e.name);
+      }
+    }
+    for (auto& [name, state] : configured_)
+      if (!state->limited() && !state->cfg.dir.empty() && !state->cfg.read_only)
+        (void)fs_->Unlink(state->cfg.dir + "/.strata/usage");
+  }
   ExpireBlocks(NowNs());
   coord_->Serving();
   return Status::Ok();

@@ -243,6 +243,26 @@ TEST_F(StoreQuotaTest, OnlyAFirstGatewayRecounts) {
   EXPECT_EQ(d->GetUsage("q")->files, 2u);
 }
 
+TEST_F(StoreQuotaTest, ALimitDroppedAndSetAgainStartsFromACount) {
+  OpenTwo();
+  ASSERT_TRUE(Put(*a_, "r", "x", std::string(100, 'x')).ok());
+  a_.reset();
+  b_.reset();
+  // Gateways configured without r's limit: its ledger goes, and their
+  // writes are not counted anywhere...
+  {
+    Store s(PosixFs(), Root(), false);
+    ASSERT_TRUE(s.Open().ok());
+    EXPECT_FALSE(Exists(Root() + "/.strata/usage/r"));
+    EXPECT_FALSE(Exists(Root() + "/.strata/usage/q"));
+    ASSERT_TRUE(Put(s, "r", "y", std::string(150, 'y')).ok());
+    // ...until a gateway with the limit joins them: it counts afresh.
+    auto limited = Gateway();
+    EXPECT_FALSE(limited->coord().first());
+    EXPECT_EQ(limited->GetUsage("r")->bytes, 250u);
+  }
+}
+
 TEST_F(StoreQuotaTest, ALedgerRemovedByHandIsCountedAgain) {
   OpenTwo();
   ASSERT_TRUE(Put(*a_, "q", "x", std::string(100, 'x')).ok());
