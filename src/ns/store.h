@@ -460,7 +460,7 @@ class Store {
   // REQUIRES: a != b.
   Result<std::pair<QuotaHold, QuotaHold>> HoldQuotas(ContainerState* a, ContainerState* b);
   // Adds (bytes, files) to the held usage around `change` (may be empty);
-  // see store.cc for the order of the writes. On failure of the change the
+  // see store_quota.cc for the order of the writes. On failure of the change the
   // ledger is as before.
   Status ChangeUsage(QuotaHold& h, int64_t bytes, int64_t files,
                      const std::function<Status()>& change);

@@ -177,8 +177,7 @@ TEST_F(StoreQuotaTest, EveryChangeOfUsageInOneGatewayIsSeenByTheOther) {
     std::string more = Stage(*a_, std::string(201, 'm'));
     auto src = PosixFs()->OpenRead(more);
     ASSERT_TRUE(src.ok());
-    EXPECT_EQ(a_->AppendFrom("r", "y", **src, 201, BlobRecord()).kind(),
-              ErrorKind::kQuotaExceeded);
+    EXPECT_EQ(a_->AppendFrom("r", "y", **src, 201, BlobRecord()).kind(), ErrorKind::kQuotaExceeded);
     ASSERT_TRUE(a_->AppendFrom("r", "y", **src, 150, BlobRecord()).ok());
   }
   EXPECT_EQ(b_->GetUsage("r")->bytes, 250u);
