@@ -150,7 +150,7 @@ std::optional<http::Response> QuotaPrecheck(ns::Store& store, const std::string&
     return std::nullopt;  // (an I/O error: the handler meets it again)
   }
   if (route != "PutBlob" && route != "AppendBlock") return std::nullopt;
-  if (!store.GetUsage(c)) return std::nullopt;
+  if (!store.IsLimited(c)) return std::nullopt;
   const std::string* cl = req.FindHeader("content-length");
   auto n = cl ? ParseUint(*cl) : std::nullopt;
   if (!n) return std::nullopt;

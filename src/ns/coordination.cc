@@ -2,8 +2,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <thread>
 
 #include "common/clock.h"
@@ -280,6 +282,54 @@ std::pair<Coordination::Guard, Coordination::Guard> Coordination::LockPair(Space
   } else {
     gb.mu_ = mb;
     gb.file_ = names_ != nullptr;
+  }
+  return out;
+}
+
+Coordination::Guard Coordination::Lock(Space s, std::string_view key, std::mutex* mu) {
+  Guard g;
+  g.co_ = this;
+  g.off_ = Offset(s, key);
+  mu->lock();
+  g.mu_ = mu;
+  g.file_ = names_ != nullptr;
+  FileLock(g.off_, true);
+  return g;
+}
+
+std::pair<Coordination::Guard, Coordination::Guard> Coordination::LockPair(
+    Space s1, std::string_view k1, std::mutex* mu1, Space s2, std::string_view k2,
+    std::mutex* mu2) {
+  uint64_t a = Offset(s1, k1), b = Offset(s2, k2);
+  std::pair<Guard, Guard> out;
+  Guard& ga = out.first;
+  Guard& gb = out.second;
+  ga.co_ = gb.co_ = this;
+  ga.off_ = a;
+  gb.off_ = b;
+  if (mu1 == mu2) {
+    mu1->lock();
+  } else if (std::less<std::mutex*>()(mu1, mu2)) {
+    mu1->lock();
+    mu2->lock();
+  } else {
+    mu2->lock();
+    mu1->lock();
+  }
+  ga.mu_ = mu1;
+  ga.file_ = names_ != nullptr;
+  FileLock(std::min(a, b), true);
+  if (a != b) FileLock(std::max(a, b), true);
+  if (mu1 == mu2) {
+    // One mutex: the first guard holds it and both bytes; the second, none.
+    if (a != b) {
+      ga.off2_ = b;
+      ga.file2_ = names_ != nullptr;
+    }
+  } else {
+    gb.mu_ = mu2;
+    // Two names on one byte (a hash collision): the first guard releases it.
+    gb.file_ = names_ != nullptr && a != b;
   }
   return out;
 }

@@ -95,6 +95,14 @@ class Coordination {
   Guard TryLock(Space s, std::string_view key);
   // Locks two names (either may equal the other) in the global order.
   std::pair<Guard, Guard> LockPair(Space s1, std::string_view k1, Space s2, std::string_view k2);
+  // Lock and LockPair with the caller's own mutex per name (a pair's may be
+  // one) in place of the stripes: for a lock always taken last (a
+  // container's quota), while a stripe lock such as a blob's is held. Taking
+  // that blob's stripe again could wait on this very thread when both names
+  // hash to one stripe. Mutexes in address order, then bytes in offset order.
+  Guard Lock(Space s, std::string_view key, std::mutex* mu);
+  std::pair<Guard, Guard> LockPair(Space s1, std::string_view k1, std::mutex* mu1, Space s2,
+                                   std::string_view k2, std::mutex* mu2);
   // Whether another gateway holds (s, key) right now (not this process).
   bool HeldElsewhere(Space s, std::string_view key);
 

@@ -142,6 +142,7 @@ Store::~Store() = default;
 void Store::ConfigureContainer(const std::string& name, ContainerConfig cfg) {
   while (cfg.dir.size() > 1 && cfg.dir.back() == '/') cfg.dir.pop_back();
   auto state = std::make_unique<ContainerState>();
+  state->name = name;
   state->cfg = std::move(cfg);
   configured_[name] = std::move(state);
 }
@@ -172,13 +173,38 @@ Status Store::Open() {
   }
   for (const auto& t : tmps) STRATA_RETURN_IF_ERROR(fs_->MkdirAll(t + "/" + coord_->id()));
   if (!coord_->first()) ReapDeadGateways();
-  ExpireBlocks(NowNs());
   for (auto& [name, state] : configured_) {
-    // Before serving: nothing in this process races these walks.
     if (!state->limited()) continue;
-    state->used = Walk(ContainerDir(name), !state->cfg.dir.empty());
-    state->used.bytes += UncommittedBytes(name);
+    const ContainerConfig& cfg = state->cfg;
+    if (!cfg.dir.empty() && !cfg.read_only) {
+      state->ledger_path = cfg.dir + "/.strata/usage";
+    } else {
+      STRATA_RETURN_IF_ERROR(fs_->MkdirAll(root_ + "/.strata/usage"));
+      state->ledger_path = root_ + "/.strata/usage/" + name;
+    }
+    auto f = fs_->OpenWrite(state->ledger_path, true, false);
+    if (!f.ok()) return f.status();
+    state->ledger = std::move(*f);
+    // The first gateway counts while the others wait in Coordination::Open:
+    // nothing changes the trees meanwhile. Later ones trust the ledgers.
+    if (coord_->first())
+      STRATA_RETURN_IF_ERROR(WriteLedger(*state, Recount(*state, /*lock_tallies=*/true)));
   }
+  if (coord_->first()) {
+    // Ledgers of containers that have no limit now go: nothing keeps them
+    // up to date, and a limit set again later must start from a count.
+    if (auto old = fs_->ListDir(root_ + "/.strata/usage"); old.ok()) {
+      for (const auto& e : *old) {
+        const ContainerState* st = Configured(e.name);
+        if (!st || st->ledger_path != root_ + "/.strata/usage/" + e.name)
+          (void)fs_->Unlink(root_ + "/.strata/usage/" + e.name);
+      }
+    }
+    for (auto& [name, state] : configured_)
+      if (!state->limited() && !state->cfg.dir.empty() && !state->cfg.read_only)
+        (void)fs_->Unlink(state->cfg.dir + "/.strata/usage");
+  }
+  ExpireBlocks(NowNs());
   coord_->Serving();
   return Status::Ok();
 }
@@ -242,61 +268,6 @@ bool Store::IsReservedName(const std::string& c, const std::string& name) const 
   return IsView(c) && (name == ".strata" || StartsWith(name, ".strata/"));
 }
 
-Usage Store::Walk(const std::string& dir, bool skip_strata) {
-  Usage u;
-  std::function<void(const std::string&, int)> walk = [&](const std::string& d, int depth) {
-    if (depth > 4096) return;
-    auto entries = fs_->ListDir(d);
-    if (!entries.ok()) return;
-    for (const auto& e : *entries) {
-      if (skip_strata && depth == 0 && e.name == ".strata") continue;
-      if (e.is_dir) {
-        walk(d + "/" + e.name, depth + 1);
-      } else if (e.is_file) {
-        auto st = fs_->Stat(d + "/" + e.name);
-        if (!st.ok() || !st->is_file()) continue;
-        u.bytes += st->size;
-        ++u.files;
-      }
-    }
-  };
-  walk(dir, 0);
-  return u;
-}
-
-Status Store::Fits(const ContainerState& q, int64_t bytes, int64_t files) {
-  auto after = [](uint64_t used, int64_t delta) {
-    return delta < 0 && static_cast<uint64_t>(-delta) > used ? 0 : used + delta;
-  };
-  if (q.cfg.max_bytes && bytes > 0 && after(q.used.bytes, bytes) > q.cfg.max_bytes)
-    return Status(ErrorKind::kQuotaExceeded, "the container's byte limit would be exceeded");
-  if (q.cfg.max_files && files > 0 && after(q.used.files, files) > q.cfg.max_files)
-    return Status(ErrorKind::kQuotaExceeded, "the container's file limit would be exceeded");
-  return Status::Ok();
-}
-
-void Store::Apply(ContainerState& q, int64_t bytes, int64_t files) {
-  auto add = [](uint64_t& used, int64_t delta) {
-    used = delta < 0 && static_cast<uint64_t>(-delta) > used ? 0 : used + delta;
-  };
-  add(q.used.bytes, bytes);
-  add(q.used.files, files);
-}
-
-std::optional<Usage> Store::GetUsage(const std::string& c) {
-  ContainerState* q = Limited(c);
-  if (!q) return std::nullopt;
-  std::lock_guard<std::mutex> l(q->quota_mu);
-  return q->used;
-}
-
-Status Store::CheckQuota(const std::string& c, int64_t bytes, int64_t files) {
-  ContainerState* q = Limited(c);
-  if (!q) return Status::Ok();
-  std::lock_guard<std::mutex> l(q->quota_mu);
-  return Fits(*q, bytes, files);
-}
-
 // ---------------------------------------------------------------- containers
 
 Status Store::CreateContainer(const std::string& name, const ContainerRecord& rec) {
@@ -308,18 +279,25 @@ Status Store::CreateContainer(const std::string& name, const ContainerRecord& re
   auto tst = fs_->Stat(tmp);
   Status s = tst.status();
   if (s.ok()) s = WritePacked(tmp, kContainerXattr, name, "", tst->ino, rec.Pack());
+  std::optional<QuotaHold> hold;
+  if (ContainerState* q = s.ok() ? Limited(name) : nullptr) {
+    auto h = HoldQuota(q);
+    if (h.ok()) {
+      hold = std::move(*h);
+    } else {
+      s = h.status();
+    }
+  }
   if (s.ok()) s = fs_->RenameNoReplace(tmp, dir);
+  // A new container holds nothing (whatever a tree removed with plain tools
+  // left counted).
+  if (s.ok() && hold) (void)WriteLedger(*hold->q, Usage{});
+  hold.reset();
   if (!s.ok()) {
     (void)fs_->Rmdir(tmp);
     if (tst.ok()) (void)fs_->Unlink(SidecarPath(name, "", tst->ino));
     if (s.kind() == ErrorKind::kAlreadyExists || s.kind() == ErrorKind::kNotEmpty)
       return Status(ErrorKind::kAlreadyExists, "container exists: " + name);
-  }
-  if (s.ok()) {
-    if (ContainerState* q = Limited(name)) {
-      std::lock_guard<std::mutex> l(q->quota_mu);
-      q->used = Usage{};
-    }
   }
   return s;
 }
@@ -358,15 +336,23 @@ Status Store::DeleteContainer(const std::string& name) {
     return Status(ErrorKind::kContainerNotFound, "no container " + name);
   // Move out of the namespace first so the delete looks atomic to readers.
   std::string tmp = NewTempPath();
-  STRATA_RETURN_IF_ERROR(fs_->Rename(dir, tmp));
+  {
+    // The usage goes to zero with the rename, in one step under the quota
+    // lock: a container made again and written to by another gateway right
+    // after is counted from zero, not zeroed later.
+    std::optional<QuotaHold> hold;
+    if (ContainerState* q = Limited(name)) {
+      auto h = HoldQuota(q);
+      if (!h.ok()) return h.status();
+      hold = std::move(*h);
+    }
+    STRATA_RETURN_IF_ERROR(fs_->Rename(dir, tmp));
+    if (hold) (void)WriteLedger(*hold->q, Usage{});
+  }
   // The sidecars and blocks of its blobs would otherwise outlive it and be
   // taken for those of a later container's blobs of the same names.
   (void)fs_->Unlink(SidecarPath(name, "", st->ino));
   DropContainerResidue(name, tmp);
-  if (ContainerState* q = Limited(name)) {
-    std::lock_guard<std::mutex> l(q->quota_mu);
-    q->used = Usage{};
-  }
   return fs_->RemoveAll(tmp);
 }
 
@@ -391,7 +377,7 @@ void Store::DropContainerResidue(const std::string& c, const std::string& dir) {
     }
   };
   walk("");
-  for (const auto& b : UncommittedBlobNames(c)) (void)DropBlocks(c, b);
+  for (const auto& b : UncommittedBlobNames(c)) (void)DropBlocks(c, b, /*give_back=*/false);
 }
 
 Result<std::vector<std::string>> Store::ContainerNames() {
@@ -698,8 +684,15 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
     auto held = LockTally(BlockDir(c, b));
     if (held.ok()) blocks = std::move(*held);
   }
-  std::unique_lock<std::mutex> ql;
-  if (q) ql = std::unique_lock<std::mutex>(q->quota_mu);
+  std::optional<QuotaHold> hold;
+  if (q) {
+    auto h = HoldQuota(q);
+    if (!h.ok()) {
+      (void)fs_->Unlink(SidecarPath(c, b, rec.fp_ino));
+      return h.status();
+    }
+    hold = std::move(*h);
+  }
   auto dst = fs_->Stat(dest);
   int64_t dbytes = static_cast<int64_t>(rec.fp_size), dfiles = 1;
   if (blocks) dbytes -= static_cast<int64_t>(blocks->t.bytes);
@@ -714,11 +707,13 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
   Status r = dst.ok() && dst->is_dir()
                  ? Status(ErrorKind::kIsDirectory, "a directory exists at the blob's name")
              : dst.ok() && !replace ? Status(ErrorKind::kAlreadyExists, "a blob exists at " + b)
-             : q ? Fits(*q, dbytes, dfiles)
-                 : Status::Ok();
-  if (r.ok()) r = replace ? fs_->Rename(temp, dest) : fs_->RenameNoReplace(temp, dest);
-  if (r.ok() && q) Apply(*q, dbytes, dfiles);
-  if (ql.owns_lock()) ql.unlock();
+             : hold                 ? Fits(*q, hold->used, dbytes, dfiles)
+                                    : Status::Ok();
+  auto rename = [&] {
+    return replace ? fs_->Rename(temp, dest) : fs_->RenameNoReplace(temp, dest);
+  };
+  if (r.ok()) r = hold ? ChangeUsage(*hold, dbytes, dfiles, rename) : rename();
+  hold.reset();
   if (!r.ok()) {
     (void)fs_->Unlink(SidecarPath(c, b, rec.fp_ino));  // the staged record's, if any
     return r;
@@ -839,15 +834,17 @@ Status Store::AppendFrom(const std::string& c, const std::string& b, File& src, 
   BlobInfo before = InfoFromFile(path, c, b, *st, f->get(), false);
   // The bytes are reserved first and given back if the append fails.
   ContainerState* q = Limited(c);
+  // (A gateway killed while it copies leaves them counted: over, never under.)
   if (q) {
-    std::lock_guard<std::mutex> l(q->quota_mu);
-    STRATA_RETURN_IF_ERROR(Fits(*q, static_cast<int64_t>(n), 0));
-    Apply(*q, static_cast<int64_t>(n), 0);
+    auto h = HoldQuota(q);
+    if (!h.ok()) return h.status();
+    STRATA_RETURN_IF_ERROR(Fits(*q, h->used, static_cast<int64_t>(n), 0));
+    STRATA_RETURN_IF_ERROR(ChangeUsage(*h, static_cast<int64_t>(n), 0, nullptr));
   }
   auto undo = [&](Status s) {
     if (q) {
-      std::lock_guard<std::mutex> l(q->quota_mu);
-      Apply(*q, -static_cast<int64_t>(n), 0);
+      auto h = HoldQuota(q);
+      if (h.ok()) (void)ChangeUsage(*h, -static_cast<int64_t>(n), 0, nullptr);
     }
     (void)(*f)->Truncate(st->size);
     (void)fs_->SetMtime(path, st->mtime_ns);
@@ -887,11 +884,12 @@ Status Store::DeleteBlob(const std::string& c, const std::string& b) {
   if (old_ref) remote_ref_hook_(c, b, *old_ref, false);
   if (ContainerState* q = Limited(c)) {
     // The size unlinked is the size subtracted, even against a commit racing it.
-    std::lock_guard<std::mutex> l(q->quota_mu);
+    auto h = HoldQuota(q);
+    if (!h.ok()) return h.status();
     auto now = fs_->Stat(path);
     if (!now.ok() || !now->is_file()) return Status(ErrorKind::kNotFound, "no blob " + b);
-    STRATA_RETURN_IF_ERROR(fs_->Unlink(path));
-    Apply(*q, -static_cast<int64_t>(now->size), -1);
+    STRATA_RETURN_IF_ERROR(
+        ChangeUsage(*h, -static_cast<int64_t>(now->size), -1, [&] { return fs_->Unlink(path); }));
     st = now;
   } else {
     STRATA_RETURN_IF_ERROR(fs_->Unlink(path));
@@ -1054,29 +1052,31 @@ Status Store::PublishBlock(const std::string& c, const std::string& b, const std
     if (v.ok()) old_ref = *v;
   }
   ContainerState* q = Limited(c);
-  std::unique_lock<std::mutex> ql;
+  std::optional<QuotaHold> hold;
   if (q) {
-    ql = std::unique_lock<std::mutex>(q->quota_mu);
-    STRATA_RETURN_IF_ERROR(Fits(*q, dbytes, 0));
+    auto h = HoldQuota(q);
+    if (!h.ok()) return h.status();
+    hold = std::move(*h);
+    STRATA_RETURN_IF_ERROR(Fits(*q, hold->used, dbytes, 0));
   }
   BlockTally after = before;
   if (fresh) ++after.count;
   after.bytes =
       dbytes < 0 && static_cast<uint64_t>(-dbytes) > after.bytes ? 0 : after.bytes + dbytes;
   if (!after.id_len) after.id_len = static_cast<uint32_t>(id.size());
-  // The tally first: a crash before the rename leaves it over, never under.
-  STRATA_RETURN_IF_ERROR(WriteTally(*held.file, after));
-  // Upload order is kept in the blocks' mtimes (rename keeps them), strictly
-  // increasing within the process: ctime is too coarse to order quick uploads.
-  Status s = fs_->SetMtime(temp, BlockSequenceTime());
-  if (s.ok()) s = fs_->Rename(temp, path);
-  if (!s.ok()) {
-    (void)WriteTally(*held.file, before);
+  auto publish = [&]() -> Status {
+    // The tally first: a crash before the rename leaves it over, never under.
+    STRATA_RETURN_IF_ERROR(WriteTally(*held.file, after));
+    // Upload order is kept in the blocks' mtimes (rename keeps them), strictly
+    // increasing within the process: ctime is too coarse to order quick uploads.
+    Status s = fs_->SetMtime(temp, BlockSequenceTime());
+    if (s.ok()) s = fs_->Rename(temp, path);
+    if (!s.ok()) (void)WriteTally(*held.file, before);
     return s;
-  }
+  };
+  STRATA_RETURN_IF_ERROR(hold ? ChangeUsage(*hold, dbytes, 0, publish) : publish());
   held.t = after;
-  if (q) Apply(*q, dbytes, 0);
-  if (ql.owns_lock()) ql.unlock();
+  hold.reset();
   if (old_ref) PunchReplaced(BlockDir(c, b), *old_ref, old->size);
   return Status::Ok();
 }
@@ -1137,7 +1137,7 @@ std::vector<std::string> Store::UncommittedBlobNames(const std::string& c) {
   return out;
 }
 
-uint64_t Store::UncommittedBytes(const std::string& c) {
+uint64_t Store::UncommittedBytes(const std::string& c, bool lock_tallies) {
   uint64_t bytes = 0;
   const std::string blocks = BlocksRoot(c);
   auto dirs = fs_->ListDir(blocks);
@@ -1146,6 +1146,16 @@ uint64_t Store::UncommittedBytes(const std::string& c) {
     std::string dir = blocks + "/" + d.name;
     auto name = BlockDirOwner(dir);
     if (!name || !StartsWith(*name, c + "/")) continue;
+    if (!lock_tallies) {
+      // Tallies change only under the quota lock, which the caller holds.
+      auto f = fs_->OpenRead(dir + "/" + kTallyFile);
+      char buf[64];
+      auto n = f.ok() ? (*f)->PRead(buf, sizeof(buf), 0) : Result<size_t>(f.status());
+      std::optional<BlockTally> t;
+      if (n.ok()) t = ParseTally(std::string_view(buf, *n));
+      if (t) bytes += t->bytes;
+      continue;
+    }
     auto held = LockTally(dir);
     if (held.ok()) bytes += held->t.bytes;
   }
@@ -1164,6 +1174,10 @@ void Store::ForgetAssembly(const std::string& c, const std::string& b) {
 }
 
 Status Store::DropBlocks(const std::string& c, const std::string& b) {
+  return DropBlocks(c, b, /*give_back=*/true);
+}
+
+Status Store::DropBlocks(const std::string& c, const std::string& b, bool give_back) {
   ForgetAssembly(c, b);
   const std::string dir = BlockDir(c, b);
   auto held = LockTally(dir);
@@ -1171,7 +1185,7 @@ Status Store::DropBlocks(const std::string& c, const std::string& b) {
     if (held.status().kind() == ErrorKind::kNotFound) return Status::Ok();  // no blocks
     return fs_->RemoveAll(dir);
   }
-  return RemoveBlockDir(c, dir, *held, /*give_back=*/true);
+  return RemoveBlockDir(c, dir, *held, give_back);
 }
 
 Status Store::RemoveBlockDir(const std::string& c, const std::string& dir, const HeldTally& held,
@@ -1182,8 +1196,9 @@ Status Store::RemoveBlockDir(const std::string& c, const std::string& dir, const
   // (What a failed removal leaves stays counted until the next start.)
   if (!s.ok() || !give_back || held.t.bytes == 0) return s;
   if (ContainerState* q = Limited(c)) {
-    std::lock_guard<std::mutex> l(q->quota_mu);
-    Apply(*q, -static_cast<int64_t>(held.t.bytes), 0);
+    // Given back after the removal: over, never under, if it is cut short.
+    auto h = HoldQuota(q);
+    if (h.ok()) (void)ChangeUsage(*h, -static_cast<int64_t>(held.t.bytes), 0, nullptr);
   }
   return s;
 }

@@ -18,10 +18,19 @@
 // uncommitted blocks in VIEW/.strata/{tmp,blocks} (same file system: commits
 // stay one rename); VIEW/.strata is never a blob or path. A read-only view
 // needs no write access at all. Any container may also carry a byte and a
-// file limit, checked at every commit against a usage counter that one walk
-// fills at Open() and every strata write keeps exact. The bytes of its blobs'
-// uncommitted blocks count against the byte limit too, from Put Block until
-// they are committed (then the blob's bytes replace them), dropped or expire.
+// file limit, checked at every commit against its usage ledger:
+//
+//   ROOT/.strata/usage/CONTAINER  bytes and files of a limited container
+//   VIEW/.strata/usage            the same for a writable view
+//
+// shared by every gateway on the root and read and rewritten under the
+// container's quota lock (Coordination kQuota) by every change of its usage.
+// The first gateway to start recounts it (one walk); every strata write then
+// keeps it exact. Files changed with plain tools are counted at the next
+// start of a first gateway. The bytes of its blobs' uncommitted blocks count
+// against the byte limit too, from Put Block until they are committed (then
+// the blob's bytes replace them), dropped or expire. Containers without a
+// limit have no ledger and take no quota lock.
 //
 // Thread-safety: all methods are thread-safe. Read-modify-write sequences on
 // one blob (conditions, leases, metadata) must hold LockBlob() for that blob;
@@ -160,7 +169,13 @@ class Store {
   }
   // Names no blob or path may have in container c: VIEW/.strata of a view.
   bool IsReservedName(const std::string& c, const std::string& name) const;
-  // Current usage of a container with a limit; nullopt for one without.
+  // Whether container c has a byte or file limit.
+  bool IsLimited(const std::string& c) const {
+    auto* s = Configured(c);
+    return s && s->limited();
+  }
+  // Current usage of a container with a limit (its ledger, read under the
+  // quota lock); nullopt for one without, or when the ledger cannot be read.
   std::optional<Usage> GetUsage(const std::string& c);
   // kQuotaExceeded when adding `bytes` and `files` (either may be negative)
   // to c's usage would pass one of its limits. Only a check: commits check
@@ -407,13 +422,22 @@ class Store {
 
  private:
   struct ContainerState {
+    std::string name;
     ContainerConfig cfg;
-    std::mutex quota_mu;  // held across a commit's size check and its rename
-    // Guarded by quota_mu. This process's count: what other gateways sharing
-    // the root write is not in it until the next Open() walks the tree and
-    // reads the block tallies again (the tallies themselves are shared).
-    Usage used;
+    // The quota lock: this mutex excludes the threads of this process, the
+    // OFD byte of (kQuota, name) the other gateways (Coordination::Lock with
+    // a mutex). Held across a commit's size check, its rename and the
+    // ledger's update; always the last lock taken.
+    std::mutex quota_mu;
+    std::string ledger_path;       // the usage ledger (limited containers)
+    std::unique_ptr<File> ledger;  // open from Open() on
     bool limited() const { return cfg.max_bytes || cfg.max_files; }
+  };
+  // A limited container's quota lock, held, and its ledger as read under it.
+  struct QuotaHold {
+    ContainerState* q = nullptr;
+    Coordination::Guard guard;
+    Usage used;
   };
   const ContainerState* Configured(const std::string& c) const {
     if (configured_.empty()) return nullptr;
@@ -429,9 +453,25 @@ class Store {
     auto* s = Configured(c);
     return s && s->limited() ? const_cast<ContainerState*>(s) : nullptr;
   }
-  // kQuotaExceeded when `delta` does not fit q. REQUIRES: q->quota_mu held.
-  static Status Fits(const ContainerState& q, int64_t bytes, int64_t files);
-  static void Apply(ContainerState& q, int64_t bytes, int64_t files);
+  // kQuotaExceeded when adding (bytes, files) to `used` passes a limit of q.
+  static Status Fits(const ContainerState& q, const Usage& used, int64_t bytes, int64_t files);
+  // Takes q's quota lock and reads its ledger (recounting it when it is
+  // missing or does not parse).
+  Result<QuotaHold> HoldQuota(ContainerState* q);
+  // Both quota locks (Coordination::LockPair's order) and both ledgers.
+  // REQUIRES: a != b.
+  Result<std::pair<QuotaHold, QuotaHold>> HoldQuotas(ContainerState* a, ContainerState* b);
+  // Adds (bytes, files) to the held usage around `change` (may be empty);
+  // see store_quota.cc for the order of the writes. On failure of the change the
+  // ledger is as before.
+  Status ChangeUsage(QuotaHold& h, int64_t bytes, int64_t files,
+                     const std::function<Status()>& change);
+  std::optional<Usage> ReadLedger(ContainerState& q);
+  Status WriteLedger(ContainerState& q, const Usage& u);
+  // q's usage counted from its tree and block tallies. `lock_tallies`
+  // false: read the tallies without their locks (the quota lock is held, and
+  // a Put Block holding a tally waits for it).
+  Usage Recount(const ContainerState& q, bool lock_tallies);
   // Files and bytes of the tree at `dir` (the regular files, no symlinks).
   Usage Walk(const std::string& dir, bool skip_strata);
   std::string ContainerDir(const std::string& c) const {
@@ -470,8 +510,10 @@ class Store {
   Status WriteRecord(const std::string& path, const std::string& c, const std::string& b,
                      BlobRecord rec);
   // Removes the sidecars and uncommitted blocks of the blobs of container c,
-  // whose tree now lies at `dir`.
+  // whose tree now lies at `dir` (their bytes are not given back: the caller
+  // cleared the usage).
   void DropContainerResidue(const std::string& c, const std::string& dir);
+  Status DropBlocks(const std::string& c, const std::string& b, bool give_back);
   // The blob's properties from its record, or derived from `st`. With `file`
   // (open on path, st its fstat) the record is read through the descriptor,
   // so it belongs to the very inode being served even when a commit renames
@@ -530,8 +572,8 @@ class Store {
                         bool give_back);
   // "CONTAINER/BLOB" from a block directory's .name file.
   std::optional<std::string> BlockDirOwner(const std::string& dir);
-  // The bytes of the uncommitted blocks of container c's blobs (Open()).
-  uint64_t UncommittedBytes(const std::string& c);
+  // The bytes of the uncommitted blocks of container c's blobs (Recount).
+  uint64_t UncommittedBytes(const std::string& c, bool lock_tallies);
   // Gives back the range of an assembly file that a replaced block entry
   // (whose kBlockRefXattr is `ref`, of `size` bytes) named.
   void PunchReplaced(const std::string& dir, const std::string& ref, uint64_t size);

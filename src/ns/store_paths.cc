@@ -171,32 +171,40 @@ Status Store::RenamePath(const std::string& from_c, const std::string& from,
   }
   // With limits: a file the rename replaces leaves to_c's usage; between
   // containers the tree's usage moves with it too (counted by one walk of
-  // the tree, only then) and must fit to_c. Under both quota locks, taken in
-  // one order.
+  // the tree, only then) and must fit to_c. Under both quota locks, taken
+  // through Coordination::LockPair; to_c's increase is written before the
+  // rename and from_c's decrease after it (ChangeUsage's order).
   const bool cross = from_c != to_c;
   ContainerState* qf = cross ? Limited(from_c) : nullptr;
   ContainerState* qt = Limited(to_c);
   Usage moved, replaced;
-  std::unique_lock<std::mutex> l1, l2;
+  std::optional<QuotaHold> hf, ht;
   if (qf || qt) {
     if (cross) moved = sst->is_file() ? Usage{sst->size, 1} : Walk(src, false);
     if (dst_st.ok() && dst_st->is_file()) replaced = Usage{dst_st->size, 1};
-    std::mutex* a = qf ? &qf->quota_mu : nullptr;
-    std::mutex* b = qt ? &qt->quota_mu : nullptr;
-    if (a && b && std::less<std::mutex*>()(b, a)) std::swap(a, b);
-    if (a) l1 = std::unique_lock<std::mutex>(*a);
-    if (b) l2 = std::unique_lock<std::mutex>(*b);
-    if (qt && cross)
-      STRATA_RETURN_IF_ERROR(Fits(*qt, static_cast<int64_t>(moved.bytes) - static_cast<int64_t>(replaced.bytes),
-                                  static_cast<int64_t>(moved.files) - static_cast<int64_t>(replaced.files)));
+    if (qf && qt) {
+      auto both = HoldQuotas(qf, qt);
+      if (!both.ok()) return both.status();
+      hf = std::move(both->first);
+      ht = std::move(both->second);
+    } else {
+      auto h = HoldQuota(qf ? qf : qt);
+      if (!h.ok()) return h.status();
+      (qf ? hf : ht) = std::move(*h);
+    }
   }
-  STRATA_RETURN_IF_ERROR(fs_->Rename(src, dst));
-  if (qf) Apply(*qf, -static_cast<int64_t>(moved.bytes), -static_cast<int64_t>(moved.files));
-  if (qt)
-    Apply(*qt, static_cast<int64_t>(moved.bytes) - static_cast<int64_t>(replaced.bytes),
-          static_cast<int64_t>(moved.files) - static_cast<int64_t>(replaced.files));
-  if (l2.owns_lock()) l2.unlock();
-  if (l1.owns_lock()) l1.unlock();
+  const int64_t to_bytes = static_cast<int64_t>(moved.bytes) - static_cast<int64_t>(replaced.bytes);
+  const int64_t to_files = static_cast<int64_t>(moved.files) - static_cast<int64_t>(replaced.files);
+  if (ht && cross) STRATA_RETURN_IF_ERROR(Fits(*qt, ht->used, to_bytes, to_files));
+  auto rename = [&] { return fs_->Rename(src, dst); };
+  auto leave = [&] {
+    return hf ? ChangeUsage(*hf, -static_cast<int64_t>(moved.bytes),
+                            -static_cast<int64_t>(moved.files), rename)
+              : rename();
+  };
+  STRATA_RETURN_IF_ERROR(ht ? ChangeUsage(*ht, to_bytes, to_files, leave) : leave());
+  ht.reset();
+  hf.reset();
   if (sst->is_file()) {
     // rename(2) moved the file's ctime: seal its record again under the new name.
     if (before) (void)UpdateRecord(to_c, to, before->rec);
@@ -228,9 +236,12 @@ Status Store::DeletePath(const std::string& c, const std::string& p, bool recurs
   STRATA_RETURN_IF_ERROR(fs_->Rename(path, tmp));
   if (ContainerState* q = Limited(c)) {
     // Out of the namespace, the tree can change no more: count what left.
+    // (Given back after the rename: over, never under, if cut short.)
     Usage gone = Walk(tmp, false);
-    std::lock_guard<std::mutex> l(q->quota_mu);
-    Apply(*q, -static_cast<int64_t>(gone.bytes), -static_cast<int64_t>(gone.files));
+    auto h = HoldQuota(q);
+    if (h.ok())
+      (void)ChangeUsage(*h, -static_cast<int64_t>(gone.bytes), -static_cast<int64_t>(gone.files),
+                        nullptr);
   }
   std::function<void(const std::string&)> walk = [&](const std::string& rel) {
     auto entries = fs_->ListDir(tmp + rel);

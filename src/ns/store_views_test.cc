@@ -127,6 +127,9 @@ TEST_F(StoreViewsTest, UsageCountsCommitsOverwritesAppendsAndDeletes) {
   OpenStore({{"dataset", {view_, false, 100, 3}}, {"plain", {"", false, 50, 0}}});
   ASSERT_EQ(store_->GetUsage("dataset")->bytes, 11u);  // the walk at open
   ASSERT_EQ(store_->GetUsage("dataset")->files, 1u);
+  // A writable view keeps its usage ledger beside its staging area.
+  EXPECT_TRUE(Exists(view_ + "/.strata/usage"));
+  EXPECT_FALSE(Exists(dir_.path() + "/root/.strata/usage/dataset"));
   ASSERT_TRUE(store_->CreateContainer("plain", ContainerRecord()).ok());
   EXPECT_FALSE(store_->GetUsage("other"));
   ASSERT_TRUE(Put("plain", "a", std::string(30, 'a')).ok());
