@@ -85,6 +85,12 @@ TierScheduler::Pass TierScheduler::last_pass() {
   return last_;
 }
 
+// Checked only for blobs a pass would move: on a network file system each
+// look is a request to its lock server.
+bool TierScheduler::MovingElsewhere(const std::string& c, const std::string& b) {
+  return tier_->store()->coord().HeldElsewhere(ns::Coordination::Space::kMove, c + '\0' + b);
+}
+
 TierScheduler::Pass TierScheduler::RunOnce(bool move) {
   // One gateway of a root moves data by policy and watermarks: the leader.
   move = move && tier_->leader();
@@ -113,12 +119,10 @@ TierScheduler::Pass TierScheduler::RunOnce(bool move) {
         bool local = rec.tier_state == TierState::kHot || rec.tier_state == TierState::kPremigrated;
         if (local) local_bytes += item.info.st.size;
         if (tier_->Pinned(c, b)) continue;
-        // Another gateway is moving it (an explicit request): the next pass
-        // sees where it went.
-        if (store->coord().HeldElsewhere(ns::Coordination::Space::kMove, c + '\0' + b)) continue;
         bool moved = false;
         if (opt_.policy) {
           auto action = opt_.policy->Evaluate(c, b, rec, now);
+          if (action != LifecyclePolicy::Action::kNone && MovingElsewhere(c, b)) continue;
           if (action == LifecyclePolicy::Action::kDelete) {
             auto lock = store->LockBlob(c, b);
             auto again = store->Head(c, b);
@@ -173,6 +177,12 @@ TierScheduler::Pass TierScheduler::RunOnce(bool move) {
   double target = opt_.low_watermark * total / 100;
   for (const auto& cand : lru) {
     if (used <= target) break;
+    // A hot blob another gateway is moving is on its way out (an explicit
+    // offload): counted as gone, not asked for twice.
+    if (MovingElsewhere(cand.c, cand.b)) {
+      used -= static_cast<double>(cand.size);
+      continue;
+    }
     tier_->Schedule(CapacityTier::JobKind::kOffload, cand.c, cand.b, "Cool", cand.etag, true);
     used -= static_cast<double>(cand.size);
     ++pass.watermark_moves;

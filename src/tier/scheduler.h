@@ -61,6 +61,10 @@ class TierScheduler {
   Pass last_pass();
 
  private:
+  // Another gateway holds blob b's move lock: a pass leaves it alone (the
+  // next pass sees where it went).
+  bool MovingElsewhere(const std::string& c, const std::string& b);
+
   CapacityTier* tier_;
   SchedulerOptions opt_;
   std::mutex mu_;

@@ -20,7 +20,7 @@ import uuid
 
 import pytest
 
-from azurite import azurite, remote_container  # noqa: F401  (fixtures)
+from azurite import azurite, proxy, remote_container  # noqa: F401  (fixtures)
 from tier_util import (MIB, TierServer, journal_dirs, journal_files, raw_header, remote_names,
                        tmp_files, wait_state)
 from strata_server import strata_binary  # noqa: E402  (on the path tier_util sets)
@@ -358,6 +358,47 @@ def test_one_blob_is_moved_by_one_gateway_at_a_time(remote_container):  # noqa: 
         wait_until(lambda: remote_names(remote_container) == [], 30, "the copy's deletion")
     finally:
         stop_all(gws)
+
+
+def test_a_pass_skips_a_blob_another_gateway_is_moving(proxy, remote_container):  # noqa: F811
+    """A non-leader offloads blob x on request, its upload held up on the
+    way to the remote; a watermark pass on the leader meanwhile leaves x
+    alone (its bytes counted as leaving) and offloads others instead."""
+    lead = Gateway(remote_container.sas_url,
+                   extra_args=["--tier-capacity", "1000000", "--tier-high-watermark", "30",
+                               "--tier-low-watermark", "10", "--tier-interval", "3600"]).start()
+    slow = Gateway(remote_container.with_base(proxy.url).sas_url, root=lead.root).start()
+    try:
+        assert the_leader([lead, slow]) is lead
+        cname = "t" + uuid.uuid4().hex[:16]
+        c = lead.service().create_container(cname)
+        data = {}
+        for n in ["x", "y", "z"]:   # x least recently used
+            data[n] = os.urandom(200_000)
+            c.get_blob_client(n).upload_blob(data[n])
+            time.sleep(0.002)
+        proxy.stall_next(1, seconds=4, method="PUT")
+        slow.service().get_container_client(cname).get_blob_client("x").set_standard_blob_tier(
+            "Cool")
+        wait_until(lambda: proxy.count(method="PUT") >= 1, 20, "the slow upload")
+        status, _ = lead.post("/tier/pass")
+        assert status == 202
+        # 600,000 bytes; x is leaving: y and z bring it to 0 <= 10%.
+        wait_until(lambda: "offloads queued" in lead.log(), 20, "the pass")
+        assert "leader watermark pass: 60.0% used, 2 offloads queued" in lead.log(), lead.log()
+        for n in data:
+            wait_state(c.get_blob_client(n), "offloaded")
+        for g in (lead, slow):
+            wait_until(lambda: g.metric("strata_tier_queue_depth") == 0, 60, "idle")
+        assert lead.metric("strata_tier_offloads_total") == 2
+        assert slow.metric("strata_tier_offloads_total") == 1
+        assert (lead.metric("strata_tier_remote_bytes_up_total", None)
+                + slow.metric("strata_tier_remote_bytes_up_total", None)) == 600_000
+        assert remote_names(remote_container) == ["strata/%s/%s" % (cname, n) for n in "xyz"]
+        for n, d in data.items():
+            assert c.get_blob_client(n).download_blob().readall() == d
+    finally:
+        stop_all([lead, slow])
 
 
 def test_an_older_stratas_flat_journal_is_replayed_by_the_leader(remote_container):  # noqa: F811
