@@ -84,14 +84,21 @@ Coordination::Guard& Coordination::Guard::operator=(Guard&& o) noexcept {
     file_ = o.file_;
     off2_ = o.off2_;
     file2_ = o.file2_;
+    long_ = o.long_;
     o.mu_ = nullptr;
-    o.file_ = o.file2_ = false;
+    o.file_ = o.file2_ = o.long_ = false;
   }
   return *this;
 }
 
 void Coordination::Guard::unlock() {
   if (!mu_) return;
+  if (long_) {
+    co_->LongUnlock(off_);  // the byte too
+    mu_ = nullptr;
+    file_ = long_ = false;
+    return;
+  }
   if (file2_) co_->FileUnlock(off2_);
   if (file_) co_->FileUnlock(off_);
   mu_->unlock();
@@ -336,6 +343,57 @@ std::pair<Coordination::Guard, Coordination::Guard> Coordination::LockPair(
 
 bool Coordination::HeldElsewhere(Space s, std::string_view key) {
   return names_ && names_->RangeLockedElsewhere(Offset(s, key), 1);
+}
+
+Coordination::Guard Coordination::LockLong(Space s, std::string_view key) {
+  return LongLock(s, key, true);
+}
+
+Coordination::Guard Coordination::TryLockLong(Space s, std::string_view key) {
+  return LongLock(s, key, false);
+}
+
+Coordination::Guard Coordination::LongLock(Space s, std::string_view key, bool wait) {
+  Guard g;
+  g.co_ = this;
+  g.off_ = Offset(s, key);
+  {
+    std::unique_lock<std::mutex> l(held_mu_);
+    if (!wait && held_.count(g.off_)) return g;
+    held_cv_.wait(l, [&] { return held_.count(g.off_) == 0; });
+    held_.insert(g.off_);
+  }
+  // The threads of this process share one open file description, whose
+  // byte locks do not exclude each other: held_ did that above.
+  if (!FileLock(g.off_, wait)) {
+    {
+      std::lock_guard<std::mutex> l(held_mu_);
+      held_.erase(g.off_);
+    }
+    held_cv_.notify_all();
+    return g;
+  }
+  g.mu_ = &held_mu_;  // owns(); never locked through the guard
+  g.long_ = true;
+  g.file_ = names_ != nullptr;
+  return g;
+}
+
+void Coordination::LongUnlock(uint64_t off) {
+  FileUnlock(off);
+  {
+    std::lock_guard<std::mutex> l(held_mu_);
+    held_.erase(off);
+  }
+  held_cv_.notify_all();
+}
+
+bool Coordination::Alive(const std::string& id) {
+  if (id == id_) return true;
+  if (single_ || !fs_ || id.empty() || id.find('/') != std::string::npos) return false;
+  auto f = fs_->OpenWrite(root_ + "/.strata/gateways/" + id, false, false);
+  if (!f.ok()) return f.status().kind() != ErrorKind::kNotFound;
+  return (*f)->RangeLockedElsewhere(0, 0);
 }
 
 std::vector<std::string> Coordination::DeadGateways() {

@@ -23,10 +23,12 @@
 // single one and the other way round.
 #pragma once
 
+#include <condition_variable>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -66,6 +68,7 @@ class Coordination {
     bool file_ = false;  // the OFD byte at off_ is held too
     uint64_t off2_ = 0;  // LockPair of two names on one stripe: both bytes here
     bool file2_ = false;
+    bool long_ = false;  // LockLong: a name in held_, no stripe
   };
 
   // In-process only: stripes, no files (unit tests; --single-gateway).
@@ -106,6 +109,21 @@ class Coordination {
   // Whether another gateway holds (s, key) right now (not this process).
   bool HeldElsewhere(Space s, std::string_view key);
 
+  // Locks held long (a tier move for its whole upload or download, a role
+  // for the process' life). Threads of this process are kept apart per
+  // name, not by a stripe, so holding one never holds up threads locking
+  // other names. Never taken while a Lock/TryLock/LockPair guard is held:
+  // a long holder takes those inside, and waiting on one under a stripe
+  // could wait forever.
+  Guard LockLong(Space s, std::string_view key);
+  Guard TryLockLong(Space s, std::string_view key);
+
+  // Whether gateway `id` runs: its registration exists and is locked (this
+  // gateway: true; in single-gateway mode every other id is gone). An id
+  // whose registration cannot be looked at for another reason than its
+  // absence counts as alive: nothing of it is taken over.
+  bool Alive(const std::string& id);
+
   // Ids of the gateways registered on the root whose process is gone.
   std::vector<std::string> DeadGateways();
   // Holds dead gateway `id`'s registration (so no other survivor acts on it
@@ -123,6 +141,8 @@ class Coordination {
   std::mutex* Stripe(uint64_t off) { return &stripes_[off % kStripes]; }
   bool FileLock(uint64_t off, bool wait);
   void FileUnlock(uint64_t off);
+  Guard LongLock(Space s, std::string_view key, bool wait);
+  void LongUnlock(uint64_t off);
 
   Fs* fs_ = nullptr;
   std::string root_;
@@ -133,6 +153,9 @@ class Coordination {
   std::unique_ptr<File> gateways_;  // the start/registry lock file
   std::unique_ptr<File> self_;      // ROOT/.strata/gateways/ID, locked
   std::mutex stripes_[kStripes];
+  std::mutex held_mu_;  // guards held_
+  std::condition_variable held_cv_;
+  std::set<uint64_t> held_;  // offsets of the LockLong names held in this process
 };
 
 }  // namespace strata::ns

@@ -160,6 +160,65 @@ TEST(CoordinationTest, AGatewayThatIsGoneIsReapedOnce) {
   EXPECT_FALSE(a->Reap(a->id(), [] { return true; }));
 }
 
+TEST(CoordinationTest, ALongLockExcludesGatewaysAndThreadsButNoOtherName) {
+  TempDir dir;
+  auto a = Join(dir.path());
+  a->Serving();
+  auto b = Join(dir.path());
+  auto held = a->LockLong(Space::kMove, std::string("c\0b", 3));
+  ASSERT_TRUE(held.owns());
+  EXPECT_TRUE(b->HeldElsewhere(Space::kMove, std::string("c\0b", 3)));
+  EXPECT_FALSE(b->TryLockLong(Space::kMove, std::string("c\0b", 3)).owns());
+  // Another thread of the holder's process is kept out too.
+  std::thread([&] {
+    EXPECT_FALSE(a->TryLockLong(Space::kMove, std::string("c\0b", 3)).owns());
+  }).join();
+  EXPECT_TRUE(b->TryLockLong(Space::kMove, std::string("c\0other", 7)).owns());
+  // A name on the stripe the long lock's offset maps to stays free: a move
+  // held for minutes must not hold up requests for other blobs, nor the
+  // mover itself when it locks its blob (same stripe by chance).
+  uint64_t stripe = Coordination::Offset(Space::kMove, std::string("c\0b", 3)) % 256;
+  std::string same;
+  for (int i = 0; i < 100000 && same.empty(); ++i) {
+    std::string k = "k" + std::to_string(i);
+    if (Coordination::Offset(Space::kBlob, k) % 256 == stripe) same = k;
+  }
+  ASSERT_FALSE(same.empty());
+  EXPECT_TRUE(a->TryLock(Space::kBlob, same).owns());
+  // b waits for it and gets it once a lets go.
+  std::atomic<bool> got{false};
+  std::thread t([&] {
+    auto g = b->LockLong(Space::kMove, std::string("c\0b", 3));
+    got = g.owns();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_FALSE(got.load());
+  held.unlock();
+  t.join();
+  EXPECT_TRUE(got.load());
+  EXPECT_FALSE(b->HeldElsewhere(Space::kMove, std::string("c\0b", 3)));
+}
+
+TEST(CoordinationTest, AGatewayIsAliveWhileItsProcessHoldsItsRegistration) {
+  TempDir dir;
+  auto a = Join(dir.path());
+  a->Serving();
+  auto b = Join(dir.path());
+  std::string bid = b->id();
+  EXPECT_TRUE(a->Alive(a->id()));
+  EXPECT_TRUE(a->Alive(bid));
+  EXPECT_FALSE(a->Alive("no-such-gateway"));
+  EXPECT_FALSE(a->Alive("../gateways"));
+  // A role held by b passes to a when b is gone (its locks go with it).
+  auto role = b->TryLockLong(Space::kRole, "tier-leader");
+  ASSERT_TRUE(role.owns());
+  EXPECT_FALSE(a->TryLockLong(Space::kRole, "tier-leader").owns());
+  role = Coordination::Guard();
+  b.reset();  // its file descriptions close, as when its process dies
+  EXPECT_FALSE(a->Alive(bid));
+  EXPECT_TRUE(a->TryLockLong(Space::kRole, "tier-leader").owns());
+}
+
 TEST(CoordinationTest, MountsThatKeepLocksLocalAreNamed) {
   const std::string ok_nfs =
       "rw,relatime,vers=4.1,acregmin=0,acregmax=0,acdirmin=0,acdirmax=0,lookupcache=pos,"

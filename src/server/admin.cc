@@ -54,7 +54,7 @@ std::optional<http::Response> AdminHandler::Prepare(http::Request& req, http::Bo
     return Text(200, Metrics(), "text/plain; version=0.0.4; charset=utf-8");
   if (req.path.rfind("/tier/", 0) == 0) {
     std::string verb = req.path.substr(6);
-    bool get = verb == "status";
+    bool get = verb == "status" || verb == "leader";
     if ((get && req.method != "GET") || (!get && req.method != "POST"))
       return Text(405, "method not allowed\n");
     return Tier(req, verb);
@@ -71,7 +71,8 @@ http::Response AdminHandler::Fail(http::Failure, const http::Request*, const Sta
 }
 
 http::Response AdminHandler::Tier(http::Request& req, const std::string& verb) {
-  if (verb != "status" && verb != "offload" && verb != "recall" && verb != "verify")
+  if (verb != "status" && verb != "offload" && verb != "recall" && verb != "verify" &&
+      verb != "leader" && verb != "pass")
     return Text(404, "not found\n");
   AdminAccount* acct = accounts_.empty() ? nullptr : &accounts_.front();
   if (auto name = req.Query("account")) {
@@ -81,6 +82,27 @@ http::Response AdminHandler::Tier(http::Request& req, const std::string& verb) {
   }
   if (!acct) return Text(404, "no such account\n");
   if (!acct->tier && verb != "status") return Text(409, "no capacity tier is configured\n");
+  if (verb == "leader") {
+    auto who = acct->tier->Leader();
+    nlohmann::json j{{"leader", who.id},
+                     {"alive", who.alive},
+                     {"self", who.self},
+                     {"gateway", acct->tier->id()}};
+    return Text(200, j.dump() + "\n", "application/json");
+  }
+  if (verb == "pass") {
+    // Only the leader moves data by policy and watermarks, and it holds
+    // the lock for life: another gateway forwards nothing and says who leads.
+    if (!acct->scheduler) return Text(409, "no capacity tier is configured\n");
+    auto who = acct->tier->Leader();
+    if (!who.self)
+      return Text(409,
+                  "this gateway (" + acct->tier->id() + ") is not the tier leader; the leader is " +
+                      (who.id.empty() ? "not chosen yet" : who.id) +
+                      (who.id.empty() || who.alive ? "" : " (gone; another takes over)") + "\n");
+    acct->scheduler->Trigger();
+    return Text(202, "pass started on the tier leader " + who.id + "\n");
+  }
   auto path = req.Query("path");
   if (!path || path->empty()) return Text(400, "path= is required\n");
   std::string tier = req.Query("tier").value_or("Cool");
@@ -134,6 +156,12 @@ std::string AdminHandler::Metrics() {
   auto line = [&m](const std::string& name, const std::string& labels, uint64_t v) {
     m += name + "{" + labels + "} " + std::to_string(v) + "\n";
   };
+  counter("strata_tier_leader",
+          "1 when this gateway is the tier leader of the account's root (runs the policy and "
+          "watermark passes, replays dead gateways' journals), else 0.",
+          "gauge");
+  for (auto& a : accounts_)
+    if (a.tier) line("strata_tier_leader", "account=\"" + a.name + "\"", a.tier->leader() ? 1 : 0);
   counter("strata_tier_blobs", "Blobs per tier state at the last scheduler pass.", "gauge");
   for (auto& a : accounts_) {
     if (!a.scheduler) continue;

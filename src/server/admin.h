@@ -7,6 +7,10 @@
 //   POST /tier/offload?path=C/P[&tier=Cool|Cold|Archive]   queue offloads
 //   POST /tier/recall?path=C/P       queue recalls
 //   POST /tier/verify?path=C/P       check remote copies (length + MD5)
+//   GET  /tier/leader                {"leader": ID, "alive", "self", "gateway": this ID}
+//   POST /tier/pass                  run a policy and watermark pass now: 202
+//                                    on the tier leader; 409 naming the
+//                                    leader on any other gateway
 //
 // `path` is CONTAINER/BLOB or CONTAINER/PREFIX (every blob under it);
 // `account=NAME` picks an account other than the default. Bodies are JSON

@@ -101,6 +101,21 @@ int RunTierCli(const TierCliOptions& o) {
     return u;
   };
   int rc = 0;
+  if (o.verb == "status") {
+    // Which gateway moves data by policy and watermarks; any gateway answers.
+    std::string u = base + "/tier/leader";
+    if (!o.account.empty()) u += "?account=" + Escape(o.account);
+    Reply r = Call("GET", u);
+    auto j = nlohmann::json::parse(r.body, nullptr, false);
+    if (r.error.empty() && r.status == 200 && j.is_object()) {
+      std::string id = j.value("leader", "");
+      std::string note = id.empty()                ? "none yet"
+                         : j.value("self", false)  ? id + "  (the gateway asked)"
+                         : j.value("alive", false) ? id + "  (another gateway)"
+                                                   : id + "  (gone; another gateway takes over)";
+      std::printf("leader       %s\n", note.c_str());
+    }
+  }
   // blob path -> size, for the ones to wait on.
   std::map<std::string, uint64_t> pending;
   for (const auto& p : o.paths) {

@@ -87,28 +87,44 @@ std::string StateName(TierState s) {
   return "hot";
 }
 
+namespace {
+// A store that never joined other gateways (unit tests) has no id.
+std::string GatewayId(ns::Store* store) {
+  const std::string& id = store->coord().id();
+  return id.empty() ? "local" : id;
+}
+
+constexpr char kLeaderKey[] = "tier-leader";
+// A job whose blob another gateway is moving looks again this much later.
+constexpr int64_t kMoveBusyRetryMs = 200;
+}  // namespace
+
 CapacityTier::CapacityTier(ns::Store* store, RemoteClient* remote, TierOptions options)
     : store_(store),
       remote_(remote),
       opt_(std::move(options)),
-      journal_(store->fs(), store->root() + "/.strata/journal", opt_.sync) {}
+      id_(GatewayId(store)),
+      journal_root_(store->root() + "/.strata/journal"),
+      journal_(store->fs(), journal_root_ + "/" + id_, opt_.sync) {}
 
 CapacityTier::~CapacityTier() { Stop(); }
 
 Status CapacityTier::Start() {
   STRATA_RETURN_IF_ERROR(journal_.Open());
+  STRATA_RETURN_IF_ERROR(store_->fs()->MkdirAll(store_->root() + "/.strata/tier"));
   store_->SetRemoteRefHook([this](const std::string& c, const std::string& b,
                                   const ns::BlobRecord& old,
                                   bool done) { OnRemoteRef(c, b, old, done); });
-  std::vector<std::string> bad;
-  for (const auto& e : journal_.List(&bad)) Replay(e);
-  for (const auto& name : bad)
-    std::fprintf(stderr, "strata: tier: unreadable journal entry %s left in place\n", name.c_str());
   started_ = true;
   for (int i = 0; i < std::max(1, opt_.transfer_workers); ++i)
     threads_.emplace_back([this] { TransferLoop(); });
   for (int i = 0; i < std::max(1, opt_.read_workers); ++i)
     threads_.emplace_back([this] { ReadLoop(); });
+  // A gateway that starts alone leads at once and has replayed what earlier
+  // runs left before it serves (the queued remote steps run on the workers).
+  TryLead();
+  if (leader()) RecoverDead();
+  leader_thread_ = std::thread([this] { LeaderLoop(); });
   return Status::Ok();
 }
 
@@ -119,9 +135,149 @@ void CapacityTier::Stop() {
   }
   cv_.notify_all();
   read_cv_.notify_all();
+  leader_cv_.notify_all();
+  if (leader_thread_.joinable()) leader_thread_.join();
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
+  // Nothing left to replay: the journal goes (else the leader replays it).
+  std::vector<std::string> bad;
+  if (started_ && journal_.List(&bad).empty() && bad.empty())
+    (void)store_->fs()->RemoveAll(journal_.dir());
+  if (leader_lock_) {
+    // The file goes first: once the lock is free, a successor writes its own.
+    (void)store_->fs()->Unlink(store_->root() + "/.strata/tier/leader");
+    leader_ = false;
+    leader_lock_.unlock();
+  }
+}
+
+// ------------------------------------------------------------------ leader
+
+void CapacityTier::TryLead() {
+  if (leader_lock_) return;
+  auto g = store_->coord().TryLockLong(ns::Coordination::Space::kRole, kLeaderKey);
+  if (!g) return;
+  leader_lock_ = std::move(g);
+  // Who leads, for operators and the gateways that do not (temp + rename:
+  // a reader sees the old name or the new one).
+  std::string dir = store_->root() + "/.strata/tier";
+  std::string tmp = dir + "/leader." + id_ + ".tmp";
+  std::string text = id_ + "\n";
+  Status s = store_->fs()->MkdirAll(dir);
+  if (s.ok()) {
+    auto f = store_->fs()->OpenWrite(tmp, true, false);
+    s = f.ok() ? (*f)->PWrite(text.data(), text.size(), 0) : f.status();
+    if (s.ok()) (void)(*f)->Truncate(text.size());
+  }
+  if (s.ok()) s = store_->fs()->Rename(tmp, dir + "/leader");
+  if (!s.ok()) {
+    (void)store_->fs()->Unlink(tmp);
+    std::fprintf(stderr, "strata: tier: recording the leader in %s/leader: %s\n", dir.c_str(),
+                 s.ToString().c_str());
+  }
+  leader_ = true;
+  std::fprintf(stderr, "strata: tier: gateway %s is the tier leader of %s\n", id_.c_str(),
+               store_->root().c_str());
+}
+
+CapacityTier::LeaderInfo CapacityTier::Leader() {
+  LeaderInfo info;
+  auto f = store_->fs()->OpenRead(store_->root() + "/.strata/tier/leader");
+  if (f.ok()) {
+    char buf[512];
+    auto n = (*f)->PRead(buf, sizeof buf, 0);
+    if (n.ok()) {
+      info.id.assign(buf, *n);
+      while (!info.id.empty() && (info.id.back() == '\n' || info.id.back() == '\r'))
+        info.id.pop_back();
+    }
+  }
+  if (leader()) {
+    // The file may lag for a moment after a takeover; the lock does not.
+    info.id = id_;
+    info.alive = info.self = true;
+  } else if (!info.id.empty()) {
+    info.self = info.id == id_;
+    info.alive = !info.self && store_->coord().Alive(info.id);
+  }
+  return info;
+}
+
+void CapacityTier::LeaderLoop() {
+  std::unique_lock<std::mutex> l(mu_);
+  while (!stop_) {
+    leader_cv_.wait_for(l, std::chrono::milliseconds(std::max(10, opt_.leader_poll_ms)));
+    if (stop_) break;
+    l.unlock();
+    TryLead();
+    if (leader()) RecoverDead();
+    l.lock();
+  }
+}
+
+void CapacityTier::RecoverDead() {
+  Fs* fs = store_->fs();
+  auto list = fs->ListDir(journal_root_);
+  if (!list.ok()) return;
+  // An older strata's entries, directly in ROOT/.strata/journal: no
+  // gateway of this version writes there, so they are a dead one's.
+  bool flat = false;
+  for (const auto& e : *list) {
+    if (!e.is_file) continue;
+    if (e.name.size() > 4 && e.name.compare(e.name.size() - 4, 4, ".tmp") == 0)
+      (void)fs->Unlink(journal_root_ + "/" + e.name);
+    else
+      flat = true;
+  }
+  if (flat) {
+    OffloadJournal old(fs, journal_root_, opt_.sync);
+    RecoverJournal(old);
+  }
+  for (const auto& e : *list) {
+    if (!e.is_dir || e.name == id_ || store_->coord().Alive(e.name)) continue;
+    auto t0 = std::chrono::steady_clock::now();
+    std::string dir = journal_root_ + "/" + e.name;
+    OffloadJournal dead(fs, dir, opt_.sync);
+    size_t n = dead.List().size();
+    if (!RecoverJournal(dead)) continue;  // the rest at the next look
+    Status s = fs->RemoveAll(dir);
+    if (!s.ok()) {
+      std::fprintf(stderr, "strata: tier: removing %s: %s\n", dir.c_str(), s.ToString().c_str());
+      continue;
+    }
+    if (opt_.sync) (void)fs->SyncDir(journal_root_);
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
+            .count();
+    std::fprintf(stderr,
+                 "strata: tier: replayed the journal of dead gateway %s (%zu entries, %lld ms)\n",
+                 e.name.c_str(), n, static_cast<long long>(ms));
+  }
+}
+
+bool CapacityTier::RecoverJournal(OffloadJournal& j) {
+  std::vector<std::string> bad;
+  bool all = true;
+  for (const auto& e : j.List(&bad)) {
+    // A live gateway moving this blob finishes first; the entry waits for
+    // the next look rather than holding up the others.
+    auto lock = MoveLock(e.container, e.blob, false);
+    if (!lock) {
+      all = false;
+      continue;
+    }
+    Replay(e, j);
+  }
+  for (const auto& name : bad) {
+    all = false;
+    if (reported_bad_.insert(name).second)
+      std::fprintf(stderr, "strata: tier: unreadable journal entry %s left in place\n",
+                   name.c_str());
+  }
+  // Whatever a step could not finish (the remote down, a local error) is
+  // still there.
+  return all && j.List().empty();
 }
 
 void CapacityTier::NoteRemoteRead(const std::string& c, const std::string& b,
@@ -144,8 +300,12 @@ std::string CapacityTier::RemoteName(const std::string& c, const std::string& b)
   return opt_.prefix.empty() ? c + "/" + b : opt_.prefix + "/" + c + "/" + b;
 }
 
-std::mutex& CapacityTier::BlobOpLock(const std::string& c, const std::string& b) {
-  return op_locks_[std::hash<std::string>()(c + '\0' + b) % 32];
+ns::Coordination::Guard CapacityTier::MoveLock(const std::string& c, const std::string& b,
+                                               bool wait) {
+  std::string key = c + '\0' + b;
+  auto& co = store_->coord();
+  return wait ? co.LockLong(ns::Coordination::Space::kMove, key)
+              : co.TryLockLong(ns::Coordination::Space::kMove, key);
 }
 
 void CapacityTier::NoteError(const std::string& c, const std::string& b, const Status& s) {
@@ -222,8 +382,13 @@ Status CapacityTier::Upload(const std::string& c, const std::string& b, const ns
 
 Status CapacityTier::Offload(const std::string& c, const std::string& b, const std::string& tier,
                              const std::string& if_etag) {
+  auto move = MoveLock(c, b, true);
+  return OffloadLocked(c, b, tier, if_etag);
+}
+
+Status CapacityTier::OffloadLocked(const std::string& c, const std::string& b,
+                                   const std::string& tier, const std::string& if_etag) {
   if (Pinned(c, b)) return Status(ErrorKind::kPermission, "pinned: " + c + "/" + b);
-  std::lock_guard<std::mutex> op(BlobOpLock(c, b));
   auto info = store_->Head(c, b);
   if (!info.ok()) return info.status();
   if (!if_etag.empty() && info->rec.etag != if_etag)
@@ -319,7 +484,8 @@ Status CapacityTier::Offload(const std::string& c, const std::string& b, const s
 
 // From premigrated (journal step "release") to offloaded, and on to
 // archived when asked. Also the replay of an interrupted release.
-Status CapacityTier::FinishOffload(JournalEntry e) {
+Status CapacityTier::FinishOffload(JournalEntry e, OffloadJournal* from) {
+  if (!from) from = &journal_;
   const std::string& c = e.container;
   const std::string& b = e.blob;
   bool archive = false;
@@ -338,7 +504,7 @@ Status CapacityTier::FinishOffload(JournalEntry e) {
       // only when no record points to it.
       JournalEntry d = DeleteEntry(c, b, e.remote_name);
       (void)journal_.Put(d);
-      (void)journal_.Remove(e);
+      (void)from->Remove(e);
       Schedule(JobKind::kCollect, c, b, e.remote_name);
       return Status(ErrorKind::kAlreadyExists, "the blob changed during the offload");
     }
@@ -347,7 +513,7 @@ Status CapacityTier::FinishOffload(JournalEntry e) {
       // The copy failed verification since it was recorded: the local data
       // is the only good copy and stays. A recall to Hot drops the copy.
       lock.unlock();
-      (void)journal_.Remove(e);
+      (void)from->Remove(e);
       return Status(ErrorKind::kIo, "the remote copy " + e.remote_name +
                                         " failed verification: local data kept; recall to Hot "
                                         "and offload again");
@@ -378,7 +544,7 @@ Status CapacityTier::FinishOffload(JournalEntry e) {
       STRATA_RETURN_IF_ERROR(store_->UpdateRecord(c, b, rec));
     }
   }
-  return journal_.Remove(e);
+  return from->Remove(e);
 }
 
 // ------------------------------------------------------------------- recall
@@ -486,7 +652,12 @@ Status CapacityTier::DownloadVerified(const std::string& c, const std::string& b
 
 Status CapacityTier::Recall(const std::string& c, const std::string& b, bool keep_remote,
                             const std::string& if_etag) {
-  std::lock_guard<std::mutex> op(BlobOpLock(c, b));
+  auto move = MoveLock(c, b, true);
+  return RecallLocked(c, b, keep_remote, if_etag);
+}
+
+Status CapacityTier::RecallLocked(const std::string& c, const std::string& b, bool keep_remote,
+                                  const std::string& if_etag) {
   auto info = store_->Head(c, b);
   if (!info.ok()) return info.status();
   if (!if_etag.empty() && info->rec.etag != if_etag)
@@ -633,22 +804,26 @@ void CapacityTier::CollectRemote(const JournalEntry& e) {
 
 // ------------------------------------------------------------------ replay
 
-// Replay runs before the server serves and before the workers start. It
-// does the local steps at once (a half-done release must be finished before
-// anyone reads the blob) and queues every remote step, so a remote that is
-// down does not hold up the start.
-void CapacityTier::Replay(const JournalEntry& e) {
+// Replay runs on the leader, under the entry's move lock (at start, before
+// this gateway serves). It does the local steps at once and queues every
+// remote step, so a remote that is down does not hold up the start or the
+// takeover; the queued steps are journaled in this gateway's journal,
+// which the workers clear as they go.
+void CapacityTier::Replay(const JournalEntry& e, OffloadJournal& from) {
   const std::string& c = e.container;
   const std::string& b = e.blob;
-  if (e.op == JournalEntry::Op::kRemoteDelete)
+  if (e.op == JournalEntry::Op::kRemoteDelete) {
+    if (!journal_.Put(e).ok()) return;  // stays in `from` for the next look
+    (void)from.Remove(e);
     return Schedule(JobKind::kCollect, c, b, e.remote_name);
+  }
   auto stored = store_->ReadStoredRecord(c, b);
   std::optional<ns::BlobRecord> rec;
   if (stored.ok()) rec = stored->rec;
   bool points = rec && rec->remote_name == e.remote_name && rec->tier_state != TierState::kHot;
   auto collect = [&] {
-    (void)journal_.Put(DeleteEntry(c, b, e.remote_name));
-    (void)journal_.Remove(e);
+    if (!journal_.Put(DeleteEntry(c, b, e.remote_name)).ok()) return;
+    (void)from.Remove(e);
     Schedule(JobKind::kCollect, c, b, e.remote_name);
   };
   if (e.op == JournalEntry::Op::kOffload) {
@@ -657,14 +832,14 @@ void CapacityTier::Replay(const JournalEntry& e) {
       // archiving (a remote call) later.
       JournalEntry local = e;
       local.target_tier.clear();
-      Status s = FinishOffload(local);
+      Status s = FinishOffload(local, &from);
       if (!s.ok()) NoteError(c, b, s);
       if (e.target_tier == "Archive" || (!s.ok() && s.kind() == ErrorKind::kBusy))
         Schedule(JobKind::kOffload, c, b, e.target_tier, e.etag);
       return;
     }
     // Not recorded: roll back the upload (no record points to the copy).
-    if (points) return (void)journal_.Remove(e);
+    if (points) return (void)from.Remove(e);
     return collect();
   }
   // Recall: committed when the record is back with the same ETag and no
@@ -673,14 +848,15 @@ void CapacityTier::Replay(const JournalEntry& e) {
                    rec->tier_state != TierState::kArchived;
   if (committed && !e.keep_remote && !points) return collect();
   // Not committed: the stub and its remote copy stand; the download was in
-  // .strata/tmp, which the store emptied at open.
-  (void)journal_.Remove(e);
+  // the dead gateway's .strata/tmp/ID, which the store clears (Open,
+  // ReapDeadGateways).
+  (void)from.Remove(e);
 }
 
 // ------------------------------------------------------------------ workers
 
 void CapacityTier::Schedule(JobKind kind, const std::string& c, const std::string& b,
-                            const std::string& tier, const std::string& etag) {
+                            const std::string& tier, const std::string& etag, bool from_pass) {
   {
     std::lock_guard<std::mutex> l(mu_);
     if (kind != JobKind::kCollect) {
@@ -691,12 +867,13 @@ void CapacityTier::Schedule(JobKind kind, const std::string& c, const std::strin
           j.tier = tier;
           j.etag = etag;
           j.not_before_ms = 0;
+          j.from_pass = j.from_pass && from_pass;
           cv_.notify_one();
           return;
         }
       }
     }
-    jobs_.push_back(Job{kind, c, b, tier, etag, 0});
+    jobs_.push_back(Job{kind, c, b, tier, etag, 0, from_pass});
   }
   cv_.notify_one();
 }
@@ -729,18 +906,39 @@ void CapacityTier::TransferLoop() {
     ++running_;
     l.unlock();
     Status s;
-    if (job.kind == JobKind::kOffload) {
-      s = Offload(job.c, job.b, job.tier, job.etag);
-    } else if (job.kind == JobKind::kRecall || job.kind == JobKind::kPrefetch) {
-      s = Recall(job.c, job.b, job.kind == JobKind::kPrefetch, job.etag);
-    } else {
-      // Under the blob's operation lock: an offload of a newer version to
-      // the same remote name either finished recording (the copy is kept)
-      // or has not begun uploading (it uploads after the delete).
-      JournalEntry d = DeleteEntry(job.c, job.b, job.tier);
-      std::lock_guard<std::mutex> op(BlobOpLock(job.c, job.b));
-      CollectRemote(d);
+    // Another thread or gateway moving the blob: a pass's move is dropped
+    // (the next pass sees where the blob went), any other waits for it
+    // here, queued, rather than on a worker.
+    auto move = MoveLock(job.c, job.b, false);
+    if (!move) {
+      l.lock();
+      --running_;
+      if (!job.from_pass && !stop_) {
+        // A later request for the blob replaced this one.
+        bool newer = false;
+        if (job.kind != JobKind::kCollect)
+          for (const auto& j : jobs_)
+            if (j.kind != JobKind::kCollect && j.c == job.c && j.b == job.b) newer = true;
+        if (!newer) {
+          job.not_before_ms = NowMs() + kMoveBusyRetryMs;
+          jobs_.push_back(job);
+        }
+      }
+      if (jobs_.empty() && running_ == 0) idle_cv_.notify_all();
+      continue;
     }
+    if (job.kind == JobKind::kOffload) {
+      s = OffloadLocked(job.c, job.b, job.tier, job.etag);
+    } else if (job.kind == JobKind::kRecall || job.kind == JobKind::kPrefetch) {
+      s = RecallLocked(job.c, job.b, job.kind == JobKind::kPrefetch, job.etag);
+    } else {
+      // Under the blob's move lock: an offload of a newer version to the
+      // same remote name, on any gateway, either finished recording (the
+      // copy is kept) or has not begun uploading (it uploads after the
+      // delete).
+      CollectRemote(DeleteEntry(job.c, job.b, job.tier));
+    }
+    move.unlock();
     bool again = !s.ok() && s.kind() == ErrorKind::kBusy;
     if (!s.ok() && !again) NoteError(job.c, job.b, s);
     if (s.ok() && job.kind != JobKind::kCollect) {

@@ -11,10 +11,23 @@
 // record premigrated, release the local data, record offloaded. Recall:
 // download into ROOT/.strata/tmp, verify, rename over the stub keeping the
 // record (same ETag), delete the remote copy. Each step is journaled in
-// ROOT/.strata/journal (OffloadJournal) and idempotent; Start() replays the
-// journal, resuming or rolling back what a crash interrupted. Local data is
-// released only after the remote copy is verified, and a remote copy is
-// deleted only once no record points to it (invariant 3).
+// ROOT/.strata/journal/GATEWAY-ID (OffloadJournal) and idempotent. Local
+// data is released only after the remote copy is verified, and a remote
+// copy is deleted only once no record points to it (invariant 3).
+//
+// Several gateways on one root: a move of a blob (offload, recall,
+// prefetch, the clean-up of its stale copy) holds the blob's move lock
+// (Coordination kMove, "C\0B") from start to end, so no two gateways move
+// one blob at once. One gateway, the holder of the kRole lock
+// "tier-leader" (taken for the process' life; the others try every
+// leader_poll_ms), is the tier leader: only it runs the policy and
+// watermark passes (TierScheduler asks leader()), and it replays the
+// journal of every gateway that died (its registration is free) and the
+// entries an older strata left directly in ROOT/.strata/journal, each entry
+// under its blob's move lock, resuming or rolling back what a crash
+// interrupted, then removes that gateway's journal. A gateway that starts
+// alone becomes leader at once and replays before it serves.
+// ROOT/.strata/tier/leader names the leader that took over last.
 //
 // Every read of a remote copy (streaming reads, recall, verify) is
 // conditional on the remote ETag recorded at offload (If-Match), and a full
@@ -25,7 +38,7 @@
 //
 // Threading: all public methods are thread-safe. Offloads and recalls run
 // on a small pool of transfer workers (Schedule) or on the caller's thread
-// (Offload/Recall); operations on one blob are serialized. Reads of
+// (Offload/Recall); moves of one blob are serialized across the gateways. Reads of
 // offloaded data run on a separate pool of read workers and reach the
 // caller through a pipe, so no I/O thread ever waits on the remote.
 #pragma once
@@ -61,6 +74,9 @@ struct TierOptions {
   // "container/prefix" entries whose blobs never move.
   std::vector<std::string> pinned;
   int retry_delay_ms = 2000;  // a job that met an unreachable remote waits this
+  // Non-leaders try to become the tier leader this often; the leader looks
+  // for the journals of dead gateways this often.
+  int leader_poll_ms = 1000;
 };
 
 // What a streaming read's producer writes first into the pipe.
@@ -74,12 +90,28 @@ class CapacityTier {
   CapacityTier(ns::Store* store, RemoteClient* remote, TierOptions options);
   ~CapacityTier();  // Stop()s
 
-  // Opens the journal, replays it (resume or roll back), registers the
-  // store's remote-reference hook and starts the workers.
+  // Makes this gateway's journal, registers the store's remote-reference
+  // hook, tries to become the leader (which then replays the journals that
+  // dead gateways left before this returns) and starts the workers and the
+  // leader's thread.
   Status Start();
-  // Stops the workers after their current job; queued jobs stay journaled
-  // only if they had begun (the rest are simply dropped).
+  // Stops the workers after their current job and gives up leadership;
+  // queued jobs stay journaled only if they had begun (the rest are simply
+  // dropped).
   void Stop();
+
+  // ---- the leader ----
+  // Whether this gateway is the tier leader (it stays so until it stops).
+  bool leader() const { return leader_.load(); }
+  // This gateway's id (its journal is ROOT/.strata/journal/ID).
+  const std::string& id() const { return id_; }
+  struct LeaderInfo {
+    std::string id;      // "" when no gateway has led yet
+    bool alive = false;  // that gateway runs (a dead one's successor takes over soon)
+    bool self = false;   // it is this gateway
+  };
+  // The leader, as ROOT/.strata/tier/leader names it.
+  LeaderInfo Leader();
 
   // ---- synchronous moves (transfer workers, the CLI, tests) ----
   // Moves blob b's data to the remote and releases it locally; `tier` is
@@ -111,8 +143,11 @@ class CapacityTier {
   // queued one). Jobs that meet an unreachable remote are retried after
   // retry_delay_ms until they succeed or fail otherwise.
   // `etag`: the move applies only while the blob has this ETag.
+  // `from_pass`: asked by a policy or watermark pass, so dropped when
+  // another gateway is moving the blob (the next pass looks again); an
+  // explicit request waits for that move to end, then runs.
   void Schedule(JobKind kind, const std::string& c, const std::string& b,
-                const std::string& tier = "", const std::string& etag = "");
+                const std::string& tier = "", const std::string& etag = "", bool from_pass = false);
   // Waits until no job is queued or running (bounded by `timeout_ms`).
   bool WaitIdle(int timeout_ms);
 
@@ -165,17 +200,36 @@ class CapacityTier {
     JobKind kind;
     std::string c, b, tier, etag;
     int64_t not_before_ms = 0;
+    bool from_pass = false;
   };
-  // Replays one journal entry.
-  void Replay(const JournalEntry& e);
+  // The cross-gateway lock of blob b's moves (see the top of this file).
+  ns::Coordination::Guard MoveLock(const std::string& c, const std::string& b, bool wait);
+  // Offload and Recall with the move lock held.
+  Status OffloadLocked(const std::string& c, const std::string& b, const std::string& tier,
+                       const std::string& if_etag);
+  Status RecallLocked(const std::string& c, const std::string& b, bool keep_remote,
+                      const std::string& if_etag);
+  // Replays entry e of a dead gateway's journal `from`: does the local
+  // steps now, queues the remote ones (journaled in this gateway's journal)
+  // and removes e from `from` once nothing of it is left there to do.
+  // REQUIRES: e's move lock held.
+  void Replay(const JournalEntry& e, OffloadJournal& from);
+  // The leader's recovery: replays the journals of dead gateways and the
+  // entries of an older strata's flat journal, removing what is done.
+  void RecoverDead();
+  // Replays the entries of `j` whose move lock is free; true when none
+  // is left (unreadable ones count as left).
+  bool RecoverJournal(OffloadJournal& j);
+  void TryLead();
+  void LeaderLoop();
   // Deletes the remote copy `name` unless the record of (c, b) still points
-  // to it; then drops the journal entry. REQUIRES: BlobOpLock(c, b) held,
-  // or no worker running yet (replay).
+  // to it; then drops the journal entry. REQUIRES: the move lock of (c, b).
   void CollectRemote(const JournalEntry& e);
   void OnRemoteRef(const std::string& c, const std::string& b, const ns::BlobRecord& old,
                    bool done);
-  // Steps of an offload, from the record premigrated on (also replay).
-  Status FinishOffload(JournalEntry e);
+  // Steps of an offload, from the record premigrated on (also replay, with
+  // `from` the dead gateway's journal that holds e; else this one's).
+  Status FinishOffload(JournalEntry e, OffloadJournal* from = nullptr);
   Status Upload(const std::string& c, const std::string& b, const ns::BlobInfo& info,
                 const std::string& name, RemoteProps* props, std::string* md5);
   Status DownloadVerified(const std::string& c, const std::string& b, const ns::BlobRecord& rec,
@@ -195,13 +249,21 @@ class CapacityTier {
   void TransferLoop();
   void ReadLoop();
   void NoteError(const std::string& c, const std::string& b, const Status& s);
-  std::mutex& BlobOpLock(const std::string& c, const std::string& b);
 
   ns::Store* store_;
   RemoteClient* remote_;
   TierOptions opt_;
-  OffloadJournal journal_;
+  std::string id_;
+  std::string journal_root_;  // ROOT/.strata/journal
+  OffloadJournal journal_;    // journal_root_/ID
   bool started_ = false;
+
+  // The leader lock, held from the moment it is won until Stop().
+  ns::Coordination::Guard leader_lock_;
+  std::atomic<bool> leader_{false};
+  std::thread leader_thread_;
+  std::condition_variable leader_cv_;   // with mu_: wakes the leader thread to stop
+  std::set<std::string> reported_bad_;  // unreadable entries logged (leader thread)
 
   std::mutex mu_;
   std::condition_variable cv_, idle_cv_;
@@ -213,7 +275,6 @@ class CapacityTier {
   std::condition_variable read_cv_;
   std::vector<std::thread> threads_;
   std::map<std::string, std::string> last_error_;
-  std::mutex op_locks_[32];
   RecallOnRead recall_on_read_;
 
   struct AtomicCounters {

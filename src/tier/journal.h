@@ -1,5 +1,7 @@
 // OffloadJournal: the capacity tier's intents, one small JSON file per
-// operation under ROOT/.strata/journal, replayed when the server starts.
+// operation under ROOT/.strata/journal/GATEWAY-ID (each gateway its own; an
+// older strata wrote them directly in ROOT/.strata/journal), replayed by
+// the tier leader once that gateway is gone.
 //
 // An entry is written (temp file, fsync, rename) before the first step of an
 // offload, a recall or a remote clean-up, rewritten when the operation moves
@@ -7,7 +9,7 @@
 // operation is complete. Every step it guards is idempotent, so replaying an
 // entry any number of times resumes or rolls back the operation
 // (invariant 3). Thread-safe; entries for one blob are written by one
-// operation at a time (the tier serializes operations per blob).
+// operation at a time (a move holds the blob's cross-gateway move lock).
 #pragma once
 
 #include <cstdint>
@@ -43,7 +45,8 @@ struct JournalEntry {
 
 class OffloadJournal {
  public:
-  // `dir` is ROOT/.strata/journal; `sync` fsyncs entries and the directory.
+  // `dir` holds the entries (ROOT/.strata/journal/GATEWAY-ID); `sync`
+  // fsyncs entries and the directory.
   OffloadJournal(Fs* fs, std::string dir, bool sync);
   Status Open();  // creates the directory, removes half-written temp files
   Status Put(const JournalEntry& e);
@@ -51,6 +54,7 @@ class OffloadJournal {
   // Every entry (unreadable ones are skipped and reported in *bad).
   std::vector<JournalEntry> List(std::vector<std::string>* bad = nullptr);
   size_t Size();
+  const std::string& dir() const { return dir_; }
 
   static std::string Encode(const JournalEntry& e);
   static Result<JournalEntry> Decode(const std::string& text);

@@ -45,8 +45,17 @@ void TierScheduler::Start() {
       cv_.wait_for(l, std::chrono::seconds(std::max(1, opt_.interval_s)),
                    [this] { return stop_ || triggered_; });
       if (stop_) break;
+      bool asked = triggered_;
       triggered_ = false;
       l.unlock();
+      if (asked && !tier_->leader()) {
+        auto who = tier_->Leader();
+        std::fprintf(stderr,
+                     "strata: tier: a pass was asked for, but this gateway is not the tier "
+                     "leader (%s%s): only counting\n",
+                     who.id.empty() ? "none yet" : who.id.c_str(),
+                     who.id.empty() || who.alive ? "" : ", gone; a gateway takes over");
+      }
       Pass p = RunOnce();
       l.lock();
       last_ = p;
@@ -76,8 +85,17 @@ TierScheduler::Pass TierScheduler::last_pass() {
   return last_;
 }
 
+// Checked only for blobs a pass would move: on a network file system each
+// look is a request to its lock server.
+bool TierScheduler::MovingElsewhere(const std::string& c, const std::string& b) {
+  return tier_->store()->coord().HeldElsewhere(ns::Coordination::Space::kMove, c + '\0' + b);
+}
+
 TierScheduler::Pass TierScheduler::RunOnce(bool move) {
+  // One gateway of a root moves data by policy and watermarks: the leader.
+  move = move && tier_->leader();
   Pass pass;
+  pass.moved = move;
   pass.when = NowNs();
   ns::Store* store = tier_->store();
   TimeNs now = NowNs() + opt_.clock_offset_ns;
@@ -104,6 +122,7 @@ TierScheduler::Pass TierScheduler::RunOnce(bool move) {
         bool moved = false;
         if (opt_.policy) {
           auto action = opt_.policy->Evaluate(c, b, rec, now);
+          if (action != LifecyclePolicy::Action::kNone && MovingElsewhere(c, b)) continue;
           if (action == LifecyclePolicy::Action::kDelete) {
             auto lock = store->LockBlob(c, b);
             auto again = store->Head(c, b);
@@ -120,7 +139,7 @@ TierScheduler::Pass TierScheduler::RunOnce(bool move) {
             std::string target = ActionTier(action);
             std::string current = rec.tier_state == TierState::kHot ? "Hot" : rec.tier;
             if (Rank(target) > Rank(current) && rec.tier_state != TierState::kArchived) {
-              tier_->Schedule(CapacityTier::JobKind::kOffload, c, b, target, rec.etag);
+              tier_->Schedule(CapacityTier::JobKind::kOffload, c, b, target, rec.etag, true);
               ++pass.policy_moves;
               moved = true;
             }
@@ -136,6 +155,9 @@ TierScheduler::Pass TierScheduler::RunOnce(bool move) {
       marker = list->next_marker;
     }
   }
+  if (move)
+    std::fprintf(stderr, "strata: tier: leader pass over %zu blobs: %zu moves, %zu deletes\n",
+                 pass.blobs, pass.policy_moves, pass.deletes);
   if (!move || opt_.high_watermark <= 0) return pass;
   // Watermarks.
   double total = 0, used = 0;
@@ -155,10 +177,18 @@ TierScheduler::Pass TierScheduler::RunOnce(bool move) {
   double target = opt_.low_watermark * total / 100;
   for (const auto& cand : lru) {
     if (used <= target) break;
-    tier_->Schedule(CapacityTier::JobKind::kOffload, cand.c, cand.b, "Cool", cand.etag);
+    // A hot blob another gateway is moving is on its way out (an explicit
+    // offload): counted as gone, not asked for twice.
+    if (MovingElsewhere(cand.c, cand.b)) {
+      used -= static_cast<double>(cand.size);
+      continue;
+    }
+    tier_->Schedule(CapacityTier::JobKind::kOffload, cand.c, cand.b, "Cool", cand.etag, true);
     used -= static_cast<double>(cand.size);
     ++pass.watermark_moves;
   }
+  std::fprintf(stderr, "strata: tier: leader watermark pass: %.1f%% used, %zu offloads queued\n",
+               pass.used_percent, pass.watermark_moves);
   return pass;
 }
 

@@ -5,7 +5,9 @@
 //    then cleans up);
 //  - above the high watermark, queues offloads of the least recently read
 //    hot blobs until the usage would fall to the low watermark.
-// Pinned prefixes never move, leased blobs are never deleted. Usage is the
+// Pinned prefixes never move, leased blobs are never deleted. Of the
+// gateways sharing a root, only the tier leader moves or deletes; the others'
+// passes only count; a blob another gateway is moving is skipped. Usage is the
 // bytes of local blob data against `capacity_bytes` when set, else the file
 // system's use (statvfs). Threading: one thread of its own; RunOnce() may
 // also be called directly (tests, the CLI). With neither a policy nor
@@ -44,15 +46,25 @@ class TierScheduler {
     // Blobs and bytes per state (hot, premigrated, offloaded, archived).
     uint64_t state_blobs[4] = {0, 0, 0, 0};
     uint64_t state_bytes[4] = {0, 0, 0, 0};
-    TimeNs when = 0;  // 0: no pass yet
+    TimeNs when = 0;     // 0: no pass yet
+    bool moved = false;  // applied the policy and watermarks (a leader's pass)
   };
-  // `move`: apply the policy and watermarks (else only count).
+  // `move`: apply the policy and watermarks (else only count). Only the
+  // tier leader (CapacityTier::leader()) moves: on any other gateway a pass
+  // only counts.
   Pass RunOnce(bool move = true);
   // Runs a pass now (on the scheduler's thread), as if the interval ended.
+  // On a gateway that is not the leader it only counts, and logs so: the
+  // leader holds its lock for life, so nothing here can run a moving pass
+  // in its stead (ask the leader's admin endpoint, or signal it).
   void Trigger();
   Pass last_pass();
 
  private:
+  // Another gateway holds blob b's move lock: a pass leaves it alone (the
+  // next pass sees where it went).
+  bool MovingElsewhere(const std::string& c, const std::string& b);
+
   CapacityTier* tier_;
   SchedulerOptions opt_;
   std::mutex mu_;

@@ -120,5 +120,15 @@ def tmp_files(root):
 
 
 def journal_files(root):
+    """The tier's journal entries (and half-written ones) of every gateway
+    (.strata/journal/GATEWAY-ID/) and of an older strata (directly in
+    .strata/journal), relative to .strata/journal."""
     d = os.path.join(root, ".strata", "journal")
-    return sorted(os.listdir(d)) if os.path.isdir(d) else []
+    return sorted(os.path.relpath(os.path.join(dp, f), d) for dp, _, fs in os.walk(d) for f in fs)
+
+
+def journal_dirs(root):
+    """The gateways that have a journal under .strata/journal."""
+    d = os.path.join(root, ".strata", "journal")
+    return sorted(e for e in os.listdir(d) if os.path.isdir(os.path.join(d, e))) \
+        if os.path.isdir(d) else []
