@@ -266,12 +266,13 @@ std::pair<Coordination::Guard, Coordination::Guard> Coordination::LockPair(Space
     FileLock(a, true);
     return out;  // gb owns nothing
   }
-  // Stripes in stripe order, then bytes in offset order.
+  // Stripes in one global order (their place in stripes_), then bytes in
+  // offset order.
   std::mutex* ma = Stripe(a);
   std::mutex* mb = Stripe(b);
   if (ma == mb) {
     ma->lock();
-  } else if (a % kStripes < b % kStripes) {
+  } else if (std::less<std::mutex*>()(ma, mb)) {
     ma->lock();
     mb->lock();
   } else {

@@ -132,13 +132,18 @@ class Coordination {
   // being reaped by another survivor.
   bool Reap(const std::string& id, const std::function<bool()>& fn);
 
-  // Offset of (s, key) in the names file; its stripe is offset % kStripes.
+  // Offset of (s, key) in the names file; its stripe is offset % kStripes
+  // among its space's.
   static uint64_t Offset(Space s, std::string_view key);
 
  private:
   Coordination() = default;
   static constexpr size_t kStripes = 256;
-  std::mutex* Stripe(uint64_t off) { return &stripes_[off % kStripes]; }
+  // Each space has stripes of its own, so a lock of one space may be taken
+  // while one of another is held (a container's, then a blob's; a blob's,
+  // then its container's quota) without ever waiting on itself.
+  static constexpr size_t kSpaces = 8;
+  std::mutex* Stripe(uint64_t off) { return &stripes_[(off >> 56) % kSpaces][off % kStripes]; }
   bool FileLock(uint64_t off, bool wait);
   void FileUnlock(uint64_t off);
   Guard LongLock(Space s, std::string_view key, bool wait);
@@ -152,7 +157,7 @@ class Coordination {
   std::unique_ptr<File> names_;     // null in-process
   std::unique_ptr<File> gateways_;  // the start/registry lock file
   std::unique_ptr<File> self_;      // ROOT/.strata/gateways/ID, locked
-  std::mutex stripes_[kStripes];
+  std::mutex stripes_[kSpaces][kStripes];
   std::mutex held_mu_;  // guards held_
   std::condition_variable held_cv_;
   std::set<uint64_t> held_;  // offsets of the LockLong names held in this process
