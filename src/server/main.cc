@@ -314,6 +314,16 @@ int main(int argc, char** argv) {
     admin_accounts.push_back({accounts[i]->name, accounts[i]->store.get(), accounts[i]->tier,
                               i < schedulers.size() ? schedulers[i].get() : nullptr});
   api::Api handler(std::move(accounts));
+  // The tiers move data of the stores the handler owns: they stop first,
+  // on every way out of here.
+  struct StopTiers {
+    std::vector<std::unique_ptr<tier::TierScheduler>>& schedulers;
+    std::vector<std::unique_ptr<tier::CapacityTier>>& tiers;
+    ~StopTiers() {
+      for (auto& s : schedulers) s->Stop();
+      for (auto& t : tiers) t->Stop();
+    }
+  } stop_tiers{schedulers, tiers};
   http::ServerOptions opt;
   opt.host = cfg.host;
   opt.port = static_cast<uint16_t>(cfg.port);
@@ -389,7 +399,5 @@ int main(int argc, char** argv) {
     admin_server->Stop();
     admin_thread.join();
   }
-  for (auto& s : schedulers) s->Stop();
-  for (auto& t : tiers) t->Stop();  // before the stores they move data of
-  return 0;
+  return 0;  // stop_tiers stops the tiers before the stores they move data of go
 }

@@ -130,8 +130,10 @@ Status CapacityTier::Start() {
 
 void CapacityTier::Stop() {
   {
+    // Once: a second call (the destructor) may come after the store is gone.
     std::lock_guard<std::mutex> l(mu_);
-    stop_ = true;
+    if (stopped_) return;
+    stop_ = stopped_ = true;
   }
   cv_.notify_all();
   read_cv_.notify_all();

@@ -271,6 +271,7 @@ class CapacityTier {
   std::map<std::string, size_t> queued_;  // c/b -> queued jobs for it
   int running_ = 0;
   bool stop_ = false;
+  bool stopped_ = false;  // Stop() ran
   std::deque<std::function<void()>> reads_;
   std::condition_variable read_cv_;
   std::vector<std::thread> threads_;

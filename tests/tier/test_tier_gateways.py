@@ -262,9 +262,11 @@ def crash_while_another_serves(remote_container, point, recall, dead_leads, caps
         # dead gateway's journal and removed it.
         wait_until(lambda: dead.id not in journal_dirs(root), REPLAY_BOUND_S, "the replay")
         replayed = time.time() - died
-        m = re.search(r"replayed the journal of dead gateway %s \((\d+) entries, (\d+) ms\)"
-                      % re.escape(dead.id), alive.log())
-        assert m, alive.log()
+        said = r"replayed the journal of dead gateway %s \((\d+) entries, (\d+) ms\)" % \
+            re.escape(dead.id)
+        # The line follows the removal (and the output is read by a thread).
+        wait_until(lambda: re.search(said, alive.log()), 10, "the replay's log line")
+        m = re.search(said, alive.log())
         with capsys.disabled():
             print("\n[figure] %s (dead gateway %s): journal replayed %.2f s after its death "
                   "(%s entries, %s ms of replay)" % (point, "led" if dead_leads else "did not lead",
