@@ -1,0 +1,156 @@
+"""The harness itself: nginx in front of three gateways spreads the requests
+of one keep-alive connection over the gateways, passes requests unchanged
+(signatures verify, "//" stays, headers up to strata's 64 KiB limit),
+streams bodies without spooling them, and sends a request to another
+gateway when the one it picked refuses the connection."""
+import hashlib
+import http.client
+import os
+import time
+import uuid
+
+import pytest
+from azure.storage.blob import BlobServiceClient
+
+from race import Racer
+
+MiB = 1 << 20
+
+
+def read_bytes(pid):
+    """Bytes process pid has read with read()/recv() so far (its socket
+    reads included): the gateway that served a request with a large body is
+    the one whose count grew by about the body."""
+    with open("/proc/%d/io" % pid) as f:
+        for line in f:
+            if line.startswith("rchar:"):
+                return int(line.split()[1])
+    raise AssertionError("no rchar for %d" % pid)
+
+
+def access_log_after(cluster, count, timeout=5):
+    """nginx's access log once it holds `count` lines (nginx writes a line
+    just after the response)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        log = cluster.access_log()
+        if len(log) >= count or time.monotonic() > deadline:
+            return log
+        time.sleep(0.01)
+
+
+@pytest.fixture
+def container(cluster):
+    name = "c" + uuid.uuid4().hex[:16]
+    BlobServiceClient.from_connection_string(cluster.connection_string).create_container(name)
+    return name
+
+
+def test_one_connection_reaches_every_gateway_in_turn(cluster, container):
+    conn = http.client.HTTPConnection("127.0.0.1", cluster.port, timeout=30)
+    conn.connect()
+    sock = conn.sock
+    body = os.urandom(MiB)
+    pids = [g.pid for g in cluster.gateways]
+    served = []
+    before_log = len(cluster.access_log())
+    for i in range(6):
+        before = [read_bytes(p) for p in pids]
+        method, url, headers, data = Racer.prepare(
+            "PUT", "/%s/blocks" % container, "comp=block&blockid=%s" % ("YmxrMDA%d" % i),
+            body=body)
+        conn.request(method, url, body=data, headers=headers)
+        r = conn.getresponse()
+        r.read()
+        assert r.status == 201
+        grew = [read_bytes(p) - b for p, b in zip(pids, before)]
+        # (most of it: strata may move some of a body without read())
+        took = [k for k, g in enumerate(grew) if g >= len(body) // 2]
+        assert len(took) == 1, grew  # exactly one gateway read the body
+        served.append(took[0])
+    assert conn.sock is sock  # one client connection throughout
+    conn.close()
+    # Round robin: consecutive requests on different gateways, each of the
+    # three in every three.
+    assert all(x != y for x, y in zip(served, served[1:])), served
+    assert sorted(served[:3]) == [0, 1, 2] and sorted(served[3:]) == [0, 1, 2], served
+    # nginx says the same: one client connection, the gateways' addresses.
+    log = access_log_after(cluster, before_log + 6)[before_log:before_log + 6]
+    assert len({e["connection"] for e in log}) == 1, log
+    ordinals = [e["request"] for e in log]
+    assert ordinals == list(range(ordinals[0], ordinals[0] + 6)), log
+    ports = [cluster.gateways[k].port for k in served]
+    assert [e["upstream"] for e in log] == ["127.0.0.1:%d" % p for p in ports]
+
+
+def test_request_line_and_host_pass_unchanged(cluster, container):
+    """Signatures cover the path and Host-relative resource: they verify
+    through nginx, and a doubled slash reaches strata (which refuses it as
+    Azure does) instead of being merged into another name."""
+    name = "sp ace/ü+plus/%25pct"
+    svc = BlobServiceClient.from_connection_string(cluster.connection_string)
+    bc = svc.get_blob_client(container, name)
+    bc.upload_blob(b"odd name")
+    direct = BlobServiceClient.from_connection_string(cluster.gateways[0].connection_string)
+    assert direct.get_blob_client(container, name).download_blob().readall() == b"odd name"
+    racer = Racer([cluster, cluster.gateways[0]])
+    try:
+        req = Racer.prepare("PUT", "/%s/a//b" % container, headers={"x-ms-blob-type": "BlockBlob"},
+                            body=b"x")
+        via_lb, direct_r = racer.send(0, req), racer.send(1, req)
+        assert via_lb.status == direct_r.status == 400
+        assert via_lb.code == direct_r.code == "InvalidResourceName"
+    finally:
+        racer.close()
+
+
+@pytest.mark.parametrize("size,ok", [(60 * 1024, True), (70 * 1024, False)])
+def test_large_headers_reach_the_gateway(cluster, container, size, ok):
+    """nginx passes headers up to strata's own 64 KiB limit; beyond it, the
+    answer is strata's, the same as without the load balancer."""
+    racer = Racer([cluster, cluster.gateways[0]])
+    try:
+        req = Racer.prepare("GET", "/%s" % container, "restype=container",
+                            headers={"X-Pad": "p" * size})
+        via_lb, direct = racer.send(0, req), racer.send(1, req)
+        assert via_lb.status == direct.status
+        assert (via_lb.status == 200) == ok, via_lb
+    finally:
+        racer.close()
+
+
+def test_bodies_stream_through_without_spooling(cluster, container):
+    data = os.urandom(48 * MiB)
+    svc = BlobServiceClient.from_connection_string(cluster.connection_string,
+                                                   max_single_put_size=64 * MiB)
+    bc = svc.get_blob_client(container, "big")
+    bc.upload_blob(data)
+    got = bc.download_blob(max_concurrency=1).readall()
+    assert hashlib.md5(got).digest() == hashlib.md5(data).digest()
+    # nginx neither spooled the request body nor buffered the response
+    for sub in ("body", "proxy"):
+        d = os.path.join(cluster.work, sub)
+        left = [f for _, _, fs in os.walk(d) for f in fs]
+        assert left == [], (sub, left)
+
+
+def test_refused_connection_goes_to_another_gateway(cluster, container):
+    """A dead gateway refuses connections; nginx sends each request it
+    picked for it to the next gateway, so clients see no error at all."""
+    cluster.kill(1)
+    try:
+        before = len(cluster.access_log())
+        svc = BlobServiceClient.from_connection_string(cluster.connection_string,
+                                                       retry_total=0)
+        cc = svc.get_container_client(container)
+        for i in range(6):
+            cc.upload_blob("r%d" % i, b"v%d" % i)
+        log = access_log_after(cluster, before + 6)[before:]
+        dead = "127.0.0.1:%d" % cluster.gateways[1].port
+        assert all(e["status"] == 201 for e in log), log
+        assert any(e["upstream"].startswith(dead + ", ") for e in log), log
+    finally:
+        cluster.restart(1)
+    svc = BlobServiceClient.from_connection_string(cluster.gateways[1].connection_string)
+    names = sorted(b.name for b in svc.get_container_client(container).list_blobs())
+    assert names == ["r%d" % i for i in range(6)]
