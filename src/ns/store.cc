@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "common/crash_point.h"
 #include "common/crypto.h"
 #include "common/strings.h"
 #include "ns/names.h"
@@ -708,7 +709,12 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
              : dst.ok() && !replace ? Status(ErrorKind::kAlreadyExists, "a blob exists at " + b)
              : q ? Fits(*q, dbytes, dfiles)
                  : Status::Ok();
+  // The new blob is whole and recorded beside its name: a crash here must
+  // leave the old blob as it was and the staged file to be reaped.
+  if (r.ok()) STRATA_CRASH_POINT("store.commit.staged");
   if (r.ok()) r = replace ? fs_->Rename(temp, dest) : fs_->RenameNoReplace(temp, dest);
+  // A crash here leaves the new blob in place with its record not yet sealed.
+  if (r.ok()) STRATA_CRASH_POINT("store.commit.renamed");
   if (r.ok() && q) Apply(*q, dbytes, dfiles);
   if (ql.owns_lock()) ql.unlock();
   if (!r.ok()) {

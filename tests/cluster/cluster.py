@@ -5,11 +5,10 @@ on different gateways.
 nginx spreads requests, not connections: one worker, round robin over an
 upstream with keep-alive connections, so consecutive requests of a client on
 one connection reach different gateways. It passes the request line and
-Host unchanged (SharedKey signatures cover both), streams bodies both ways
-and retries on another gateway only when nothing of the request was sent
-(the connect failed): with request buffering off nginx never resends a
-request once it started sending it, whatever its method, so a conditional
-write is never applied twice.
+Host unchanged (SharedKey signatures cover both), streams bodies both ways,
+and sends a request to another gateway only when the connect to the one it
+picked failed, so nothing of it reached that gateway (see _nginx_conf for
+how, and why nginx's own retry is not used).
 
     with StrataCluster(3) as c:
         BlobServiceClient.from_connection_string(c.connection_string)
@@ -87,40 +86,8 @@ class Gateway(StrataServer):
         return self.proc.pid
 
 
-def _nginx_conf(work, port, upstreams):
-    servers = "\n".join("    server 127.0.0.1:%d max_fails=1 fail_timeout=1s;" % p
-                        for p in upstreams)
-    # Workers of a root master switch to `nobody`, who could not write the
-    # temporary directories here; unprivileged, nginx ignores `user`.
-    user = "user %s;" % pwd.getpwuid(0).pw_name if os.geteuid() == 0 else ""
-    return """
-%(user)s
-worker_processes 1;
-daemon off;
-pid %(work)s/nginx.pid;
-error_log %(work)s/error.log warn;
-events { worker_connections 4096; }
-http {
-  log_format lb '$connection $connection_requests $request_method "$request_uri" '
-                '$status $upstream_addr $upstream_status';
-  access_log %(work)s/access.log lb;
-  client_body_temp_path %(work)s/body;
-  proxy_temp_path %(work)s/proxy;
-  fastcgi_temp_path %(work)s/fastcgi;
-  uwsgi_temp_path %(work)s/uwsgi;
-  scgi_temp_path %(work)s/scgi;
-
-  upstream strata {
-%(servers)s
-    keepalive 64;
-    keepalive_requests 100000;
-    # Below strata's idle timeout (120 s): nginx, not the gateway, closes an
-    # idle connection, so no request is sent on one the gateway just closed.
-    keepalive_timeout 60s;
-  }
-
-  server {
-    listen 127.0.0.1:%(port)d;
+# What every server block shares: requests pass unchanged and bodies stream.
+_SERVER_COMMON = """
     merge_slashes off;             # blob names may hold "//"
     client_max_body_size 0;        # no limit: strata enforces Azure's
     client_header_buffer_size 64k;
@@ -131,9 +98,8 @@ http {
     keepalive_timeout 120s;
     client_body_timeout 120s;
     send_timeout 120s;
-
-    location / {
-      proxy_pass http://strata;    # no URI part: the request URI as the client sent it
+"""
+_PROXY_COMMON = """
       proxy_http_version 1.1;
       proxy_set_header Connection "";
       proxy_set_header Host $http_host;
@@ -148,15 +114,97 @@ http {
       proxy_connect_timeout 2s;
       proxy_send_timeout 300s;
       proxy_read_timeout 300s;
-      # Another gateway only when the connect failed: with request buffering
-      # off nginx retries nothing it has begun to send (PUT and DELETE
-      # included), and `timeout` here is the connect timeout.
-      proxy_next_upstream error timeout;
+"""
+# A status strata never sends: a gateway refused the connection, nothing of
+# the request reached it.
+REFUSED = 504
+
+
+def _nginx_conf(work, port, relays, gateways):
+    """Two tiers in one nginx. The balancer (port) spreads requests over one
+    relay per gateway; a relay passes each request to its one gateway and,
+    when the connect fails, answers REFUSED, on which (only) the balancer
+    tries the next relay. nginx by itself can retry only on "error", which
+    also covers a gateway dying after it got the request, and it resends
+    any request whose body it had read whole (a small one, a bodyless one):
+    a conditional create, an append or a rename could then be applied twice.
+    A streamed body the balancer has begun to send is never resent: that
+    client gets REFUSED (a 504, which SDKs retry)."""
+    relay_servers = "\n".join("    server 127.0.0.1:%d max_fails=1 fail_timeout=1s;" % r
+                               for r in relays)
+    blocks = []
+    for k, (relay, gw) in enumerate(zip(relays, gateways)):
+        blocks.append("""
+  upstream gateway%(k)d {
+    server 127.0.0.1:%(gw)d max_fails=0;
+    keepalive 32;
+    keepalive_requests 100000;
+    # Below strata's idle timeout (120 s): nginx, not the gateway, closes an
+    # idle connection, so no request is sent on one the gateway just closed.
+    keepalive_timeout 60s;
+  }
+  server {
+    listen 127.0.0.1:%(relay)d;
+    access_log off;
+%(server)s
+    location / {
+      proxy_pass http://gateway%(k)d;
+%(proxy)s
+      proxy_next_upstream off;
+      error_page 502 = @failed;
+    }
+    location @failed {
+      # No connect time: the connect failed (refused, reset, timed out).
+      if ($upstream_connect_time = "-") {
+        return %(refused)d;
+      }
+      return 502;
+    }
+  }""" % {"k": k, "gw": gw, "relay": relay, "server": _SERVER_COMMON, "proxy": _PROXY_COMMON,
+          "refused": REFUSED})
+    # Workers of a root master switch to `nobody`, who could not write the
+    # temporary directories here; unprivileged, nginx ignores `user`.
+    user = "user %s;" % pwd.getpwuid(0).pw_name if os.geteuid() == 0 else ""
+    return """
+%(user)s
+worker_processes 1;
+daemon off;
+pid %(work)s/nginx.pid;
+error_log %(work)s/error.log warn;
+events { worker_connections 4096; }
+http {
+  log_format lb '$connection $connection_requests $request_method "$request_uri" '
+                '$status|$upstream_addr|$upstream_status';
+  access_log %(work)s/access.log lb;
+  client_body_temp_path %(work)s/body;
+  proxy_temp_path %(work)s/proxy;
+  fastcgi_temp_path %(work)s/fastcgi;
+  uwsgi_temp_path %(work)s/uwsgi;
+  scgi_temp_path %(work)s/scgi;
+
+  upstream strata {
+%(relay_servers)s
+    keepalive 64;
+    keepalive_requests 100000;
+    keepalive_timeout 60s;
+  }
+  server {
+    listen 127.0.0.1:%(port)d;
+%(server)s
+    location / {
+      proxy_pass http://strata;    # no URI part: the request URI as the client sent it
+%(proxy)s
+      # Only a relay's "refused" moves a request on (POST and PATCH too:
+      # nothing of it reached a gateway).
+      proxy_next_upstream http_%(refused)d non_idempotent;
       proxy_next_upstream_tries 0;
     }
   }
+%(blocks)s
 }
-""" % {"user": user, "work": work, "port": port, "servers": servers}
+""" % {"user": user, "work": work, "port": port, "relay_servers": relay_servers,
+       "server": _SERVER_COMMON, "proxy": _PROXY_COMMON, "refused": REFUSED,
+       "blocks": "\n".join(blocks)}
 
 
 class StrataCluster:
@@ -172,6 +220,7 @@ class StrataCluster:
         self.gateways = []
         self.nginx = None
         self.port = None
+        self.relays = []  # nginx's relay port of each gateway
 
     # -- life -----------------------------------------------------------
     def start(self, timeout=30):
@@ -195,9 +244,10 @@ class StrataCluster:
         last = None
         for _ in range(3):  # the port picked may be taken before nginx binds it
             port = free_port()
+            self.relays = [free_port() for _ in self.gateways]
             conf = os.path.join(self.work, "nginx.conf")
             with open(conf, "w") as f:
-                f.write(_nginx_conf(self.work, port, [g.port for g in self.gateways]))
+                f.write(_nginx_conf(self.work, port, self.relays, [g.port for g in self.gateways]))
             err = open(os.path.join(self.work, "nginx.out"), "w")
             proc = subprocess.Popen([NGINX, "-p", self.work + "/", "-c", conf,
                                      "-e", os.path.join(self.work, "error.log")],
@@ -283,21 +333,34 @@ class StrataCluster:
     def access_log(self):
         """nginx's access log as dicts: connection (the client's connection
         number), request (its ordinal on that connection), method, uri,
-        status, upstream (the gateway address(es) tried, "a, b" on a retry)."""
+        status, gateways (the indexes of the gateways tried, in order: more
+        than one when one refused the connection), upstream_status (theirs)."""
         path = os.path.join(self.work, "access.log")
         out = []
         if not os.path.exists(path):
             return out
+        by_relay = {"127.0.0.1:%d" % r: k for k, r in enumerate(self.relays)}
         with open(path) as f:
             for line in f:
                 head, uri, tail = line.split('"', 2)
                 conn, nreq, method = head.split()
-                status, rest = tail.split(None, 1)
-                upstream, _, ustatus = rest.strip().rpartition(" ")
+                status, upstream, ustatus = tail.strip().split("|")
+                tried = [by_relay.get(a.strip(), a.strip()) for a in upstream.split(",")
+                         if a.strip() and a.strip() != "-"]
                 out.append({"connection": int(conn), "request": int(nreq), "method": method,
-                            "uri": uri, "status": int(status), "upstream": upstream,
-                            "upstream_status": ustatus})
+                            "uri": uri, "status": int(status), "gateways": tried,
+                            "upstream_status": [x.strip() for x in ustatus.split(",")]})
         return out
+
+    def access_log_when(self, ready, timeout=5):
+        """The access log once ready(log) holds (nginx writes a line just
+        after the response), or as it is after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while True:
+            log = self.access_log()
+            if ready(log) or time.monotonic() > deadline:
+                return log
+            time.sleep(0.01)
 
     def error_log(self):
         path = os.path.join(self.work, "error.log")
