@@ -142,3 +142,15 @@ def test_refused_connection_goes_to_another_gateway(cluster, container):
     svc = BlobServiceClient.from_connection_string(cluster.gateways[1].connection_string)
     names = sorted(b.name for b in svc.get_container_client(container).list_blobs())
     assert names == ["r%d" % i for i in range(6)]
+
+
+def test_metadata_names_with_underscores_pass(cluster, container):
+    """Azure metadata names are C# identifiers: x-ms-meta-my_key is valid.
+    nginx drops headers with underscores by default (underscores_in_headers
+    off, ignore_invalid_headers on): the signature then fails."""
+    svc = BlobServiceClient.from_connection_string(cluster.connection_string)
+    bc = svc.get_blob_client(container, "meta")
+    bc.upload_blob(b"m", metadata={"my_key": "one", "_lead": "two"})
+    direct = BlobServiceClient.from_connection_string(cluster.gateways[2].connection_string)
+    got = direct.get_blob_client(container, "meta").get_blob_properties().metadata
+    assert got == {"my_key": "one", "_lead": "two"}
