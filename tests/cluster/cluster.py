@@ -7,8 +7,10 @@ upstream with keep-alive connections, so consecutive requests of a client on
 one connection reach different gateways. It passes the request line and
 Host unchanged (SharedKey signatures cover both), streams bodies both ways,
 and sends a request to another gateway only when the connect to the one it
-picked failed, so nothing of it reached that gateway (see _nginx_conf for
-how, and why nginx's own retry is not used).
+picked failed, so nothing of it reached that gateway, and nginx still holds
+all of it (no body, or the whole body came with the header); one whose body
+it had begun to stream gets 504 instead, which clients retry. _nginx_conf
+says how, and why nginx's own retry is not used.
 
     with StrataCluster(3) as c:
         BlobServiceClient.from_connection_string(c.connection_string)

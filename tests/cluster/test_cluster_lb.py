@@ -6,10 +6,11 @@ gateway when the one it picked refuses the connection."""
 import hashlib
 import http.client
 import os
+import time
 import uuid
 
 import pytest
-from azure.storage.blob import BlobServiceClient
+from azure.storage.blob import BlobServiceClient, LinearRetry
 
 from race import Racer
 
@@ -122,26 +123,46 @@ def test_bodies_stream_through_without_spooling(cluster, container):
 
 
 def test_refused_connection_goes_to_another_gateway(cluster, container):
-    """A dead gateway refuses connections; nginx sends each request it
-    picked for it to the next gateway, so clients see no error at all."""
+    """A dead gateway refuses connections. A request nginx picked it for
+    goes on to the next gateway when nothing of its body had been streamed
+    (none, or all of it came with the header): bodyless requests never fail.
+    One whose body nginx had begun to stream gets 504, and the dead gateway
+    leaves the pool for a second; the client's retry succeeds."""
+    cc = BlobServiceClient.from_connection_string(cluster.connection_string) \
+        .get_container_client(container)
+    for i in range(6):
+        cc.upload_blob("r%d" % i, b"v%d" % i)
     cluster.kill(1)
     try:
         before = len(cluster.access_log())
-        svc = BlobServiceClient.from_connection_string(cluster.connection_string,
-                                                       retry_total=0)
-        cc = svc.get_container_client(container)
-        for i in range(6):
-            cc.upload_blob("r%d" % i, b"v%d" % i)
+        once = BlobServiceClient.from_connection_string(cluster.connection_string,
+                                                        retry_total=0)
+        for i in range(6):  # bodyless, no retries by the client
+            bc = once.get_blob_client(container, "r%d" % i)
+            assert bc.get_blob_properties().size == 2
         log = cluster.access_log_when(lambda log: len(log) >= before + 6)[before:]
-        assert all(e["status"] == 201 for e in log), log
-        # Each request nginx picked gateway 1 for went on to the next one.
+        assert all(e["status"] == 200 for e in log), log
+        # The request nginx picked gateway 1 for went on to the next one.
         moved = [e["gateways"] for e in log if e["gateways"][0] == 1]
         assert moved and all(len(g) == 2 and g[1] != 1 for g in moved), log
+        time.sleep(1.1)  # nginx's fail_timeout: gateway 1 is picked again
+        before = len(cluster.access_log())
+        retrying = BlobServiceClient.from_connection_string(
+            cluster.connection_string, retry_policy=LinearRetry(backoff=0.2, retry_total=3))
+        for i in range(6):
+            retrying.get_blob_client(container, "w%d" % i).upload_blob(os.urandom(1000))
+        log = cluster.access_log_when(lambda log: len(log) >= before + 6)[before:]
+        for e in log:
+            if e["gateways"][0] == 1:
+                assert (len(e["gateways"]) == 2 and e["status"] == 201) or \
+                    (e["gateways"] == [1] and e["status"] == 504), log
+            else:
+                assert e["status"] == 201 and 1 not in e["gateways"], log
     finally:
         cluster.restart(1)
     svc = BlobServiceClient.from_connection_string(cluster.gateways[1].connection_string)
     names = sorted(b.name for b in svc.get_container_client(container).list_blobs())
-    assert names == ["r%d" % i for i in range(6)]
+    assert names == ["r%d" % i for i in range(6)] + ["w%d" % i for i in range(6)]
 
 
 def test_metadata_names_with_underscores_pass(cluster, container):
