@@ -8,6 +8,7 @@
 #include <random>
 #include <vector>
 
+#include "common/crash_point.h"
 #include "common/crypto.h"
 #include "common/strings.h"
 #include "ns/names.h"
@@ -710,7 +711,13 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
              : hold                 ? Fits(*q, hold->used, dbytes, dfiles)
                                     : Status::Ok();
   auto rename = [&] {
-    return replace ? fs_->Rename(temp, dest) : fs_->RenameNoReplace(temp, dest);
+    // The new blob is whole and recorded beside its name: a crash here must
+    // leave the old blob as it was and the staged file to be reaped.
+    STRATA_CRASH_POINT("store.commit.staged");
+    Status m = replace ? fs_->Rename(temp, dest) : fs_->RenameNoReplace(temp, dest);
+    // A crash here leaves the new blob in place with its record not yet sealed.
+    if (m.ok()) STRATA_CRASH_POINT("store.commit.renamed");
+    return m;
   };
   if (r.ok()) r = hold ? ChangeUsage(*hold, dbytes, dfiles, rename) : rename();
   hold.reset();

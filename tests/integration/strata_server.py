@@ -20,8 +20,10 @@ def strata_binary():
 
 
 class StrataServer:
-    def __init__(self, root=None, extra_args=(), config=None, preexec_fn=None):
+    def __init__(self, root=None, extra_args=(), config=None, preexec_fn=None, port=0, env=None):
         self.root = root or tempfile.mkdtemp(prefix="strata-test-")
+        self.listen_port = port  # 0: the server picks one (a restart may name the old one)
+        self.env = env  # the child's environment (None: this one's)
         self.extra_args = list(extra_args)
         self.config = config
         self.preexec_fn = preexec_fn  # run in the child before exec (e.g. setrlimit)
@@ -29,12 +31,12 @@ class StrataServer:
         self.port = None
 
     def start(self, timeout=20):
-        args = [strata_binary(), "serve", "--host", "127.0.0.1", "--port", "0",
+        args = [strata_binary(), "serve", "--host", "127.0.0.1", "--port", str(self.listen_port),
                 "--root", self.root] + self.extra_args
         if self.config:
             args += ["--config", self.config]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                     text=True, preexec_fn=self.preexec_fn)
+                                     text=True, preexec_fn=self.preexec_fn, env=self.env)
         deadline = time.time() + timeout
         self.banner = ""
         while time.time() < deadline:
