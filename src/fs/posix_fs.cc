@@ -32,12 +32,19 @@ Status File::Lock() {
   return Status::Ok();
 }
 
-Status File::LockRange(uint64_t off, uint64_t len, bool exclusive, bool wait) {
+namespace {
+struct flock RangeOf(short type, uint64_t off, uint64_t len) {
   struct flock fl {};
-  fl.l_type = exclusive ? F_WRLCK : F_RDLCK;
+  fl.l_type = type;
   fl.l_whence = SEEK_SET;
   fl.l_start = off_t(off);
-  fl.l_len = off_t(len);
+  fl.l_len = off_t(len);  // 0: to the end of the file, however it grows
+  return fl;
+}
+}  // namespace
+
+Status File::LockRange(uint64_t off, uint64_t len, bool exclusive, bool wait) {
+  struct flock fl = RangeOf(exclusive ? F_WRLCK : F_RDLCK, off, len);
   while (::fcntl(fd(), wait ? F_OFD_SETLKW : F_OFD_SETLK, &fl) != 0) {
     if (errno == EINTR) continue;
     if (!wait && (errno == EAGAIN || errno == EACCES)) return Status(ErrorKind::kBusy, "locked");
@@ -47,11 +54,7 @@ Status File::LockRange(uint64_t off, uint64_t len, bool exclusive, bool wait) {
 }
 
 Status File::UnlockRange(uint64_t off, uint64_t len) {
-  struct flock fl {};
-  fl.l_type = F_UNLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = off_t(off);
-  fl.l_len = off_t(len);
+  struct flock fl = RangeOf(F_UNLCK, off, len);
   while (::fcntl(fd(), F_OFD_SETLK, &fl) != 0) {
     if (errno != EINTR) return ErrnoStatus(errno, "unlock");
   }
@@ -59,11 +62,7 @@ Status File::UnlockRange(uint64_t off, uint64_t len) {
 }
 
 bool File::RangeLockedElsewhere(uint64_t off, uint64_t len) {
-  struct flock fl {};
-  fl.l_type = F_WRLCK;
-  fl.l_whence = SEEK_SET;
-  fl.l_start = off_t(off);
-  fl.l_len = off_t(len);
+  struct flock fl = RangeOf(F_WRLCK, off, len);
   if (::fcntl(fd(), F_OFD_GETLK, &fl) != 0) return false;
   return fl.l_type != F_UNLCK;
 }

@@ -222,15 +222,7 @@ void Coordination::FileUnlock(uint64_t off) {
 }
 
 Coordination::Guard Coordination::Lock(Space s, std::string_view key) {
-  Guard g;
-  g.co_ = this;
-  g.off_ = Offset(s, key);
-  std::mutex* mu = Stripe(g.off_);
-  mu->lock();
-  g.mu_ = mu;
-  g.file_ = names_ != nullptr;
-  FileLock(g.off_, true);
-  return g;
+  return Lock(s, key, Stripe(Offset(s, key)));
 }
 
 Coordination::Guard Coordination::TryLock(Space s, std::string_view key) {
@@ -252,46 +244,7 @@ std::pair<Coordination::Guard, Coordination::Guard> Coordination::LockPair(Space
                                                                              std::string_view k1,
                                                                              Space s2,
                                                                              std::string_view k2) {
-  uint64_t a = Offset(s1, k1), b = Offset(s2, k2);
-  std::pair<Guard, Guard> out;
-  Guard& ga = out.first;
-  Guard& gb = out.second;
-  ga.co_ = gb.co_ = this;
-  ga.off_ = a;
-  gb.off_ = b;
-  if (a == b) {
-    ga.mu_ = Stripe(a);
-    ga.mu_->lock();
-    ga.file_ = names_ != nullptr;
-    FileLock(a, true);
-    return out;  // gb owns nothing
-  }
-  // Stripes in one global order (their place in stripes_), then bytes in
-  // offset order.
-  std::mutex* ma = Stripe(a);
-  std::mutex* mb = Stripe(b);
-  if (ma == mb) {
-    ma->lock();
-  } else if (std::less<std::mutex*>()(ma, mb)) {
-    ma->lock();
-    mb->lock();
-  } else {
-    mb->lock();
-    ma->lock();
-  }
-  FileLock(std::min(a, b), true);
-  FileLock(std::max(a, b), true);
-  ga.mu_ = ma;
-  ga.file_ = names_ != nullptr;
-  if (ma == mb) {
-    // One stripe, two bytes: the first guard holds both; the second, none.
-    ga.off2_ = b;
-    ga.file2_ = names_ != nullptr;
-  } else {
-    gb.mu_ = mb;
-    gb.file_ = names_ != nullptr;
-  }
-  return out;
+  return LockPair(s1, k1, Stripe(Offset(s1, k1)), s2, k2, Stripe(Offset(s2, k2)));
 }
 
 Coordination::Guard Coordination::Lock(Space s, std::string_view key, std::mutex* mu) {

@@ -31,7 +31,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "integration"))
 
-from strata_server import DEV_ACCOUNT, DEV_KEY, StrataServer, free_port  # noqa: E402
+from strata_server import DevAccountEndpoint, StrataServer, free_port  # noqa: E402
 
 NGINX = os.environ.get("NGINX_BIN", "/usr/sbin/nginx")
 
@@ -209,7 +209,7 @@ http {
        "blocks": "\n".join(blocks)}
 
 
-class StrataCluster:
+class StrataCluster(DevAccountEndpoint):
     """n gateways on ONE root and nginx in front of them."""
 
     def __init__(self, n=3, root=None, extra_args=(), config=None, env=None):
@@ -313,20 +313,7 @@ class StrataCluster:
                     raise
                 time.sleep(0.1)
 
-    # -- where ----------------------------------------------------------
-    @property
-    def endpoint(self):
-        return "http://127.0.0.1:%d/%s" % (self.port, DEV_ACCOUNT)
-
-    @property
-    def connection_string(self):
-        return ("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;"
-                % (DEV_ACCOUNT, DEV_KEY, self.endpoint))
-
-    def lake_client(self):
-        from azure.storage.filedatalake import DataLakeServiceClient
-        return DataLakeServiceClient(self.endpoint, credential={"account_name": DEV_ACCOUNT,
-                                                                "account_key": DEV_KEY})
+    # endpoint, connection_string, lake_client: DevAccountEndpoint, on self.port
 
     def alive(self):
         return self.nginx is not None and self.nginx.poll() is None

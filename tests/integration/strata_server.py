@@ -19,7 +19,27 @@ def strata_binary():
     return os.environ.get("STRATA_BIN", os.path.join(REPO, "build", "strata"))
 
 
-class StrataServer:
+class DevAccountEndpoint:
+    """How clients reach the development account on `self.port` (a server,
+    or a load balancer in front of several)."""
+
+    @property
+    def endpoint(self):
+        return "http://127.0.0.1:%d/%s" % (self.port, DEV_ACCOUNT)
+
+    @property
+    def connection_string(self):
+        return ("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;"
+                % (DEV_ACCOUNT, DEV_KEY, self.endpoint))
+
+    def lake_client(self):
+        """A DataLakeServiceClient (dfs) on the path-style endpoint, as the dev account."""
+        from azure.storage.filedatalake import DataLakeServiceClient
+        return DataLakeServiceClient(self.endpoint, credential={"account_name": DEV_ACCOUNT,
+                                                                "account_key": DEV_KEY})
+
+
+class StrataServer(DevAccountEndpoint):
     def __init__(self, root=None, extra_args=(), config=None, preexec_fn=None, port=0, env=None):
         self.root = root or tempfile.mkdtemp(prefix="strata-test-")
         self.listen_port = port  # 0: the server picks one (a restart may name the old one)
@@ -83,20 +103,6 @@ class StrataServer:
     def alive(self):
         return self.proc is not None and self.proc.poll() is None
 
-    @property
-    def endpoint(self):
-        return "http://127.0.0.1:%d/%s" % (self.port, DEV_ACCOUNT)
-
-    @property
-    def connection_string(self):
-        return ("DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;BlobEndpoint=%s;"
-                % (DEV_ACCOUNT, DEV_KEY, self.endpoint))
-
-    def lake_client(self):
-        """A DataLakeServiceClient (dfs) on the path-style endpoint, as the dev account."""
-        from azure.storage.filedatalake import DataLakeServiceClient
-        return DataLakeServiceClient(self.endpoint, credential={"account_name": DEV_ACCOUNT,
-                                                                "account_key": DEV_KEY})
 
 
 def free_port():
