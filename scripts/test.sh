@@ -10,7 +10,7 @@
 # suite runs once more through nginx in front of three gateways sharing one
 # root. Prints how long each stage took.
 #
-# STRATA_FUZZ_SECONDS: seconds per fuzz target (default 45; 0 skips fuzzing).
+# STRATA_FUZZ_SECONDS: seconds per fuzz target (default 30; 0 skips fuzzing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stages=()
@@ -70,8 +70,8 @@ cluster_integration() {
 }
 rm -rf "$san_dir" && mkdir -p "$san_dir"
 run_stage unit unit_tests
-if [ "${STRATA_FUZZ_SECONDS:-45}" != 0 ]; then
-  run_stage fuzz scripts/fuzz.sh "${STRATA_FUZZ_SECONDS:-45}"
+if [ "${STRATA_FUZZ_SECONDS:-30}" != 0 ]; then
+  run_stage fuzz scripts/fuzz.sh "${STRATA_FUZZ_SECONDS:-30}"
 fi
 run_stage integration integration_tests
 run_stage release release_units
