@@ -115,7 +115,12 @@ std::unique_ptr<Coordination> Coordination::InProcess() {
   return std::unique_ptr<Coordination>(new Coordination());
 }
 
-Coordination::~Coordination() = default;
+Coordination::~Coordination() {
+  // A clean stop: unregister (still holding the lock, so no survivor takes
+  // this gateway for dead and reaps it meanwhile). What it left, if
+  // anything, is recovered like a dead gateway's (Alive() is false).
+  if (self_) (void)fs_->Unlink(root_ + "/.strata/gateways/" + id_);
+}
 
 Result<std::unique_ptr<Coordination>> Coordination::Open(Fs* fs, const std::string& root,
                                                           bool single) {

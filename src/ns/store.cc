@@ -138,7 +138,14 @@ Store::Store(Fs* fs, std::string root, bool sync)
   while (root_.size() > 1 && root_.back() == '/') root_.pop_back();
 }
 
-Store::~Store() = default;
+Store::~Store() {
+  // A clean stop leaves no staging directory behind (uploads still in
+  // flight are lost with the process anyway). Before coord_ unregisters.
+  if (coord_->id().empty()) return;  // never opened: no directory of its own
+  (void)fs_->RemoveAll(TmpDir());
+  for (const auto& [name, state] : configured_)
+    if (!state->cfg.dir.empty() && !state->cfg.read_only) (void)fs_->RemoveAll(TmpDir(name));
+}
 
 void Store::ConfigureContainer(const std::string& name, ContainerConfig cfg) {
   while (cfg.dir.size() > 1 && cfg.dir.back() == '/') cfg.dir.pop_back();

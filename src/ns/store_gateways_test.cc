@@ -5,6 +5,8 @@
 // the other's uploads.
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -130,13 +132,40 @@ TEST_F(StoreGatewaysTest, AGatewayStartingDoesNotClearAnothersUploads) {
 }
 
 TEST_F(StoreGatewaysTest, WhatADeadGatewayStagedIsReapedByASurvivor) {
-  std::string staged = Stage(*b_, "left behind");
-  std::string dead_tmp = b_->TmpDir();
-  b_.reset();  // its locks go as its process' would
+  // A gateway in a child process stages an upload and dies without a clean
+  // stop (as SIGKILL leaves it).
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    Store s(PosixFs(), dir_.path(), false);
+    std::string staged = s.Open().ok() ? Stage(s, "left behind") : "";
+    if (::write(fds[1], staged.data(), staged.size()) < 0) ::_exit(1);
+    ::_exit(0);
+  }
+  ::close(fds[1]);
+  char buf[4096];
+  ssize_t n = ::read(fds[0], buf, sizeof buf);
+  ::close(fds[0]);
+  ::waitpid(pid, nullptr, 0);
+  std::string staged(buf, n > 0 ? static_cast<size_t>(n) : 0);
+  ASSERT_FALSE(staged.empty());
+  std::string dead_tmp = staged.substr(0, staged.rfind('/'));
   EXPECT_TRUE(Exists(staged));
   EXPECT_EQ(a_->ReapDeadGateways(), 1u);
   EXPECT_FALSE(Exists(staged));
   EXPECT_FALSE(Exists(dead_tmp));
+  EXPECT_EQ(a_->ReapDeadGateways(), 0u);
+}
+
+TEST_F(StoreGatewaysTest, AGatewayThatStopsLeavesNeitherStagingNorRegistration) {
+  std::string tmp = b_->TmpDir();
+  std::string reg = dir_.path() + "/.strata/gateways/" + b_->coord().id();
+  EXPECT_TRUE(Exists(tmp));
+  EXPECT_TRUE(Exists(reg));
+  b_.reset();
+  EXPECT_FALSE(Exists(tmp));
+  EXPECT_FALSE(Exists(reg));
   EXPECT_EQ(a_->ReapDeadGateways(), 0u);
 }
 

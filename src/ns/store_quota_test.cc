@@ -299,6 +299,7 @@ TEST_F(StoreQuotaTest, TheLedgerCountsACommitBeforeItsRenameAndNotAfterAFailedOn
   fs.Heal();
   EXPECT_EQ(a_->GetUsage("q")->bytes, 150u);
   EXPECT_EQ(a_->GetUsage("q")->files, 2u);
+  a_.reset();  // stops on fs, which goes first
 }
 
 TEST_F(StoreQuotaTest, ACommitUnderABlobLockOnTheQuotaLocksStripeGoesThrough) {

@@ -7,6 +7,8 @@
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <condition_variable>
+#include <mutex>
 #include <thread>
 
 #include "api/api.h"
@@ -386,14 +388,34 @@ int main(int argc, char** argv) {
   // Uncommitted blocks expire 7 days after their blob's last Put Block;
   // sweep hourly (and once at start, in Store::Open). What gateways that
   // died on a shared root staged is removed within 10 s.
-  std::thread sweeper([&handler] {
+  // Stopped and joined before the stores go.
+  std::mutex sweep_mu;
+  std::condition_variable sweep_cv;
+  bool sweep_stop = false;
+  std::thread sweeper([&] {
+    std::unique_lock<std::mutex> l(sweep_mu);
     for (int tick = 1;; ++tick) {
-      std::this_thread::sleep_for(std::chrono::seconds(10));
+      if (sweep_cv.wait_for(l, std::chrono::seconds(10), [&] { return sweep_stop; })) return;
+      l.unlock();
       handler.ForEachStore([](ns::Store& s) { s.ReapDeadGateways(); });
       if (tick % 360 == 0) handler.ForEachStore([](ns::Store& s) { s.ExpireBlocks(NowNs()); });
+      l.lock();
     }
   });
-  sweeper.detach();
+  struct JoinSweeper {
+    std::mutex& mu;
+    std::condition_variable& cv;
+    bool& stop;
+    std::thread& t;
+    ~JoinSweeper() {
+      {
+        std::lock_guard<std::mutex> g(mu);
+        stop = true;
+      }
+      cv.notify_all();
+      t.join();
+    }
+  } join_sweeper{sweep_mu, sweep_cv, sweep_stop, sweeper};
   server.Run();
   if (admin_server) {
     admin_server->Stop();
