@@ -201,17 +201,27 @@ class Azurite(BlobServer):
         self.setup_auth()
 
 
+def start_nginx(prefix, port, conf, **values):
+    """Writes nginx.conf from `conf` (%-formatted with p = prefix, port and
+    `values`) under prefix, starts nginx there in the foreground and waits
+    for its port. Returns the process."""
+    os.makedirs(os.path.join(prefix, "tmp"), exist_ok=True)
+    path = os.path.join(prefix, "nginx.conf")
+    with open(path, "w") as f:
+        f.write(conf % dict(values, p=prefix, port=port))
+    proc = subprocess.Popen(["nginx", "-p", prefix, "-c", path, "-g", "daemon off;"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(port)
+    return proc
+
+
 class Nginx(Server):
     name = "nginx"
 
     def start(self):
         self.root = os.path.join(self.work, "nginx-root")
-        prefix = os.path.join(self.work, "nginx")
         os.makedirs(self.root, exist_ok=True)
-        os.makedirs(os.path.join(prefix, "tmp"), exist_ok=True)
-        conf = os.path.join(prefix, "nginx.conf")
-        with open(conf, "w") as f:
-            f.write("""
+        self.proc = start_nginx(os.path.join(self.work, "nginx"), self.port, """
 worker_processes auto;
 user root;
 error_log %(p)s/error.log;
@@ -235,10 +245,7 @@ http {
     }
   }
 }
-""" % {"p": prefix, "port": self.port, "root": self.root})
-        self.proc = subprocess.Popen(["nginx", "-p", prefix, "-c", conf, "-g", "daemon off;"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(self.port)
+""", root=self.root)
 
     def path(self, container, blob=""):
         return "/%s/%s" % (container, urllib.parse.quote(blob)) if blob else "/%s/" % container

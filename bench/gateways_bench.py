@@ -17,14 +17,13 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from bench import (Server, Strata, account_sas, measured, proc_tree, request,  # noqa: E402
-                   wait_port, wrk)
+                   start_nginx, wrk)
 
 SMALL = 16384
 
@@ -45,12 +44,8 @@ class Gateways(Server):
             g = Strata(self.work, name="%s-g%d" % (self.name, i), root=self.root)
             g.start()
             self.gateways.append(g)
-        prefix = os.path.join(self.work, "lb-%d" % self.n)
-        os.makedirs(os.path.join(prefix, "tmp"), exist_ok=True)
-        conf = os.path.join(prefix, "nginx.conf")
         upstream = "\n".join("    server 127.0.0.1:%d;" % g.port for g in self.gateways)
-        with open(conf, "w") as f:
-            f.write("""
+        self.proc = start_nginx(os.path.join(self.work, "lb-%d" % self.n), self.port, """
 worker_processes auto;
 user root;
 error_log %(p)s/error.log;
@@ -78,10 +73,7 @@ http {
     }
   }
 }
-""" % {"p": prefix, "port": self.port, "up": upstream})
-        self.proc = subprocess.Popen(["nginx", "-p", prefix, "-c", conf, "-g", "daemon off;"],
-                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_port(self.port)
+""", up=upstream)
         self.sas = account_sas()
 
     def pids(self):

@@ -67,14 +67,7 @@ class Gateway(StrataServer):
         self._drain.start()
         return self
 
-    def stop(self, sig=signal.SIGTERM):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(sig)
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+    def _exited(self):
         if self._drain:
             self._drain.join(timeout=5)  # ends at EOF, which the exit gives
             self._drain = None

@@ -94,8 +94,12 @@ class StrataServer(DevAccountEndpoint):
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
+        self._exited()
         if self.proc and self.proc.stdout:
             self.proc.stdout.close()
+
+    def _exited(self):
+        """After the process has exited, before its output pipe closes."""
 
     def kill(self):
         self.stop(signal.SIGKILL)
