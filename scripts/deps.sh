@@ -4,8 +4,10 @@
 set -euo pipefail
 mode="${1:-build}"
 pkgs=(g++ cmake ninja-build pkg-config libboost-dev libssl-dev libcurl4-openssl-dev
-      libpugixml-dev nlohmann-json3-dev libcli11-dev libgtest-dev googletest)
+      libpugixml-dev nlohmann-json3-dev libcli11-dev)
 if [ "$mode" = test ]; then
+  # The unit tests; systemd-analyze checks the unit of contrib/.
+  pkgs+=(libgtest-dev googletest systemd)
   pkgs+=(python3 python3-azure-storage python3-pytest python3-requests rclone
          libsecret-1-0)
   # The fuzz targets (scripts/fuzz.sh): clang and its libFuzzer runtime.

@@ -28,7 +28,8 @@ report() {
 trap report EXIT
 
 build_asan() {
-  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Sanitize -DSTRATA_SANITIZE=ON >/dev/null
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Sanitize -DSTRATA_SANITIZE=ON \
+    -DSTRATA_TESTING=ON >/dev/null
   ninja -C build-asan
 }
 # Every sanitized process (servers, probes, test binaries) writes its
@@ -58,7 +59,8 @@ run_stage deps scripts/deps.sh test
 run_stage layers scripts/check-layers.sh
 run_stage build-asan build_asan
 release_units() {
-  scripts/build.sh
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSTRATA_TESTING=ON >/dev/null
+  ninja -C build
   (cd build && ctest --output-on-failure -j2)
 }
 # The integration suite again, through a load balancer in front of three

@@ -111,13 +111,6 @@ std::string StrAt(const json& j, const char* key, const char* dflt = "") {
   return it == j.end() ? std::string(dflt) : FromStr(*it);
 }
 
-// Decodes base64 (binary MD5 and block ids); throws on bad input.
-std::string Bytes(const json& j) {
-  auto bytes = Base64Decode(j.get<std::string>());
-  if (!bytes) throw std::runtime_error("bad base64 value");
-  return *bytes;
-}
-
 json LeaseToJson(const Lease& l) {
   return json{{"id", Str(l.id)},     {"dur", l.duration},  {"exp", l.expiry},
               {"brk", l.break_time}, {"active", l.active}, {"breaking", l.breaking}};
