@@ -17,6 +17,9 @@
 namespace strata::api {
 
 struct Api::Routed {
+  // The accounts the request resolved against: `account` and the source's
+  // live as long as the request.
+  std::shared_ptr<const Api::AccountList> accounts;
   Account* account = nullptr;
   std::string container, blob;
   const Route* route = nullptr;
@@ -172,7 +175,13 @@ std::optional<http::Response> QuotaPrecheck(ns::Store& store, const std::string&
 
 }  // namespace
 
-Api::Api(std::vector<std::unique_ptr<Account>> accounts) : accounts_(std::move(accounts)) {}
+Api::Api(AccountList accounts) { SetAccounts(std::move(accounts)); }
+
+Api::Api(std::vector<std::unique_ptr<Account>> accounts) {
+  AccountList list;
+  for (auto& a : accounts) list.push_back(std::shared_ptr<Account>(std::move(a)));
+  SetAccounts(std::move(list));
+}
 
 std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
   if (!StartsWith(req.path, "/")) return ErrorResponse(AzError::kInvalidUri);
@@ -182,13 +191,15 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
   size_t colon = host.rfind(':');
   std::string_view host_name =
       colon == std::string_view::npos || host.back() == ']' ? host : host.substr(0, colon);
+  out->accounts = accounts_.load();  // once per request
+  const AccountList& accounts = *out->accounts;  // this request's snapshot
   Account* acct = nullptr;
   bool path_style = true;
   bool dfs_endpoint = req.listener == dfs_listener_;
   size_t dot = host_name.find('.');
   if (dot != std::string_view::npos) {
     std::string_view label = host_name.substr(0, dot);
-    for (auto& a : accounts_)
+    for (auto& a : accounts)
       if (a->name == label) acct = a.get();
     if (acct) {
       path_style = false;
@@ -215,12 +226,12 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
   base += host;
   if (path_style) {
     std::string_view name = next_segment();
-    for (auto& a : accounts_)
+    for (auto& a : accounts)
       if (a->name == name) acct = a.get();
     if (!acct && !name.empty()) {
       // A JS SDK move() names the account in its rename source only.
       std::string_view named = dfs::RenameSourceAccount(req);
-      for (auto& a : accounts_)
+      for (auto& a : accounts)
         if (!named.empty() && a->name == named) acct = a.get();
       if (acct) {
         out->account_in_source = true;
@@ -229,8 +240,8 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
       }
     }
     if (!acct) {
-      if (name.empty() && !accounts_.empty()) {
-        acct = accounts_.front().get();
+      if (name.empty() && !accounts.empty()) {
+        acct = accounts.front().get();
       } else {
         return ErrorResponse(AzError::kAccountNotFound);
       }
@@ -367,8 +378,8 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
     case SourceKind::kCopy:
       if (auto e = ResolveCopySource(
               acct,
-              [this](std::string_view name) -> Account* {
-                for (auto& a : accounts_)
+              [&accounts](std::string_view name) -> Account* {
+                for (auto& a : accounts)
                   if (a->name == name) return a.get();
                 return nullptr;
               },

@@ -3,9 +3,13 @@
 // the body goes, calls the handler and stamps the common response headers.
 //
 // Thread-safety: Prepare/Handle/Fail may run concurrently for different
-// connections; the accounts are fixed at construction.
+// connections. The accounts are one immutable snapshot, replaced whole by
+// SetAccounts (a reload): a request resolves against the snapshot current
+// when it arrives and keeps it (its Account objects stay alive) until it
+// ends, so it never sees a half-applied change.
 #pragma once
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <string>
@@ -24,6 +28,15 @@ class Api : public http::Handler {
   // The first account is the default (used when neither path nor host
   // names one).
   explicit Api(std::vector<std::unique_ptr<Account>> accounts);
+  using AccountList = std::vector<std::shared_ptr<Account>>;
+  explicit Api(AccountList accounts);
+
+  // The accounts now served, and their replacement (a reload). Requests
+  // already resolved keep the list they resolved against. Thread-safe.
+  std::shared_ptr<const AccountList> accounts() const { return accounts_.load(); }
+  void SetAccounts(AccountList accounts) {
+    accounts_.store(std::make_shared<const AccountList>(std::move(accounts)));
+  }
 
   // Requests on this listener (http::Request::listener) reach the dfs
   // endpoint, as those whose Host is ACCOUNT.dfs.DOMAIN do anywhere: there a
@@ -37,7 +50,8 @@ class Api : public http::Handler {
   // Calls fn for each account's store (maintenance work).
   template <typename Fn>
   void ForEachStore(Fn fn) {
-    for (auto& a : accounts_) fn(*a->store);
+    auto list = accounts();
+    for (auto& a : *list) fn(*a->store);
   }
 
   std::optional<http::Response> Prepare(http::Request& req, http::BodyPlan* plan) override;
@@ -50,7 +64,7 @@ class Api : public http::Handler {
   std::optional<http::Response> Resolve(http::Request& req, Routed* out);
   void Stamp(const http::Request* req, http::Response& r);
 
-  std::vector<std::unique_ptr<Account>> accounts_;
+  std::atomic<std::shared_ptr<const AccountList>> accounts_;
   int dfs_listener_ = -1;  // none
 };
 

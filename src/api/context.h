@@ -22,7 +22,9 @@ struct Account {
   std::string name;
   std::string key;   // raw bytes (key1)
   std::string key2;  // raw bytes of the second key; "" when none
-  std::unique_ptr<ns::Store> store;
+  // Shared by the versions of one account (a reload that rotates its keys
+  // builds a new Account over the same store).
+  std::shared_ptr<ns::Store> store;
   tier::CapacityTier* tier = nullptr;  // the capacity tier, when one is configured
   // Runs large Copy Blob copies in the background; null: every copy
   // completes before its response.

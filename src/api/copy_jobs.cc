@@ -87,11 +87,19 @@ void CopyJobs::Start(std::vector<ns::Store*> stores) {
     while (!stop_) {
       cv_.wait_for(l, std::chrono::seconds(std::max(1, opt_.sweep_interval_s)));
       if (stop_) break;
+      std::vector<ns::Store*> stores = stores_;  // AddStore may grow it meanwhile
       l.unlock();
-      for (ns::Store* s : stores_) Sweep(s);
+      for (ns::Store* s : stores) Sweep(s);
       l.lock();
     }
   });
+}
+
+void CopyJobs::AddStore(ns::Store* store) {
+  (void)store->fs()->MkdirAll(MarkerDir(*store));
+  Sweep(store);
+  std::lock_guard<std::mutex> l(mu_);
+  stores_.push_back(store);
 }
 
 std::unique_ptr<CopyTicket> CopyJobs::Begin(ns::Store* store, const std::string& c,

@@ -81,6 +81,9 @@ class CopyJobs {
 
   // Sweeps the stores once, then starts the threads. `stores` outlive this.
   void Start(std::vector<ns::Store*> stores);
+  // Adds a store opened later (an account added by a reload): swept once
+  // now, then with the others. `store` outlives this.
+  void AddStore(ns::Store* store);
 
   // Reserves a copy to destination (c, b) with id `id`: creates and locks
   // its marker and picks the staged file's path. Call before the

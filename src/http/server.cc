@@ -166,6 +166,17 @@ class Watchdog {
   void PauseRate() { rate_.Pause(); }
   void ResumeRate() { rate_.Resume(Clock::now()); }
 
+  // While a connection waits for its next request (Server::Drain closes
+  // those).
+  void SetIdle(bool idle) { idle_ = idle; }
+  static void CancelIdle(Deadlines& list) {
+    for (Watchdog* w = list.head; w; w = w->next_) {
+      if (!w->idle_) continue;
+      boost::system::error_code ignored;
+      w->sock_->cancel(ignored);
+    }
+  }
+
   // Runs a loop's checks: cancels every connection past its deadline or
   // below its minimum rate.
   static void Sweep(Deadlines& list, Clock::time_point now) {
@@ -185,6 +196,7 @@ class Watchdog {
   Watchdog* next_ = nullptr;
   Clock::time_point deadline_ = Clock::time_point::max();
   MinRate rate_;
+  bool idle_ = false;
 };
 
 }  // namespace
@@ -207,6 +219,8 @@ struct Server::Impl {
   std::atomic<uint64_t> sessions{0};  // open connections, all loops
   // Whether accepting is paused for want of descriptors (logged once).
   std::atomic<bool> accept_starved{false};
+  // Drain(): no new connections, no further requests on a connection.
+  std::atomic<bool> draining{false};
   std::vector<std::unique_ptr<Loop>> loops;
   std::vector<uint16_t> bound;  // by listener, once Listen() succeeded
   // Runs the Handle() calls marked BodyPlan::on_pool. Declared after the
@@ -248,6 +262,18 @@ struct Server::Impl {
           });
         },
         use_awaitable);
+  }
+
+  void StopLoops() {
+    for (auto& loop : loops) {
+      Loop* l = loop.get();
+      asio::post(l->ioc, [l] {
+        boost::system::error_code ec;
+        l->acceptor.close(ec);
+        for (auto& a : l->extra) a->close(ec);
+        l->ioc.stop();
+      });
+    }
   }
 
   // Deadlines: a header must arrive within header_timeout_s, and a body
@@ -603,9 +629,12 @@ struct Server::Impl {
       // (A read, not a wait: asio re-registers the socket with epoll for
       // every wait, but not for a read that finds nothing yet.)
       if (buffer.size() == 0) {
+        if (draining.load()) co_return;  // no next request while draining
         wd.Arm();
+        wd.SetIdle(true);
         size_t n = co_await sock.async_read_some(buffer.prepare(kReadBufferLimit / 4),
                                                  asio::redirect_error(use_awaitable, ec));
+        wd.SetIdle(false);
         if (ec) co_return;
         buffer.commit(n);
       }
@@ -893,7 +922,7 @@ struct Server::Impl {
       }
       req.body_target.reset();
       if (!req.body_file.empty()) ::unlink(req.body_file.c_str());
-      if (resp.close) keep_alive = false;
+      if (resp.close || draining.load()) keep_alive = false;
       bool ok = co_await Write(sock, resp, head, keep_alive, out_head);
       if (!ok) co_return;
       if (!keep_alive) {
@@ -974,10 +1003,13 @@ void Server::Run() {
   }
   // SIGINT and SIGTERM stop the server from inside an event loop (a plain
   // signal handler may not touch the loops safely).
-  asio::signal_set signals(impl_->loops.front()->ioc, SIGINT, SIGTERM);
-  signals.async_wait([this](boost::system::error_code ec, int) {
-    if (!ec) Stop();
-  });
+  std::optional<asio::signal_set> signals;
+  if (impl_->opt.stop_on_signals) {
+    signals.emplace(impl_->loops.front()->ioc, SIGINT, SIGTERM);
+    signals->async_wait([this](boost::system::error_code ec, int) {
+      if (!ec) Stop();
+    });
+  }
   std::vector<std::thread> threads;
   for (size_t i = 1; i < impl_->loops.size(); ++i)
     threads.emplace_back([this, i] { impl_->loops[i]->ioc.run(); });
@@ -985,16 +1017,36 @@ void Server::Run() {
   for (auto& t : threads) t.join();
 }
 
-void Server::Stop() {
+void Server::Stop() { impl_->StopLoops(); }
+
+void Server::Drain(int seconds) {
+  if (impl_->draining.exchange(true)) return;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(std::max(0, seconds));
   for (auto& loop : impl_->loops) {
     Impl::Loop* l = loop.get();
     asio::post(l->ioc, [l] {
       boost::system::error_code ec;
       l->acceptor.close(ec);
       for (auto& a : l->extra) a->close(ec);
-      l->ioc.stop();
+      Watchdog::CancelIdle(l->deadlines);
     });
   }
+  // The first loop watches the connections go, and stops every loop once
+  // none is left or the deadline passed.
+  Impl* impl = impl_.get();
+  asio::co_spawn(
+      impl->loops.front()->ioc,
+      [impl, deadline]() -> awaitable<void> {
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        while (impl->sessions.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+          timer.expires_after(std::chrono::milliseconds(20));
+          boost::system::error_code ec;
+          co_await timer.async_wait(asio::redirect_error(use_awaitable, ec));
+          if (ec) co_return;
+        }
+        impl->StopLoops();
+      },
+      asio::detached);
 }
 
 }  // namespace strata::http

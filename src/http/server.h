@@ -81,6 +81,9 @@ struct ServerOptions {
   // reading its socket (back-pressure) until others give memory back, or
   // fails with kBusy after io_timeout_s.
   uint64_t body_memory_limit = 128ull << 20;
+  // Run() stops the server on SIGINT and SIGTERM (Stop()). Off when the
+  // caller handles signals itself (and calls Drain or Stop).
+  bool stop_on_signals = true;
 };
 
 class Server {
@@ -93,9 +96,18 @@ class Server {
   // The port a listener (see ServerOptions::extra_ports) is bound to; 0
   // before Listen() succeeded or for no such listener.
   uint16_t BoundPort(int listener) const;
-  // Serves until Stop(), SIGINT or SIGTERM. REQUIRES: Listen() succeeded.
+  // Serves until Stop(), the end of a Drain(), or (stop_on_signals) SIGINT
+  // or SIGTERM. REQUIRES: Listen() succeeded.
   void Run();
+  // Ends Run() at once: connections and requests in flight are cut.
+  // Thread-safe.
   void Stop();
+  // Ends Run() gracefully: the listeners close (new connections are
+  // refused), idle keep-alive connections are closed, and each request in
+  // flight finishes with "Connection: close"; once no connection is left,
+  // or after `seconds`, the server stops as Stop() does. Thread-safe; a
+  // second call does nothing (call Stop() to end at once).
+  void Drain(int seconds);
 
  private:
   struct Impl;

@@ -156,6 +156,11 @@ void Store::ConfigureContainer(const std::string& name, ContainerConfig cfg) {
 }
 
 Status Store::Open() {
+  if (!create_root_) {
+    auto st = fs_->Stat(root_);
+    if (!st.ok() && st.status().kind() == ErrorKind::kNotFound)
+      return Status(ErrorKind::kNotFound, "root " + root_ + " does not exist");
+  }
   STRATA_RETURN_IF_ERROR(fs_->MkdirAll(root_ + "/.strata/blocks"));
   STRATA_RETURN_IF_ERROR(fs_->MkdirAll(root_ + "/.strata/sidecar"));
   auto co = Coordination::Open(fs_, root_, single_gateway_);

@@ -189,6 +189,11 @@ class Store {
   // The operator says this is the only gateway on the root: no file locks
   // (Coordination, single-gateway mode). Before Open().
   void SetSingleGateway(bool single) { single_gateway_ = single; }
+  // Whether Open() creates a root that does not exist (with its parents;
+  // the default, for tests); else it fails with kNotFound: the server
+  // refuses to serve a root on an unmounted shared file system empty
+  // (server/config.h, create_root). Before Open().
+  void SetCreateRoot(bool create) { create_root_ = create; }
   // How this store's gateway agrees with the others on the root (Open()
   // joins them; before that, in-process locks only).
   Coordination& coord() { return *coord_; }
@@ -590,6 +595,7 @@ class Store {
   RemoteRefHook remote_ref_hook_;
   uint64_t max_uncommitted_ = kMaxUncommittedBlocks;
   bool single_gateway_ = false;
+  bool create_root_ = true;
   std::unique_ptr<Coordination> coord_;
   std::unique_ptr<SealsInFlight> seals_;
   // This process's assembly files by AssemblyKey. Lock order: LockBlob,

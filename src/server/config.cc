@@ -1,146 +1,451 @@
 #include "server/config.h"
 
+#include <arpa/inet.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "common/strings.h"
 #include "ns/names.h"
+#include "tier/policy.h"
 
 namespace strata::server {
 
 namespace {
-Status ParseContainers(const nlohmann::json& j, std::map<std::string, ContainerEntry>* out) {
-  if (!j.is_object()) return Status(ErrorKind::kInvalidArgument, "containers must be an object");
-  for (const auto& [name, v] : j.items()) {
-    if (!ns::ValidateContainerName(name).ok())
-      return Status(ErrorKind::kInvalidArgument, "containers: invalid container name " + name);
-    if (!v.is_object())
-      return Status(ErrorKind::kInvalidArgument, "containers." + name + " must be an object");
-    ContainerEntry e;
-    for (const auto& [key, val] : v.items()) {
-      if (key == "path") {
-        e.path = val.get<std::string>();
-        if (e.path.empty() || e.path[0] != '/')
-          return Status(ErrorKind::kInvalidArgument, "containers." + name + ".path must be absolute");
-      } else if (key == "read_only") {
-        e.read_only = val.get<bool>();
-      } else if (key == "max_bytes" || key == "max_files") {
-        if (!val.is_number_unsigned() || val.get<uint64_t>() == 0)
-          return Status(ErrorKind::kInvalidArgument,
-                        "containers." + name + "." + key + " must be a positive integer");
-        (key == "max_bytes" ? e.max_bytes : e.max_files) = val.get<uint64_t>();
-      } else {
-        return Status(ErrorKind::kInvalidArgument, "containers." + name + ": unknown key " + key);
-      }
+
+using nlohmann::json;
+
+// Reads one JSON object strictly: each getter marks its key as known and
+// reports a value of the wrong type or range under the key's path; Done()
+// reports every key no getter asked for.
+class ObjectReader {
+ public:
+  ObjectReader(const json& j, std::string path, std::vector<std::string>* errors)
+      : j_(j), path_(std::move(path)), errors_(errors) {
+    if (!j_.is_object()) Error(path_.empty() ? "the document" : path_, "must be a JSON object");
+  }
+  ~ObjectReader() { Done(); }
+
+  std::string Path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
+  void Error(const std::string& path, const std::string& why) { errors_->push_back(path + ": " + why); }
+
+  // The value of `key`, or null when absent (or when this is no object).
+  const json* Get(const std::string& key) {
+    known_.insert(key);
+    if (!j_.is_object()) return nullptr;
+    auto it = j_.find(key);
+    return it == j_.end() ? nullptr : &*it;
+  }
+  void Missing(const std::string& key) {
+    if (j_.is_object() && !j_.contains(key)) Error(Path(key), "is required");
+  }
+  bool Str(const std::string& key, std::string* out, bool non_empty = false) {
+    const json* v = Get(key);
+    if (!v) return false;
+    if (!v->is_string() || (non_empty && v->get<std::string>().empty())) {
+      Error(Path(key), non_empty ? "must be a non-empty string" : "must be a string");
+      return false;
     }
+    *out = v->get<std::string>();
+    return true;
+  }
+  // An absolute path.
+  bool AbsPath(const std::string& key, std::string* out) {
+    std::string s;
+    if (!Str(key, &s, true)) return false;
+    if (s[0] != '/') {
+      Error(Path(key), "must be an absolute path (got \"" + s + "\")");
+      return false;
+    }
+    *out = s;
+    return true;
+  }
+  bool Bool(const std::string& key, bool* out) {
+    const json* v = Get(key);
+    if (!v) return false;
+    if (!v->is_boolean()) {
+      Error(Path(key), "must be true or false");
+      return false;
+    }
+    *out = v->get<bool>();
+    return true;
+  }
+  bool Int(const std::string& key, int* out, int lo, int hi) {
+    const json* v = Get(key);
+    if (!v) return false;
+    bool ok = v->is_number_integer() &&
+              (v->is_number_unsigned() ? v->get<uint64_t>() <= static_cast<uint64_t>(hi)
+                                       : v->get<int64_t>() >= lo && v->get<int64_t>() <= hi);
+    if (ok) ok = v->get<int64_t>() >= lo;
+    if (!ok) {
+      Error(Path(key), "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+      return false;
+    }
+    *out = static_cast<int>(v->get<int64_t>());
+    return true;
+  }
+  bool U64(const std::string& key, uint64_t* out, uint64_t lo) {
+    const json* v = Get(key);
+    if (!v) return false;
+    if (!v->is_number_unsigned() || v->get<uint64_t>() < lo) {
+      Error(Path(key), lo == 0 ? "must be a non-negative integer" : "must be a positive integer");
+      return false;
+    }
+    *out = v->get<uint64_t>();
+    return true;
+  }
+  bool Num(const std::string& key, double* out, double lo, double hi) {
+    const json* v = Get(key);
+    if (!v) return false;
+    if (!v->is_number() || v->get<double>() < lo || v->get<double>() > hi) {
+      std::ostringstream why;
+      why << "must be a number from " << lo << " to " << hi;
+      Error(Path(key), why.str());
+      return false;
+    }
+    *out = v->get<double>();
+    return true;
+  }
+  bool Base64Key(const std::string& key, std::string* out) {
+    std::string s;
+    if (!Str(key, &s)) return false;
+    auto raw = Base64Decode(s);
+    if (!raw || raw->empty()) {
+      Error(Path(key), "must be a base64 key (it is not base64)");  // never echo a key
+      return false;
+    }
+    *out = s;
+    return true;
+  }
+
+  void Done() {
+    if (done_ || !j_.is_object()) return;
+    done_ = true;
+    for (const auto& [key, v] : j_.items())
+      if (!known_.count(key)) Error(Path(key), "unknown key");
+  }
+
+ private:
+  const json& j_;
+  std::string path_;
+  std::vector<std::string>* errors_;
+  std::set<std::string> known_;
+  bool done_ = false;
+};
+
+void ParseContainers(const json& j, const std::string& path, std::map<std::string, ContainerEntry>* out,
+                     std::vector<std::string>* errors) {
+  if (!j.is_object()) {
+    errors->push_back(path + ": must be an object of container names");
+    return;
+  }
+  for (const auto& [name, v] : j.items()) {
+    std::string p = path + "." + name;
+    if (Status s = ns::ValidateContainerName(name); !s.ok() || name == "$root") {
+      errors->push_back(p + ": invalid container name (3 to 63 lowercase letters, digits and "
+                            "single hyphens, starting and ending with a letter or digit)");
+      continue;
+    }
+    ContainerEntry e;
+    ObjectReader r(v, p, errors);
+    r.AbsPath("path", &e.path);
+    r.Bool("read_only", &e.read_only);
+    r.U64("max_bytes", &e.max_bytes, 1);
+    r.U64("max_files", &e.max_files, 1);
+    r.Done();
     (*out)[name] = e;
   }
-  return Status::Ok();
 }
+
+bool ValidAccountName(const std::string& name) {
+  if (name.size() < 3 || name.size() > 24) return false;
+  for (char c : name)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'))) return false;
+  return true;
+}
+
+void ParseAccounts(const json& j, Config* cfg, std::vector<std::string>* errors) {
+  if (!j.is_array()) {
+    errors->push_back("accounts: must be an array of accounts");
+    return;
+  }
+  std::map<std::string, size_t> seen;
+  for (size_t i = 0; i < j.size(); ++i) {
+    std::string p = "accounts[" + std::to_string(i) + "]";
+    AccountConfig ac;
+    ObjectReader r(j[i], p, errors);
+    if (r.Str("name", &ac.name)) {
+      if (!ValidAccountName(ac.name)) {
+        r.Error(p + ".name", "must be 3 to 24 lowercase letters and digits (got \"" + ac.name + "\")");
+      } else if (auto it = seen.find(ac.name); it != seen.end()) {
+        r.Error(p + ".name", "\"" + ac.name + "\" is already the name of accounts[" +
+                                 std::to_string(it->second) + "]");
+      } else {
+        seen[ac.name] = i;
+      }
+    }
+    r.Missing("name");
+    r.Base64Key("key", &ac.key_base64);
+    r.Missing("key");
+    r.Base64Key("key2", &ac.key2_base64);
+    r.AbsPath("root", &ac.root);
+    r.Missing("root");
+    if (const json* c = r.Get("containers")) ParseContainers(*c, p + ".containers", &ac.containers, errors);
+    r.Done();
+    cfg->accounts.push_back(std::move(ac));
+  }
+}
+
+void ParseTier(const json& j, TierConfig* tc, std::vector<std::string>* errors) {
+  ObjectReader r(j, "tier", errors);
+  if (r.Str("remote", &tc->remote, true) && !StartsWith(tc->remote, "https://") &&
+      !StartsWith(tc->remote, "http://"))
+    r.Error("tier.remote", "must be an http(s) URL of a container");
+  r.Base64Key("key", &tc->remote_key);
+  r.Str("prefix", &tc->prefix);
+  if (const json* p = r.Get("pinned")) {
+    if (!p->is_array()) {
+      r.Error("tier.pinned", "must be an array of \"container/prefix\" strings");
+    } else {
+      tc->pinned.clear();
+      for (size_t i = 0; i < p->size(); ++i) {
+        const json& e = (*p)[i];
+        std::string path = "tier.pinned[" + std::to_string(i) + "]";
+        if (!e.is_string()) {
+          r.Error(path, "must be a \"container/prefix\" string");
+          continue;
+        }
+        std::string s = e.get<std::string>();
+        if (!ns::ValidateContainerName(s.substr(0, s.find('/'))).ok())
+          r.Error(path, "must start with a valid container name (got \"" + s + "\")");
+        tc->pinned.push_back(s);
+      }
+    }
+  }
+  if (const json* p = r.Get("policy")) {
+    if (!p->is_object()) r.Error("tier.policy", "must be a lifecycle management policy (a JSON object)");
+    else tc->policy_json = p->dump();
+  }
+  r.Int("interval", &tc->policy_interval_s, 1, 365 * 86400);
+  r.Num("high_watermark", &tc->high_watermark, 0, 100);
+  r.Num("low_watermark", &tc->low_watermark, 0, 100);
+  r.U64("capacity", &tc->capacity_bytes, 0);
+  r.Int("workers", &tc->workers, 1, 1024);
+  r.Int("max_concurrency", &tc->max_concurrency, 1, 1024);
+  r.U64("bandwidth", &tc->bandwidth_bytes_per_sec, 0);
+}
+
+void ParseCopySources(const json& j, tier::FetchPolicy* p, std::vector<std::string>* errors) {
+  ObjectReader r(j, "copy_sources", errors);
+  if (const json* hosts = r.Get("hosts")) {
+    if (!hosts->is_array()) {
+      r.Error("copy_sources.hosts", "must be an array of host patterns");
+    } else {
+      p->hosts.clear();
+      for (size_t i = 0; i < hosts->size(); ++i) {
+        const json& e = (*hosts)[i];
+        std::string path = "copy_sources.hosts[" + std::to_string(i) + "]";
+        std::string h = e.is_string() ? e.get<std::string>() : "";
+        bool ok = !h.empty() && h.find_first_of("/@:?# ") == std::string::npos &&
+                  (h == "*" || h.find('*') == std::string::npos ||
+                   (StartsWith(h, "*.") && h.find('*', 1) == std::string::npos && h.size() > 2));
+        if (!ok) r.Error(path, "'" + h + "' is not a host name, *.suffix or *");
+        else p->hosts.push_back(h);
+      }
+    }
+  }
+  r.Bool("allow_private", &p->allow_private);
+  r.Int("connect_timeout_s", &p->connect_timeout_s, 1, 86400);
+  r.Int("timeout_s", &p->timeout_s, 1, 7 * 86400);
+  r.Int("min_speed_window_s", &p->min_speed_window_s, 1, 86400);
+  r.Int("max_concurrent", &p->max_concurrent, 1, 4096);
+  r.U64("min_speed_bytes", &p->min_speed_bytes, 0);
+  r.U64("max_bytes", &p->max_bytes, 0);
+}
+
+bool IsIpAddress(const std::string& host) {
+  unsigned char buf[sizeof(in6_addr)];
+  return inet_pton(AF_INET, host.c_str(), buf) == 1 || inet_pton(AF_INET6, host.c_str(), buf) == 1;
+}
+
+// "/a/b/" and "/a/b" name one directory.
+std::string WithoutTrailingSlash(std::string p) {
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
 }  // namespace
+
+void ParseConfigJson(const std::string& text, Config* cfg, std::vector<std::string>* errors) {
+  json j;
+  try {
+    j = json::parse(text);
+  } catch (const std::exception& e) {
+    errors->push_back(std::string("not JSON: ") + e.what());
+    return;
+  }
+  ObjectReader r(j, "", errors);
+  if (r.Str("host", &cfg->host, true) && !IsIpAddress(cfg->host))
+    r.Error("host", "must be an IPv4 or IPv6 address (got \"" + cfg->host + "\")");
+  r.Int("port", &cfg->port, 0, 65535);
+  r.Int("dfs_port", &cfg->dfs_port, 0, 65535);
+  r.AbsPath("root", &cfg->root);
+  r.Bool("create_root", &cfg->create_root);
+  r.Int("drain_seconds", &cfg->drain_seconds, 0, 86400);
+  std::string d;
+  if (r.Str("durability", &d)) {
+    if (d != "fsync" && d != "none") r.Error("durability", "must be \"fsync\" or \"none\"");
+    else cfg->fsync = d == "fsync";
+  }
+  r.Bool("single_gateway", &cfg->single_gateway);
+  r.Int("threads", &cfg->threads, 0, 1024);
+  if (const json* c = r.Get("containers")) ParseContainers(*c, "containers", &cfg->dev_containers, errors);
+  if (const json* a = r.Get("accounts")) ParseAccounts(*a, cfg, errors);
+  if (const json* t = r.Get("tier")) ParseTier(*t, &cfg->tier, errors);
+  if (const json* c = r.Get("copy_sources")) ParseCopySources(*c, &cfg->copy_sources, errors);
+  r.Done();
+}
 
 Status LoadConfigFile(const std::string& path, Config* cfg) {
   std::ifstream in(path);
   if (!in) return Status(ErrorKind::kNotFound, "cannot read config file " + path);
   std::stringstream ss;
   ss << in.rdbuf();
-  try {
-    auto j = nlohmann::json::parse(ss.str());
-    if (j.contains("host")) cfg->host = j["host"].get<std::string>();
-    if (j.contains("port")) cfg->port = j["port"].get<int>();
-    if (j.contains("dfs_port")) cfg->dfs_port = j["dfs_port"].get<int>();
-    if (j.contains("root")) cfg->root = j["root"].get<std::string>();
-    if (j.contains("threads")) cfg->threads = j["threads"].get<int>();
-    if (j.contains("durability")) {
-      std::string d = j["durability"].get<std::string>();
-      if (d != "fsync" && d != "none")
-        return Status(ErrorKind::kInvalidArgument, "durability must be fsync or none");
-      cfg->fsync = d == "fsync";
-    }
-    if (j.contains("single_gateway")) cfg->single_gateway = j["single_gateway"].get<bool>();
-    if (j.contains("containers")) STRATA_RETURN_IF_ERROR(ParseContainers(j["containers"], &cfg->dev_containers));
-    if (j.contains("accounts")) {
-      for (const auto& a : j["accounts"]) {
-        AccountConfig ac;
-        ac.name = a.at("name").get<std::string>();
-        ac.key_base64 = a.at("key").get<std::string>();
-        ac.root = a.at("root").get<std::string>();
-        if (a.contains("key2")) {
-          ac.key2_base64 = a["key2"].get<std::string>();
-          auto k2 = Base64Decode(ac.key2_base64);
-          if (!k2 || k2->empty())
-            return Status(ErrorKind::kInvalidArgument, "account " + ac.name + ": key2 is not base64");
-        }
-        if (a.contains("containers")) STRATA_RETURN_IF_ERROR(ParseContainers(a["containers"], &ac.containers));
-        if (!Base64Decode(ac.key_base64))
-          return Status(ErrorKind::kInvalidArgument, "account " + ac.name + ": key is not base64");
-        if (ac.name.size() < 3 || ac.name.size() > 24)
-          return Status(ErrorKind::kInvalidArgument, "account name must be 3 to 24 characters");
-        for (char c : ac.name)
-          if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')))
-            return Status(ErrorKind::kInvalidArgument,
-                          "account name may hold only lowercase letters and digits");
-        cfg->accounts.push_back(std::move(ac));
-      }
-    }
-    if (j.contains("tier")) {
-      const auto& t = j["tier"];
-      TierConfig& tc = cfg->tier;
-      if (t.contains("remote")) tc.remote = t["remote"].get<std::string>();
-      if (t.contains("key")) tc.remote_key = t["key"].get<std::string>();
-      if (t.contains("prefix")) tc.prefix = t["prefix"].get<std::string>();
-      if (t.contains("pinned")) tc.pinned = t["pinned"].get<std::vector<std::string>>();
-      if (t.contains("policy")) tc.policy_json = t["policy"].dump();
-      if (t.contains("interval")) tc.policy_interval_s = t["interval"].get<int>();
-      if (t.contains("high_watermark")) tc.high_watermark = t["high_watermark"].get<double>();
-      if (t.contains("low_watermark")) tc.low_watermark = t["low_watermark"].get<double>();
-      if (t.contains("capacity")) tc.capacity_bytes = t["capacity"].get<uint64_t>();
-      if (t.contains("workers")) tc.workers = t["workers"].get<int>();
-      if (t.contains("max_concurrency")) tc.max_concurrency = t["max_concurrency"].get<int>();
-      if (t.contains("bandwidth")) tc.bandwidth_bytes_per_sec = t["bandwidth"].get<uint64_t>();
-      if (!tc.remote_key.empty() && !Base64Decode(tc.remote_key))
-        return Status(ErrorKind::kInvalidArgument, "tier.key is not base64");
-    }
-    if (j.contains("copy_sources")) {
-      const auto& c = j["copy_sources"];
-      if (!c.is_object()) return Status(ErrorKind::kInvalidArgument, "copy_sources must be an object");
-      tier::FetchPolicy& p = cfg->copy_sources;
-      for (const auto& [key, val] : c.items()) {
-        if (key == "hosts") {
-          p.hosts = val.get<std::vector<std::string>>();
-          for (const auto& h : p.hosts) {
-            bool ok = !h.empty() && h.find_first_of("/@:?# ") == std::string::npos &&
-                      (h == "*" || h.find('*') == std::string::npos ||
-                       (StartsWith(h, "*.") && h.find('*', 1) == std::string::npos && h.size() > 2));
-            if (!ok)
-              return Status(ErrorKind::kInvalidArgument,
-                            "copy_sources.hosts: '" + h + "' is not a host name, *.suffix or *");
-          }
-        } else if (key == "allow_private") {
-          p.allow_private = val.get<bool>();
-        } else if (key == "connect_timeout_s" || key == "timeout_s" ||
-                   key == "min_speed_window_s" || key == "max_concurrent") {
-          int v = val.get<int>();
-          if (v <= 0)
-            return Status(ErrorKind::kInvalidArgument, "copy_sources." + key + " must be positive");
-          (key == "connect_timeout_s"   ? p.connect_timeout_s
-           : key == "timeout_s"         ? p.timeout_s
-           : key == "max_concurrent"    ? p.max_concurrent
-                                        : p.min_speed_window_s) = v;
-        } else if (key == "min_speed_bytes") {
-          p.min_speed_bytes = val.get<uint64_t>();
-        } else if (key == "max_bytes") {
-          p.max_bytes = val.get<uint64_t>();
-        } else {
-          return Status(ErrorKind::kInvalidArgument, "copy_sources: unknown key " + key);
-        }
-      }
-    }
-  } catch (const std::exception& e) {
-    return Status(ErrorKind::kInvalidArgument, "config file " + path + ": " + e.what());
+  std::vector<std::string> errors;
+  ParseConfigJson(ss.str(), cfg, &errors);
+  if (errors.empty()) return Status::Ok();
+  std::string msg;
+  for (const auto& e : errors) msg += (msg.empty() ? "" : "\n") + path + ": " + e;
+  return Status(ErrorKind::kInvalidArgument, msg);
+}
+
+void ValidateConfig(const Config& cfg, std::vector<std::string>* errors) {
+  auto err = [errors](const std::string& s) { errors->push_back(s); };
+  if (!IsIpAddress(cfg.host)) err("host (--host): must be an IPv4 or IPv6 address (got \"" + cfg.host + "\")");
+  if (cfg.port < 0 || cfg.port > 65535) err("port (--port): must be from 0 to 65535");
+  if (cfg.dfs_port < 0 || cfg.dfs_port > 65535) err("dfs_port (--dfs-port): must be from 0 to 65535");
+  else if (cfg.dfs_port != 0 && cfg.dfs_port == cfg.port)
+    err("dfs_port (--dfs-port): must be a free port other than --port");
+  if (cfg.root.empty()) err("root (--root): must not be empty");
+  if (cfg.threads < 0) err("threads (--threads): must be 0 (one per core) or more");
+  if (cfg.drain_seconds < 0) err("drain_seconds (--drain-seconds): must be 0 or more");
+  // Roots: one account, one root (two stores on one root would share its
+  // containers and its coordination files).
+  std::map<std::string, std::string> roots;
+  auto root_of = [&](const std::string& who, const std::string& root) {
+    std::string r = WithoutTrailingSlash(root);
+    auto [it, fresh] = roots.emplace(r, who);
+    if (!fresh) err(who + ".root: " + root + " is already the root of " + it->second);
+  };
+  bool dev_configured = false;
+  for (const auto& a : cfg.accounts) dev_configured |= a.name == kDevAccount;
+  if (!dev_configured) root_of("the development account (--root)", cfg.root);
+  for (size_t i = 0; i < cfg.accounts.size(); ++i) {
+    const AccountConfig& a = cfg.accounts[i];
+    std::string who = a.name.empty() ? "accounts[" + std::to_string(i) + "]" : "account " + a.name;
+    if (!a.root.empty()) root_of(who, a.root);
   }
-  return Status::Ok();
+  const TierConfig& t = cfg.tier;
+  if (!t.remote_key.empty() && !Base64Decode(t.remote_key))
+    err("tier.key (--tier-remote-key): is not base64");
+  if (t.high_watermark < 0 || t.high_watermark > 100)
+    err("tier.high_watermark (--tier-high-watermark): must be from 0 to 100");
+  if (t.low_watermark < 0 || t.low_watermark > 100)
+    err("tier.low_watermark (--tier-low-watermark): must be from 0 to 100");
+  if (t.high_watermark > 0 && (t.low_watermark <= 0 || t.low_watermark >= t.high_watermark))
+    err("tier.low_watermark (--tier-low-watermark): the low watermark must lie between 0 and the "
+        "high one (" + std::to_string(t.high_watermark) + ")");
+  if (t.policy_interval_s < 1) err("tier.interval (--tier-interval): must be 1 or more");
+  if (t.workers < 1) err("tier.workers (--tier-workers): must be 1 or more");
+  if (!t.policy_json.empty()) {
+    auto p = tier::LifecyclePolicy::Parse(t.policy_json);
+    if (!p.ok()) err("tier.policy (--tier-policy): " + p.status().message());
+  }
+}
+
+std::vector<std::string> RestartOnlyChanges(const Config& a, const Config& b) {
+  std::vector<std::string> out;
+  auto diff = [&out](bool changed, const char* name) {
+    if (changed) out.push_back(name);
+  };
+  diff(a.host != b.host, "host");
+  diff(a.port != b.port, "port");
+  diff(a.dfs_port != b.dfs_port, "dfs_port");
+  diff(a.root != b.root, "root");
+  diff(a.threads != b.threads, "threads");
+  diff(a.fsync != b.fsync, "durability");
+  diff(a.single_gateway != b.single_gateway, "single_gateway");
+  const TierConfig &t = a.tier, &u = b.tier;
+  diff(t.remote != u.remote, "tier.remote");
+  diff(t.remote_key != u.remote_key, "tier.key");
+  diff(t.prefix != u.prefix, "tier.prefix");
+  diff(t.pinned != u.pinned, "tier.pinned");
+  diff(t.policy_json != u.policy_json, "tier.policy");
+  diff(t.policy_interval_s != u.policy_interval_s, "tier.interval");
+  diff(t.high_watermark != u.high_watermark || t.low_watermark != u.low_watermark, "tier watermarks");
+  diff(t.capacity_bytes != u.capacity_bytes, "tier.capacity");
+  diff(t.workers != u.workers, "tier.workers");
+  diff(t.max_concurrency != u.max_concurrency, "tier.max_concurrency");
+  diff(t.bandwidth_bytes_per_sec != u.bandwidth_bytes_per_sec, "tier.bandwidth");
+  const tier::FetchPolicy &p = a.copy_sources, &q = b.copy_sources;
+  diff(p.hosts != q.hosts || p.allow_private != q.allow_private || p.max_bytes != q.max_bytes ||
+           p.max_concurrent != q.max_concurrent || p.connect_timeout_s != q.connect_timeout_s ||
+           p.timeout_s != q.timeout_s || p.min_speed_bytes != q.min_speed_bytes ||
+           p.min_speed_window_s != q.min_speed_window_s,
+       "copy_sources");
+  return out;
+}
+
+void KeepRestartOnly(const Config& running, Config* next) {
+  next->host = running.host;
+  next->port = running.port;
+  next->dfs_port = running.dfs_port;
+  next->root = running.root;
+  next->threads = running.threads;
+  next->fsync = running.fsync;
+  next->single_gateway = running.single_gateway;
+  next->tier = running.tier;
+  next->copy_sources = running.copy_sources;
+}
+
+bool MayCreateRoot(const Config& cfg, const std::string& root) {
+  return cfg.create_root || root == kDefaultRoot;
+}
+
+void ValidateEnvironment(const Config& cfg, std::vector<std::string>* errors) {
+  for (const auto& a : cfg.accounts) {
+    struct stat st;
+    std::string who = a.name == kDevAccount && a.root == cfg.root ? "--root" : "account " + a.name + " root";
+    if (::stat(a.root.c_str(), &st) != 0) {
+      if (!MayCreateRoot(cfg, a.root))
+        errors->push_back(who + ": " + a.root +
+                          " does not exist (is its file system mounted?); create it, or pass "
+                          "--create-root (config \"create_root\": true) to have strata create it");
+    } else if (!S_ISDIR(st.st_mode)) {
+      errors->push_back(who + ": " + a.root + " is not a directory");
+    } else if (::access(a.root.c_str(), R_OK | W_OK | X_OK) != 0) {
+      errors->push_back(who + ": " + a.root + " is not writable by this user");
+    }
+    for (const auto& [name, entry] : a.containers) {
+      if (entry.path.empty()) continue;
+      char* real = ::realpath(entry.path.c_str(), nullptr);
+      struct stat vs;
+      if (!real || ::stat(real, &vs) != 0 || !S_ISDIR(vs.st_mode))
+        errors->push_back("account " + a.name + ", view " + name + ": " + entry.path +
+                          " is not a directory");
+      std::free(real);
+    }
+  }
+  for (const auto& f : cfg.required_files) {
+    std::ifstream in(f.path);
+    if (!in) errors->push_back(f.what + ": cannot read " + f.path);
+  }
 }
 
 void AddDefaultAccount(Config* cfg) {

@@ -1,4 +1,10 @@
 // Server configuration: command-line flags and the optional JSON config file.
+//
+// The file is read strictly: an unknown key anywhere, a value of the wrong
+// type or out of range, a bad base64 key, a relative view path, a duplicate
+// account name or an invalid container name is an error naming the key's
+// path ("accounts[1].containers.data.max_bytes: must be a positive
+// integer"). Every problem is reported, not only the first.
 #pragma once
 
 #include <cstdint>
@@ -49,13 +55,28 @@ struct TierConfig {
   int retry_delay_ms = 2000;
 };
 
+// A file the configuration names that must be readable (e.g. a TLS
+// certificate): checked by ValidateEnvironment.
+struct RequiredFile {
+  std::string what;  // the flag or key naming it, for the message
+  std::string path;
+};
+
+inline constexpr char kDefaultRoot[] = "./data";
+
 struct Config {
   std::string host = "127.0.0.1";
   int port = 10000;
   // The dfs endpoint's own listener on `host` (0: none); the shared port
   // serves dfs requests too, told apart by their query.
   int dfs_port = 0;
-  std::string root = "./data";
+  std::string root = kDefaultRoot;
+  // Roots (--root, account roots) that do not exist are created; else a
+  // missing root is an error (an unmounted shared file system would be
+  // served empty). The default root, ./data, is always created.
+  bool create_root = false;
+  // SIGTERM: in-flight requests get this long to finish (0: cut at once).
+  int drain_seconds = 30;
   bool fsync = true;
   // The operator says this is the only gateway on its roots: no file locks.
   bool single_gateway = false;
@@ -66,10 +87,13 @@ struct Config {
   TierConfig tier;
   // Copy sources on other hosts (From-URL copies): off while hosts is empty.
   tier::FetchPolicy copy_sources;
+  // Files that must be readable (ValidateEnvironment); TLS adds its own.
+  std::vector<RequiredFile> required_files;
 };
 
 // Reads a JSON config file over `cfg`:
 //   {"host": "...", "port": 10000, "dfs_port": 0, "root": "...",
+//    "create_root": false, "drain_seconds": 30,
 //    "durability": "fsync"|"none",
 //    "single_gateway": false,
 //    "threads": 2,
@@ -94,7 +118,32 @@ struct Config {
 // "copy_sources" lets From-URL copies read other hosts (tier/url_fetch.h):
 // host patterns ("name", "*.suffix", "*"); loopback and private addresses
 // only with allow_private; the time limits in seconds.
+// Returns kInvalidArgument with one line per problem ("KEY.PATH: reason").
 Status LoadConfigFile(const std::string& path, Config* cfg);
+// The same for a document already read; adds each problem to *errors.
+void ParseConfigJson(const std::string& text, Config* cfg, std::vector<std::string>* errors);
+
+// Checks of the whole configuration (file and flags together) that need no
+// disk: ranges, ports, watermarks, account names and keys. Adds each
+// problem to *errors.
+void ValidateConfig(const Config& cfg, std::vector<std::string>* errors);
+
+// Checks against the machine, touching nothing: every account root exists
+// as a directory (or may be created: create_root, or the default ./data),
+// views resolve to directories, required files are readable. REQUIRES:
+// AddDefaultAccount(cfg) was called.
+void ValidateEnvironment(const Config& cfg, std::vector<std::string>* errors);
+
+// A reload (SIGHUP) applies the accounts (server/served_accounts.h),
+// drain_seconds, create_root and what reload hooks take; the settings below
+// need a restart. RestartOnlyChanges names those that differ ("port",
+// "tier.key": never a value); KeepRestartOnly sets them in *next back to
+// the running ones.
+std::vector<std::string> RestartOnlyChanges(const Config& running, const Config& next);
+void KeepRestartOnly(const Config& running, Config* next);
+
+// Whether `root` may be created when missing (see Config::create_root).
+bool MayCreateRoot(const Config& cfg, const std::string& root);
 
 // Adds the development account at cfg->root unless an account of that name
 // was configured.

@@ -1,13 +1,21 @@
 // strata: an Azure Blob Storage-compatible server over a POSIX namespace.
+//
+// Signals (handled by one thread; every other thread blocks them):
+//   SIGTERM, SIGINT  drain: readiness goes false, the listeners close, idle
+//                    connections close, requests in flight get
+//                    --drain-seconds to finish (their responses say
+//                    "Connection: close"); then the rest is cut and the
+//                    process exits 0. A second one ends the drain at once.
+//   SIGHUP           reload the config file (server/reload.h).
+//   SIGUSR1          run the tier's policy and watermark pass now.
 #include <signal.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
-#include <sstream>
-#include <condition_variable>
 #include <mutex>
 #include <thread>
 
@@ -17,229 +25,51 @@
 #include "http/server.h"
 #include "server/admin.h"
 #include "server/config.h"
+#include "server/flags.h"
+#include "server/health.h"
+#include "server/reload.h"
+#include "server/served_accounts.h"
 #include "server/tier_cli.h"
 #include "tier/capacity_tier.h"
 #include "tier/policy.h"
 #include "tier/scheduler.h"
 
+#ifndef STRATA_VERSION
+#define STRATA_VERSION "0.0.0"
+#endif
+#ifndef STRATA_GIT
+#define STRATA_GIT ""
+#endif
+
 using namespace strata;
 
-int main(int argc, char** argv) {
-  CLI::App app{"strata: Azure Blob Storage-compatible server for AI training clusters"};
-  app.require_subcommand(1);
-  server::Config cfg;
-  std::string config_path, durability;
-  CLI::App* serve = app.add_subcommand("serve", "Serve the Blob API");
-  serve->add_option("--config", config_path, "JSON config file (accounts, defaults)");
-  serve->add_option("--host", cfg.host, "Address to listen on")->capture_default_str();
-  serve->add_option("--port", cfg.port, "Port to listen on (0 picks one)")->capture_default_str();
-  serve->add_option("--dfs-port", cfg.dfs_port,
-                    "Port of the dfs endpoint of its own, path-style URLs (0: none; the main port "
-                    "serves dfs requests too)")
-      ->capture_default_str();
-  serve->add_option("--root", cfg.root, "Namespace root of the default account")->capture_default_str();
-  serve->add_option("--durability", durability, "fsync (default) or none");
-  serve->add_flag("--single-gateway", cfg.single_gateway,
-                  "this is the only gateway on its roots: no file locks (refused while "
-                  "other gateways serve the root; they are refused while it does)");
-  serve->add_option("--threads", cfg.threads, "I/O threads (0: one per core)");
-  // Capacity tier.
-  std::string tier_policy_file;
-  serve->add_option("--tier-remote", cfg.tier.remote,
-                    "Remote Azure container URL for the capacity tier (with a SAS, or with --tier-remote-key)");
-  serve->add_option("--tier-remote-key", cfg.tier.remote_key, "Base64 account key of the remote (SharedKey)");
-  serve->add_option("--tier-prefix", cfg.tier.prefix, "Remote names are PREFIX/CONTAINER/BLOB")
-      ->capture_default_str();
-  serve->add_option("--tier-pin", cfg.tier.pinned, "CONTAINER/PREFIX whose blobs never move (repeatable)");
-  serve->add_option("--tier-policy", tier_policy_file, "Azure lifecycle management policy (JSON file)");
-  serve->add_option("--tier-interval", cfg.tier.policy_interval_s,
-                    "Seconds between runs of the policy and the watermarks")
-      ->capture_default_str();
-  serve->add_option("--tier-high-watermark", cfg.tier.high_watermark,
-                    "Offload least recently read blobs when the file system is fuller than this percent");
-  serve->add_option("--tier-low-watermark", cfg.tier.low_watermark, "... until it is below this percent");
-  serve->add_option("--tier-capacity", cfg.tier.capacity_bytes,
-                    "Watermarks count local blob bytes against this capacity (0: the file system)");
-  serve->add_option("--tier-workers", cfg.tier.workers, "Concurrent offloads and recalls")
-      ->capture_default_str();
-  // Hidden: tests run the policy's clock ahead instead of waiting days, and
-  // retry sooner.
-  serve->add_option("--tier-clock-offset-days", cfg.tier.clock_offset_days, "")->group("");
-  serve->add_option("--tier-retry-ms", cfg.tier.retry_delay_ms, "")->group("");
-  int admin_port = -1;
-  std::string admin_host = "127.0.0.1";
-  serve->add_option("--admin-port", admin_port,
-                    "Port of the operator endpoints: /metrics (Prometheus) and /tier/* (0 picks one; off by default)");
-  serve->add_option("--admin-host", admin_host, "Address of the operator endpoints (no auth: keep it local)")
-      ->capture_default_str();
-  int io_timeout_s = 0;
-  // Hidden (empty group): tests shorten the stall timeout to stay fast.
-  serve->add_option("--io-timeout", io_timeout_s, "Seconds without progress before a request is dropped")
-      ->group("");
-  // Long work (copies, recursive changes, listings) runs on worker threads,
-  // never on an I/O thread; large Copy Blob copies run in the background.
-  int worker_threads = 0;
-  api::CopyJobOptions copy_opt;
-  serve->add_option("--worker-threads", worker_threads,
-                    "Threads for long requests (copies, recursive changes; 0: one per core)");
-  serve->add_option("--copy-threads", copy_opt.threads, "Background Copy Blob copies at once")
-      ->capture_default_str();
-  // Hidden: tests lower the background threshold and slow the copies down.
-  serve->add_option("--copy-async-threshold", copy_opt.threshold, "")->group("");
-  serve->add_option("--copy-step", copy_opt.step, "")->group("");
-  serve->add_option("--copy-step-delay-ms", copy_opt.step_delay_ms, "")->group("");
-  serve->add_option("--copy-sweep-interval", copy_opt.sweep_interval_s, "")->group("");
-  // A rehydration from Archive of local data completes after this long
-  // (High priority: a tenth), so clients see it pending as on Azure.
-  double rehydrate_delay_s = 10;
-  serve->add_option("--rehydrate-delay", rehydrate_delay_s,
-                    "Seconds a rehydration from Archive takes (data is local; High priority: a tenth)")
-      ->capture_default_str();
-  uint64_t max_uncommitted_blocks = ns::Store::kMaxUncommittedBlocks;
-  // Hidden: tests lower Azure's limit of uncommitted blocks per blob.
-  serve->add_option("--max-uncommitted-blocks", max_uncommitted_blocks,
-                    "Most uncommitted blocks of one blob")
-      ->group("");
-  // The limits that keep slow clients from holding the server (see
-  // http::ServerOptions): tests shorten them; operators rarely need to.
-  http::ServerOptions limits;
-  serve->add_option("--header-timeout", limits.header_timeout_s,
-                    "Seconds a request header may take to arrive, however it trickles")
-      ->capture_default_str();
-  serve->add_option("--body-min-rate", limits.body_min_rate,
-                    "Bytes a second a request body must average over each --body-rate-window")
-      ->capture_default_str();
-  serve->add_option("--body-rate-window", limits.body_rate_window_s,
-                    "Seconds over which a body's rate is measured (a slower body is cut off)")
-      ->capture_default_str();
-  uint64_t body_memory_mib = limits.body_memory_limit >> 20;
-  serve->add_option("--body-memory", body_memory_mib,
-                    "MiB all request bodies may hold in memory together (back-pressure beyond)")
-      ->capture_default_str();
-  server::TierCliOptions tier_cli;
-  CLI::App* tiercmd = app.add_subcommand("tier", "Capacity tier: status|offload|recall|verify PATH...");
-  tiercmd->add_option("verb", tier_cli.verb, "status | offload | recall | verify")->required();
-  tiercmd->add_option("paths", tier_cli.paths, "CONTAINER/BLOB or CONTAINER/PREFIX")->required();
-  tiercmd->add_option("--admin", tier_cli.admin, "The server's admin endpoint, http://HOST:PORT")
-      ->required();
-  tiercmd->add_option("--tier", tier_cli.tier, "offload: Cool | Cold | Archive")->capture_default_str();
-  tiercmd->add_option("--account", tier_cli.account, "An account other than the default");
-  tiercmd->add_option("--timeout", tier_cli.timeout_s, "Seconds to wait for offloads/recalls")
-      ->capture_default_str();
-  tiercmd->add_flag("--no-wait{false}", tier_cli.wait, "Queue the moves and return");
-  CLI::App* routes = app.add_subcommand("routes", "Print the authorization table (JSON)");
-  CLI11_PARSE(app, argc, argv);
-  if (*tiercmd) return server::RunTierCli(tier_cli);
-  if (*routes) {
-    std::puts(api::AuthorizationTableJson().c_str());
-    return 0;
-  }
+namespace {
 
-  if (!config_path.empty()) {
-    // The file sets defaults; flags given on the command line win.
-    server::Config file_cfg = cfg;
-    Status s = server::LoadConfigFile(config_path, &file_cfg);
-    if (!s.ok()) {
-      std::fprintf(stderr, "strata: %s\n", s.message().c_str());
-      return 2;
-    }
-    if (serve->count("--host") == 0) cfg.host = file_cfg.host;
-    if (serve->count("--port") == 0) cfg.port = file_cfg.port;
-    if (serve->count("--dfs-port") == 0) cfg.dfs_port = file_cfg.dfs_port;
-    if (serve->count("--root") == 0) cfg.root = file_cfg.root;
-    if (serve->count("--threads") == 0) cfg.threads = file_cfg.threads;
-    cfg.fsync = file_cfg.fsync;
-    if (serve->count("--single-gateway") == 0) cfg.single_gateway = file_cfg.single_gateway;
-    cfg.accounts = file_cfg.accounts;
-    cfg.dev_containers = file_cfg.dev_containers;
-    cfg.copy_sources = file_cfg.copy_sources;
-    // Tier settings: the file's, except those given as flags.
-    server::TierConfig t = file_cfg.tier;
-    if (serve->count("--tier-remote")) t.remote = cfg.tier.remote;
-    if (serve->count("--tier-remote-key")) t.remote_key = cfg.tier.remote_key;
-    if (serve->count("--tier-prefix")) t.prefix = cfg.tier.prefix;
-    if (serve->count("--tier-pin")) t.pinned = cfg.tier.pinned;
-    if (serve->count("--tier-interval")) t.policy_interval_s = cfg.tier.policy_interval_s;
-    if (serve->count("--tier-high-watermark")) t.high_watermark = cfg.tier.high_watermark;
-    if (serve->count("--tier-low-watermark")) t.low_watermark = cfg.tier.low_watermark;
-    if (serve->count("--tier-workers")) t.workers = cfg.tier.workers;
-    if (serve->count("--tier-capacity")) t.capacity_bytes = cfg.tier.capacity_bytes;
-    t.clock_offset_days = cfg.tier.clock_offset_days;
-    t.retry_delay_ms = cfg.tier.retry_delay_ms;
-    cfg.tier = t;
-  }
-  if (!tier_policy_file.empty()) {
-    std::ifstream in(tier_policy_file);
-    if (!in) {
-      std::fprintf(stderr, "strata: cannot read %s\n", tier_policy_file.c_str());
-      return 2;
-    }
-    std::stringstream ss;
-    ss << in.rdbuf();
-    cfg.tier.policy_json = ss.str();
-  }
-  if (!durability.empty()) {
-    if (durability != "fsync" && durability != "none") {
-      std::fprintf(stderr, "strata: --durability must be fsync or none\n");
-      return 2;
-    }
-    cfg.fsync = durability == "fsync";
-  }
-  if (cfg.dfs_port < 0 || cfg.dfs_port > 65535 || (cfg.dfs_port != 0 && cfg.dfs_port == cfg.port)) {
-    std::fprintf(stderr, "strata: --dfs-port must be a free port other than --port\n");
-    return 2;
-  }
-  server::AddDefaultAccount(&cfg);
+std::string VersionString() {
+  std::string v = std::string("strata ") + STRATA_VERSION;
+  if (std::string(STRATA_GIT).size()) v += std::string(" (git ") + STRATA_GIT + ")";
+  return v;
+}
 
-  // Copy sources on other hosts: only when the operator named some.
-  std::unique_ptr<tier::UrlFetcher> fetcher;
-  if (!cfg.copy_sources.hosts.empty()) fetcher = std::make_unique<tier::UrlFetcher>(cfg.copy_sources);
-  std::vector<std::unique_ptr<api::Account>> accounts;
-  for (const auto& ac : cfg.accounts) {
-    auto a = std::make_unique<api::Account>();
-    a->fetcher = fetcher.get();
-    a->name = ac.name;
-    a->key = *Base64Decode(ac.key_base64);
-    a->rehydrate_delay = static_cast<TimeNs>(rehydrate_delay_s * 1e9);
-    if (!ac.key2_base64.empty()) a->key2 = *Base64Decode(ac.key2_base64);
-    a->store = std::make_unique<ns::Store>(PosixFs(), ac.root, cfg.fsync);
-    for (const auto& [name, entry] : ac.containers) {
-      ns::ContainerConfig cc;
-      if (!entry.path.empty()) {
-        // The view's own path may pass through symlinks; what it names is fixed now.
-        char* real = ::realpath(entry.path.c_str(), nullptr);
-        if (!real) {
-          std::fprintf(stderr, "strata: view %s: cannot resolve %s\n", name.c_str(), entry.path.c_str());
-          return 1;
-        }
-        cc.dir = real;
-        std::free(real);
-      }
-      cc.read_only = entry.read_only;
-      cc.max_bytes = entry.max_bytes;
-      cc.max_files = entry.max_files;
-      a->store->ConfigureContainer(name, cc);
-    }
-    a->store->SetMaxUncommittedBlocks(max_uncommitted_blocks);
-    a->store->SetSingleGateway(cfg.single_gateway);
-    Status s = a->store->Open();
-    if (!s.ok()) {
-      std::fprintf(stderr, "strata: cannot open root %s: %s\n", ac.root.c_str(), s.message().c_str());
-      return 1;
-    }
-    accounts.push_back(std::move(a));
-  }
-  // SIGUSR1 runs the tier's policy and watermark pass at once (tests,
-  // operators). Blocked here, before any thread starts, so every thread
-  // inherits the mask and only the waiter below takes it.
-  sigset_t usr1;
-  sigemptyset(&usr1);
-  sigaddset(&usr1, SIGUSR1);
-  pthread_sigmask(SIG_BLOCK, &usr1, nullptr);
-  // The capacity tier: one remote client, one tier per account.
+void Log(const std::string& line) {
+  std::fprintf(stderr, "strata: %s\n", line.c_str());
+  std::fflush(stderr);
+}
+
+int Serve(const server::ServeFlags& flags) {
+  // Every thread started from here on inherits this mask: only the signal
+  // thread below takes these signals.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&sigs, s);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  std::vector<std::string> errors;
+  server::Config cfg = server::ComposeConfig(flags, &errors);
+  if (errors.empty()) server::ValidateEnvironment(cfg, &errors);
   std::unique_ptr<tier::RemoteClient> remote;
-  std::vector<std::unique_ptr<tier::CapacityTier>> tiers;
-  std::vector<std::unique_ptr<tier::TierScheduler>> schedulers;
+  std::optional<tier::LifecyclePolicy> policy;
   if (!cfg.tier.remote.empty()) {
     tier::RemoteOptions ro;
     ro.container_url = cfg.tier.remote;
@@ -247,26 +77,41 @@ int main(int argc, char** argv) {
     ro.max_concurrency = cfg.tier.max_concurrency;
     ro.bandwidth_bytes_per_sec = cfg.tier.bandwidth_bytes_per_sec;
     auto rc = tier::MakeRemoteClient(ro);
-    if (!rc.ok()) {
-      std::fprintf(stderr, "strata: --tier-remote: %s\n", rc.status().message().c_str());
-      return 2;
-    }
-    remote = std::move(*rc);
-    std::optional<tier::LifecyclePolicy> policy;
-    if (!cfg.tier.policy_json.empty()) {
-      auto p = tier::LifecyclePolicy::Parse(cfg.tier.policy_json);
-      if (!p.ok()) {
-        std::fprintf(stderr, "strata: %s\n", p.status().message().c_str());
-        return 2;
-      }
-      policy = std::move(*p);
-    }
-    if (cfg.tier.high_watermark > 0 &&
-        (cfg.tier.low_watermark <= 0 || cfg.tier.low_watermark >= cfg.tier.high_watermark ||
-         cfg.tier.high_watermark > 100)) {
-      std::fprintf(stderr, "strata: the low watermark must lie between 0 and the high one\n");
-      return 2;
-    }
+    if (!rc.ok()) errors.push_back("tier.remote (--tier-remote): " + rc.status().message());
+    else remote = std::move(*rc);
+    if (!cfg.tier.policy_json.empty())
+      if (auto p = tier::LifecyclePolicy::Parse(cfg.tier.policy_json); p.ok()) policy = std::move(*p);
+  }
+  if (!errors.empty()) {
+    for (const auto& e : errors) Log(e);
+    return 2;
+  }
+  if (flags.check_config) {
+    std::printf("strata: configuration is valid (%zu account%s)\n", cfg.accounts.size(),
+                cfg.accounts.size() == 1 ? "" : "s");
+    return 0;
+  }
+
+  // Copy sources on other hosts: only when the operator named some.
+  std::unique_ptr<tier::UrlFetcher> fetcher;
+  if (!cfg.copy_sources.hosts.empty()) fetcher = std::make_unique<tier::UrlFetcher>(cfg.copy_sources);
+  server::ServedAccounts::Options so;
+  so.max_uncommitted_blocks = flags.max_uncommitted_blocks;
+  so.rehydrate_delay = static_cast<TimeNs>(flags.rehydrate_delay_s * 1e9);
+  so.fetcher = fetcher.get();
+  // Declared first: the stores go last, after everything that uses them.
+  server::ServedAccounts served(so);
+  auto opened = served.Open(cfg);
+  if (!opened.ok()) {
+    Log(opened.status().message());
+    return 1;
+  }
+  api::Api::AccountList accounts = std::move(*opened);
+  server::Health health;
+  // The capacity tier: one remote client, one tier per account.
+  std::vector<std::unique_ptr<tier::CapacityTier>> tiers;
+  std::vector<std::unique_ptr<tier::TierScheduler>> schedulers;
+  if (remote) {
     for (size_t i = 0; i < accounts.size(); ++i) {
       tier::TierOptions to;
       // Names a container cannot have ("@...") keep accounts apart.
@@ -279,30 +124,30 @@ int main(int argc, char** argv) {
       auto t = std::make_unique<tier::CapacityTier>(accounts[i]->store.get(), remote.get(), to);
       Status s = t->Start();
       if (!s.ok()) {
-        std::fprintf(stderr, "strata: tier: %s\n", s.message().c_str());
+        Log("tier: " + s.message());
         return 1;
       }
       accounts[i]->tier = t.get();
-      tier::SchedulerOptions so;
-      so.policy = policy;
-      so.interval_s = cfg.tier.policy_interval_s;
-      so.high_watermark = cfg.tier.high_watermark;
-      so.low_watermark = cfg.tier.low_watermark;
-      so.capacity_bytes = cfg.tier.capacity_bytes;
-      so.clock_offset_ns = static_cast<TimeNs>(cfg.tier.clock_offset_days * 86400.0 * 1e9);
+      tier::SchedulerOptions sch_opt;
+      sch_opt.policy = policy;
+      sch_opt.interval_s = cfg.tier.policy_interval_s;
+      sch_opt.high_watermark = cfg.tier.high_watermark;
+      sch_opt.low_watermark = cfg.tier.low_watermark;
+      sch_opt.capacity_bytes = cfg.tier.capacity_bytes;
+      sch_opt.clock_offset_ns = static_cast<TimeNs>(cfg.tier.clock_offset_days * 86400.0 * 1e9);
       if (policy) {
         tier::LifecyclePolicy rule = *policy;
         t->SetRecallOnRead([rule](const std::string& c, const std::string& b,
                                   const ns::BlobRecord& rec) { return rule.AutoTierToHot(c, b, rec); });
       }
-      auto sch = std::make_unique<tier::TierScheduler>(t.get(), so);
+      auto sch = std::make_unique<tier::TierScheduler>(t.get(), sch_opt);
       sch->Start();
       schedulers.push_back(std::move(sch));
       tiers.push_back(std::move(t));
     }
   }
   // Before serving: Start ends the copies an earlier run left pending.
-  api::CopyJobs copy_jobs(copy_opt);
+  api::CopyJobs copy_jobs(flags.copy_opt);
   {
     std::vector<ns::Store*> stores;
     for (auto& a : accounts) {
@@ -311,13 +156,13 @@ int main(int argc, char** argv) {
     }
     copy_jobs.Start(std::move(stores));
   }
+  served.set_copies(&copy_jobs);
   std::vector<server::AdminAccount> admin_accounts;
   for (size_t i = 0; i < accounts.size(); ++i)
     admin_accounts.push_back({accounts[i]->name, accounts[i]->store.get(), accounts[i]->tier,
                               i < schedulers.size() ? schedulers[i].get() : nullptr});
   api::Api handler(std::move(accounts));
-  // The tiers move data of the stores the handler owns: they stop first,
-  // on every way out of here.
+  // The tiers move data of the stores: they stop first, on every way out.
   struct StopTiers {
     std::vector<std::unique_ptr<tier::TierScheduler>>& schedulers;
     std::vector<std::unique_ptr<tier::CapacityTier>>& tiers;
@@ -334,16 +179,17 @@ int main(int argc, char** argv) {
     handler.ServeDfsEndpointOn(1);
   }
   opt.threads = cfg.threads;
-  opt.worker_threads = worker_threads;
-  if (io_timeout_s > 0) opt.io_timeout_s = io_timeout_s;
-  opt.header_timeout_s = std::max(1, limits.header_timeout_s);
-  opt.body_min_rate = limits.body_min_rate;
-  opt.body_rate_window_s = std::max(1, limits.body_rate_window_s);
-  opt.body_memory_limit = std::max<uint64_t>(1, body_memory_mib) << 20;
+  opt.worker_threads = flags.worker_threads;
+  if (flags.io_timeout_s > 0) opt.io_timeout_s = flags.io_timeout_s;
+  opt.header_timeout_s = flags.limits.header_timeout_s;
+  opt.body_min_rate = flags.limits.body_min_rate;
+  opt.body_rate_window_s = flags.limits.body_rate_window_s;
+  opt.body_memory_limit = flags.body_memory_mib << 20;
+  opt.stop_on_signals = false;  // the signal thread below drains
   http::Server server(opt, &handler);
   auto port = server.Listen();
   if (!port.ok()) {
-    std::fprintf(stderr, "strata: %s\n", port.status().message().c_str());
+    Log(port.status().message());
     return 1;
   }
   std::string host = cfg.host.find(':') != std::string::npos ? "[" + cfg.host + "]" : cfg.host;
@@ -356,35 +202,96 @@ int main(int argc, char** argv) {
     std::printf("strata dfs endpoint on %s:%u (http://%s:%u/%s)\n", host.c_str(), server.BoundPort(1),
                 host.c_str(), server.BoundPort(1), server::kDevAccount);
   std::fflush(stdout);
-  signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<server::AdminHandler> admin;
   std::unique_ptr<http::Server> admin_server;
   std::thread admin_thread;
-  if (admin_port >= 0) {
+  if (flags.admin_port >= 0) {
     admin = std::make_unique<server::AdminHandler>(std::move(admin_accounts));
     http::ServerOptions ao;
-    ao.host = admin_host;
-    ao.port = static_cast<uint16_t>(admin_port);
+    ao.host = flags.admin_host;
+    ao.port = static_cast<uint16_t>(flags.admin_port);
     ao.threads = 1;
+    ao.stop_on_signals = false;
     admin_server = std::make_unique<http::Server>(ao, admin.get());
     auto ap = admin_server->Listen();
     if (!ap.ok()) {
-      std::fprintf(stderr, "strata: admin: %s\n", ap.status().message().c_str());
+      Log("admin: " + ap.status().message());
       return 1;
     }
-    std::printf("strata admin on %s:%u (/metrics, /tier)\n", admin_host.c_str(), *ap);
+    std::printf("strata admin on %s:%u (/metrics, /tier)\n", flags.admin_host.c_str(), *ap);
     std::fflush(stdout);
     admin_thread = std::thread([&admin_server] { admin_server->Run(); });
   }
-  if (!schedulers.empty()) {
-    std::thread([usr1, &schedulers] {
-      while (true) {
-        int sig = 0;
-        if (sigwait(&usr1, &sig) == 0 && sig == SIGUSR1)
-          for (auto& s : schedulers) s->Trigger();
+
+  // SIGHUP: reload what can change without a restart (server/reload.h).
+  // Others register their hooks here.
+  server::ReloadHooks hooks;
+  std::atomic<int> drain_seconds{cfg.drain_seconds};
+  server::Config running = cfg;
+  auto reload = [&] {
+    if (flags.config_path.empty()) {
+      Log("SIGHUP: no --config file to reload");
+      return;
+    }
+    std::vector<std::string> errs;
+    server::Config next = server::ComposeConfig(flags, &errs);
+    if (errs.empty()) server::ValidateEnvironment(next, &errs);
+    if (errs.empty()) {
+      if (Status s = hooks.Check(next); !s.ok()) errs.push_back(s.message());
+    }
+    std::optional<server::ServedAccounts::Plan> plan;
+    if (errs.empty()) {
+      auto p = served.Prepare(running, next, *handler.accounts());
+      if (p.ok()) plan = std::move(*p);
+      else errs.push_back(p.status().message());
+    }
+    if (!errs.empty()) {
+      Log("reload of " + flags.config_path + " refused; the running configuration stays:");
+      for (const auto& e : errs) Log("  " + e);
+      return;
+    }
+    std::vector<std::string> restart = server::RestartOnlyChanges(running, next);
+    restart.insert(restart.end(), plan->needs_restart.begin(), plan->needs_restart.end());
+    handler.SetAccounts(plan->accounts);
+    served.Commit(*plan);
+    server::KeepRestartOnly(running, &next);
+    drain_seconds.store(next.drain_seconds);
+    hooks.Apply(next);
+    running = std::move(next);
+    std::string what;
+    for (const auto& c : plan->changes) what += (what.empty() ? "" : "; ") + c;
+    Log("reloaded " + flags.config_path + ": " + (what.empty() ? "no account changed" : what));
+    for (const auto& r : restart) Log("reload: " + r + " changed; needs a restart");
+  };
+
+  // The signal thread. It holds `life` while it acts, and main takes it
+  // before anything it uses goes.
+  std::mutex life;
+  bool over = false;
+  std::thread([&, sigs] {
+    int terms = 0;
+    while (true) {
+      int sig = 0;
+      if (sigwait(&sigs, &sig) != 0) continue;
+      std::lock_guard<std::mutex> g(life);
+      if (over) return;
+      if (sig == SIGUSR1) {
+        for (auto& s : schedulers) s->Trigger();
+      } else if (sig == SIGHUP) {
+        reload();
+      } else if (terms++ == 0) {
+        // Readiness goes false first, then the listeners close.
+        health.draining.store(true);
+        Log(std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": draining (at most " +
+            std::to_string(drain_seconds.load()) + " s; again to stop at once)");
+        server.Drain(drain_seconds.load());
+      } else {
+        Log("stopping now");
+        server.Stop();
       }
-    }).detach();
-  }
+    }
+  }).detach();
+
   // Uncommitted blocks expire 7 days after their blob's last Put Block;
   // sweep hourly (and once at start, in Store::Open). What gateways that
   // died on a shared root staged is removed within 10 s.
@@ -416,10 +323,53 @@ int main(int argc, char** argv) {
       t.join();
     }
   } join_sweeper{sweep_mu, sweep_cv, sweep_stop, sweeper};
+  health.serving.store(true);
   server.Run();
+  health.serving.store(false);
+  {
+    std::lock_guard<std::mutex> g(life);
+    over = true;  // the signal thread acts no more
+  }
   if (admin_server) {
     admin_server->Stop();
     admin_thread.join();
   }
   return 0;  // stop_tiers stops the tiers before the stores they move data of go
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"strata: Azure Blob Storage-compatible server for AI training clusters"};
+  app.set_version_flag("--version", VersionString(), "Print the version and exit");
+  app.require_subcommand(1);
+  server::ServeFlags flags;
+  CLI::App* serve = app.add_subcommand("serve", "Serve the Blob API");
+  server::AddServeFlags(serve, &flags);
+  server::TierCliOptions tier_cli;
+  CLI::App* tiercmd = app.add_subcommand("tier", "Capacity tier: status|offload|recall|verify PATH...");
+  tiercmd->add_option("verb", tier_cli.verb, "status | offload | recall | verify")->required();
+  tiercmd->add_option("paths", tier_cli.paths, "CONTAINER/BLOB or CONTAINER/PREFIX")->required();
+  tiercmd->add_option("--admin", tier_cli.admin, "The server's admin endpoint, http://HOST:PORT")
+      ->required();
+  tiercmd->add_option("--tier", tier_cli.tier, "offload: Cool | Cold | Archive")->capture_default_str();
+  tiercmd->add_option("--account", tier_cli.account, "An account other than the default");
+  tiercmd->add_option("--timeout", tier_cli.timeout_s, "Seconds to wait for offloads/recalls")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
+  tiercmd->add_flag("--no-wait{false}", tier_cli.wait, "Queue the moves and return");
+  CLI::App* routes = app.add_subcommand("routes", "Print the authorization table (JSON)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    // Usage errors exit 2, as configuration errors do.
+    int rc = app.exit(e);
+    return rc == 0 ? 0 : 2;
+  }
+  if (*tiercmd) return server::RunTierCli(tier_cli);
+  if (*routes) {
+    std::puts(api::AuthorizationTableJson().c_str());
+    return 0;
+  }
+  return Serve(flags);
 }
