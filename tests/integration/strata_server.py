@@ -51,8 +51,10 @@ class StrataServer(DevAccountEndpoint):
         self.port = None
 
     def start(self, timeout=20):
+        # --create-root: test roots (and the account roots of test configs)
+        # are often paths not made yet; a missing root is otherwise refused.
         args = [strata_binary(), "serve", "--host", "127.0.0.1", "--port", str(self.listen_port),
-                "--root", self.root] + self.extra_args
+                "--root", self.root, "--create-root"] + self.extra_args
         if self.config:
             args += ["--config", self.config]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -10,6 +10,7 @@ from strata_server import StrataServer, strata_binary
 
 def test_second_server_on_a_taken_port_is_refused(tmp_path):
     first = StrataServer(root=str(tmp_path / "a")).start()
+    (tmp_path / "b").mkdir()  # a missing root would be refused before the port is tried
     try:
         second = subprocess.run(
             [strata_binary(), "serve", "--host", "127.0.0.1", "--port", str(first.port),
