@@ -1162,3 +1162,27 @@ TEST_F(StoreTest, RemoteRefHookSeesReplacesAndDeletes) {
 
 }  // namespace
 }  // namespace strata::ns
+
+namespace strata::ns {
+namespace {
+
+// A root that does not exist (an unmounted shared file system) is refused
+// unless the server says to create it; nothing is created on refusal.
+TEST(StoreRootTest, MissingRootRefusedUnlessCreateRoot) {
+  TempDir dir;
+  std::string root = dir.path() + "/mnt/share";
+  Store refused(PosixFs(), root, false);
+  refused.SetCreateRoot(false);
+  Status s = refused.Open();
+  EXPECT_EQ(s.kind(), ErrorKind::kNotFound);
+  EXPECT_NE(s.message().find("does not exist"), std::string::npos);
+  struct stat st;
+  EXPECT_NE(::stat((dir.path() + "/mnt").c_str(), &st), 0);
+  Store created(PosixFs(), root, false);
+  created.SetCreateRoot(true);
+  EXPECT_TRUE(created.Open().ok());
+  EXPECT_EQ(::stat((root + "/.strata").c_str(), &st), 0);
+}
+
+}  // namespace
+}  // namespace strata::ns

@@ -40,13 +40,15 @@ class DevAccountEndpoint:
 
 
 class StrataServer(DevAccountEndpoint):
-    def __init__(self, root=None, extra_args=(), config=None, preexec_fn=None, port=0, env=None):
+    def __init__(self, root=None, extra_args=(), config=None, preexec_fn=None, port=0, env=None,
+                 create_root=True):
         self.root = root or tempfile.mkdtemp(prefix="strata-test-")
         self.listen_port = port  # 0: the server picks one (a restart may name the old one)
         self.env = env  # the child's environment (None: this one's)
         self.extra_args = list(extra_args)
         self.config = config
         self.preexec_fn = preexec_fn  # run in the child before exec (e.g. setrlimit)
+        self.create_root = create_root
         self.proc = None
         self.port = None
 
@@ -54,7 +56,7 @@ class StrataServer(DevAccountEndpoint):
         # --create-root: test roots (and the account roots of test configs)
         # are often paths not made yet; a missing root is otherwise refused.
         args = [strata_binary(), "serve", "--host", "127.0.0.1", "--port", str(self.listen_port),
-                "--root", self.root, "--create-root"] + self.extra_args
+                "--root", self.root] + (["--create-root"] if self.create_root else []) + self.extra_args
         if self.config:
             args += ["--config", self.config]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
