@@ -16,6 +16,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <functional>
 #include <mutex>
 #include <thread>
 
@@ -56,13 +57,52 @@ void Log(const std::string& line) {
   std::fflush(stderr);
 }
 
-int Serve(const server::ServeFlags& flags) {
-  // Every thread started from here on inherits this mask: only the signal
-  // thread below takes these signals.
+// The one thread that takes SIGTERM, SIGINT, SIGHUP and SIGUSR1 (every
+// other thread blocks them) and runs the action main() set, one signal at
+// a time; with none set (while starting), SIGTERM and SIGINT end the
+// process by their default action, the others are ignored. Process-lifetime state: the
+// thread may wake after main() returned.
+struct SignalState {
+  std::mutex mu;
+  std::function<void(int)> action;
+};
+SignalState& Signals() {
+  static SignalState* state = new SignalState;  // never destroyed
+  return *state;
+}
+
+void SetSignalAction(std::function<void(int)> action) {
+  std::lock_guard<std::mutex> g(Signals().mu);  // waits for an action running now
+  Signals().action = std::move(action);
+}
+
+void StartSignalThread() {
   sigset_t sigs;
   sigemptyset(&sigs);
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&sigs, s);
+  // Every thread started from here on inherits this mask.
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  std::thread([sigs] {
+    while (true) {
+      int sig = 0;
+      if (sigwait(&sigs, &sig) != 0) continue;
+      std::lock_guard<std::mutex> g(Signals().mu);
+      if (Signals().action) Signals().action(sig);
+      else if (sig == SIGTERM || sig == SIGINT) {
+        // Not serving yet: end as the signal's default action does.
+        signal(sig, SIG_DFL);
+        sigset_t one;
+        sigemptyset(&one);
+        sigaddset(&one, sig);
+        pthread_sigmask(SIG_UNBLOCK, &one, nullptr);
+        raise(sig);
+      }
+    }
+  }).detach();
+}
+
+int Serve(const server::ServeFlags& flags) {
+  StartSignalThread();
   signal(SIGPIPE, SIG_IGN);
 
   std::vector<std::string> errors;
@@ -264,33 +304,25 @@ int Serve(const server::ServeFlags& flags) {
     for (const auto& r : restart) Log("reload: " + r + " changed; needs a restart");
   };
 
-  // The signal thread. It holds `life` while it acts, and main takes it
-  // before anything it uses goes.
-  std::mutex life;
-  bool over = false;
-  std::thread([&, sigs] {
-    int terms = 0;
-    while (true) {
-      int sig = 0;
-      if (sigwait(&sigs, &sig) != 0) continue;
-      std::lock_guard<std::mutex> g(life);
-      if (over) return;
-      if (sig == SIGUSR1) {
-        for (auto& s : schedulers) s->Trigger();
-      } else if (sig == SIGHUP) {
-        reload();
-      } else if (terms++ == 0) {
-        // Readiness goes false first, then the listeners close.
-        health.draining.store(true);
-        Log(std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": draining (at most " +
-            std::to_string(drain_seconds.load()) + " s; again to stop at once)");
-        server.Drain(drain_seconds.load());
-      } else {
-        Log("stopping now");
-        server.Stop();
-      }
+  // From here on the signal thread acts on signals (before, SIGTERM and
+  // SIGINT end the process as their default action would).
+  int terms = 0;
+  SetSignalAction([&](int sig) {
+    if (sig == SIGUSR1) {
+      for (auto& s : schedulers) s->Trigger();
+    } else if (sig == SIGHUP) {
+      reload();
+    } else if (terms++ == 0) {
+      // Readiness goes false first, then the listeners close.
+      health.draining.store(true);
+      Log(std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": draining (at most " +
+          std::to_string(drain_seconds.load()) + " s; again to stop at once)");
+      server.Drain(drain_seconds.load());
+    } else {
+      Log("stopping now");
+      server.Stop();
     }
-  }).detach();
+  });
 
   // Uncommitted blocks expire 7 days after their blob's last Put Block;
   // sweep hourly (and once at start, in Store::Open). What gateways that
@@ -326,10 +358,7 @@ int Serve(const server::ServeFlags& flags) {
   health.serving.store(true);
   server.Run();
   health.serving.store(false);
-  {
-    std::lock_guard<std::mutex> g(life);
-    over = true;  // the signal thread acts no more
-  }
+  SetSignalAction([](int) {});  // stopping already; what the action used goes now
   if (admin_server) {
     admin_server->Stop();
     admin_thread.join();

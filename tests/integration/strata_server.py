@@ -96,8 +96,15 @@ class StrataServer(DevAccountEndpoint):
             try:
                 self.proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+                # SIGTERM drains (--drain-seconds): a request a test left in
+                # flight may hold it; a second signal stops at once, cleanly.
+                if sig in (signal.SIGTERM, signal.SIGINT):
+                    self.proc.send_signal(sig)
+                try:
+                    self.proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
         self._exited()
         if self.proc and self.proc.stdout:
             self.proc.stdout.close()
