@@ -33,7 +33,9 @@ class ObjectReader {
   ~ObjectReader() { Done(); }
 
   std::string Path(const std::string& key) const { return path_.empty() ? key : path_ + "." + key; }
-  void Error(const std::string& path, const std::string& why) { errors_->push_back(path + ": " + why); }
+  void Error(const std::string& path, const std::string& why) {
+    errors_->push_back(path + ": " + why);
+  }
 
   // The value of `key`, or null when absent (or when this is no object).
   const json* Get(const std::string& key) {
@@ -84,7 +86,8 @@ class ObjectReader {
                                        : v->get<int64_t>() >= lo && v->get<int64_t>() <= hi);
     if (ok) ok = v->get<int64_t>() >= lo;
     if (!ok) {
-      Error(Path(key), "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
+      Error(Path(key),
+            "must be an integer from " + std::to_string(lo) + " to " + std::to_string(hi));
       return false;
     }
     *out = static_cast<int>(v->get<int64_t>());
@@ -139,8 +142,8 @@ class ObjectReader {
   bool done_ = false;
 };
 
-void ParseContainers(const json& j, const std::string& path, std::map<std::string, ContainerEntry>* out,
-                     std::vector<std::string>* errors) {
+void ParseContainers(const json& j, const std::string& path,
+                     std::map<std::string, ContainerEntry>* out, std::vector<std::string>* errors) {
   if (!j.is_object()) {
     errors->push_back(path + ": must be an object of container names");
     return;
@@ -148,8 +151,9 @@ void ParseContainers(const json& j, const std::string& path, std::map<std::strin
   for (const auto& [name, v] : j.items()) {
     std::string p = path + "." + name;
     if (Status s = ns::ValidateContainerName(name); !s.ok() || name == "$root") {
-      errors->push_back(p + ": invalid container name (3 to 63 lowercase letters, digits and "
-                            "single hyphens, starting and ending with a letter or digit)");
+      errors->push_back(p +
+                        ": invalid container name (3 to 63 lowercase letters, digits and "
+                        "single hyphens, starting and ending with a letter or digit)");
       continue;
     }
     ContainerEntry e;
@@ -182,7 +186,8 @@ void ParseAccounts(const json& j, Config* cfg, std::vector<std::string>* errors)
     ObjectReader r(j[i], p, errors);
     if (r.Str("name", &ac.name)) {
       if (!ValidAccountName(ac.name)) {
-        r.Error(p + ".name", "must be 3 to 24 lowercase letters and digits (got \"" + ac.name + "\")");
+        r.Error(p + ".name",
+                "must be 3 to 24 lowercase letters and digits (got \"" + ac.name + "\")");
       } else if (auto it = seen.find(ac.name); it != seen.end()) {
         r.Error(p + ".name", "\"" + ac.name + "\" is already the name of accounts[" +
                                  std::to_string(it->second) + "]");
@@ -196,7 +201,8 @@ void ParseAccounts(const json& j, Config* cfg, std::vector<std::string>* errors)
     r.Base64Key("key2", &ac.key2_base64);
     r.AbsPath("root", &ac.root);
     r.Missing("root");
-    if (const json* c = r.Get("containers")) ParseContainers(*c, p + ".containers", &ac.containers, errors);
+    if (const json* c = r.Get("containers"))
+      ParseContainers(*c, p + ".containers", &ac.containers, errors);
     r.Done();
     cfg->accounts.push_back(std::move(ac));
   }
@@ -229,8 +235,10 @@ void ParseTier(const json& j, TierConfig* tc, std::vector<std::string>* errors) 
     }
   }
   if (const json* p = r.Get("policy")) {
-    if (!p->is_object()) r.Error("tier.policy", "must be a lifecycle management policy (a JSON object)");
-    else tc->policy_json = p->dump();
+    if (!p->is_object())
+      r.Error("tier.policy", "must be a lifecycle management policy (a JSON object)");
+    else
+      tc->policy_json = p->dump();
   }
   r.Int("interval", &tc->policy_interval_s, 1, 365 * 86400);
   r.Num("high_watermark", &tc->high_watermark, 0, 100);
@@ -255,8 +263,10 @@ void ParseCopySources(const json& j, tier::FetchPolicy* p, std::vector<std::stri
         bool ok = !h.empty() && h.find_first_of("/@:?# ") == std::string::npos &&
                   (h == "*" || h.find('*') == std::string::npos ||
                    (StartsWith(h, "*.") && h.find('*', 1) == std::string::npos && h.size() > 2));
-        if (!ok) r.Error(path, "'" + h + "' is not a host name, *.suffix or *");
-        else p->hosts.push_back(h);
+        if (!ok)
+          r.Error(path, "'" + h + "' is not a host name, *.suffix or *");
+        else
+          p->hosts.push_back(h);
       }
     }
   }
@@ -300,12 +310,15 @@ void ParseConfigJson(const std::string& text, Config* cfg, std::vector<std::stri
   r.Int("drain_seconds", &cfg->drain_seconds, 0, 86400);
   std::string d;
   if (r.Str("durability", &d)) {
-    if (d != "fsync" && d != "none") r.Error("durability", "must be \"fsync\" or \"none\"");
-    else cfg->fsync = d == "fsync";
+    if (d != "fsync" && d != "none")
+      r.Error("durability", "must be \"fsync\" or \"none\"");
+    else
+      cfg->fsync = d == "fsync";
   }
   r.Bool("single_gateway", &cfg->single_gateway);
   r.Int("threads", &cfg->threads, 0, 1024);
-  if (const json* c = r.Get("containers")) ParseContainers(*c, "containers", &cfg->dev_containers, errors);
+  if (const json* c = r.Get("containers"))
+    ParseContainers(*c, "containers", &cfg->dev_containers, errors);
   if (const json* a = r.Get("accounts")) ParseAccounts(*a, cfg, errors);
   if (const json* t = r.Get("tier")) ParseTier(*t, &cfg->tier, errors);
   if (const json* c = r.Get("copy_sources")) ParseCopySources(*c, &cfg->copy_sources, errors);
@@ -327,9 +340,11 @@ Status LoadConfigFile(const std::string& path, Config* cfg) {
 
 void ValidateConfig(const Config& cfg, std::vector<std::string>* errors) {
   auto err = [errors](const std::string& s) { errors->push_back(s); };
-  if (!IsIpAddress(cfg.host)) err("host (--host): must be an IPv4 or IPv6 address (got \"" + cfg.host + "\")");
+  if (!IsIpAddress(cfg.host))
+    err("host (--host): must be an IPv4 or IPv6 address (got \"" + cfg.host + "\")");
   if (cfg.port < 0 || cfg.port > 65535) err("port (--port): must be from 0 to 65535");
-  if (cfg.dfs_port < 0 || cfg.dfs_port > 65535) err("dfs_port (--dfs-port): must be from 0 to 65535");
+  if (cfg.dfs_port < 0 || cfg.dfs_port > 65535)
+    err("dfs_port (--dfs-port): must be from 0 to 65535");
   else if (cfg.dfs_port != 0 && cfg.dfs_port == cfg.port)
     err("dfs_port (--dfs-port): must be a free port other than --port");
   if (cfg.root.empty()) err("root (--root): must not be empty");
@@ -360,7 +375,8 @@ void ValidateConfig(const Config& cfg, std::vector<std::string>* errors) {
     err("tier.low_watermark (--tier-low-watermark): must be from 0 to 100");
   if (t.high_watermark > 0 && (t.low_watermark <= 0 || t.low_watermark >= t.high_watermark))
     err("tier.low_watermark (--tier-low-watermark): the low watermark must lie between 0 and the "
-        "high one (" + std::to_string(t.high_watermark) + ")");
+        "high one (" +
+        std::to_string(t.high_watermark) + ")");
   if (t.policy_interval_s < 1) err("tier.interval (--tier-interval): must be 1 or more");
   if (t.workers < 1) err("tier.workers (--tier-workers): must be 1 or more");
   if (!t.policy_json.empty()) {
@@ -388,7 +404,8 @@ std::vector<std::string> RestartOnlyChanges(const Config& a, const Config& b) {
   diff(t.pinned != u.pinned, "tier.pinned");
   diff(t.policy_json != u.policy_json, "tier.policy");
   diff(t.policy_interval_s != u.policy_interval_s, "tier.interval");
-  diff(t.high_watermark != u.high_watermark || t.low_watermark != u.low_watermark, "tier watermarks");
+  diff(t.high_watermark != u.high_watermark || t.low_watermark != u.low_watermark,
+       "tier watermarks");
   diff(t.capacity_bytes != u.capacity_bytes, "tier.capacity");
   diff(t.workers != u.workers, "tier.workers");
   diff(t.max_concurrency != u.max_concurrency, "tier.max_concurrency");
@@ -421,7 +438,8 @@ bool MayCreateRoot(const Config& cfg, const std::string& root) {
 void ValidateEnvironment(const Config& cfg, std::vector<std::string>* errors) {
   for (const auto& a : cfg.accounts) {
     struct stat st;
-    std::string who = a.name == kDevAccount && a.root == cfg.root ? "--root" : "account " + a.name + " root";
+    std::string who =
+        a.name == kDevAccount && a.root == cfg.root ? "--root" : "account " + a.name + " root";
     if (::stat(a.root.c_str(), &st) != 0) {
       if (!MayCreateRoot(cfg, a.root))
         errors->push_back(who + ": " + a.root +

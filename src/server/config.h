@@ -23,7 +23,7 @@ inline constexpr char kDevKey[] =
 
 // One entry of an account's "containers": a view and/or limits.
 struct ContainerEntry {
-  std::string path;        // non-empty: a view over this directory
+  std::string path;  // non-empty: a view over this directory
   bool read_only = false;
   uint64_t max_bytes = 0;  // 0: none
   uint64_t max_files = 0;  // 0: none
@@ -31,27 +31,28 @@ struct ContainerEntry {
 
 struct AccountConfig {
   std::string name;
-  std::string key_base64;   // key1
-  std::string key2_base64;  // key2 (rotation); "" when none
-  std::string root;  // the account's namespace root
+  std::string key_base64;                            // key1
+  std::string key2_base64;                           // key2 (rotation); "" when none
+  std::string root;                                  // the account's namespace root
   std::map<std::string, ContainerEntry> containers;  // by container name
 };
 
 // The capacity tier (DESIGN.md, "Capacity tier"); off when remote is empty.
 struct TierConfig {
-  std::string remote;      // container URL, with a SAS or with `key`
-  std::string remote_key;  // base64 account key for SharedKey
-  std::string prefix = "strata";  // remote names: PREFIX/CONTAINER/BLOB
+  std::string remote;               // container URL, with a SAS or with `key`
+  std::string remote_key;           // base64 account key for SharedKey
+  std::string prefix = "strata";    // remote names: PREFIX/CONTAINER/BLOB
   std::vector<std::string> pinned;  // "container/prefix": never moves
   std::string policy_json;          // an Azure lifecycle management policy
   int policy_interval_s = 3600;     // how often the policy and watermarks run
   double high_watermark = 0;        // percent of the file system used; 0: off
   double low_watermark = 0;
-  uint64_t capacity_bytes = 0;      // watermarks against this many bytes of blob data; 0: the file system
+  uint64_t capacity_bytes =
+      0;  // watermarks against this many bytes of blob data; 0: the file system
   int workers = 2;
   int max_concurrency = 8;
   uint64_t bandwidth_bytes_per_sec = 0;
-  double clock_offset_days = 0;     // tests: the policy's "now" runs ahead
+  double clock_offset_days = 0;  // tests: the policy's "now" runs ahead
   int retry_delay_ms = 2000;
 };
 

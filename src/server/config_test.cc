@@ -196,9 +196,12 @@ TEST(ReloadHooksTest, OneRefusalStopsEveryApply) {
   ReloadHooks hooks;
   int applied = 0;
   hooks.Add("first", nullptr, [&](const Config&) { ++applied; });
-  hooks.Add("rbac", [](const Config& c) {
-    return c.port == 1 ? Status(ErrorKind::kInvalidArgument, "bad roles") : Status::Ok();
-  }, [&](const Config&) { ++applied; });
+  hooks.Add(
+      "rbac",
+      [](const Config& c) {
+        return c.port == 1 ? Status(ErrorKind::kInvalidArgument, "bad roles") : Status::Ok();
+      },
+      [&](const Config&) { ++applied; });
   Config bad;
   bad.port = 1;
   Status s = hooks.Check(bad);

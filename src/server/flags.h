@@ -33,7 +33,8 @@ struct ServeFlags {
   uint64_t body_memory_mib = http::ServerOptions().body_memory_limit >> 20;
   // For each flag the file also sets: copies the flag's value over the
   // file's when the flag was given.
-  std::vector<std::pair<CLI::Option*, std::function<void(const Config& flags, Config* out)>>> overlays;
+  std::vector<std::pair<CLI::Option*, std::function<void(const Config& flags, Config* out)>>>
+      overlays;
 };
 
 // Declares the flags of `serve` on `app`, bound to *f (which outlives app).

@@ -232,36 +232,6 @@ int Serve(const server::ServeFlags& flags) {
     Log(port.status().message());
     return 1;
   }
-  std::string host = cfg.host.find(':') != std::string::npos ? "[" + cfg.host + "]" : cfg.host;
-  std::printf("strata listening on %s:%u (root %s)\n", host.c_str(), *port, cfg.root.c_str());
-  std::printf(
-      "Connection string: DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;"
-      "BlobEndpoint=http://%s:%u/%s;\n",
-      server::kDevAccount, server::kDevKey, host.c_str(), *port, server::kDevAccount);
-  if (cfg.dfs_port > 0)
-    std::printf("strata dfs endpoint on %s:%u (http://%s:%u/%s)\n", host.c_str(), server.BoundPort(1),
-                host.c_str(), server.BoundPort(1), server::kDevAccount);
-  std::fflush(stdout);
-  std::unique_ptr<server::AdminHandler> admin;
-  std::unique_ptr<http::Server> admin_server;
-  std::thread admin_thread;
-  if (flags.admin_port >= 0) {
-    admin = std::make_unique<server::AdminHandler>(std::move(admin_accounts));
-    http::ServerOptions ao;
-    ao.host = flags.admin_host;
-    ao.port = static_cast<uint16_t>(flags.admin_port);
-    ao.threads = 1;
-    ao.stop_on_signals = false;
-    admin_server = std::make_unique<http::Server>(ao, admin.get());
-    auto ap = admin_server->Listen();
-    if (!ap.ok()) {
-      Log("admin: " + ap.status().message());
-      return 1;
-    }
-    std::printf("strata admin on %s:%u (/metrics, /tier)\n", flags.admin_host.c_str(), *ap);
-    std::fflush(stdout);
-    admin_thread = std::thread([&admin_server] { admin_server->Run(); });
-  }
 
   // SIGHUP: reload what can change without a restart (server/reload.h).
   // Others register their hooks here.
@@ -323,6 +293,41 @@ int Serve(const server::ServeFlags& flags) {
       server.Stop();
     }
   });
+  // On every way out: the action uses what goes then.
+  struct IgnoreSignals {
+    ~IgnoreSignals() { SetSignalAction([](int) {}); }
+  } ignore_signals;
+
+  std::string host = cfg.host.find(':') != std::string::npos ? "[" + cfg.host + "]" : cfg.host;
+  std::printf("strata listening on %s:%u (root %s)\n", host.c_str(), *port, cfg.root.c_str());
+  std::printf(
+      "Connection string: DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;"
+      "BlobEndpoint=http://%s:%u/%s;\n",
+      server::kDevAccount, server::kDevKey, host.c_str(), *port, server::kDevAccount);
+  if (cfg.dfs_port > 0)
+    std::printf("strata dfs endpoint on %s:%u (http://%s:%u/%s)\n", host.c_str(), server.BoundPort(1),
+                host.c_str(), server.BoundPort(1), server::kDevAccount);
+  std::fflush(stdout);
+  std::unique_ptr<server::AdminHandler> admin;
+  std::unique_ptr<http::Server> admin_server;
+  std::thread admin_thread;
+  if (flags.admin_port >= 0) {
+    admin = std::make_unique<server::AdminHandler>(std::move(admin_accounts));
+    http::ServerOptions ao;
+    ao.host = flags.admin_host;
+    ao.port = static_cast<uint16_t>(flags.admin_port);
+    ao.threads = 1;
+    ao.stop_on_signals = false;
+    admin_server = std::make_unique<http::Server>(ao, admin.get());
+    auto ap = admin_server->Listen();
+    if (!ap.ok()) {
+      Log("admin: " + ap.status().message());
+      return 1;
+    }
+    std::printf("strata admin on %s:%u (/metrics, /tier)\n", flags.admin_host.c_str(), *ap);
+    std::fflush(stdout);
+    admin_thread = std::thread([&admin_server] { admin_server->Run(); });
+  }
 
   // Uncommitted blocks expire 7 days after their blob's last Put Block;
   // sweep hourly (and once at start, in Store::Open). What gateways that

@@ -24,7 +24,8 @@ bool SameContainers(const std::map<std::string, ContainerEntry>& a,
 
 }  // namespace
 
-Result<std::shared_ptr<ns::Store>> ServedAccounts::OpenStore(const Config& cfg, const AccountConfig& ac) {
+Result<std::shared_ptr<ns::Store>> ServedAccounts::OpenStore(const Config& cfg,
+                                                             const AccountConfig& ac) {
   auto store = std::make_shared<ns::Store>(PosixFs(), ac.root, cfg.fsync);
   for (const auto& [name, entry] : ac.containers) {
     ns::ContainerConfig cc;
@@ -32,8 +33,8 @@ Result<std::shared_ptr<ns::Store>> ServedAccounts::OpenStore(const Config& cfg, 
       // The view's own path may pass through symlinks; what it names is fixed now.
       char* real = ::realpath(entry.path.c_str(), nullptr);
       if (!real)
-        return Status(ErrorKind::kNotFound, "account " + ac.name + ", view " + name +
-                                                ": cannot resolve " + entry.path);
+        return Status(ErrorKind::kNotFound,
+                      "account " + ac.name + ", view " + name + ": cannot resolve " + entry.path);
       cc.dir = real;
       std::free(real);
     }
@@ -50,7 +51,8 @@ Result<std::shared_ptr<ns::Store>> ServedAccounts::OpenStore(const Config& cfg, 
   return store;
 }
 
-static std::shared_ptr<api::Account> NewAccount(const AccountConfig& ac, std::shared_ptr<ns::Store> store) {
+static std::shared_ptr<api::Account> NewAccount(const AccountConfig& ac,
+                                                std::shared_ptr<ns::Store> store) {
   auto a = std::make_shared<api::Account>();
   a->name = ac.name;
   a->key = *Base64Decode(ac.key_base64);
@@ -132,8 +134,10 @@ Result<ServedAccounts::Plan> ServedAccounts::Prepare(const Config& running, cons
     auto it = std::find_if(plan.accounts.begin(), plan.accounts.end(),
                            [&](const auto& a) { return a->name == def->name; });
     std::shared_ptr<api::Account> keep = it != plan.accounts.end() ? *it : def;
-    if (it != plan.accounts.end()) plan.accounts.erase(it);
-    else std::erase(plan.changes, "account " + def->name + " removed");
+    if (it != plan.accounts.end())
+      plan.accounts.erase(it);
+    else
+      std::erase(plan.changes, "account " + def->name + " removed");
     plan.accounts.insert(plan.accounts.begin(), keep);
     plan.needs_restart.push_back("the default account (the first): still " + def->name);
   }

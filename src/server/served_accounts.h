@@ -41,9 +41,9 @@ class ServedAccounts {
 
   // What a reload to `cfg` does, against the accounts now served.
   struct Plan {
-    api::Api::AccountList accounts;               // the new list
-    std::vector<std::string> changes;             // "account x added", ...
-    std::vector<std::string> needs_restart;       // what changed but cannot apply
+    api::Api::AccountList accounts;          // the new list
+    std::vector<std::string> changes;        // "account x added", ...
+    std::vector<std::string> needs_restart;  // what changed but cannot apply
     struct NewStore {
       AccountConfig cfg;
       std::shared_ptr<ns::Store> store;
