@@ -266,6 +266,25 @@ TEST(ServedAccountsTest, ReloadAddsRemovesAndRotatesWithoutTouchingServedObjects
   EXPECT_EQ(plan3->accounts[0]->name, kDevAccount);
   EXPECT_FALSE(plan3->needs_restart.empty());
 
+  // An account removed and added back gets its store and tier back.
+  auto* fake_tier = reinterpret_cast<tier::CapacityTier*>(0x1000);
+  plan->accounts[1]->tier = fake_tier;
+  Config without = next;
+  without.accounts.erase(without.accounts.begin() + 1);
+  auto removed = served.Prepare(next, without, plan->accounts);
+  ASSERT_TRUE(removed.ok());
+  served.Commit(*removed);
+  auto back = served.Prepare(without, next, removed->accounts);
+  ASSERT_TRUE(back.ok());
+  auto again = std::find_if(back->accounts.begin(), back->accounts.end(),
+                            [](const auto& a) { return a->name == "acct1"; });
+  ASSERT_NE(again, back->accounts.end());
+  EXPECT_EQ((*again)->tier, fake_tier);
+  EXPECT_EQ((*again)->store, old_acct1->store);
+  EXPECT_TRUE(back->opened.empty());
+  EXPECT_EQ(back->changes, (std::vector<std::string>{"account acct1 added"}));
+  plan->accounts[1]->tier = nullptr;
+
   // A new account whose root is missing (no create_root) fails the plan.
   Config fifth = next;
   fifth.create_root = false;

@@ -70,7 +70,7 @@ Result<api::Api::AccountList> ServedAccounts::Open(const Config& cfg) {
     a->fetcher = opt_.fetcher;
     a->rehydrate_delay = opt_.rehydrate_delay;
     a->copies = opt_.copies;
-    stores_[ac.name] = Opened{*store, ac};
+    stores_[ac.name] = Opened{*store, ac, a};
     list.push_back(std::move(a));
   }
   return list;
@@ -100,30 +100,33 @@ Result<ServedAccounts::Plan> ServedAccounts::Prepare(const Config& running, cons
       store = *opened;
       plan.opened.push_back({ac, store});
     }
-    std::shared_ptr<api::Account> a;
-    if (cur != current.end()) {
-      const api::Account& old = *cur->second;
-      auto fresh = NewAccount(ac, store);
-      if (fresh->key == old.key && fresh->key2 == old.key2) {
-        a = cur->second;  // unchanged: the same object
-      } else {
-        fresh->tier = old.tier;
-        fresh->copies = old.copies;
-        fresh->fetcher = old.fetcher;
-        fresh->rehydrate_delay = old.rehydrate_delay;
-        a = std::move(fresh);
-        plan.changes.push_back("account " + ac.name + ": keys changed");
-      }
-      current.erase(cur);
+    // The account's last version (served now, or before its removal)
+    // lends the new one its tier, copy runner and settings.
+    std::shared_ptr<api::Account> base = cur != current.end()     ? cur->second
+                                         : known != stores_.end() ? known->second.last
+                                                                  : nullptr;
+    std::shared_ptr<api::Account> a = NewAccount(ac, store);
+    if (base) {
+      a->tier = base->tier;
+      a->copies = base->copies;
+      a->fetcher = base->fetcher;
+      a->rehydrate_delay = base->rehydrate_delay;
     } else {
-      a = NewAccount(ac, store);
       a->fetcher = opt_.fetcher;
       a->rehydrate_delay = opt_.rehydrate_delay;
       a->copies = opt_.copies;
       // The capacity tier of an account comes with a restart.
       if (!running.tier.remote.empty())
         plan.needs_restart.push_back("account " + ac.name + ": its capacity tier");
+    }
+    if (cur == current.end()) {
       plan.changes.push_back("account " + ac.name + " added");
+    } else {
+      if (a->key == base->key && a->key2 == base->key2)
+        a = base;  // unchanged: the same object
+      else
+        plan.changes.push_back("account " + ac.name + ": keys changed");
+      current.erase(cur);
     }
     plan.accounts.push_back(std::move(a));
   }
@@ -146,9 +149,10 @@ Result<ServedAccounts::Plan> ServedAccounts::Prepare(const Config& running, cons
 
 void ServedAccounts::Commit(const Plan& plan) {
   for (const auto& n : plan.opened) {
-    stores_[n.cfg.name] = Opened{n.store, n.cfg};
+    stores_[n.cfg.name] = Opened{n.store, n.cfg, nullptr};
     if (opt_.copies) opt_.copies->AddStore(n.store.get());
   }
+  for (const auto& a : plan.accounts) stores_[a->name].last = a;
 }
 
 std::vector<ns::Store*> ServedAccounts::AllStores() const {

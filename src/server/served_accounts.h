@@ -64,6 +64,8 @@ class ServedAccounts {
   struct Opened {
     std::shared_ptr<ns::Store> store;
     AccountConfig cfg;  // as opened: root and containers stay
+    // The account's latest version (what a reload that adds it back builds on).
+    std::shared_ptr<api::Account> last;
   };
   Result<std::shared_ptr<ns::Store>> OpenStore(const Config& cfg, const AccountConfig& ac);
 
