@@ -10,6 +10,68 @@
 namespace strata::server {
 
 namespace {
+Status ParseEntra(const nlohmann::json& j, const std::string& where, std::optional<EntraConfig>* out) {
+  auto bad = [&where](const std::string& why) {
+    return Status(ErrorKind::kInvalidArgument, where + ": " + why);
+  };
+  if (!j.is_object()) return bad("must be an object");
+  EntraConfig e;
+  auto strings = [](const nlohmann::json& v) { return v.get<std::vector<std::string>>(); };
+  for (const auto& [key, val] : j.items()) {
+    if (key == "tenant") {
+      e.tenant = val.get<std::string>();
+    } else if (key == "issuers") {
+      e.issuers = strings(val);
+    } else if (key == "audiences") {
+      e.audiences = strings(val);
+    } else if (key == "jwks") {
+      e.jwks = val.get<std::string>();
+    } else if (key == "openid_config") {
+      e.openid_config = val.get<std::string>();
+    } else if (key == "superusers") {
+      e.superusers = strings(val);
+    } else if (key == "allow_http") {
+      e.allow_http = val.get<bool>();
+    } else if (key == "clock_skew_s" || key == "jwks_min_reload_s" || key == "jwks_max_age_s") {
+      int v = val.get<int>();
+      if (v < 0 || v > 86400) return bad(key + " must be 0 to 86400");
+      (key == "clock_skew_s" ? e.clock_skew_s
+       : key == "jwks_min_reload_s" ? e.jwks_min_reload_s : e.jwks_max_age_s) = v;
+    } else if (key == "rbac") {
+      if (!val.is_array()) return bad("rbac must be an array");
+      for (const auto& r : val) {
+        if (!r.is_object()) return bad("rbac entries must be objects");
+        EntraConfig::Assignment a;
+        for (const auto& [rk, rv] : r.items()) {
+          if (rk != "principal" && rk != "role" && rk != "scope") return bad("rbac: unknown key " + rk);
+        }
+        a.principal = r.at("principal").get<std::string>();
+        a.role = r.at("role").get<std::string>();
+        std::string scope = r.contains("scope") ? r["scope"].get<std::string>() : "account";
+        if (a.principal.empty()) return bad("rbac: principal is empty");
+        if (a.role != "Storage Blob Data Reader" && a.role != "Storage Blob Data Contributor" &&
+            a.role != "Storage Blob Data Owner")
+          return bad("rbac: role '" + a.role +
+                     "' is not Storage Blob Data Reader, Contributor or Owner");
+        if (scope != "account") {
+          if (!StartsWith(scope, "container/") ||
+              !ns::ValidateContainerName(scope.substr(10)).ok())
+            return bad("rbac: scope '" + scope + "' is not account or container/NAME");
+          a.container = scope.substr(10);
+        }
+        e.rbac.push_back(std::move(a));
+      }
+    } else {
+      return bad("unknown key " + key);
+    }
+  }
+  if (e.tenant.empty() || e.tenant.find_first_of("/?#@: ") != std::string::npos)
+    return bad("tenant is required (a tenant id)");
+  if (e.jwks.empty() == e.openid_config.empty()) return bad("name one of jwks and openid_config");
+  *out = std::move(e);
+  return Status::Ok();
+}
+
 Status ParseContainers(const nlohmann::json& j, std::map<std::string, ContainerEntry>* out) {
   if (!j.is_object()) return Status(ErrorKind::kInvalidArgument, "containers must be an object");
   for (const auto& [name, v] : j.items()) {
@@ -73,6 +135,8 @@ Status LoadConfigFile(const std::string& path, Config* cfg) {
             return Status(ErrorKind::kInvalidArgument, "account " + ac.name + ": key2 is not base64");
         }
         if (a.contains("containers")) STRATA_RETURN_IF_ERROR(ParseContainers(a["containers"], &ac.containers));
+        if (a.contains("entra"))
+          STRATA_RETURN_IF_ERROR(ParseEntra(a["entra"], "account " + ac.name + ": entra", &ac.entra));
         if (!Base64Decode(ac.key_base64))
           return Status(ErrorKind::kInvalidArgument, "account " + ac.name + ": key is not base64");
         if (ac.name.size() < 3 || ac.name.size() > 24)
@@ -84,6 +148,7 @@ Status LoadConfigFile(const std::string& path, Config* cfg) {
         cfg->accounts.push_back(std::move(ac));
       }
     }
+    if (j.contains("entra")) STRATA_RETURN_IF_ERROR(ParseEntra(j["entra"], "entra", &cfg->entra));
     if (j.contains("tier")) {
       const auto& t = j["tier"];
       TierConfig& tc = cfg->tier;

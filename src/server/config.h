@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,12 +24,31 @@ struct ContainerEntry {
   uint64_t max_files = 0;  // 0: none
 };
 
+// Microsoft Entra ID for an account (server/entra_keys.h builds it).
+struct EntraConfig {
+  std::string tenant;                  // required
+  std::vector<std::string> issuers;    // empty: the tenant's v1 and v2 issuers
+  std::vector<std::string> audiences;  // besides https://storage.azure.com[/] and the account URLs
+  std::string jwks;                    // a JWKS file, or
+  std::string openid_config;           // an OpenID configuration file or loopback URL (jwks_uri)
+  struct Assignment {
+    std::string principal, role, container;  // container "": account scope
+  };
+  std::vector<Assignment> rbac;
+  std::vector<std::string> superusers;
+  bool allow_http = false;
+  int clock_skew_s = 300;
+  int jwks_min_reload_s = 10;
+  int jwks_max_age_s = 3600;
+};
+
 struct AccountConfig {
   std::string name;
   std::string key_base64;   // key1
   std::string key2_base64;  // key2 (rotation); "" when none
   std::string root;  // the account's namespace root
   std::map<std::string, ContainerEntry> containers;  // by container name
+  std::optional<EntraConfig> entra;  // none: the top-level "entra", if any
 };
 
 // The capacity tier (DESIGN.md, "Capacity tier"); off when remote is empty.
@@ -66,6 +86,8 @@ struct Config {
   TierConfig tier;
   // Copy sources on other hosts (From-URL copies): off while hosts is empty.
   tier::FetchPolicy copy_sources;
+  // Microsoft Entra ID for every account that names none of its own.
+  std::optional<EntraConfig> entra;
 };
 
 // Reads a JSON config file over `cfg`:
@@ -94,6 +116,13 @@ struct Config {
 // "copy_sources" lets From-URL copies read other hosts (tier/url_fetch.h):
 // host patterns ("name", "*.suffix", "*"); loopback and private addresses
 // only with allow_private; the time limits in seconds.
+// "entra" (top level: every account without its own; or in an account):
+//   {"tenant": "TENANT", "issuers": [...], "audiences": [...],
+//    "jwks": "/path/keys.json" | "openid_config": "/path" | "http://127.0.0.1:PORT/...",
+//    "rbac": [{"principal": "<oid|appid|group>", "role": "Storage Blob Data Reader",
+//              "scope": "account" | "container/NAME"}],
+//    "superusers": ["<oid|appid|group>"], "allow_http": false,
+//    "clock_skew_s": 300, "jwks_min_reload_s": 10, "jwks_max_age_s": 3600}
 Status LoadConfigFile(const std::string& path, Config* cfg);
 
 // Adds the development account at cfg->root unless an account of that name

@@ -15,6 +15,7 @@
 #include "api/copy_jobs.h"
 #include "common/strings.h"
 #include "http/server.h"
+#include "server/entra_keys.h"
 #include "server/admin.h"
 #include "server/config.h"
 #include "server/tier_cli.h"
@@ -153,6 +154,7 @@ int main(int argc, char** argv) {
     cfg.accounts = file_cfg.accounts;
     cfg.dev_containers = file_cfg.dev_containers;
     cfg.copy_sources = file_cfg.copy_sources;
+    cfg.entra = file_cfg.entra;
     // Tier settings: the file's, except those given as flags.
     server::TierConfig t = file_cfg.tier;
     if (serve->count("--tier-remote")) t.remote = cfg.tier.remote;
@@ -197,6 +199,7 @@ int main(int argc, char** argv) {
   std::vector<std::unique_ptr<api::Account>> accounts;
   for (const auto& ac : cfg.accounts) {
     auto a = std::make_unique<api::Account>();
+    if (ac.entra || cfg.entra) a->entra = server::BuildEntraAccess(ac.entra ? *ac.entra : *cfg.entra, ac.name);
     a->fetcher = fetcher.get();
     a->name = ac.name;
     a->key = *Base64Decode(ac.key_base64);
