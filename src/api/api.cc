@@ -186,7 +186,7 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
       colon == std::string_view::npos || host.back() == ']' ? host : host.substr(0, colon);
   Account* acct = nullptr;
   bool path_style = true;
-  bool dfs_endpoint = req.listener == dfs_listener_;
+  bool dfs_endpoint = IsDfsListener(req.listener);
   size_t dot = host_name.find('.');
   if (dot != std::string_view::npos) {
     std::string_view label = host_name.substr(0, dot);
@@ -509,7 +509,7 @@ http::Response Api::Fail(http::Failure kind, const http::Request* req, const Sta
     default: r = ErrorResponse(AzError::kInvalidInput, "The request is malformed: " + detail.message()); break;
   }
   r.close = true;
-  if (req && req->listener == dfs_listener_) dfs::ToJson(*req, r);  // the dfs port's errors
+  if (req && IsDfsListener(req->listener)) dfs::ToJson(*req, r);  // the dfs port's errors
   Stamp(req, r);
   return r;
 }

@@ -18,6 +18,7 @@
 
 #include "common/status.h"
 #include "http/message.h"
+#include "http/tls.h"
 
 namespace strata::http {
 
@@ -81,6 +82,13 @@ struct ServerOptions {
   // reading its socket (back-pressure) until others give memory back, or
   // fails with kBusy after io_timeout_s.
   uint64_t body_memory_limit = 128ull << 20;
+  // The listeners (numbered as Request::listener) that speak HTTPS with
+  // `tls`; the others speak plain HTTP. The same limits hold on both: the
+  // TLS handshake must end within header_timeout_s of the accept. A
+  // request says whether it came over TLS (Request::https).
+  // REQUIRES: tls set when tls_listeners is not empty.
+  std::vector<int> tls_listeners;
+  std::shared_ptr<const TlsContext> tls;
 };
 
 class Server {

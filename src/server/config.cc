@@ -112,6 +112,10 @@ Status LoadConfigFile(const std::string& path, Config* cfg) {
     if (j.contains("host")) cfg->host = j["host"].get<std::string>();
     if (j.contains("port")) cfg->port = j["port"].get<int>();
     if (j.contains("dfs_port")) cfg->dfs_port = j["dfs_port"].get<int>();
+    if (j.contains("cert")) cfg->tls_cert = j["cert"].get<std::string>();
+    if (j.contains("key")) cfg->tls_key = j["key"].get<std::string>();
+    if (j.contains("tls_port")) cfg->tls_port = j["tls_port"].get<int>();
+    if (j.contains("dfs_tls_port")) cfg->dfs_tls_port = j["dfs_tls_port"].get<int>();
     if (j.contains("root")) cfg->root = j["root"].get<std::string>();
     if (j.contains("threads")) cfg->threads = j["threads"].get<int>();
     if (j.contains("durability")) {

@@ -75,6 +75,14 @@ struct Config {
   // The dfs endpoint's own listener on `host` (0: none); the shared port
   // serves dfs requests too, told apart by their query.
   int dfs_port = 0;
+  // HTTPS (PEM files). With both set and tls_port < 0, the listeners of
+  // `port` and `dfs_port` speak HTTPS instead of HTTP; with tls_port >= 0
+  // (0 picks one) they stay HTTP and HTTPS listens on tls_port, and on
+  // dfs_tls_port (0: none) for the dfs endpoint.
+  std::string tls_cert;
+  std::string tls_key;
+  int tls_port = -1;
+  int dfs_tls_port = 0;
   std::string root = "./data";
   bool fsync = true;
   // The operator says this is the only gateway on its roots: no file locks.
@@ -92,6 +100,7 @@ struct Config {
 
 // Reads a JSON config file over `cfg`:
 //   {"host": "...", "port": 10000, "dfs_port": 0, "root": "...",
+//    "cert": "server.pem", "key": "server.key", "tls_port": 10443, "dfs_tls_port": 0,
 //    "durability": "fsync"|"none",
 //    "single_gateway": false,
 //    "threads": 2,

@@ -38,6 +38,14 @@ int main(int argc, char** argv) {
                     "Port of the dfs endpoint of its own, path-style URLs (0: none; the main port "
                     "serves dfs requests too)")
       ->capture_default_str();
+  serve->add_option("--cert", cfg.tls_cert,
+                    "PEM certificate chain: serve HTTPS (on --port and --dfs-port, or on --tls-port "
+                    "and --dfs-tls-port when given)");
+  serve->add_option("--key", cfg.tls_key, "PEM private key of --cert");
+  serve->add_option("--tls-port", cfg.tls_port,
+                    "Port of HTTPS beside plain HTTP on --port (0 picks one; needs --cert/--key)");
+  serve->add_option("--dfs-tls-port", cfg.dfs_tls_port,
+                    "Port of an HTTPS dfs endpoint beside --dfs-port (0: none; needs --tls-port)");
   serve->add_option("--root", cfg.root, "Namespace root of the default account")->capture_default_str();
   serve->add_option("--durability", durability, "fsync (default) or none");
   serve->add_flag("--single-gateway", cfg.single_gateway,
@@ -147,6 +155,10 @@ int main(int argc, char** argv) {
     if (serve->count("--host") == 0) cfg.host = file_cfg.host;
     if (serve->count("--port") == 0) cfg.port = file_cfg.port;
     if (serve->count("--dfs-port") == 0) cfg.dfs_port = file_cfg.dfs_port;
+    if (serve->count("--cert") == 0) cfg.tls_cert = file_cfg.tls_cert;
+    if (serve->count("--key") == 0) cfg.tls_key = file_cfg.tls_key;
+    if (serve->count("--tls-port") == 0) cfg.tls_port = file_cfg.tls_port;
+    if (serve->count("--dfs-tls-port") == 0) cfg.dfs_tls_port = file_cfg.dfs_tls_port;
     if (serve->count("--root") == 0) cfg.root = file_cfg.root;
     if (serve->count("--threads") == 0) cfg.threads = file_cfg.threads;
     cfg.fsync = file_cfg.fsync;
@@ -190,6 +202,36 @@ int main(int argc, char** argv) {
   if (cfg.dfs_port < 0 || cfg.dfs_port > 65535 || (cfg.dfs_port != 0 && cfg.dfs_port == cfg.port)) {
     std::fprintf(stderr, "strata: --dfs-port must be a free port other than --port\n");
     return 2;
+  }
+  // HTTPS: the certificate is checked now, before anything else starts.
+  std::shared_ptr<http::TlsContext> tls;
+  {
+    bool https = !cfg.tls_cert.empty() || !cfg.tls_key.empty();
+    auto refuse = [](const char* why) {
+      std::fprintf(stderr, "strata: %s\n", why);
+      return 2;
+    };
+    if (https && (cfg.tls_cert.empty() || cfg.tls_key.empty()))
+      return refuse("HTTPS needs both --cert and --key");
+    if (!https && (cfg.tls_port >= 0 || cfg.dfs_tls_port != 0))
+      return refuse("--tls-port and --dfs-tls-port need --cert and --key");
+    if (cfg.tls_port > 65535 || cfg.dfs_tls_port < 0 || cfg.dfs_tls_port > 65535)
+      return refuse("--tls-port and --dfs-tls-port must be ports");
+    if (cfg.dfs_tls_port != 0 && cfg.tls_port < 0)
+      return refuse("--dfs-tls-port needs --tls-port (without it --dfs-port serves HTTPS)");
+    std::vector<int> ports = {cfg.port, cfg.dfs_port, cfg.tls_port, cfg.dfs_tls_port};
+    for (size_t i = 0; i < ports.size(); ++i)
+      for (size_t j = i + 1; j < ports.size(); ++j)
+        if (ports[i] > 0 && ports[i] == ports[j])
+          return refuse("--port, --dfs-port, --tls-port and --dfs-tls-port must differ");
+    if (https) {
+      auto t = http::TlsContext::Load(cfg.tls_cert, cfg.tls_key);
+      if (!t.ok()) {
+        std::fprintf(stderr, "strata: %s\n", t.status().message().c_str());
+        return 2;
+      }
+      tls = std::move(*t);
+    }
   }
   server::AddDefaultAccount(&cfg);
 
@@ -332,10 +374,31 @@ int main(int argc, char** argv) {
   http::ServerOptions opt;
   opt.host = cfg.host;
   opt.port = static_cast<uint16_t>(cfg.port);
-  if (cfg.dfs_port > 0) {
-    opt.extra_ports.push_back(static_cast<uint16_t>(cfg.dfs_port));
-    handler.ServeDfsEndpointOn(1);
+  // Listeners: 0 is --port; then --tls-port, --dfs-port, --dfs-tls-port
+  // as configured. Without --tls-port, HTTPS replaces HTTP on --port and
+  // --dfs-port (as Azurite does with --cert).
+  bool https_beside = tls && cfg.tls_port >= 0;
+  int tls_listener = -1, dfs_listener = -1, dfs_tls_listener = -1;
+  auto add_listener = [&opt](int port) {
+    opt.extra_ports.push_back(static_cast<uint16_t>(port));
+    return static_cast<int>(opt.extra_ports.size());
+  };
+  if (tls && !https_beside) opt.tls_listeners.push_back(0);
+  if (https_beside) {
+    tls_listener = add_listener(cfg.tls_port);
+    opt.tls_listeners.push_back(tls_listener);
   }
+  if (cfg.dfs_port > 0) {
+    dfs_listener = add_listener(cfg.dfs_port);
+    handler.ServeDfsEndpointOn(dfs_listener);
+    if (tls && !https_beside) opt.tls_listeners.push_back(dfs_listener);
+  }
+  if (cfg.dfs_tls_port > 0) {
+    dfs_tls_listener = add_listener(cfg.dfs_tls_port);
+    handler.ServeDfsEndpointOn(dfs_tls_listener);
+    opt.tls_listeners.push_back(dfs_tls_listener);
+  }
+  opt.tls = tls;
   opt.threads = cfg.threads;
   opt.worker_threads = worker_threads;
   if (io_timeout_s > 0) opt.io_timeout_s = io_timeout_s;
@@ -350,14 +413,26 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::string host = cfg.host.find(':') != std::string::npos ? "[" + cfg.host + "]" : cfg.host;
-  std::printf("strata listening on %s:%u (root %s)\n", host.c_str(), *port, cfg.root.c_str());
+  const char* scheme = tls && !https_beside ? "https" : "http";
+  std::printf("strata listening on %s:%u (root %s%s)\n", host.c_str(), *port, cfg.root.c_str(),
+              tls && !https_beside ? ", https" : "");
   std::printf(
-      "Connection string: DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;"
-      "BlobEndpoint=http://%s:%u/%s;\n",
-      server::kDevAccount, server::kDevKey, host.c_str(), *port, server::kDevAccount);
-  if (cfg.dfs_port > 0)
-    std::printf("strata dfs endpoint on %s:%u (http://%s:%u/%s)\n", host.c_str(), server.BoundPort(1),
-                host.c_str(), server.BoundPort(1), server::kDevAccount);
+      "Connection string: DefaultEndpointsProtocol=%s;AccountName=%s;AccountKey=%s;"
+      "BlobEndpoint=%s://%s:%u/%s;\n",
+      scheme, server::kDevAccount, server::kDevKey, scheme, host.c_str(), *port,
+      server::kDevAccount);
+  if (tls_listener > 0)
+    std::printf("strata https on %s:%u (https://%s:%u/%s)\n", host.c_str(),
+                server.BoundPort(tls_listener), host.c_str(), server.BoundPort(tls_listener),
+                server::kDevAccount);
+  if (dfs_listener > 0)
+    std::printf("strata dfs endpoint on %s:%u (%s://%s:%u/%s)\n", host.c_str(),
+                server.BoundPort(dfs_listener), scheme, host.c_str(),
+                server.BoundPort(dfs_listener), server::kDevAccount);
+  if (dfs_tls_listener > 0)
+    std::printf("strata https dfs endpoint on %s:%u (https://%s:%u/%s)\n", host.c_str(),
+                server.BoundPort(dfs_tls_listener), host.c_str(),
+                server.BoundPort(dfs_tls_listener), server::kDevAccount);
   std::fflush(stdout);
   signal(SIGPIPE, SIG_IGN);
   std::unique_ptr<server::AdminHandler> admin;
