@@ -403,3 +403,21 @@ def test_Entra_nodeSdkWithGetTokenAndUserDelegationSas(entra, tmp_path):
         os.unlink(script)
     assert p.returncode == 0, (p.stdout + p.stderr)[-4000:]
     assert "node ok" in p.stdout
+
+
+def test_Entra_dfsPathCreatedWithATokenIsOwnedByItsPrincipal(entra):
+    s, issuer, _, _ = entra
+    r = raw(s, issuer.mint(WRITER), method="PUT", path="/wcon/owned-dir?resource=directory")
+    assert r.status_code == 201, r.text
+    r = raw(s, issuer.mint(WRITER), method="HEAD", path="/wcon/owned-dir?action=getAccessControl")
+    assert r.status_code == 200, r.headers
+    assert r.headers["x-ms-owner"] == WRITER
+    # A Contributor may not change ACLs (Owner may), as the role says.
+    r = raw(s, issuer.mint(WRITER), method="PATCH",
+            path="/wcon/owned-dir?action=setAccessControl",
+            headers={"x-ms-acl": "user::rwx,group::r-x,other::---"})
+    assert r.status_code == 403, r.text
+    assert r.headers["x-ms-error-code"] == "AuthorizationPermissionMismatch"
+    r = raw(s, issuer.mint(OWNER), method="PATCH", path="/wcon/owned-dir?action=setAccessControl",
+            headers={"x-ms-acl": "user::rwx,group::r-x,other::---"})
+    assert r.status_code == 200, r.text
