@@ -5,6 +5,7 @@
 // parsed token is RS256; a token this target signed verifies with its key;
 // base64url round-trips.
 #include <openssl/evp.h>
+#include <openssl/rsa.h>
 
 #include <cstddef>
 #include <cstdint>

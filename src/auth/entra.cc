@@ -27,7 +27,7 @@ const char* RoleName(Role r) {
 const char* RoleLetters(Role r) {
   switch (r) {
     case Role::kNone: return "";
-    case Role::kReader: return "rl";
+    case Role::kReader: return "rle";
     case Role::kContributor: return "racwdxltfme";
     case Role::kOwner: return "racwdxyltfmeopi";
   }

@@ -25,7 +25,8 @@ enum class Role { kNone = 0, kReader = 1, kContributor = 2, kOwner = 3 };
 std::optional<Role> ParseRole(std::string_view name);
 const char* RoleName(Role r);
 // The SAS permission letters a role grants (the route table's demands are
-// written in them): Reader "rl", Contributor adds writes and deletes, Owner
+// written in them): Reader "rle" (read, list, get ACL), Contributor adds
+// writes, deletes, tags and moves ("racwdxltfme"), Owner
 // everything, ACLs and ownership (p, o) included.
 const char* RoleLetters(Role r);
 

@@ -412,6 +412,9 @@ def test_Entra_dfsPathCreatedWithATokenIsOwnedByItsPrincipal(entra):
     r = raw(s, issuer.mint(WRITER), method="HEAD", path="/wcon/owned-dir?action=getAccessControl")
     assert r.status_code == 200, r.headers
     assert r.headers["x-ms-owner"] == WRITER
+    # A Reader reads ACLs too.
+    r = raw(s, issuer.mint(READER), method="HEAD", path="/wcon/owned-dir?action=getAccessControl")
+    assert r.status_code == 200 and r.headers["x-ms-owner"] == WRITER
     # A Contributor may not change ACLs (Owner may), as the role says.
     r = raw(s, issuer.mint(WRITER), method="PATCH",
             path="/wcon/owned-dir?action=setAccessControl",
