@@ -424,3 +424,49 @@ def test_Entra_dfsPathCreatedWithATokenIsOwnedByItsPrincipal(entra):
     r = raw(s, issuer.mint(OWNER), method="PATCH", path="/wcon/owned-dir?action=setAccessControl",
             headers={"x-ms-acl": "user::rwx,group::r-x,other::---"})
     assert r.status_code == 200, r.text
+
+
+def test_Entra_keysFromAnOpenIdConfigurationOnLoopbackAndHttpAllowed(tmp_path):
+    """openid_config as a loopback URL whose jwks_uri is one too; allow_http
+    (a gateway behind a TLS-terminating proxy) takes tokens over plain HTTP."""
+    import http.server
+    import threading
+    issuer = Issuer("kid-oidc")
+    docs = {}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            body = docs.get(self.path)
+            self.send_response(200 if body else 404)
+            self.end_headers()
+            if body:
+                self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    port = httpd.server_address[1]
+    docs["/tenant/.well-known/openid-configuration"] = json.dumps(
+        {"issuer": "https://sts.windows.net/%s/" % TENANT,
+         "jwks_uri": "http://127.0.0.1:%d/keys" % port}).encode()
+    docs["/keys"] = json.dumps({"keys": [issuer.jwk()]}).encode()
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    config = str(tmp_path / "config.json")
+    with open(config, "w") as f:
+        json.dump({"entra": {"tenant": TENANT, "allow_http": True,
+                             "openid_config": "http://127.0.0.1:%d/tenant/.well-known/openid-configuration" % port,
+                             "rbac": [{"principal": OWNER, "role": "Storage Blob Data Owner"}]}}, f)
+    from strata_server import StrataServer
+    s = StrataServer(config=config).start()
+    try:
+        url = "http://127.0.0.1:%d/%s/oidc?restype=container" % (s.port, DEV_ACCOUNT)
+        h = {"Authorization": "Bearer " + issuer.mint(OWNER), "x-ms-version": "2021-08-06"}
+        r = requests.put(url, headers=h, timeout=10)
+        assert r.status_code == 201, r.text
+        h["Authorization"] = "Bearer " + issuer.mint(READER)
+        r = requests.put(url.replace("/oidc?", "/oidc2?"), headers=h, timeout=10)
+        assert r.status_code == 403 and r.headers["x-ms-error-code"] == "AuthorizationPermissionMismatch"
+    finally:
+        s.stop()
+        httpd.shutdown()
