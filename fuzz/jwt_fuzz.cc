@@ -55,8 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   size_t nl = in.find('\n');
   if (nl != std::string_view::npos) {
-    std::string input = auth::Base64UrlEncode(in.substr(0, nl)) + "." +
-                        auth::Base64UrlEncode(in.substr(nl + 1));
+    std::string input =
+        auth::Base64UrlEncode(in.substr(0, nl)) + "." + auth::Base64UrlEncode(in.substr(nl + 1));
     std::string token = input + "." + auth::Base64UrlEncode(SignRs256(input));
     if (auto t = auth::ParseJwt(token, &error)) {
       if (t->alg != "RS256" || t->signing_input != input) abort();

@@ -4,20 +4,22 @@
 // gateway with the same configuration verifies the SAS signed with it.
 #include <pugixml.hpp>
 
-#include "api/context.h"
 #include "api/api.h"
+#include "api/context.h"
 #include "common/strings.h"
 
 namespace strata::api {
 
 http::Response GetUserDelegationKey(Ctx& ctx) {
   if (!ctx.principal || !ctx.account->entra)  // the route admits only bearer tokens
-    return ErrorResponse(AzError::kAuthenticationFailed, "Only authentication scheme Bearer is supported");
+    return ErrorResponse(AzError::kAuthenticationFailed,
+                         "Only authentication scheme Bearer is supported");
   pugi::xml_document in;
   if (ctx.req->body.empty() || !in.load_buffer(ctx.req->body.data(), ctx.req->body.size()))
     return ErrorResponse(AzError::kInvalidXmlDocument);
   pugi::xml_node info = in.child("KeyInfo");
-  if (!info) return ErrorResponse(AzError::kInvalidXmlDocument, "The root element must be KeyInfo.");
+  if (!info)
+    return ErrorResponse(AzError::kInvalidXmlDocument, "The root element must be KeyInfo.");
   pugi::xml_node start_node = info.child("Start");
   pugi::xml_node expiry_node = info.child("Expiry");
   if (!expiry_node)
@@ -35,7 +37,8 @@ http::Response GetUserDelegationKey(Ctx& ctx) {
   if (!expiry) return ErrorResponse(AzError::kInvalidXmlNodeValue, "Expiry: not an ISO 8601 time.");
   // Azure: the key is valid at most seven days from now, and not already over.
   if (*expiry <= ctx.now || *expiry <= start)
-    return ErrorResponse(AzError::kInvalidXmlNodeValue, "Expiry: must be in the future and after Start.");
+    return ErrorResponse(AzError::kInvalidXmlNodeValue,
+                         "Expiry: must be in the future and after Start.");
   if (*expiry - ctx.now > auth::kMaxDelegationKeyLifetime)
     return ErrorResponse(AzError::kInvalidXmlNodeValue,
                          "Expiry: the key may be valid at most 7 days from the current time.");

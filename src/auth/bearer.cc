@@ -102,7 +102,8 @@ Outcome AuthorizeBearer(const RequestView& req, const Account& account, const De
     parsed = std::make_shared<const ParsedJwt>(std::move(*t));
     verified->Add(key_text, {parsed, key});
   }
-  if (auto bad = ValidateJwt(*parsed, key.get(), entra.rules, now)) return Unauthenticated(entra, *bad);
+  if (auto bad = ValidateClaims(*parsed, entra.rules, now))
+    return Unauthenticated(entra, *bad);
   auto principal = std::make_shared<const Principal>(parsed->principal);
   Outcome o = AuthorizeBearerPrincipal(entra, *principal, req.container, demand);
   o.principal = std::move(principal);

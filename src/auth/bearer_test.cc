@@ -25,8 +25,9 @@ class BearerTest : public ::testing::Test {
                    {"writer", Role::kContributor, "c1"},
                    {"owners", Role::kOwner, ""}};
     std::string jwks = issuer_.Jwks();
-    entra_.keys = std::make_shared<KeySource>([jwks]() -> std::optional<std::string> { return jwks; },
-                                              10 * 1000000000LL, 3600 * 1000000000LL);
+    entra_.keys =
+        std::make_shared<KeySource>([jwks]() -> std::optional<std::string> { return jwks; },
+                                    10 * 1000000000LL, 3600 * 1000000000LL);
     account_ = testing::DevAccount();
     account_.entra = &entra_;
   }
@@ -87,7 +88,8 @@ TEST_F(BearerTest, InvalidTokensAre401WithAChallenge) {
   int64_t now = now_ / 1000000000LL;
   std::string expired = issuer_.Mint({{"aud", "https://storage.azure.com"},
                                       {"iss", "https://sts.windows.net/tenant-1/"},
-                                      {"exp", now - 3600}, {"oid", "reader"}});
+                                      {"exp", now - 3600},
+                                      {"oid", "reader"}});
   Outcome o = Run(expired, "GET", kRead);
   EXPECT_FALSE(o.ok);
   EXPECT_EQ(o.status, 401);
@@ -98,13 +100,16 @@ TEST_F(BearerTest, InvalidTokensAre401WithAChallenge) {
             "resource_id=https://storage.azure.com");
   std::string wrong_aud = issuer_.Mint({{"aud", "https://vault.azure.net"},
                                         {"iss", "https://sts.windows.net/tenant-1/"},
-                                        {"exp", now + 3600}, {"oid", "reader"}});
-  EXPECT_EQ(Run(wrong_aud, "GET", kRead).message, "Audience validation failed. Audience did not match.");
+                                        {"exp", now + 3600},
+                                        {"oid", "reader"}});
+  EXPECT_EQ(Run(wrong_aud, "GET", kRead).message,
+            "Audience validation failed. Audience did not match.");
   EXPECT_EQ(Run("garbage", "GET", kRead).status, 401);
   // The account URL is an audience too.
   std::string acct_aud = issuer_.Mint({{"aud", "https://devstoreaccount1.blob.core.windows.net"},
                                        {"iss", "https://login.microsoftonline.com/tenant-1/v2.0"},
-                                       {"exp", now + 3600}, {"oid", "reader"}});
+                                       {"exp", now + 3600},
+                                       {"oid", "reader"}});
   EXPECT_TRUE(Run(acct_aud, "GET", kRead).ok);
   // The same token verified twice (the second from the cache) answers alike.
   std::string t = Token("reader");
@@ -132,7 +137,10 @@ TEST_F(BearerTest, BearerOnlyRefusesSharedKeyAndSas) {
   Outcome o = Authorize(r, account_, udk, nullptr, now_);
   EXPECT_EQ(o.code, "AuthenticationFailed");
   EXPECT_EQ(o.message, "Only authentication scheme Bearer is supported");
-  r = MakeRequest("POST", "/devstoreaccount1/?restype=service&comp=userdelegationkey&sv=2020-02-10&ss=b&srt=s&sp=r&se=2030-01-01&sig=x");
+  r = MakeRequest(
+      "POST",
+      "/devstoreaccount1/"
+      "?restype=service&comp=userdelegationkey&sv=2020-02-10&ss=b&srt=s&sp=r&se=2030-01-01&sig=x");
   EXPECT_EQ(Authorize(r, account_, udk, nullptr, now_).message,
             "Only authentication scheme Bearer is supported");
   EXPECT_TRUE(Run(Token("reader"), "POST", udk, "", "").ok);
@@ -166,7 +174,8 @@ TEST(UserDelegationStringToSignTest, ByVersion) {
   const std::string head =
       "r\n2026-12-05T11:00:00Z\n2026-12-05T13:00:00Z\n/blob/acct/c/b\nreader\ntenant-1\n"
       "2026-12-05T10:00:00Z\n2026-12-06T10:00:00Z\nb\n";
-  EXPECT_EQ(UserDelegationSasStringToSign(res, p), head + "2018-11-09\n\n\n2018-11-09\nb\n\n\n\n\n\nT");
+  EXPECT_EQ(UserDelegationSasStringToSign(res, p),
+            head + "2018-11-09\n\n\n2018-11-09\nb\n\n\n\n\n\nT");
   p.sv = p.skv = "2020-02-10";
   EXPECT_EQ(UserDelegationSasStringToSign(res, p),
             head + "2020-02-10\nA\n\n\n\n\n2020-02-10\nb\n\n\n\n\n\nT");
@@ -194,9 +203,19 @@ class UserDelegationSasTest : public BearerTest {
       if (!q.empty()) q += '&';
       q += std::string(n) + "=" + UrlEncode(v);
     };
-    add("sv", p.sv); add("sp", p.sp); add("st", p.st); add("se", p.se); add("sr", p.sr);
-    add("skoid", p.skoid); add("sktid", p.sktid); add("skt", p.skt); add("ske", p.ske);
-    add("sks", p.sks); add("skv", p.skv); add("saoid", p.saoid); add("sig", sig);
+    add("sv", p.sv);
+    add("sp", p.sp);
+    add("st", p.st);
+    add("se", p.se);
+    add("sr", p.sr);
+    add("skoid", p.skoid);
+    add("sktid", p.sktid);
+    add("skt", p.skt);
+    add("ske", p.ske);
+    add("sks", p.sks);
+    add("skv", p.skv);
+    add("saoid", p.saoid);
+    add("sig", sig);
     return q;
   }
   Outcome Use(const std::string& query, const Demand& demand = kRead, TimeNs now = 0) {

@@ -16,20 +16,28 @@ std::optional<Role> ParseRole(std::string_view name) {
 
 const char* RoleName(Role r) {
   switch (r) {
-    case Role::kNone: return "none";
-    case Role::kReader: return "Storage Blob Data Reader";
-    case Role::kContributor: return "Storage Blob Data Contributor";
-    case Role::kOwner: return "Storage Blob Data Owner";
+    case Role::kNone:
+      return "none";
+    case Role::kReader:
+      return "Storage Blob Data Reader";
+    case Role::kContributor:
+      return "Storage Blob Data Contributor";
+    case Role::kOwner:
+      return "Storage Blob Data Owner";
   }
   return "none";
 }
 
 const char* RoleLetters(Role r) {
   switch (r) {
-    case Role::kNone: return "";
-    case Role::kReader: return "rle";
-    case Role::kContributor: return "racwdxltfme";
-    case Role::kOwner: return "racwdxyltfmeopi";
+    case Role::kNone:
+      return "";
+    case Role::kReader:
+      return "rle";
+    case Role::kContributor:
+      return "racwdxltfme";
+    case Role::kOwner:
+      return "racwdxyltfmeopi";
   }
   return "";
 }
@@ -47,7 +55,8 @@ void KeySource::Reload(TimeNs now) {
   if (set) {
     keys_ = std::make_shared<const JwkSet>(std::move(*set));
   } else {
-    std::fprintf(stderr, "strata: entra: cannot load the signing keys (JWKS); keeping the last ones\n");
+    std::fprintf(stderr,
+                 "strata: entra: cannot load the signing keys (JWKS); keeping the last ones\n");
   }
 }
 
@@ -122,8 +131,8 @@ std::string FormatKeyTime(TimeNs t) {
   struct tm tm {};
   gmtime_r(&secs, &tm);
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
 }
 

@@ -29,15 +29,19 @@ class TestIssuer {
       BN_bn2bin(b, reinterpret_cast<unsigned char*>(s.data()));
       return s;
     };
-    nlohmann::json k = {{"kty", "RSA"}, {"kid", kid_}, {"use", "sig"},
-                        {"n", Base64UrlEncode(bytes(n))}, {"e", Base64UrlEncode(bytes(e))}};
+    nlohmann::json k = {{"kty", "RSA"},
+                        {"kid", kid_},
+                        {"use", "sig"},
+                        {"n", Base64UrlEncode(bytes(n))},
+                        {"e", Base64UrlEncode(bytes(e))}};
     BN_free(n);
     BN_free(e);
     return nlohmann::json{{"keys", {k}}}.dump();
   }
   std::string Mint(const nlohmann::json& claims, const std::string& alg = "RS256") const {
-    std::string input = Base64UrlEncode(nlohmann::json{{"alg", alg}, {"typ", "JWT"}, {"kid", kid_}}.dump()) +
-                        "." + Base64UrlEncode(claims.dump());
+    std::string input =
+        Base64UrlEncode(nlohmann::json{{"alg", alg}, {"typ", "JWT"}, {"kid", kid_}}.dump()) + "." +
+        Base64UrlEncode(claims.dump());
     EVP_MD_CTX* ctx = EVP_MD_CTX_new();
     size_t len = 0;
     EVP_DigestSignInit(ctx, nullptr, EVP_sha256(), nullptr, key_.get());

@@ -128,16 +128,22 @@ std::vector<std::string> Principal::Ids() const {
 
 const char* TokenErrorDetail(TokenError e) {
   switch (e) {
-    case TokenError::kMalformed: return "The access token is malformed.";
+    case TokenError::kMalformed:
+      return "The access token is malformed.";
     case TokenError::kUnsupportedAlg:
       return "Signature validation failed. The token's signing algorithm is not supported.";
     case TokenError::kUnknownKey:
       return "Signature validation failed. Unable to match key identifier.";
-    case TokenError::kBadSignature: return "Signature validation failed. Signature is invalid.";
-    case TokenError::kExpired: return "Lifetime validation failed. The token is expired.";
-    case TokenError::kNotYetValid: return "Lifetime validation failed. The token is not yet valid.";
-    case TokenError::kBadIssuer: return "Issuer validation failed. Issuer did not match.";
-    case TokenError::kBadAudience: return "Audience validation failed. Audience did not match.";
+    case TokenError::kBadSignature:
+      return "Signature validation failed. Signature is invalid.";
+    case TokenError::kExpired:
+      return "Lifetime validation failed. The token is expired.";
+    case TokenError::kNotYetValid:
+      return "Lifetime validation failed. The token is not yet valid.";
+    case TokenError::kBadIssuer:
+      return "Issuer validation failed. Issuer did not match.";
+    case TokenError::kBadAudience:
+      return "Audience validation failed. Audience did not match.";
   }
   return "The access token is invalid.";
 }
@@ -256,8 +262,7 @@ bool VerifyRs256(EVP_PKEY* key, std::string_view input, std::string_view signatu
   if (!ctx) return false;
   bool ok = EVP_DigestVerifyInit(ctx, nullptr, EVP_sha256(), nullptr, key) > 0 &&
             EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()),
-                             signature.size(),
-                             reinterpret_cast<const unsigned char*>(input.data()),
+                             signature.size(), reinterpret_cast<const unsigned char*>(input.data()),
                              input.size()) == 1;
   EVP_MD_CTX_free(ctx);
   return ok;
@@ -268,6 +273,11 @@ std::optional<TokenError> ValidateJwt(const ParsedJwt& token, EVP_PKEY* key,
   if (token.alg != "RS256") return TokenError::kUnsupportedAlg;
   if (!key) return TokenError::kUnknownKey;
   if (!VerifyRs256(key, token.signing_input, token.signature)) return TokenError::kBadSignature;
+  return ValidateClaims(token, rules, now);
+}
+
+std::optional<TokenError> ValidateClaims(const ParsedJwt& token, const TokenRules& rules,
+                                         TimeNs now) {
   int64_t now_s = now / 1000000000LL;
   // A token without exp never expires: not one Entra issues.
   if (!token.exp || *token.exp + rules.skew_seconds <= now_s) return TokenError::kExpired;

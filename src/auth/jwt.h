@@ -59,9 +59,9 @@ struct ParsedJwt {
 // Why a token was refused. Each has Azure's AuthenticationErrorDetail text
 // (TokenErrorDetail); all are answered 401 InvalidAuthenticationInfo.
 enum class TokenError {
-  kMalformed,        // not three base64url parts of JSON objects, or too long
-  kUnsupportedAlg,   // alg other than RS256 (none, HS256, ...)
-  kUnknownKey,       // no key with the token's kid
+  kMalformed,       // not three base64url parts of JSON objects, or too long
+  kUnsupportedAlg,  // alg other than RS256 (none, HS256, ...)
+  kUnknownKey,      // no key with the token's kid
   kBadSignature,
   kExpired,
   kNotYetValid,
@@ -100,6 +100,11 @@ struct TokenRules {
   std::vector<std::string> audiences;  // one of the token's aud, exact match
   int64_t skew_seconds = kTokenClockSkewSeconds;
 };
+
+// The claim checks alone (exp/nbf with the skew, then iss, then aud), for a
+// token whose signature was verified already.
+std::optional<TokenError> ValidateClaims(const ParsedJwt& token, const TokenRules& rules,
+                                         TimeNs now);
 
 // Validates a parsed token against the rules and the key found by its kid:
 // the signature first, then exp/nbf (with the skew), then iss, then aud.

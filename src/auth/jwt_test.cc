@@ -41,10 +41,14 @@ class JwtTest : public ::testing::Test {
   TokenRules rules_{{"https://sts.windows.net/tenant-1/"}, DefaultAudiences({}), 300};
 
   nlohmann::json Claims() {
-    return {{"aud", "https://storage.azure.com"}, {"iss", "https://sts.windows.net/tenant-1/"},
-            {"exp", now_s_ + 3600},  {"nbf", now_s_ - 60},
-            {"oid", "oid-1"},        {"tid", "tenant-1"},
-            {"appid", "app-1"},      {"groups", {"g-1", "g-2"}}};
+    return {{"aud", "https://storage.azure.com"},
+            {"iss", "https://sts.windows.net/tenant-1/"},
+            {"exp", now_s_ + 3600},
+            {"nbf", now_s_ - 60},
+            {"oid", "oid-1"},
+            {"tid", "tenant-1"},
+            {"appid", "app-1"},
+            {"groups", {"g-1", "g-2"}}};
   }
   std::optional<TokenError> Validate(const std::string& token, const TestIssuer& keys) {
     TokenError e;
@@ -262,8 +266,8 @@ TEST(RbacTest, RolesByPrincipalGroupAndScope) {
 }
 
 TEST(DelegationKeyTest, DerivedFromTheFieldsWithCanonicalTimes) {
-  DelegationKeyFields f{"oid", "tid", "2026-12-05T12:00:00Z", "2026-12-06T12:00:00Z", "b",
-                        "2025-11-05"};
+  DelegationKeyFields f{"oid", "tid",       "2026-12-05T12:00:00Z", "2026-12-06T12:00:00Z",
+                        "b",   "2025-11-05"};
   auto k = DeriveDelegationKey("account-key", f);
   ASSERT_TRUE(k);
   EXPECT_EQ(k->size(), 32u);

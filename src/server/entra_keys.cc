@@ -83,12 +83,14 @@ std::shared_ptr<const auth::EntraAccess> BuildEntraAccess(const EntraConfig& cfg
   auto e = std::make_shared<auth::EntraAccess>();
   e->tenant = cfg.tenant;
   e->rules.issuers = cfg.issuers.empty() ? auth::DefaultIssuers(cfg.tenant) : cfg.issuers;
-  e->rules.audiences = auth::DefaultAudiences({"https://" + account_name + ".blob.core.windows.net",
-                                               "https://" + account_name + ".dfs.core.windows.net"});
+  e->rules.audiences =
+      auth::DefaultAudiences({"https://" + account_name + ".blob.core.windows.net",
+                              "https://" + account_name + ".dfs.core.windows.net"});
   for (const std::string& a : cfg.audiences) e->rules.audiences.push_back(a);
   e->rules.skew_seconds = cfg.clock_skew_s;
   for (const auto& a : cfg.rbac)
-    e->rbac.push_back({a.principal, auth::ParseRole(a.role).value_or(auth::Role::kNone), a.container});
+    e->rbac.push_back(
+        {a.principal, auth::ParseRole(a.role).value_or(auth::Role::kNone), a.container});
   e->superusers = cfg.superusers;
   e->allow_http = cfg.allow_http;
   auth::KeySource::Loader load;

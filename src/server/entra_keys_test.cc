@@ -54,21 +54,22 @@ TEST_F(EntraConfigTest, ParsesTopLevelAndPerAccount) {
 }
 
 TEST_F(EntraConfigTest, RefusesWhatItCannotUse) {
-  for (const char* bad : {
-           R"({"entra": {"jwks": "/k"}})",                                  // no tenant
-           R"({"entra": {"tenant": "t"}})",                                 // no keys
-           R"({"entra": {"tenant": "t", "jwks": "/k", "openid_config": "/o"}})",
-           R"({"entra": {"tenant": "t/x", "jwks": "/k"}})",
-           R"({"entra": {"tenant": "t", "jwks": "/k", "rbac": [{"principal": "p", "role": "Owner"}]}})",
-           R"({"entra": {"tenant": "t", "jwks": "/k", "rbac": [{"principal": "p",
+  for (
+      const char* bad : {
+          R"({"entra": {"jwks": "/k"}})",   // no tenant
+          R"({"entra": {"tenant": "t"}})",  // no keys
+          R"({"entra": {"tenant": "t", "jwks": "/k", "openid_config": "/o"}})",
+          R"({"entra": {"tenant": "t/x", "jwks": "/k"}})",
+          R"({"entra": {"tenant": "t", "jwks": "/k", "rbac": [{"principal": "p", "role": "Owner"}]}})",
+          R"({"entra": {"tenant": "t", "jwks": "/k", "rbac": [{"principal": "p",
                "role": "Storage Blob Data Reader", "scope": "container/A"}]}})",
-           R"({"entra": {"tenant": "t", "jwks": "/k", "rbac": [{"principal": "",
+          R"({"entra": {"tenant": "t", "jwks": "/k", "rbac": [{"principal": "",
                "role": "Storage Blob Data Reader"}]}})",
-           R"({"entra": {"tenant": "t", "jwks": "/k", "rbac": [{"principal": "p",
+          R"({"entra": {"tenant": "t", "jwks": "/k", "rbac": [{"principal": "p",
                "role": "Storage Blob Data Reader", "scopes": "account"}]}})",
-           R"({"entra": {"tenant": "t", "jwks": "/k", "clock_skew_s": -1}})",
-           R"({"entra": {"tenant": "t", "jwks": "/k", "unknown": 1}})",
-       }) {
+          R"({"entra": {"tenant": "t", "jwks": "/k", "clock_skew_s": -1}})",
+          R"({"entra": {"tenant": "t", "jwks": "/k", "unknown": 1}})",
+      }) {
     Config cfg;
     EXPECT_FALSE(Load(bad, &cfg).ok()) << bad;
   }
@@ -96,10 +97,10 @@ TEST_F(EntraConfigTest, KeysFromAJwksFileOrAnOpenIdConfiguration) {
 }
 
 TEST(ReadKeyDocumentTest, FetchesOnlyFromLoopback) {
-  for (const char* where : {"http://10.0.0.1/keys", "https://login.microsoftonline.com/common/discovery/keys",
-                            "http://127.0.0.1@10.0.0.1/keys", "http://localhost:1/keys",
-                            "ftp://127.0.0.1/keys", "gopher://127.0.0.1/", "relative/path",
-                            "http://127.0.0.2/keys"}) {
+  for (const char* where :
+       {"http://10.0.0.1/keys", "https://login.microsoftonline.com/common/discovery/keys",
+        "http://127.0.0.1@10.0.0.1/keys", "http://localhost:1/keys", "ftp://127.0.0.1/keys",
+        "gopher://127.0.0.1/", "relative/path", "http://127.0.0.2/keys"}) {
     EXPECT_FALSE(ReadKeyDocument(where)) << where;
   }
   EXPECT_FALSE(ReadKeyDocument("/nonexistent/keys.json"));
