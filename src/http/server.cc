@@ -1029,7 +1029,11 @@ struct Server::Impl {
               break;
             } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
               // Wait by reading (see the header read above).
-              got = co_await c.ReadSome(asio::buffer(at, want), ec);
+              if (c.tls())
+                got = co_await c.ReadSome(asio::buffer(at, want), ec);
+              else
+                got = co_await sock.async_read_some(asio::buffer(at, want),
+                                                    asio::redirect_error(use_awaitable, ec));
               if (ec) break;
             } else if (errno != EINTR) {
               ec = asio::error::connection_reset;

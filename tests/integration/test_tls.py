@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import uuid
+import warnings
 from email.utils import formatdate
 
 import pytest
@@ -181,12 +182,14 @@ def test_TLS_versionsCiphersAndAlpn(tls_server):
     # TLS 1.1 and older are refused (whatever the client library allows).
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(pki.ca)
-    try:
-        ctx.minimum_version = ssl.TLSVersion.TLSv1
-        ctx.maximum_version = ssl.TLSVersion.TLSv1_1
-        ctx.set_ciphers("ALL:@SECLEVEL=0")
-    except (ValueError, ssl.SSLError):
-        pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # the point is the old version
+        try:
+            ctx.minimum_version = ssl.TLSVersion.TLSv1
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_1
+            ctx.set_ciphers("ALL:@SECLEVEL=0")
+        except (ValueError, ssl.SSLError):
+            pass
     raw = socket.create_connection(("127.0.0.1", tls_server.tls_port), timeout=10)
     with pytest.raises((ssl.SSLError, ConnectionResetError)):
         ctx.wrap_socket(raw, server_hostname="127.0.0.1")
