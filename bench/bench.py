@@ -3,6 +3,8 @@
 
 Starts the three servers on free loopback ports, puts the same data in each,
 measures rows a-h of docs/BENCHMARKS.md (median of N runs, with min-max),
+and rows i-j over HTTPS (strata --tls-port against nginx's ssl server with
+the same certificate; Azurite and a --baseline without --tls-port skip them),
 attributes CPU time to the server or the load tool for every row, and ends
 with one line of ratios strata/nginx and strata/Azurite.
 
@@ -110,6 +112,7 @@ class Server:
     def __init__(self, work):
         self.work = work
         self.port = free_port()
+        self.tls_port = None  # set when the server serves HTTPS too (rows i-j)
         self.proc = None
 
     def pids(self):
@@ -174,22 +177,31 @@ class Strata(BlobServer):
         if name:
             self.name = name
 
-    def start(self):
+    def start(self, tls=None):
+        """tls: (cert, key) to serve HTTPS on a port of its own as well
+        (when the binary has --tls-port)."""
         self.root = self.shared_root or os.path.join(self.work, self.name)
         os.makedirs(self.root, exist_ok=True)
         binary = self.binary or os.environ.get("STRATA_BIN", os.path.join(REPO, "build", "strata"))
+        extra = list(self.extra)
+        if tls and "--tls-port" in subprocess.run([binary, "serve", "--help"], capture_output=True,
+                                                  text=True).stdout:
+            self.tls_port = free_port()
+            extra += ["--tls-port", str(self.tls_port), "--cert", tls[0], "--key", tls[1]]
         self.proc = subprocess.Popen(
             [binary, "serve", "--host", "127.0.0.1", "--port", str(self.port), "--root",
-             self.root, "--durability", "none"] + self.extra,
+             self.root, "--durability", "none"] + extra,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port)
+        if self.tls_port:
+            wait_port(self.tls_port)
         self.setup_auth()
 
 
 class Azurite(BlobServer):
     name = "azurite"
 
-    def start(self):
+    def start(self, tls=None):
         self.root = os.path.join(self.work, "azurite")
         os.makedirs(self.root, exist_ok=True)
         binary = os.path.join(REPO, "node_modules", ".bin", "azurite-blob")
@@ -215,12 +227,50 @@ def start_nginx(prefix, port, conf, **values):
     return proc
 
 
+# HTTPS as strata serves it (src/http/tls.cc): TLS 1.2+, the server's
+# preference, the same suites in the same order, a session cache; no kTLS
+# (this kernel has none), so nginx encrypts in user space as strata does.
+NGINX_TLS_SERVER = """
+  server {
+    listen 127.0.0.1:%(tls_port)d ssl;
+    root %(root)s;
+    ssl_certificate %(cert)s;
+    ssl_certificate_key %(key)s;
+    ssl_protocols TLSv1.2 TLSv1.3;
+    ssl_prefer_server_ciphers on;
+    ssl_ciphers ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305;
+    ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256;
+    ssl_session_cache shared:SSL:10m;
+    location / { }
+  }
+"""
+
+
+def make_cert(work):
+    """A self-signed P-256 certificate for 127.0.0.1 (wrk does not verify):
+    (cert, key) paths, used by strata and nginx alike."""
+    d = os.path.join(work, "tls")
+    os.makedirs(d, exist_ok=True)
+    cert, key = os.path.join(d, "server.pem"), os.path.join(d, "server.key")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                    "-days", "2", "-subj", "/CN=127.0.0.1",
+                    "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return cert, key
+
+
 class Nginx(Server):
     name = "nginx"
 
-    def start(self):
+    def start(self, tls=None):
         self.root = os.path.join(self.work, "nginx-root")
         os.makedirs(self.root, exist_ok=True)
+        tls_server = ""
+        if tls:
+            self.tls_port = free_port()
+            tls_server = NGINX_TLS_SERVER % dict(tls_port=self.tls_port, root=self.root,
+                                                 cert=tls[0], key=tls[1])
         self.proc = start_nginx(os.path.join(self.work, "nginx"), self.port, """
 worker_processes auto;
 user root;
@@ -244,8 +294,11 @@ http {
       autoindex_format json;
     }
   }
+%(tls_server)s
 }
-""", root=self.root)
+""", root=self.root, tls_server=tls_server)
+        if self.tls_port:
+            wait_port(self.tls_port)
 
     def path(self, container, blob=""):
         return "/%s/%s" % (container, urllib.parse.quote(blob)) if blob else "/%s/" % container
@@ -302,7 +355,7 @@ end
 """.replace("%%", "%")
 
 
-def wrk(server, mode, path, query, headers, conns, secs, size=0, nblobs=1):
+def wrk(server, mode, path, query, headers, conns, secs, size=0, nblobs=1, tls=False):
     script = os.path.join(server.work, "bench.lua")
     with open(script, "w") as f:
         f.write(WRK_LUA)
@@ -311,7 +364,8 @@ def wrk(server, mode, path, query, headers, conns, secs, size=0, nblobs=1):
                BENCH_SIZE=str(size), BENCH_NBLOBS=str(nblobs))
     threads = min(conns, 2)
     cmd = ["wrk", "-t", str(threads), "-c", str(conns), "-d", "%ds" % secs, "--timeout", "30s",
-           "-s", script, "http://127.0.0.1:%d" % server.port]
+           "-s", script, ("https://127.0.0.1:%d" % server.tls_port) if tls else
+           "http://127.0.0.1:%d" % server.port]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=secs + 60).stdout
     for line in out.splitlines():
         if line.startswith("RESULT"):
@@ -528,8 +582,9 @@ def main():
     ap.add_argument("--single-gateway", action="store_true",
                     help="also run this strata with --single-gateway (as strata-single): the "
                          "cost of coordinating gateways through file locks")
-    ap.add_argument("--rows", default="abcdefgh",
-                    help="which rows to run, e.g. 'c' or 'cf' (h is always reported)")
+    ap.add_argument("--rows", default="abcdefghij",
+                    help="which rows to run, e.g. 'c' or 'cf' (h is always reported; i and j "
+                         "are a and c over HTTPS)")
     args = ap.parse_args()
     rows_wanted = set(args.rows)
     quick = args.quick
@@ -561,9 +616,10 @@ def main():
             cpu[(row, srv.name)] = (100 * sum(c[1] for c in cpus) / (w * CORES),
                                     100 * sum(c[2] for c in cpus) / (w * CORES))
 
+    tls = make_cert(work) if rows_wanted & set("ij") else None
     try:
         for s in servers:
-            s.start()
+            s.start(tls=tls)
         print("servers: " + ", ".join("%s :%d" % (s.name, s.port) for s in servers), flush=True)
         src = os.path.join(work, "big.bin")
         with open(src, "wb") as f:
@@ -634,7 +690,19 @@ def main():
                     add("f", s, r["requests"] / r["secs"], (wall, sc, cc))
                     if r["errors"]:
                         notes[("f", s.name)] = "%d errors" % r["errors"]
-            print("  rows a-f, run %d of %d done" % (run + 1, runs), flush=True)
+                # i, j: rows a and c over HTTPS (servers that serve it).
+                if s.tls_port and "i" in rows_wanted:
+                    r, wall, sc, cc = measured(s, lambda: wrk(s, "get", path_big, q, s.get_headers(),
+                                                              1, secs, tls=True))
+                    add("i", s, r["bytes"] / r["secs"], (wall, sc, cc))
+                if s.tls_port and "j" in rows_wanted:
+                    r, wall, sc, cc = measured(s, lambda: wrk(s, "small", s.path("bench", "small/"), q,
+                                                              s.get_headers(), 64, secs,
+                                                              nblobs=small_count, tls=True))
+                    add("j", s, r["requests"] / r["secs"], (wall, sc, cc))
+                    if r["errors"]:
+                        notes[("j", s.name)] = "%d errors" % r["errors"]
+            print("  rows a-f, i-j, run %d of %d done" % (run + 1, runs), flush=True)
         for (row, name), v in vals.items():
             srv = next(x for x in servers if x.name == name)
             record(row, srv, v, cpus[(row, name)])
@@ -701,7 +769,9 @@ def main():
             ("c", "16 KiB GETs, 64 connections", "req/s"),
             ("d", "Put Blob %d MiB" % (put_size // MiB), "MB/s"),
             ("e", "%d MiB as 8 MiB blocks, 4 in flight" % (blocks_total // MiB), "MB/s"),
-            ("f", "16 KiB Put Blob, concurrency 16", "ops/s")]
+            ("f", "16 KiB Put Blob, concurrency 16", "ops/s"),
+            ("i", "HTTPS: GET %s, one stream" % ("1 GiB" if not quick else "256 MiB"), "MB/s"),
+            ("j", "HTTPS: 16 KiB GETs, 64 connections", "req/s")]
     for label, n in (("20k", list_small), ("1M", list_big)):
         if n:
             rows.append(("g-%s-flat" % label, "List %d blobs, flat" % n, "blobs/s"))
@@ -732,7 +802,7 @@ def main():
         return "%.2f" % (a[0] / b[0])
 
     parts = []
-    for row in ("a", "b", "c", "d", "f"):
+    for row in ("a", "b", "c", "d", "f", "i", "j"):
         parts.append("%s %s" % (row, ratio(row, "nginx")))
     parts.append("e/nginx-d %s" % ratio("e", "nginx", "d"))
     line = "ratios strata/nginx: " + ", ".join(parts)

@@ -28,6 +28,7 @@ struct Api::Routed {
   std::string base_url;
   bool dfs = false;  // routed to the dfs path API: errors are JSON
   SourceRef source;  // a copy's or rename's source, authorized
+  std::shared_ptr<const auth::Principal> principal;  // kBearer
   bool account_in_source = false;  // see dfs::RenameSourceAccount
 };
 
@@ -127,6 +128,7 @@ AzError AuthError(const std::string& code) {
   if (code == "AuthorizationProtocolMismatch") return AzError::kAuthorizationProtocolMismatch;
   if (code == "AuthorizationServiceMismatch") return AzError::kAuthorizationServiceMismatch;
   if (code == "AuthorizationFailure") return AzError::kAuthorizationFailure;
+  if (code == "InvalidAuthenticationInfo") return AzError::kInvalidAuthenticationInfo;
   return AzError::kAuthenticationFailed;
 }
 
@@ -195,7 +197,7 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
   const AccountList& accounts = *out->accounts;  // this request's snapshot
   Account* acct = nullptr;
   bool path_style = true;
-  bool dfs_endpoint = req.listener == dfs_listener_;
+  bool dfs_endpoint = IsDfsListener(req.listener);
   size_t dot = host_name.find('.');
   if (dot != std::string_view::npos) {
     std::string_view label = host_name.substr(0, dot);
@@ -336,13 +338,18 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
   view.blob = out->blob;
   view.client_ip = req.remote_ip;
   view.https = req.https;
-  auth::Account aa{acct->name, acct->key, acct->key2};
+  auth::Account aa{acct->name, acct->key, acct->key2, acct->entra.get()};
   auth::Outcome o = auth::Authorize(
       view, aa, out->route->demand,
       [acct](const std::string& c, const std::string& id) { return LookupPolicy(acct, c, id); },
       NowNs());
-  if (!o.ok) return ErrorResponse(AuthError(o.code), o.message);
+  if (!o.ok) {
+    http::Response r = ErrorResponse(AuthError(o.code), o.message);
+    if (!o.challenge.empty()) r.Set("WWW-Authenticate", o.challenge);
+    return r;
+  }
   out->scheme = o.scheme;
+  out->principal = o.principal;
   out->may_replace = o.may_replace;
   if (o.scheme == auth::Scheme::kAnonymous) {
     Anon anon = out->route->anon;
@@ -384,12 +391,13 @@ std::optional<http::Response> Api::Resolve(http::Request& req, Routed* out) {
                 return nullptr;
               },
               req, o.scheme, out->route->fn == CopyBlob, /*remote_ok=*/true,
-              out->route->source_demand, NowNs(), &out->source))
+              out->route->source_demand, NowNs(), &out->source, o.principal.get()))
         return e;
       break;
     case SourceKind::kRename:
       if (auto e = dfs::ResolveRenameSource(acct, req, o.scheme, out->route->source_demand,
-                                            NowNs(), &out->source, out->account_in_source))
+                                            NowNs(), &out->source, out->account_in_source,
+                                            o.principal.get()))
         return e;
       break;
   }
@@ -464,6 +472,7 @@ http::Response Api::Handle(http::Request& req) {
     ctx.now = NowNs();
     ctx.base_url = std::move(r.base_url);
     ctx.source = std::move(r.source);
+    ctx.principal = r.principal;
     if (req.method == "OPTIONS") {
       resp = Preflight(ctx);
     } else {
@@ -511,7 +520,7 @@ http::Response Api::Fail(http::Failure kind, const http::Request* req, const Sta
     default: r = ErrorResponse(AzError::kInvalidInput, "The request is malformed: " + detail.message()); break;
   }
   r.close = true;
-  if (req && req->listener == dfs_listener_) dfs::ToJson(*req, r);  // the dfs port's errors
+  if (req && IsDfsListener(req->listener)) dfs::ToJson(*req, r);  // the dfs port's errors
   Stamp(req, r);
   return r;
 }

@@ -44,8 +44,9 @@ class Api : public http::Handler {
   // Properties, Read, Delete), other requests that name none are refused
   // with a dfs error, and those naming one (`comp`, `restype`) are served as
   // on the blob endpoint. A Host ACCOUNT.blob.DOMAIN is the blob endpoint
-  // on any listener. Call before serving.
-  void ServeDfsEndpointOn(int listener) { dfs_listener_ = listener; }
+  // on any listener. Call before serving, once per such listener (a plain
+  // and an HTTPS one); listeners 0 to 31.
+  void ServeDfsEndpointOn(int listener) { dfs_listeners_ |= 1u << listener; }
 
   // Calls fn for each account's store (maintenance work).
   template <typename Fn>
@@ -65,7 +66,11 @@ class Api : public http::Handler {
   void Stamp(const http::Request* req, http::Response& r);
 
   std::atomic<std::shared_ptr<const AccountList>> accounts_;
-  int dfs_listener_ = -1;  // none
+  // Bit i: listener i is a dfs endpoint.
+  uint32_t dfs_listeners_ = 0;
+  bool IsDfsListener(int listener) const {
+    return listener >= 0 && listener < 32 && ((dfs_listeners_ >> listener) & 1u);
+  }
 };
 
 // The authorization table (every Blob and dfs route: method, level, query

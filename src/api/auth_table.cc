@@ -40,6 +40,17 @@ const char* ResourceName(auth::ResourceType t) {
   return "?";
 }
 
+// The weakest built-in role whose letters meet the demand ("Owner" for a
+// demand no SAS may meet).
+const char* BearerRole(const auth::Demand& d) {
+  for (auth::Role r : {auth::Role::kReader, auth::Role::kContributor, auth::Role::kOwner}) {
+    if (d.permission && *d.permission ? auth::SasPermits(auth::RoleLetters(r), d.permission)
+                                      : r == auth::Role::kOwner)
+      return auth::RoleName(r);
+  }
+  return "none";
+}
+
 nlohmann::json Row(const Route& r, bool dfs) {
   nlohmann::json j;
   j["name"] = r.name;
@@ -52,6 +63,9 @@ nlohmann::json Row(const Route& r, bool dfs) {
   j["sas_permission"] = r.demand.permission ? r.demand.permission : "";
   j["service_sas"] = r.demand.service_sas_allowed;
   if (r.demand.replace) j["sas_replace_permission"] = r.demand.replace;
+  // What a bearer token's principal needs (Azure RBAC, auth/entra.h).
+  j["rbac_role"] = BearerRole(r.demand);
+  if (r.demand.bearer_only) j["bearer_only"] = true;
   j["anonymous"] = AnonName(r.anon);
   j["write"] = r.write;
   // Reached only on the dfs endpoint (--dfs-port, or a host ACCOUNT.dfs.DOMAIN).

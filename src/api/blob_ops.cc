@@ -64,7 +64,8 @@ void BlobHeaders(http::Response& r, const ns::BlobInfo& info, TimeNs now, bool h
 // SAS signs none of them, so none apply; requests without a service SAS pay
 // one comparison.
 void ApplySasOverrides(const Ctx& ctx, http::Response& r) {
-  if (ctx.scheme != auth::Scheme::kServiceSas) return;
+  if (ctx.scheme != auth::Scheme::kServiceSas && ctx.scheme != auth::Scheme::kUserDelegationSas)
+    return;
   static constexpr std::pair<const char*, const char*> kOverrides[] = {
       {"rscc", "Cache-Control"},    {"rscd", "Content-Disposition"}, {"rsce", "Content-Encoding"},
       {"rscl", "Content-Language"}, {"rsct", "Content-Type"}};

@@ -35,6 +35,9 @@ struct Account {
   // Fetches copy sources on other hosts (From-URL copies), within the
   // operator's allowances; null: sources must be on this server.
   const tier::UrlFetcher* fetcher = nullptr;
+  // Microsoft Entra ID for this account (bearer tokens, RBAC, user
+  // delegation keys); null: none accepted.
+  std::shared_ptr<const auth::EntraAccess> entra;
 };
 
 // The source of a copy or rename (x-ms-copy-source, x-ms-rename-source),
@@ -62,6 +65,8 @@ struct Ctx {
   TimeNs now = 0;
   std::string base_url;  // "http://host:port/account" as the client addressed us
   SourceRef source;      // set for routes with a source (Route::source)
+  // scheme kBearer: the token's principal.
+  std::shared_ptr<const auth::Principal> principal;
   ns::Store& store() { return *account->store; }
   std::optional<std::string> H(std::string_view name) const { return req->Header(name); }
   std::optional<std::string> Q(std::string_view name) const { return req->Query(name); }
@@ -189,6 +194,7 @@ void NoteAccess(Ctx& ctx, const ns::BlobInfo& info);
 http::Response ListContainers(Ctx&);
 http::Response GetAccountInfo(Ctx&);
 http::Response GetServiceProperties(Ctx&);
+http::Response GetUserDelegationKey(Ctx&);
 http::Response SetServiceProperties(Ctx&);
 http::Response Preflight(Ctx&);
 

@@ -21,6 +21,7 @@ const Row kTable[] = {
   {AzError::kAuthorizationProtocolMismatch, {403, "AuthorizationProtocolMismatch", "This request is not authorized to perform this operation using this protocol."}},
   {AzError::kAuthorizationServiceMismatch, {403, "AuthorizationServiceMismatch", "This request is not authorized to perform this operation using this service."}},
   {AzError::kAuthorizationFailure, {403, "AuthorizationFailure", "This request is not authorized to perform this operation."}},
+  {AzError::kInvalidAuthenticationInfo, {401, "InvalidAuthenticationInfo", "Server failed to authenticate the request. Please refer to the information in the www-authenticate header."}},
   {AzError::kNoAuthenticationInformation, {401, "NoAuthenticationInformation", "Server failed to authenticate the request. Please refer to the information in the www-authenticate header."}},
   {AzError::kResourceNotFound, {404, "ResourceNotFound", "The specified resource does not exist."}},
   {AzError::kAccountNotFound, {404, "ResourceNotFound", "The specified account does not exist."}},
@@ -117,7 +118,7 @@ http::Response Build(AzError e, const std::string& detail, const std::string& ex
   if (std::string d = ClientDetail(info.status, detail); !d.empty()) msg += " " + d;
   r.body = "<?xml version=\"1.0\" encoding=\"utf-8\"?><Error><Code>" + std::string(info.code) +
            "</Code><Message>" + XmlEscape(msg) + "</Message>";
-  if (info.status == 403 && !detail.empty())
+  if ((info.status == 403 || e == AzError::kInvalidAuthenticationInfo) && !detail.empty())
     r.body += "<AuthenticationErrorDetail>" + XmlEscape(detail) + "</AuthenticationErrorDetail>";
   r.body += extra;
   r.body += "</Error>";

@@ -20,6 +20,7 @@ enum class AzError {
   kAuthorizationServiceMismatch,
   kAuthorizationFailure,  // e.g. a container-level operation with a container SAS
   kNoAuthenticationInformation,
+  kInvalidAuthenticationInfo,  // a bearer token that does not validate (401, WWW-Authenticate)
   kResourceNotFound,
   kAccountNotFound,  // unknown account in the URL or Host
   kContainerNotFound,

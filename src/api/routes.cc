@@ -5,6 +5,7 @@ namespace strata::api {
 namespace {
 using auth::ResourceType;
 constexpr auth::Demand Svc(const char* p) { return {ResourceType::kService, p, false}; }
+constexpr auth::Demand BearerOnly() { return {ResourceType::kService, "r", false, nullptr, true}; }
 constexpr auth::Demand Con(const char* p, bool sas = true) { return {ResourceType::kContainer, p, sas}; }
 // `replace`: the letters replacing an existing blob needs (auth::Demand).
 constexpr auth::Demand Obj(const char* p, const char* replace = nullptr) {
@@ -17,6 +18,8 @@ const Route kRoutes[] = {
   {"ListContainers",         Level::kService, "GET",   nullptr,     "list",       CopyMode::kAny,  ListContainers,         Svc("l"),     Anon::kNever,        Body::kNone, false, Work::kPool},
   {"GetServiceProperties",   Level::kService, "GET",   "service",   "properties", CopyMode::kAny,  GetServiceProperties,   Svc("r"),     Anon::kNever,        Body::kNone, false},
   {"SetServiceProperties",   Level::kService, "PUT",   "service",   "properties", CopyMode::kAny,  SetServiceProperties,   Svc("w"),     Anon::kNever,        Body::kXml,  false},
+  // Only with a bearer token, whose principal holds a role on the account.
+  {"GetUserDelegationKey",   Level::kService, "POST",  "service",   "userdelegationkey", CopyMode::kAny, GetUserDelegationKey, BearerOnly(), Anon::kNever, Body::kXml, false},
   {"GetAccountInfo",         Level::kService, "GET",   "account",   "properties", CopyMode::kAny,  GetAccountInfo,         Svc("r"),     Anon::kNever,        Body::kNone, false},
   {"GetAccountInfo",         Level::kService, "HEAD",  "account",   "properties", CopyMode::kAny,  GetAccountInfo,         Svc("r"),     Anon::kNever,        Body::kNone, false},
   {"GetAccountInfo",         Level::kContainer, "GET", "account",   "properties", CopyMode::kAny,  GetAccountInfo,         Con("r"),     Anon::kNever,        Body::kNone, false},

@@ -24,8 +24,18 @@ http::Response CannotVerify(const std::string& detail) {
 
 auth::Outcome AuthorizeAt(Account* acct, const http::Request& req, auth::Scheme scheme,
                           const std::string& container, const std::string& blob,
-                          std::string_view sas_query, const auth::Demand& demand, TimeNs now) {
+                          std::string_view sas_query, const auth::Demand& demand, TimeNs now,
+                          const auth::Principal* principal) {
   if (sas_query.empty()) {
+    if (scheme == auth::Scheme::kBearer) {
+      if (!principal || !acct->entra) {
+        auth::Outcome no;
+        no.code = "AuthorizationPermissionMismatch";
+        no.message = "This request is not authorized to perform this operation using this permission.";
+        return no;
+      }
+      return auth::AuthorizeBearerPrincipal(*acct->entra, *principal, container, demand);
+    }
     if (scheme == auth::Scheme::kSharedKey || scheme == auth::Scheme::kSharedKeyLite) {
       auth::Outcome ok;
       ok.ok = true;
@@ -59,12 +69,13 @@ auth::Outcome AuthorizeAt(Account* acct, const http::Request& req, auth::Scheme 
   view.blob = blob;
   view.client_ip = req.remote_ip;
   view.https = req.https;
-  auth::Account aa{acct->name, acct->key, acct->key2};
+  auth::Account aa{acct->name, acct->key, acct->key2, acct->entra.get()};
   auth::Outcome o = auth::Authorize(
       view, aa, demand,
       [acct](const std::string& c, const std::string& id) { return LookupPolicy(acct, c, id); },
       now);
-  if (o.ok && o.scheme != auth::Scheme::kAccountSas && o.scheme != auth::Scheme::kServiceSas) {
+  if (o.ok && o.scheme != auth::Scheme::kAccountSas && o.scheme != auth::Scheme::kServiceSas &&
+      o.scheme != auth::Scheme::kUserDelegationSas) {
     // Defence in depth: Authorize grants nothing else to a query.
     o.ok = false;
     o.code = "AuthenticationFailed";
@@ -76,7 +87,7 @@ std::optional<http::Response> ResolveCopySource(Account* acct, const AccountLook
                                                 const http::Request& req, auth::Scheme scheme,
                                                 bool key_covers_source, bool remote_ok,
                                                 const auth::Demand& demand, TimeNs now,
-                                                SourceRef* out) {
+                                                SourceRef* out, const auth::Principal* principal) {
   const std::string* header = req.FindHeader("x-ms-copy-source");
   if (!header) return CannotVerify("x-ms-copy-source is missing.");
   const std::string& url = *header;
@@ -153,6 +164,10 @@ std::optional<http::Response> ResolveCopySource(Account* acct, const AccountLook
     auth::Outcome o =
         AuthorizeAt(owner, req, scheme, src.container, src.blob, src.query, demand, now);
     if (!o.ok) return CannotVerify(o.message);
+  } else if (scheme == auth::Scheme::kBearer && principal && owner->entra &&
+             auth::AuthorizeBearerPrincipal(*owner->entra, *principal, src.container, demand).ok) {
+    // A bearer token reaches any source its principal's roles can read (in
+    // the source account's Entra configuration), in this account or another.
   } else if (!(same_account && key_covers_source &&
                (scheme == auth::Scheme::kSharedKey || scheme == auth::Scheme::kSharedKeyLite))) {
     // Read as an anonymous caller would: only a public container's blobs.

@@ -20,10 +20,13 @@ namespace strata::api {
 // not empty, grants `demand` on CONTAINER/BLOB of `acct`. A request signed
 // with the account key (SharedKey) may act on anything in its account; a
 // SAS must verify for that resource and carry the permission; anonymous
-// requests are never granted (the caller applies public access itself).
+// requests are never granted (the caller applies public access itself). A
+// bearer token (scheme kBearer, `principal` its claims) is granted what its
+// principal's roles in acct's Entra configuration allow there.
 auth::Outcome AuthorizeAt(Account* acct, const http::Request& req, auth::Scheme scheme,
                           const std::string& container, const std::string& blob,
-                          std::string_view sas_query, const auth::Demand& demand, TimeNs now);
+                          std::string_view sas_query, const auth::Demand& demand, TimeNs now,
+                          const auth::Principal* principal = nullptr);
 
 // The accounts of this server by name; null for none.
 using AccountLookup = std::function<Account*(std::string_view name)>;
@@ -51,6 +54,7 @@ std::optional<http::Response> ResolveCopySource(Account* acct, const AccountLook
                                                 const http::Request& req, auth::Scheme scheme,
                                                 bool key_covers_source, bool remote_ok,
                                                 const auth::Demand& demand, TimeNs now,
-                                                SourceRef* out);
+                                                SourceRef* out,
+                                                const auth::Principal* principal = nullptr);
 
 }  // namespace strata::api

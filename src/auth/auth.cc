@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 
+#include <algorithm>
 #include <mutex>
 #include <unordered_map>
 
@@ -170,6 +171,15 @@ Outcome AuthorizeSasCached(const RequestView& req, const Account& account, const
   auto expiry = ParseIso8601(p->se);
   auto start = p->st.empty() ? std::optional<TimeNs>(0) : ParseIso8601(p->st);
   if (!expiry || !start) return o;
+  if (p->is_user_delegation_sas()) {
+    // The grant ends with the key too (and the role, which the static
+    // configuration fixes for the process's life).
+    auto key_start = ParseIso8601(p->skt);
+    auto key_expiry = ParseIso8601(p->ske);
+    if (!key_start || !key_expiry) return o;
+    start = std::max(*start, *key_start);
+    expiry = std::min(*expiry, *key_expiry);
+  }
   grants->Add(GrantKey(req, account, demand, !p->is_account_sas()),
               {*start, *expiry, o.scheme, o.may_replace});
   return o;
@@ -186,6 +196,13 @@ Outcome Authorize(const RequestView& req, const Account& account, const Demand& 
     std::string_view scheme = value.substr(0, space);
     std::string_view credentials =
         space == std::string_view::npos ? std::string_view() : Trim(value.substr(space + 1));
+    if (scheme == "Bearer") {
+      return internal::AuthorizeBearer(req, account, demand, credentials, now);
+    }
+    if (demand.bearer_only && (scheme == "SharedKey" || scheme == "SharedKeyLite")) {
+      return internal::Deny(internal::kAuthenticationFailed,
+                            "Only authentication scheme Bearer is supported");
+    }
     if (scheme == "SharedKey") {
       return internal::AuthorizeSharedKey(req, account, Scheme::kSharedKey, credentials, now);
     }
@@ -194,7 +211,7 @@ Outcome Authorize(const RequestView& req, const Account& account, const Demand& 
     }
     return internal::Deny(internal::kAuthenticationFailed,
                           "Unsupported authorization scheme '" + std::string(scheme) +
-                              "'; use SharedKey, SharedKeyLite or a shared access signature.");
+                              "'; use SharedKey, SharedKeyLite, Bearer or a shared access signature.");
   }
   // A SAS is a query with a `sig` parameter; look for the name without
   // decoding the whole query (the grant cache may make that unnecessary).
@@ -207,6 +224,9 @@ Outcome Authorize(const RequestView& req, const Account& account, const Demand& 
     start = amp + 1;
   }
   if (has_sig) {
+    if (demand.bearer_only)
+      return internal::Deny(internal::kAuthenticationFailed,
+                            "Only authentication scheme Bearer is supported");
     return AuthorizeSasCached(req, account, demand, policies, now);
   }
   return internal::Allow(Scheme::kAnonymous);

@@ -1,16 +1,21 @@
 // Authentication and authorization of Blob/DFS requests: SharedKey, account
-// SAS and service SAS. Pure logic, no I/O: callers pass everything in, and
-// container access levels (anonymous reads) are decided by api/, not here.
+// SAS, service SAS, Microsoft Entra ID bearer tokens (with Azure RBAC) and
+// user delegation SAS. Pure logic, no I/O, but for the signing keys of
+// bearer tokens, which the account's auth::KeySource loads (entra.h):
+// callers pass everything else in, and container access levels (anonymous
+// reads) are decided by api/, not here.
 //
 // Thread-safety: all functions are pure and may be called concurrently.
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "auth/entra.h"
 #include "common/clock.h"
 
 namespace strata::auth {
@@ -20,6 +25,9 @@ struct Account {
   std::string key;   // raw key bytes (already base64-decoded): key1
   std::string key2 = {};  // the second key (rotation), raw bytes; "" when none.
                      // A signature made with either key is accepted.
+  // Microsoft Entra ID (bearer tokens, RBAC, user delegation SAS); null:
+  // the account accepts none of them.
+  const EntraAccess* entra = nullptr;
 };
 
 // What authentication sees of one request.
@@ -62,6 +70,9 @@ struct Demand {
   // Outcome::may_replace; the handler, which alone knows whether the target
   // exists, enforces it.
   const char* replace = nullptr;
+  // Only a bearer token may do it (Get User Delegation Key): SharedKey and
+  // every SAS are refused with 403 AuthenticationFailed.
+  bool bearer_only = false;
 };
 
 // A stored access policy (container ACL SignedIdentifier).
@@ -74,7 +85,15 @@ struct StoredPolicy {
 using PolicyLookup =
     std::function<std::optional<StoredPolicy>(const std::string& container, const std::string& id)>;
 
-enum class Scheme { kAnonymous, kSharedKey, kSharedKeyLite, kAccountSas, kServiceSas };
+enum class Scheme {
+  kAnonymous,
+  kSharedKey,
+  kSharedKeyLite,
+  kAccountSas,
+  kServiceSas,
+  kBearer,             // a Microsoft Entra ID access token, authorized by RBAC
+  kUserDelegationSas,  // a service SAS signed with a user delegation key
+};
 
 struct Outcome {
   bool ok = false;
@@ -86,6 +105,11 @@ struct Outcome {
   // (Demand::replace). Always true for SharedKey; for a SAS, whether it
   // holds the replace letters.
   bool may_replace = true;
+  // kBearer: the token's principal (for the other end of a copy or rename,
+  // and Get User Delegation Key).
+  std::shared_ptr<const Principal> principal;
+  // When !ok with status 401: the WWW-Authenticate value to send.
+  std::string challenge;
 };
 
 // Decides whether the request is authentic and allowed.
@@ -103,6 +127,15 @@ struct Outcome {
 //     AuthorizationPermissionMismatch, AuthorizationResourceTypeMismatch,
 //     AuthorizationSourceIPMismatch, AuthorizationProtocolMismatch or
 //     AuthorizationServiceMismatch, each 403.
+//   - A user delegation SAS (query has `skoid`): as a service SAS, signed
+//     with the key DeriveDelegationKey gives for its sk* fields, and only
+//     what the key's principal (skoid) holds through RBAC at use time.
+//   - "Bearer TOKEN" (account.entra set): over HTTPS only (403
+//     AuthenticationFailed otherwise, unless allow_http); an invalid token is
+//     401 InvalidAuthenticationInfo with Outcome::challenge; a valid one is
+//     authorized by the principal's role (403 AuthorizationPermissionMismatch).
+//   - demand.bearer_only: anything but a bearer token (and anonymous) is
+//     403 AuthenticationFailed "Only authentication scheme Bearer is supported".
 Outcome Authorize(const RequestView& req, const Account& account, const Demand& demand,
                   const PolicyLookup& policies, TimeNs now);
 
@@ -123,6 +156,10 @@ bool SasPermits(std::string_view sp, const char* wanted);
 struct SasParams {
   std::string sv, ss, srt, sp, st, se, sip, spr, sr, si, sig, ses, sdd, snapshot_time,
       rscc, rscd, rsce, rscl, rsct;
+  // User delegation SAS: the key's fields, and the optional principals,
+  // correlation id, delegated user and signed request headers/parameters.
+  std::string skoid, sktid, skt, ske, sks, skv, saoid, suoid, scid, skdutid, sduoid, srh, srq;
+  bool is_user_delegation_sas() const { return !skoid.empty(); }
   bool is_account_sas() const { return !ss.empty() || !srt.empty(); }
 };
 // nullopt when the query has no `sig`.
@@ -133,5 +170,16 @@ std::string AccountSasStringToSign(const std::string& account, const SasParams& 
 // String-to-sign for a blob service SAS, by signed version; `canonical_resource`
 // is "/blob/account/container[/blob]".
 std::string ServiceSasStringToSign(const std::string& canonical_resource, const SasParams& p);
+// String-to-sign for a blob user delegation SAS, by signed version
+// (2018-11-09, 2020-02-10 with saoid/suoid/scid, 2020-12-06 with ses,
+// 2025-07-05 with skdutid/sduoid, 2026-04-06 with srh/srq).
+std::string UserDelegationSasStringToSign(const std::string& canonical_resource,
+                                          const SasParams& p);
+
+// What `principal` may do to `container` ("" for the service) by its roles
+// in `entra`: ok, or 403 AuthorizationPermissionMismatch. A demand no SAS
+// may meet (empty permission) needs Owner.
+Outcome AuthorizeBearerPrincipal(const EntraAccess& entra, const Principal& principal,
+                                 const std::string& container, const Demand& demand);
 
 }  // namespace strata::auth

@@ -50,6 +50,11 @@ bool SignedByAccount(const Account& account, std::string_view string_to_sign,
 Outcome AuthorizeSharedKey(const RequestView& req, const Account& account, Scheme scheme,
                            std::string_view credentials, TimeNs now);
 
+// The Bearer branch of Authorize: `token` is the Authorization value after
+// "Bearer ".
+Outcome AuthorizeBearer(const RequestView& req, const Account& account, const Demand& demand,
+                        std::string_view token, TimeNs now);
+
 // The SAS branch of Authorize. REQUIRES: the query has a `sig` parameter.
 Outcome AuthorizeSas(const RequestView& req, const Account& account, const Demand& demand,
                      const PolicyLookup& policies, TimeNs now);

@@ -1,6 +1,7 @@
 // Shared access signatures: account SAS and blob service SAS (container,
 // blob, snapshot, version and directory scope, with stored access policies).
-// User delegation SAS is not supported and is refused.
+// User delegation SAS: a service SAS signed with a key derived from its sk*
+// fields (auth/entra.h), limited to what the key's principal holds by RBAC.
 //
 // Checks run in Azure's order: parsing, signature and validity window (all
 // AuthenticationFailed), then source IP, protocol, service, resource type
@@ -29,10 +30,6 @@ namespace {
 using internal::Deny;
 using internal::kAuthenticationFailed;
 
-// Parameters that mark a user delegation SAS.
-constexpr std::string_view kUserDelegationParams[] = {"skoid", "sktid", "skt",   "ske",  "sks",
-                                                      "skv",   "saoid", "suoid", "scid", "sduoid"};
-
 SasParams FromParams(const std::vector<internal::QueryParam>& q) {
   auto get = [&](std::string_view name) { return internal::FindParam(q, name).value_or(""); };
   SasParams p;
@@ -54,6 +51,19 @@ SasParams FromParams(const std::vector<internal::QueryParam>& q) {
   p.rsce = get("rsce");
   p.rscl = get("rscl");
   p.rsct = get("rsct");
+  p.skoid = get("skoid");
+  p.sktid = get("sktid");
+  p.skt = get("skt");
+  p.ske = get("ske");
+  p.sks = get("sks");
+  p.skv = get("skv");
+  p.saoid = get("saoid");
+  p.suoid = get("suoid");
+  p.scid = get("scid");
+  p.skdutid = get("skdutid");
+  p.sduoid = get("sduoid");
+  p.srh = get("srh");
+  p.srq = get("srq");
   // Clients do not repeat the snapshot or version in the SAS; it is signed as
   // the request's own snapshot/versionid parameter.
   if (p.sr == "bs") p.snapshot_time = get("snapshot");
@@ -325,6 +335,95 @@ Outcome AuthorizeServiceSas(const RequestView& req, const Account& account, cons
   return ok;
 }
 
+// The user delegation SAS: a service SAS whose key is derived from its sk*
+// fields, granting at most what the key's principal holds by RBAC now.
+Outcome AuthorizeUserDelegationSas(const RequestView& req, const Account& account,
+                                   const Demand& demand, const SasParams& p, TimeNs now) {
+  if (!account.entra) {
+    return Deny(kAuthenticationFailed,
+                "User delegation SAS is not supported: no Microsoft Entra ID is configured for "
+                "this account.");
+  }
+  const EntraAccess& entra = *account.entra;
+  if (auto fail = MissingField({{"sv", &p.sv},
+                                {"sr", &p.sr},
+                                {"sp", &p.sp},
+                                {"se", &p.se},
+                                {"sig", &p.sig},
+                                {"skoid", &p.skoid},
+                                {"sktid", &p.sktid},
+                                {"skt", &p.skt},
+                                {"ske", &p.ske},
+                                {"sks", &p.sks},
+                                {"skv", &p.skv}})) {
+    return *fail;
+  }
+  if (auto fail = CheckFormat(p)) return *fail;
+  if (p.sv < "2018-11-09") {
+    return Deny(kAuthenticationFailed, "Signed version '" + p.sv +
+                                           "' does not support user delegation; use 2018-11-09 "
+                                           "or later.");
+  }
+  if (!p.si.empty()) {
+    return Deny(kAuthenticationFailed,
+                "A user delegation SAS cannot name a stored access policy.");
+  }
+  if (!p.sduoid.empty() || !p.skdutid.empty() || !p.srh.empty() || !p.srq.empty()) {
+    return Deny(kAuthenticationFailed,
+                "Delegated user object ids and signed request headers or parameters are not "
+                "supported.");
+  }
+  if (p.sks != "b") return Deny(kAuthenticationFailed, "Signed key service '" + p.sks + "' is invalid.");
+  if (!entra.tenant.empty() && p.sktid != entra.tenant) {
+    return Deny(kAuthenticationFailed, "Signed key tenant '" + p.sktid + "' is not this account's.");
+  }
+  auto key_start = ParseIso8601(p.skt);
+  auto key_expiry = ParseIso8601(p.ske);
+  if (!key_start || !key_expiry) return Deny(kAuthenticationFailed, "Signed key times are invalid.");
+  if (*key_expiry <= now || *key_start > now) {
+    return Deny(kAuthenticationFailed, "The user delegation key is not valid at this time: Start [" +
+                                           FormatHttpDate(*key_start) + "] - Expiry [" +
+                                           FormatHttpDate(*key_expiry) + "] - Current [" +
+                                           FormatHttpDate(now) + "]");
+  }
+  if (req.container.empty()) return ResourceTypeMismatch();
+  auto resource = CanonicalResource(req, account, p);
+  if (!resource) return Deny(kAuthenticationFailed, "Signed resource '" + p.sr + "' is invalid.");
+  std::string string_to_sign = UserDelegationSasStringToSign(*resource, p);
+  DelegationKeyFields fields{p.skoid, p.sktid, p.skt, p.ske, p.sks, p.skv};
+  // Keys derived from key1 and key2: both always computed and compared.
+  bool signed_ok = false;
+  for (const std::string* account_key : {&account.key, &account.key2}) {
+    if (account_key->empty()) continue;
+    auto key = DeriveDelegationKey(*account_key, fields);
+    bool match = key && internal::SignatureEquals(Sign(*key, string_to_sign), p.sig);
+    signed_ok = signed_ok | match;
+  }
+  if (!signed_ok) {
+    return Deny(kAuthenticationFailed,
+                "Signature did not match. String to sign used was " + string_to_sign);
+  }
+  if (auto fail = CheckWindow(p.st, p.se, now)) return *fail;
+  if (auto fail = CheckNetwork(p, req)) return *fail;
+  bool blob_scoped = p.sr == "b" || p.sr == "bs" || p.sr == "bv";
+  if (demand.resource_type == ResourceType::kService ||
+      (blob_scoped && demand.resource_type == ResourceType::kContainer)) {
+    return ResourceTypeMismatch();
+  }
+  if (!demand.service_sas_allowed) {
+    return Deny("AuthorizationFailure", "This request is not authorized to perform this operation.");
+  }
+  if (auto fail = CheckPermission(p.sp, demand.permission)) return *fail;
+  // The key's principal must hold the permission itself, now.
+  Principal principal;
+  principal.oid = p.skoid;
+  Outcome by_role = AuthorizeBearerPrincipal(entra, principal, req.container, demand);
+  if (!by_role.ok) return by_role;
+  Outcome ok = internal::Allow(Scheme::kUserDelegationSas);
+  ok.may_replace = (!demand.replace || SasPermits(p.sp, demand.replace)) && by_role.may_replace;
+  return ok;
+}
+
 }  // namespace
 
 std::optional<SasParams> ParseSas(std::string_view raw_query) {
@@ -357,21 +456,48 @@ std::string ServiceSasStringToSign(const std::string& canonical_resource, const 
   return out;
 }
 
+std::string UserDelegationSasStringToSign(const std::string& canonical_resource,
+                                          const SasParams& p) {
+  std::vector<const std::string*> lines = {&p.sp,    &p.st,    &p.se,  &canonical_resource,
+                                           &p.skoid, &p.sktid, &p.skt, &p.ske,
+                                           &p.sks,   &p.skv};
+  if (p.sv >= "2020-02-10") {
+    lines.push_back(&p.saoid);
+    lines.push_back(&p.suoid);
+    lines.push_back(&p.scid);
+  }
+  if (p.sv >= "2025-07-05") {
+    lines.push_back(&p.skdutid);
+    lines.push_back(&p.sduoid);
+  }
+  for (const std::string* s : {&p.sip, &p.spr, &p.sv, &p.sr, &p.snapshot_time}) lines.push_back(s);
+  if (p.sv >= "2020-12-06") lines.push_back(&p.ses);
+  if (p.sv >= "2026-04-06") {
+    lines.push_back(&p.srh);
+    lines.push_back(&p.srq);
+  }
+  for (const std::string* s : {&p.rscc, &p.rscd, &p.rsce, &p.rscl, &p.rsct}) lines.push_back(s);
+  std::string out;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    if (i) out += '\n';
+    out += *lines[i];
+  }
+  return out;
+}
+
 namespace internal {
 
 Outcome AuthorizeSas(const RequestView& req, const Account& account, const Demand& demand,
                      const PolicyLookup& policies, TimeNs now) {
   auto params = ParseQuery(req.raw_query);
-  for (std::string_view name : kUserDelegationParams) {
-    if (FindParam(params, name)) {
-      return Deny(kAuthenticationFailed, "User delegation SAS is not supported.");
-    }
-  }
   // A signed field given twice is ambiguous (which one was signed?): Azure
   // refuses it, and so does this, before anything is verified.
   static constexpr std::string_view kSigned[] = {"sv", "ss", "srt", "sp", "st", "se", "sip",
                                                  "spr", "sr", "si", "sig", "ses", "sdd",
-                                                 "rscc", "rscd", "rsce", "rscl", "rsct"};
+                                                 "rscc", "rscd", "rsce", "rscl", "rsct",
+                                                 "skoid", "sktid", "skt", "ske", "sks", "skv",
+                                                 "saoid", "suoid", "scid", "skdutid", "sduoid",
+                                                 "srh", "srq"};
   for (std::string_view name : kSigned) {
     int seen = 0;
     for (const QueryParam& q : params) seen += q.name == name;
@@ -380,6 +506,13 @@ Outcome AuthorizeSas(const RequestView& req, const Account& account, const Deman
                   "The shared access signature field '" + std::string(name) + "' is repeated.");
   }
   SasParams p = FromParams(params);
+  if (p.is_user_delegation_sas()) return AuthorizeUserDelegationSas(req, account, demand, p, now);
+  // A key field without skoid is a user delegation SAS missing its object id.
+  for (const std::string* f : {&p.sktid, &p.skt, &p.ske, &p.sks, &p.skv}) {
+    if (!f->empty())
+      return Deny(kAuthenticationFailed,
+                  "Missing required shared access signature field 'skoid'.");
+  }
   if (p.is_account_sas()) return AuthorizeAccountSas(req, account, demand, p, now);
   return AuthorizeServiceSas(req, account, demand, p, policies, now);
 }

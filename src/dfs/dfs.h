@@ -47,7 +47,8 @@ std::optional<http::Response> DirectoryAsBlob(api::Ctx& ctx, const std::string& 
 std::optional<http::Response> ResolveRenameSource(api::Account* acct, const http::Request& req,
                                                   auth::Scheme scheme, const auth::Demand& demand,
                                                   TimeNs now, api::SourceRef* out,
-                                                  bool account_in_source = false);
+                                                  bool account_in_source = false,
+                                                  const auth::Principal* principal = nullptr);
 
 // The account a path-style rename names only in its source. The JS SDK's
 // move() (DataLakePathClient.move, @azure/storage-file-datalake 12.x) sends

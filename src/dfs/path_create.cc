@@ -120,6 +120,10 @@ http::Response CreatePath(api::Ctx& ctx) {
   mode &= ~umask;
   ns::PathAcl acl;
   if (auto o = ctx.H("x-ms-owner")) acl.owner = *o;
+  // As on Azure: a path created with a bearer token is owned by its
+  // principal (oid); with the account key, by $superuser.
+  if (acl.owner.empty() && ctx.scheme == auth::Scheme::kBearer && ctx.principal)
+    acl.owner = ctx.principal->oid;
   if (auto g = ctx.H("x-ms-group")) acl.group = *g;
   if (auto a = ctx.H("x-ms-acl")) {
     auto parsed = ParseAcl(*a);

@@ -11,7 +11,8 @@ namespace strata::dfs {
 std::optional<http::Response> ResolveRenameSource(api::Account* acct, const http::Request& req,
                                                   auth::Scheme scheme, const auth::Demand& demand,
                                                   TimeNs now, api::SourceRef* out,
-                                                  bool account_in_source) {
+                                                  bool account_in_source,
+                                                  const auth::Principal* principal) {
   const std::string* header = req.FindHeader("x-ms-rename-source");
   if (!header) return JsonError(DfsError::kInvalidSourceUri);
   api::SourceRef src;
@@ -45,7 +46,7 @@ std::optional<http::Response> ResolveRenameSource(api::Account* acct, const http
   bool own_sas = !src.query.empty() && auth::ParseSas(src.query);
   auth::Outcome o = api::AuthorizeAt(acct, req, scheme, src.container, src.blob,
                                      own_sas ? std::string_view(src.query) : std::string_view(),
-                                     demand, now);
+                                     demand, now, principal);
   if (!o.ok) {
     std::string why = o.message.empty() ? "" : " " + o.message;
     if (own_sas && o.code != "AuthorizationPermissionMismatch")

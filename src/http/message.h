@@ -36,7 +36,7 @@ struct Request {
   Headers headers;        // names lowercased, in received order
   std::vector<std::string> header_names;  // the same names as received (case kept)
   std::string remote_ip;
-  bool https = false;
+  bool https = false;     // it came over TLS (ServerOptions::tls_listeners)
   int listener = 0;       // which listener took the connection (ServerOptions::extra_ports)
 
   // The body, after the handler's OnHeaders chose where it goes:

@@ -6,6 +6,8 @@
 #include <netinet/tcp.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -27,6 +29,7 @@
 #include "common/strings.h"
 #include "http/limits.h"
 #include "http/request_parser.h"
+#include "http/tls.h"
 
 namespace strata::http {
 
@@ -41,6 +44,8 @@ namespace {
 
 constexpr size_t kBodyChunk = 1 << 20;
 constexpr size_t kSendfileChunk = 2 << 20;
+// A file sent over TLS is read and written in batches of this (see SendFileTls).
+constexpr size_t kTlsFileChunk = 256 << 10;
 constexpr size_t kReadBufferLimit = 64 * 1024;  // request header bytes read ahead
 
 // The digests of a body (MD5, CRC-64, or both) computed beside the socket
@@ -197,6 +202,141 @@ class Watchdog {
   Clock::time_point deadline_ = Clock::time_point::max();
   MinRate rate_;
   bool idle_ = false;
+};
+
+
+// A connection's byte stream: the socket itself, or TLS with OpenSSL
+// reading and writing records straight on the socket's descriptor (no copy
+// through a memory BIO, one write() per record, as nginx does). Every call
+// is non-blocking: a Try* that cannot go on now returns -1 with errno
+// EAGAIN, and Wait() then waits for what it needs (a TLS read may need to
+// write, and a write to read). Lives on its connection's thread.
+class Conn {
+ public:
+  explicit Conn(tcp::socket s) : sock(std::move(s)) {}
+  ~Conn() {
+    if (ssl_) SSL_free(ssl_);
+  }
+  Conn(const Conn&) = delete;
+  Conn& operator=(const Conn&) = delete;
+
+  tcp::socket sock;
+
+  bool tls() const { return ssl_ != nullptr; }
+
+  // The server's side of a TLS handshake on the socket, driven to its end
+  // (or failure) without blocking. False: the client failed it, went away,
+  // or was cut by the watchdog.
+  awaitable<bool> Handshake(SSL_CTX* ctx) {
+    ssl_ = SSL_new(ctx);
+    if (!ssl_ || SSL_set_fd(ssl_, sock.native_handle()) != 1) co_return false;
+    SSL_set_accept_state(ssl_);
+    while (true) {
+      ERR_clear_error();
+      int r = SSL_do_handshake(ssl_);
+      if (r == 1) co_return true;
+      int err = SSL_get_error(ssl_, r);
+      if (err != SSL_ERROR_WANT_READ && err != SSL_ERROR_WANT_WRITE) {
+        failed_ = true;
+        ERR_clear_error();
+        co_return false;
+      }
+      want_write_ = err == SSL_ERROR_WANT_WRITE;
+      boost::system::error_code ec;
+      co_await Wait(ec);
+      if (ec) co_return false;
+    }
+  }
+
+  // Up to n bytes read: >0, 0 at the end of the stream, or -1 with errno
+  // (EAGAIN: call Wait first).
+  ssize_t TryRead(char* p, size_t n) {
+    if (!ssl_) {
+      ssize_t r = ::read(sock.native_handle(), p, n);
+      if (r < 0) want_write_ = false;
+      return r;
+    }
+    ERR_clear_error();
+    int r = SSL_read(ssl_, p, static_cast<int>(std::min<size_t>(n, INT_MAX)));
+    if (r > 0) return r;
+    return TlsFailure(r);
+  }
+  // Up to n bytes written (MSG_MORE when `more` on a plain socket): >0, or
+  // -1 with errno (EAGAIN: call Wait first, then retry with the same bytes).
+  ssize_t TrySend(const char* p, size_t n, bool more) {
+    if (!ssl_) {
+      ssize_t r = ::send(sock.native_handle(), p, n, MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+      if (r < 0) want_write_ = true;
+      return r;
+    }
+    ERR_clear_error();
+    int r = SSL_write(ssl_, p, static_cast<int>(std::min<size_t>(n, INT_MAX)));
+    if (r > 0) return r;
+    ssize_t f = TlsFailure(r);
+    if (f == 0) errno = EPIPE;
+    return -1;
+  }
+  // Waits until the socket is ready for what the last Try* needed.
+  awaitable<void> Wait(boost::system::error_code& ec) {
+    co_await sock.async_wait(want_write_ ? tcp::socket::wait_write : tcp::socket::wait_read,
+                             asio::redirect_error(use_awaitable, ec));
+  }
+  // Reads at least one byte into b, waiting as needed; ec says why not
+  // (eof at the end of the stream).
+  awaitable<size_t> ReadSome(asio::mutable_buffer b, boost::system::error_code& ec) {
+    if (!ssl_)
+      co_return co_await sock.async_read_some(b, asio::redirect_error(use_awaitable, ec));
+    while (true) {
+      ssize_t n = TryRead(static_cast<char*>(b.data()), b.size());
+      if (n > 0) co_return static_cast<size_t>(n);
+      if (n == 0) {
+        ec = asio::error::eof;
+        co_return 0;
+      }
+      if (errno == EINTR) continue;
+      if (errno != EAGAIN) {
+        ec = asio::error::connection_reset;
+        co_return 0;
+      }
+      co_await Wait(ec);
+      if (ec) co_return 0;
+    }
+  }
+  // Before the socket stops sending: TLS says it ends (close_notify), once,
+  // unless the session failed. Never waits.
+  void CloseNotify() {
+    if (!ssl_ || failed_) return;
+    ERR_clear_error();
+    SSL_shutdown(ssl_);
+    ERR_clear_error();
+  }
+
+ private:
+  // The result of a failed SSL_read or SSL_write, as TryRead returns it.
+  ssize_t TlsFailure(int r) {
+    int err = SSL_get_error(ssl_, r);
+    switch (err) {
+      case SSL_ERROR_WANT_READ:
+      case SSL_ERROR_WANT_WRITE:
+        want_write_ = err == SSL_ERROR_WANT_WRITE;
+        errno = EAGAIN;
+        return -1;
+      case SSL_ERROR_ZERO_RETURN:
+        return 0;
+      case SSL_ERROR_SYSCALL:
+        if (errno == EINTR) return -1;
+        [[fallthrough]];
+      default:
+        failed_ = true;  // no close_notify after a fatal error
+        ERR_clear_error();
+        errno = ECONNRESET;
+        return -1;
+    }
+  }
+
+  SSL* ssl_ = nullptr;
+  bool want_write_ = false;
+  bool failed_ = false;
 };
 
 }  // namespace
@@ -363,11 +503,9 @@ struct Server::Impl {
 
   // Sends all of `data` (with MSG_MORE when more follows), counting what
   // was sent on `rate` (null: not measured; see Write).
-  awaitable<bool> SendAll(tcp::socket& sock, std::string_view data, bool more,
-                          Watchdog* rate = nullptr) {
-    int fd = sock.native_handle();
+  awaitable<bool> SendAll(Conn& c, std::string_view data, bool more, Watchdog* rate = nullptr) {
     while (!data.empty()) {
-      ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL | (more ? MSG_MORE : 0));
+      ssize_t n = c.TrySend(data.data(), data.size(), more);
       if (n > 0) {
         data.remove_prefix(n);
         if (rate) rate->Received(static_cast<size_t>(n));
@@ -375,12 +513,12 @@ struct Server::Impl {
       }
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
         RequireSendRate(rate);
-        Watchdog wd(sock, opt.io_timeout_s);
+        Watchdog wd(c.sock, opt.io_timeout_s);
         wd.Arm();
         boost::system::error_code ec;
-        co_await sock.async_wait(tcp::socket::wait_write, asio::redirect_error(use_awaitable, ec));
+        co_await c.Wait(ec);
         if (ec) {
-          AbortIfCut(sock, ec);
+          AbortIfCut(c.sock, ec);
           co_return false;
         }
         continue;
@@ -391,7 +529,40 @@ struct Server::Impl {
     co_return true;
   }
 
-  awaitable<bool> SendFile(tcp::socket& sock, const FileBody& fb, Watchdog* rate) {
+  // Over TLS a file cannot go by sendfile (no kernel TLS here): it is read
+  // into a buffer of up to kTlsFileChunk, behind the response's header (one
+  // write for a small response), and each batch written as TLS records.
+  awaitable<bool> SendFileTls(Conn& c, const std::string& head, const FileBody& fb,
+                              Watchdog* rate) {
+    size_t cap = static_cast<size_t>(std::min<uint64_t>(kTlsFileChunk, head.size() + fb.length));
+    cap = std::max(cap, head.size());
+    std::unique_ptr<char[]> buf(new char[cap]);
+    std::memcpy(buf.get(), head.data(), head.size());
+    size_t fill = head.size();
+    off_t off = static_cast<off_t>(fb.offset);
+    uint64_t left = fb.length;
+    while (true) {
+      size_t want = static_cast<size_t>(std::min<uint64_t>(cap - fill, left));
+      while (want > 0) {
+        ssize_t n = ::pread(fb.file->fd(), buf.get() + fill, want, off);
+        if (n > 0) {
+          fill += n;
+          off += n;
+          left -= n;
+          want -= n;
+          continue;
+        }
+        if (n < 0 && errno == EINTR) continue;
+        co_return false;  // the file shrank underneath us, or failed
+      }
+      if (!co_await SendAll(c, std::string_view(buf.get(), fill), left > 0, rate)) co_return false;
+      if (left == 0) co_return true;
+      fill = 0;
+    }
+  }
+
+  awaitable<bool> SendFile(Conn& c, const FileBody& fb, Watchdog* rate) {
+    tcp::socket& sock = c.sock;
     int fd = sock.native_handle();
     off_t off = static_cast<off_t>(fb.offset);
     uint64_t left = fb.length;
@@ -446,12 +617,12 @@ struct Server::Impl {
   }
 
   // A PipeBody: the status byte first, then the body as it arrives.
-  awaitable<bool> WritePipe(tcp::socket& sock, Response& r, bool head, bool keep_alive,
+  awaitable<bool> WritePipe(Conn& c, Response& r, bool head, bool keep_alive,
                             std::string& headbytes, Watchdog* rate) {
     PipeBody pb = std::move(*r.pipe);
     r.pipe.reset();
     int pfd = *pb.fd;
-    asio::posix::stream_descriptor sd(sock.get_executor(), ::dup(pfd));
+    asio::posix::stream_descriptor sd(c.sock.get_executor(), ::dup(pfd));
     char code = 0;
     while (true) {
       ssize_t n = ::read(pfd, &code, 1);
@@ -467,18 +638,18 @@ struct Server::Impl {
       Response f;
       if (pb.on_fail) pb.on_fail(code, r, &f);
       else f.status = 500;
-      co_return co_await Write(sock, f, head, keep_alive, headbytes);
+      co_return co_await Write(c, f, head, keep_alive, headbytes);
     }
     SerializeHead(r, pb.length, keep_alive, &headbytes);
-    if (head) co_return co_await SendAll(sock, headbytes, false, rate);
-    if (!co_await SendAll(sock, headbytes, pb.length > 0, rate)) co_return false;
+    if (head) co_return co_await SendAll(c, headbytes, false, rate);
+    if (!co_await SendAll(c, headbytes, pb.length > 0, rate)) co_return false;
     std::vector<char> buf(256 * 1024);
     uint64_t left = pb.length;
     while (left > 0) {
       ssize_t n = ::read(pfd, buf.data(), static_cast<size_t>(std::min<uint64_t>(buf.size(), left)));
       if (n > 0) {
         left -= static_cast<uint64_t>(n);
-        if (!co_await SendAll(sock, std::string_view(buf.data(), n), left > 0, rate))
+        if (!co_await SendAll(c, std::string_view(buf.data(), n), left > 0, rate))
           co_return false;
         continue;
       }
@@ -499,25 +670,26 @@ struct Server::Impl {
   // body_min_rate, averaged over windows of io_timeout_s (the stall a write
   // was always allowed): a client that reads a little now and then does not
   // keep the connection, nor what the response holds.
-  awaitable<bool> Write(tcp::socket& sock, Response& r, bool head, bool keep_alive,
+  awaitable<bool> Write(Conn& c, Response& r, bool head, bool keep_alive,
                         std::string& headbytes) {
-    Watchdog rate(sock, opt.io_timeout_s);
-    if (r.pipe) co_return co_await WritePipe(sock, r, head, keep_alive, headbytes, &rate);
+    Watchdog rate(c.sock, opt.io_timeout_s);
+    if (r.pipe) co_return co_await WritePipe(c, r, head, keep_alive, headbytes, &rate);
     uint64_t len = r.file ? r.file->length : r.body.size();
     if (r.head_length) len = *r.head_length;
     SerializeHead(r, len, keep_alive, &headbytes);
     if (head || r.status == 304 || r.status == 204)
-      co_return co_await SendAll(sock, headbytes, false, &rate);
+      co_return co_await SendAll(c, headbytes, false, &rate);
     if (r.file) {
-      if (!co_await SendAll(sock, headbytes, r.file->length > 0, &rate)) co_return false;
-      co_return co_await SendFile(sock, *r.file, &rate);
+      if (c.tls()) co_return co_await SendFileTls(c, headbytes, *r.file, &rate);
+      if (!co_await SendAll(c, headbytes, r.file->length > 0, &rate)) co_return false;
+      co_return co_await SendFile(c, *r.file, &rate);
     }
     if (r.body.size() < 16384) {
       headbytes += r.body;
-      co_return co_await SendAll(sock, headbytes, false, &rate);
+      co_return co_await SendAll(c, headbytes, false, &rate);
     }
-    if (!co_await SendAll(sock, headbytes, true, &rate)) co_return false;
-    co_return co_await SendAll(sock, r.body, false, &rate);
+    if (!co_await SendAll(c, headbytes, true, &rate)) co_return false;
+    co_return co_await SendAll(c, r.body, false, &rate);
   }
 
   // Ends a connection whose last response said "Connection: close". Closing
@@ -525,7 +697,10 @@ struct Server::Impl {
   // destroy the response before the client reads it; so stop sending, then
   // read and drop whatever the client still sends until it closes (bounded
   // in time and bytes), and only then close.
-  awaitable<void> LingeringClose(tcp::socket& sock) {
+  // (Over TLS: close_notify first; what follows is read as raw bytes.)
+  awaitable<void> LingeringClose(Conn& c) {
+    tcp::socket& sock = c.sock;
+    c.CloseNotify();
     boost::system::error_code ec;
     sock.shutdown(tcp::socket::shutdown_send, ec);
     if (ec) co_return;
@@ -546,10 +721,10 @@ struct Server::Impl {
   // separate statements with an explicit co_return: GCC 12 miscompiled
   // `if (co_await Write(...)) co_await LingeringClose(sock);` as the last
   // statement of a coroutine, which died with SIGILL.)
-  awaitable<void> RespondAndClose(tcp::socket& sock, Response& r, bool head) {
+  awaitable<void> RespondAndClose(Conn& c, Response& r, bool head) {
     std::string headbytes;
-    bool sent = co_await Write(sock, r, head, false, headbytes);
-    if (sent) co_await LingeringClose(sock);
+    bool sent = co_await Write(c, r, head, false, headbytes);
+    if (sent) co_await LingeringClose(c);
     co_return;
   }
 
@@ -601,7 +776,47 @@ struct Server::Impl {
     co_return true;
   }
 
-  awaitable<void> Session(tcp::socket sock, int listener) {
+  // A TLS listener's connection, before its first request: the handshake,
+  // within header_timeout_s of the accept (a client that connects and sends
+  // nothing, or stalls mid-handshake, is closed then; the handshake never
+  // waits on an I/O thread). A client that speaks plain HTTP to the port
+  // gets a 400 in plain HTTP and the connection is closed, as nginx answers
+  // ("The plain HTTP request was sent to HTTPS port"). False: closed.
+  awaitable<bool> StartTls(Conn& c) {
+    Watchdog wd(c.sock, HeaderSeconds());
+    wd.Arm();
+    unsigned char first = 0;
+    while (true) {
+      boost::system::error_code ec;
+      co_await c.sock.async_wait(tcp::socket::wait_read, asio::redirect_error(use_awaitable, ec));
+      if (ec) co_return false;
+      ssize_t n = ::recv(c.sock.native_handle(), &first, 1, MSG_PEEK);
+      if (n == 1) break;
+      if (n < 0 && (errno == EAGAIN || errno == EINTR)) continue;
+      co_return false;
+    }
+    FirstByte kind = ClassifyFirstByte(first);
+    if (kind == FirstByte::kPlainHttp) {
+      wd.Disarm();
+      Response r = handler->Fail(
+          Failure::kBadRequest, nullptr,
+          Status(ErrorKind::kInvalidArgument, "a plain HTTP request was sent to the HTTPS port"));
+      co_await RespondAndClose(c, r, false);
+      co_return false;
+    }
+    if (kind != FirstByte::kTls) co_return false;
+    bool ok = co_await c.Handshake(opt.tls->native());
+    co_return ok;
+  }
+
+  bool IsTlsListener(int listener) const {
+    return std::find(opt.tls_listeners.begin(), opt.tls_listeners.end(), listener) !=
+           opt.tls_listeners.end();
+  }
+
+  awaitable<void> Session(tcp::socket accepted, int listener) {
+    Conn c(std::move(accepted));
+    tcp::socket& sock = c.sock;
     boost::system::error_code ec;
     sock.set_option(tcp::no_delay(true), ec);
     sock.native_non_blocking(true, ec);
@@ -615,6 +830,7 @@ struct Server::Impl {
       std::atomic<uint64_t>* n;
       ~Counted() { n->fetch_sub(1, std::memory_order_relaxed); }
     } counted{&sessions};
+    if (IsTlsListener(listener) && !co_await StartTls(c)) co_return;
     beast::flat_buffer buffer(kReadBufferLimit);
     std::string out_head;  // each response's status line and header
     Watchdog wd(sock, opt.idle_timeout_s);
@@ -632,8 +848,12 @@ struct Server::Impl {
         if (draining.load()) co_return;  // no next request while draining
         wd.Arm();
         wd.SetIdle(true);
-        size_t n = co_await sock.async_read_some(buffer.prepare(kReadBufferLimit / 4),
-                                                 asio::redirect_error(use_awaitable, ec));
+        size_t n;
+        if (c.tls())
+          n = co_await c.ReadSome(buffer.prepare(kReadBufferLimit / 4), ec);
+        else
+          n = co_await sock.async_read_some(buffer.prepare(kReadBufferLimit / 4),
+                                            asio::redirect_error(use_awaitable, ec));
         wd.SetIdle(false);
         if (ec) co_return;
         buffer.commit(n);
@@ -655,8 +875,7 @@ struct Server::Impl {
           ec = bhttp::error::header_limit;
           break;
         }
-        size_t n = co_await sock.async_read_some(buffer.prepare(std::min(room, kReadBufferLimit / 4)),
-                                                 asio::redirect_error(use_awaitable, ec));
+        size_t n = co_await c.ReadSome(buffer.prepare(std::min(room, kReadBufferLimit / 4)), ec);
         if (ec == asio::error::eof) {
           ec = bhttp::error::partial_message;  // the header was cut short
           break;
@@ -671,11 +890,12 @@ struct Server::Impl {
         Failure kind = ec == bhttp::error::header_limit ? Failure::kHeaderTooLarge
                                                         : Failure::kBadRequest;
         Response r = handler->Fail(kind, nullptr, Status(ErrorKind::kInvalidArgument, ec.message()));
-        co_await RespondAndClose(sock, r, false);
+        co_await RespondAndClose(c, r, false);
         co_return;
       }
       req.remote_ip = ip;
       req.listener = listener;
+      req.https = c.tls();
       // A Transfer-Encoding the server cannot frame would leave the body to
       // be read as the next request (smuggling); an HTTP/1.1 request names
       // its host exactly once (RFC 9112, 3.2). Refused, and closed.
@@ -691,7 +911,7 @@ struct Server::Impl {
       }
       if (refusal) {
         Response r = handler->Fail(*refusal, &req, Status(ErrorKind::kInvalidArgument, why));
-        co_await RespondAndClose(sock, r, req.method == "HEAD");
+        co_await RespondAndClose(c, r, req.method == "HEAD");
         co_return;
       }
       bool keep_alive = parser.keep_alive();
@@ -707,7 +927,7 @@ struct Server::Impl {
         if (expects_continue || (declared && *declared > kDrainLimit)) {
           // The client waits for a verdict before sending, or the body is
           // too large to drain: answer now and close.
-          co_await RespondAndClose(sock, *early, head);
+          co_await RespondAndClose(c, *early, head);
           co_return;
         }
         // Drain a modest body so the client reads the answer; else close.
@@ -718,11 +938,11 @@ struct Server::Impl {
         if (declared && *declared > plan.max_size) {
           // Refuse an oversized body before reading any of it.
           Response r = handler->Fail(Failure::kBodyTooLarge, &req, Status::Ok());
-          co_await RespondAndClose(sock, r, head);
+          co_await RespondAndClose(c, r, head);
           co_return;
         }
         if (expects_continue) {
-          if (!co_await SendAll(sock, "HTTP/1.1 100 Continue\r\n\r\n", false)) co_return;
+          if (!co_await SendAll(c, "HTTP/1.1 100 Continue\r\n\r\n", false)) co_return;
         }
       }
       std::optional<Failure> failure;
@@ -811,7 +1031,6 @@ struct Server::Impl {
           uint64_t left = *parser.content_length();
           int cur = 0;
           size_t fill = 0;
-          int sfd = sock.native_handle();
           while (true) {
             size_t size = bufs.size(cur);
             if (fill == size || (left == 0 && fill > 0)) {
@@ -832,15 +1051,18 @@ struct Server::Impl {
               got = std::min(want, buffer.size());
               std::memcpy(at, buffer.data().data(), got);
               buffer.consume(got);
-            } else if (ssize_t n = ::read(sfd, at, want); n > 0) {
+            } else if (ssize_t n = c.TryRead(at, want); n > 0) {
               got = static_cast<size_t>(n);
             } else if (n == 0) {
               ec = bhttp::error::partial_message;
               break;
             } else if (errno == EAGAIN || errno == EWOULDBLOCK) {
               // Wait by reading (see the header read above).
-              got = co_await sock.async_read_some(asio::buffer(at, want),
-                                                  asio::redirect_error(use_awaitable, ec));
+              if (c.tls())
+                got = co_await c.ReadSome(asio::buffer(at, want), ec);
+              else
+                got = co_await sock.async_read_some(asio::buffer(at, want),
+                                                    asio::redirect_error(use_awaitable, ec));
               if (ec) break;
             } else if (errno != EINTR) {
               ec = asio::error::connection_reset;
@@ -875,9 +1097,7 @@ struct Server::Impl {
                 ec = bhttp::error::bad_chunk;  // a chunk header that never ends
                 break;
               }
-              size_t n = co_await sock.async_read_some(
-                  buffer.prepare(std::min(room, kReadBufferLimit / 4)),
-                  asio::redirect_error(use_awaitable, ec));
+              size_t n = co_await c.ReadSome(buffer.prepare(std::min(room, kReadBufferLimit / 4)), ec);
               if (ec == asio::error::eof) ec = bhttp::error::partial_message;
               if (ec) break;
               buffer.commit(n);
@@ -904,7 +1124,7 @@ struct Server::Impl {
               ec == asio::error::operation_aborted || ec == asio::error::connection_reset)
             co_return;
           Response r = handler->Fail(Failure::kBadRequest, &req, Status(ErrorKind::kInvalidArgument, ec.message()));
-          co_await RespondAndClose(sock, r, head);
+          co_await RespondAndClose(c, r, head);
           co_return;
         }
       }
@@ -923,10 +1143,10 @@ struct Server::Impl {
       req.body_target.reset();
       if (!req.body_file.empty()) ::unlink(req.body_file.c_str());
       if (resp.close || draining.load()) keep_alive = false;
-      bool ok = co_await Write(sock, resp, head, keep_alive, out_head);
+      bool ok = co_await Write(c, resp, head, keep_alive, out_head);
       if (!ok) co_return;
       if (!keep_alive) {
-        co_await LingeringClose(sock);
+        co_await LingeringClose(c);
         co_return;
       }
     }
@@ -942,6 +1162,8 @@ Result<uint16_t> Server::Listen() {
   boost::system::error_code ec;
   auto addr = asio::ip::make_address(impl_->opt.host, ec);
   if (ec) return Status(ErrorKind::kInvalidArgument, "bad --host: " + impl_->opt.host);
+  if (!impl_->opt.tls_listeners.empty() && !impl_->opt.tls)
+    return Status(ErrorKind::kInvalidArgument, "TLS listeners without a certificate");
   int n = impl_->opt.threads > 0 ? impl_->opt.threads
                                  : static_cast<int>(std::thread::hardware_concurrency());
   if (n < 1) n = 1;

@@ -18,6 +18,7 @@
 
 #include "common/status.h"
 #include "http/message.h"
+#include "http/tls.h"
 
 namespace strata::http {
 
@@ -84,6 +85,13 @@ struct ServerOptions {
   // Run() stops the server on SIGINT and SIGTERM (Stop()). Off when the
   // caller handles signals itself (and calls Drain or Stop).
   bool stop_on_signals = true;
+  // The listeners (numbered as Request::listener) that speak HTTPS with
+  // `tls`; the others speak plain HTTP. The same limits hold on both: the
+  // TLS handshake must end within header_timeout_s of the accept. A
+  // request says whether it came over TLS (Request::https).
+  // REQUIRES: tls set when tls_listeners is not empty.
+  std::vector<int> tls_listeners;
+  std::shared_ptr<const TlsContext> tls;
 };
 
 class Server {

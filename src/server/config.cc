@@ -167,6 +167,68 @@ void ParseContainers(const json& j, const std::string& path,
   }
 }
 
+// "entra": Microsoft Entra ID for the accounts that name none of their own.
+void ParseEntra(const json& j, const std::string& path, std::optional<EntraConfig>* out,
+                std::vector<std::string>* errors) {
+  EntraConfig e;
+  ObjectReader r(j, path, errors);
+  auto strings = [&r](const std::string& key, std::vector<std::string>* v) {
+    const json* a = r.Get(key);
+    if (!a) return;
+    bool ok = a->is_array();
+    for (size_t i = 0; ok && i < a->size(); ++i) ok = (*a)[i].is_string() && !(*a)[i].get<std::string>().empty();
+    if (!ok) {
+      r.Error(r.Path(key), "must be an array of non-empty strings");
+      return;
+    }
+    *v = a->get<std::vector<std::string>>();
+  };
+  if (r.Str("tenant", &e.tenant, true) && e.tenant.find_first_of("/?#@: ") != std::string::npos)
+    r.Error(r.Path("tenant"), "must be a tenant id (got \"" + e.tenant + "\")");
+  r.Missing("tenant");
+  strings("issuers", &e.issuers);
+  strings("audiences", &e.audiences);
+  r.Str("jwks", &e.jwks, true);
+  r.Str("openid_config", &e.openid_config, true);
+  if (j.is_object() && e.jwks.empty() == e.openid_config.empty())
+    r.Error(path, "name exactly one of jwks and openid_config");
+  strings("superusers", &e.superusers);
+  r.Bool("allow_http", &e.allow_http);
+  r.Int("clock_skew_s", &e.clock_skew_s, 0, 86400);
+  r.Int("jwks_min_reload_s", &e.jwks_min_reload_s, 0, 86400);
+  r.Int("jwks_max_age_s", &e.jwks_max_age_s, 0, 86400);
+  if (const json* rb = r.Get("rbac")) {
+    if (!rb->is_array()) {
+      r.Error(r.Path("rbac"), "must be an array of role assignments");
+    } else {
+      for (size_t i = 0; i < rb->size(); ++i) {
+        std::string p = r.Path("rbac") + "[" + std::to_string(i) + "]";
+        EntraConfig::Assignment a;
+        ObjectReader ar((*rb)[i], p, errors);
+        ar.Str("principal", &a.principal, true);
+        ar.Missing("principal");
+        if (ar.Str("role", &a.role, true) && a.role != "Storage Blob Data Reader" &&
+            a.role != "Storage Blob Data Contributor" && a.role != "Storage Blob Data Owner")
+          ar.Error(ar.Path("role"), "\"" + a.role +
+                                        "\" is not Storage Blob Data Reader, Contributor or Owner");
+        ar.Missing("role");
+        std::string scope = "account";
+        ar.Str("scope", &scope, true);
+        if (scope != "account") {
+          if (!StartsWith(scope, "container/") || !ns::ValidateContainerName(scope.substr(10)).ok())
+            ar.Error(ar.Path("scope"), "\"" + scope + "\" is not account or container/NAME");
+          else
+            a.container = scope.substr(10);
+        }
+        ar.Done();
+        e.rbac.push_back(std::move(a));
+      }
+    }
+  }
+  r.Done();
+  *out = std::move(e);
+}
+
 bool ValidAccountName(const std::string& name) {
   if (name.size() < 3 || name.size() > 24) return false;
   for (char c : name)
@@ -203,6 +265,7 @@ void ParseAccounts(const json& j, Config* cfg, std::vector<std::string>* errors)
     r.Missing("root");
     if (const json* c = r.Get("containers"))
       ParseContainers(*c, p + ".containers", &ac.containers, errors);
+    if (const json* e = r.Get("entra")) ParseEntra(*e, p + ".entra", &ac.entra, errors);
     r.Done();
     cfg->accounts.push_back(std::move(ac));
   }
@@ -305,6 +368,10 @@ void ParseConfigJson(const std::string& text, Config* cfg, std::vector<std::stri
     r.Error("host", "must be an IPv4 or IPv6 address (got \"" + cfg->host + "\")");
   r.Int("port", &cfg->port, 0, 65535);
   r.Int("dfs_port", &cfg->dfs_port, 0, 65535);
+  r.Str("cert", &cfg->tls_cert, true);
+  r.Str("key", &cfg->tls_key, true);
+  r.Int("tls_port", &cfg->tls_port, 0, 65535);
+  r.Int("dfs_tls_port", &cfg->dfs_tls_port, 0, 65535);
   r.AbsPath("root", &cfg->root);
   r.Bool("create_root", &cfg->create_root);
   r.Int("drain_seconds", &cfg->drain_seconds, 0, 86400);
@@ -322,6 +389,7 @@ void ParseConfigJson(const std::string& text, Config* cfg, std::vector<std::stri
   if (const json* a = r.Get("accounts")) ParseAccounts(*a, cfg, errors);
   if (const json* t = r.Get("tier")) ParseTier(*t, &cfg->tier, errors);
   if (const json* c = r.Get("copy_sources")) ParseCopySources(*c, &cfg->copy_sources, errors);
+  if (const json* e = r.Get("entra")) ParseEntra(*e, "entra", &cfg->entra, errors);
   r.Done();
 }
 
@@ -347,6 +415,25 @@ void ValidateConfig(const Config& cfg, std::vector<std::string>* errors) {
     err("dfs_port (--dfs-port): must be from 0 to 65535");
   else if (cfg.dfs_port != 0 && cfg.dfs_port == cfg.port)
     err("dfs_port (--dfs-port): must be a free port other than --port");
+  // HTTPS: both files or neither; the ports apart.
+  bool https = !cfg.tls_cert.empty() || !cfg.tls_key.empty();
+  if (https && (cfg.tls_cert.empty() || cfg.tls_key.empty()))
+    err("cert, key (--cert, --key): HTTPS needs both a certificate and its key");
+  if (!https && (cfg.tls_port >= 0 || cfg.dfs_tls_port != 0))
+    err("tls_port, dfs_tls_port (--tls-port, --dfs-tls-port): need cert and key (--cert, --key)");
+  if (cfg.tls_port < -1 || cfg.tls_port > 65535) err("tls_port (--tls-port): must be from 0 to 65535");
+  if (cfg.dfs_tls_port < 0 || cfg.dfs_tls_port > 65535)
+    err("dfs_tls_port (--dfs-tls-port): must be from 0 to 65535");
+  if (cfg.dfs_tls_port != 0 && cfg.tls_port < 0)
+    err("dfs_tls_port (--dfs-tls-port): needs tls_port (--tls-port); without it the dfs port "
+        "serves HTTPS itself");
+  {
+    std::vector<int> ports = {cfg.port, cfg.dfs_port, cfg.tls_port, cfg.dfs_tls_port};
+    bool clash = false;
+    for (size_t i = 0; i < ports.size(); ++i)
+      for (size_t k = i + 1; k < ports.size(); ++k) clash |= ports[i] > 0 && ports[i] == ports[k];
+    if (clash) err("port, dfs_port, tls_port, dfs_tls_port: must be different ports");
+  }
   if (cfg.root.empty()) err("root (--root): must not be empty");
   if (cfg.threads < 0) err("threads (--threads): must be 0 (one per core) or more");
   if (cfg.drain_seconds < 0) err("drain_seconds (--drain-seconds): must be 0 or more");
@@ -393,6 +480,8 @@ std::vector<std::string> RestartOnlyChanges(const Config& a, const Config& b) {
   diff(a.host != b.host, "host");
   diff(a.port != b.port, "port");
   diff(a.dfs_port != b.dfs_port, "dfs_port");
+  diff(a.tls_cert != b.tls_cert || a.tls_key != b.tls_key, "cert/key");
+  diff(a.tls_port != b.tls_port || a.dfs_tls_port != b.dfs_tls_port, "tls_port/dfs_tls_port");
   diff(a.root != b.root, "root");
   diff(a.threads != b.threads, "threads");
   diff(a.fsync != b.fsync, "durability");
@@ -423,6 +512,10 @@ void KeepRestartOnly(const Config& running, Config* next) {
   next->host = running.host;
   next->port = running.port;
   next->dfs_port = running.dfs_port;
+  next->tls_cert = running.tls_cert;
+  next->tls_key = running.tls_key;
+  next->tls_port = running.tls_port;
+  next->dfs_tls_port = running.dfs_tls_port;
   next->root = running.root;
   next->threads = running.threads;
   next->fsync = running.fsync;
@@ -459,6 +552,11 @@ void ValidateEnvironment(const Config& cfg, std::vector<std::string>* errors) {
                           " is not a directory");
       std::free(real);
     }
+  }
+  if (!cfg.tls_cert.empty()) {
+    std::ifstream cert(cfg.tls_cert), key(cfg.tls_key);
+    if (!cert) errors->push_back("cert (--cert): cannot read " + cfg.tls_cert);
+    if (!key) errors->push_back("key (--key): cannot read " + cfg.tls_key);
   }
   for (const auto& f : cfg.required_files) {
     std::ifstream in(f.path);

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,12 +30,31 @@ struct ContainerEntry {
   uint64_t max_files = 0;  // 0: none
 };
 
+// Microsoft Entra ID for an account (server/entra_keys.h builds it).
+struct EntraConfig {
+  std::string tenant;                  // required
+  std::vector<std::string> issuers;    // empty: the tenant's v1 and v2 issuers
+  std::vector<std::string> audiences;  // besides https://storage.azure.com[/] and the account URLs
+  std::string jwks;                    // a JWKS file, or
+  std::string openid_config;           // an OpenID configuration file or loopback URL (jwks_uri)
+  struct Assignment {
+    std::string principal, role, container;  // container "": account scope
+  };
+  std::vector<Assignment> rbac;
+  std::vector<std::string> superusers;
+  bool allow_http = false;
+  int clock_skew_s = 300;
+  int jwks_min_reload_s = 10;
+  int jwks_max_age_s = 3600;
+};
+
 struct AccountConfig {
   std::string name;
   std::string key_base64;                            // key1
   std::string key2_base64;                           // key2 (rotation); "" when none
   std::string root;                                  // the account's namespace root
   std::map<std::string, ContainerEntry> containers;  // by container name
+  std::optional<EntraConfig> entra;  // none: the top-level "entra", if any
 };
 
 // The capacity tier (DESIGN.md, "Capacity tier"); off when remote is empty.
@@ -71,6 +91,14 @@ struct Config {
   // The dfs endpoint's own listener on `host` (0: none); the shared port
   // serves dfs requests too, told apart by their query.
   int dfs_port = 0;
+  // HTTPS (PEM files). With both set and tls_port < 0, the listeners of
+  // `port` and `dfs_port` speak HTTPS instead of HTTP; with tls_port >= 0
+  // (0 picks one) they stay HTTP and HTTPS listens on tls_port, and on
+  // dfs_tls_port (0: none) for the dfs endpoint.
+  std::string tls_cert;
+  std::string tls_key;
+  int tls_port = -1;
+  int dfs_tls_port = 0;
   std::string root = kDefaultRoot;
   // Roots (--root, account roots) that do not exist are created; else a
   // missing root is an error (an unmounted shared file system would be
@@ -90,11 +118,14 @@ struct Config {
   tier::FetchPolicy copy_sources;
   // Files that must be readable (ValidateEnvironment); TLS adds its own.
   std::vector<RequiredFile> required_files;
+  // Microsoft Entra ID for every account that names none of its own.
+  std::optional<EntraConfig> entra;
 };
 
 // Reads a JSON config file over `cfg`:
 //   {"host": "...", "port": 10000, "dfs_port": 0, "root": "...",
 //    "create_root": false, "drain_seconds": 30,
+//    "cert": "server.pem", "key": "server.key", "tls_port": 10443, "dfs_tls_port": 0,
 //    "durability": "fsync"|"none",
 //    "single_gateway": false,
 //    "threads": 2,
@@ -119,6 +150,13 @@ struct Config {
 // "copy_sources" lets From-URL copies read other hosts (tier/url_fetch.h):
 // host patterns ("name", "*.suffix", "*"); loopback and private addresses
 // only with allow_private; the time limits in seconds.
+// "entra" (top level: every account without its own; or in an account):
+//   {"tenant": "TENANT", "issuers": [...], "audiences": [...],
+//    "jwks": "/path/keys.json" | "openid_config": "/path" | "http://127.0.0.1:PORT/...",
+//    "rbac": [{"principal": "<oid|appid|group>", "role": "Storage Blob Data Reader",
+//              "scope": "account" | "container/NAME"}],
+//    "superusers": ["<oid|appid|group>"], "allow_http": false,
+//    "clock_skew_s": 300, "jwks_min_reload_s": 10, "jwks_max_age_s": 3600}
 // Returns kInvalidArgument with one line per problem ("KEY.PATH: reason").
 Status LoadConfigFile(const std::string& path, Config* cfg);
 // The same for a document already read; adds each problem to *errors.

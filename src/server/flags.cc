@@ -54,6 +54,25 @@ void AddServeFlags(CLI::App* serve, ServeFlags* f) {
       ->check(CLI::Range(0, 65535))
       ->capture_default_str();
   Shared(
+      serve, f, "--cert", [](Config & c) -> auto& { return c.tls_cert; },
+      "PEM certificate chain: serve HTTPS (on --port and --dfs-port, or on --tls-port and "
+      "--dfs-tls-port when given)")
+      ->default_str("none");
+  Shared(
+      serve, f, "--key", [](Config & c) -> auto& { return c.tls_key; }, "PEM private key of --cert")
+      ->default_str("none");
+  Shared(
+      serve, f, "--tls-port", [](Config & c) -> auto& { return c.tls_port; },
+      "Port of HTTPS beside plain HTTP on --port (0 picks one; needs --cert/--key; -1: HTTPS "
+      "replaces HTTP when --cert is given)")
+      ->check(CLI::Range(-1, 65535))
+      ->capture_default_str();
+  Shared(
+      serve, f, "--dfs-tls-port", [](Config & c) -> auto& { return c.dfs_tls_port; },
+      "Port of an HTTPS dfs endpoint beside --dfs-port (0: none; needs --tls-port)")
+      ->check(CLI::Range(0, 65535))
+      ->capture_default_str();
+  Shared(
       serve, f, "--root", [](Config & c) -> auto& { return c.root; },
       "Namespace root of the default account (must exist, unless it is ./data or --create-root)")
       ->capture_default_str();

@@ -122,6 +122,14 @@ int Serve(const server::ServeFlags& flags) {
     if (!cfg.tier.policy_json.empty())
       if (auto p = tier::LifecyclePolicy::Parse(cfg.tier.policy_json); p.ok()) policy = std::move(*p);
   }
+  // HTTPS: the certificate and key are loaded now (and so checked by
+  // --check-config), before anything else starts.
+  std::shared_ptr<http::TlsContext> tls;
+  if (errors.empty() && !cfg.tls_cert.empty()) {
+    auto t = http::TlsContext::Load(cfg.tls_cert, cfg.tls_key);
+    if (!t.ok()) errors.push_back(t.status().message());
+    else tls = std::move(*t);
+  }
   if (!errors.empty()) {
     for (const auto& e : errors) Log(e);
     return 2;
@@ -214,10 +222,31 @@ int Serve(const server::ServeFlags& flags) {
   http::ServerOptions opt;
   opt.host = cfg.host;
   opt.port = static_cast<uint16_t>(cfg.port);
-  if (cfg.dfs_port > 0) {
-    opt.extra_ports.push_back(static_cast<uint16_t>(cfg.dfs_port));
-    handler.ServeDfsEndpointOn(1);
+  // Listeners: 0 is --port; then --tls-port, --dfs-port, --dfs-tls-port
+  // as configured. Without --tls-port, HTTPS replaces HTTP on --port and
+  // --dfs-port (as Azurite does with --cert).
+  bool https_beside = tls && cfg.tls_port >= 0;
+  int tls_listener = -1, dfs_listener = -1, dfs_tls_listener = -1;
+  auto add_listener = [&opt](int port) {
+    opt.extra_ports.push_back(static_cast<uint16_t>(port));
+    return static_cast<int>(opt.extra_ports.size());
+  };
+  if (tls && !https_beside) opt.tls_listeners.push_back(0);
+  if (https_beside) {
+    tls_listener = add_listener(cfg.tls_port);
+    opt.tls_listeners.push_back(tls_listener);
   }
+  if (cfg.dfs_port > 0) {
+    dfs_listener = add_listener(cfg.dfs_port);
+    handler.ServeDfsEndpointOn(dfs_listener);
+    if (tls && !https_beside) opt.tls_listeners.push_back(dfs_listener);
+  }
+  if (cfg.dfs_tls_port > 0) {
+    dfs_tls_listener = add_listener(cfg.dfs_tls_port);
+    handler.ServeDfsEndpointOn(dfs_tls_listener);
+    opt.tls_listeners.push_back(dfs_tls_listener);
+  }
+  opt.tls = tls;
   opt.threads = cfg.threads;
   opt.worker_threads = flags.worker_threads;
   if (flags.io_timeout_s > 0) opt.io_timeout_s = flags.io_timeout_s;
@@ -299,14 +328,26 @@ int Serve(const server::ServeFlags& flags) {
   } ignore_signals;
 
   std::string host = cfg.host.find(':') != std::string::npos ? "[" + cfg.host + "]" : cfg.host;
-  std::printf("strata listening on %s:%u (root %s)\n", host.c_str(), *port, cfg.root.c_str());
+  const char* scheme = tls && !https_beside ? "https" : "http";
+  std::printf("strata listening on %s:%u (root %s%s)\n", host.c_str(), *port, cfg.root.c_str(),
+              tls && !https_beside ? ", https" : "");
   std::printf(
-      "Connection string: DefaultEndpointsProtocol=http;AccountName=%s;AccountKey=%s;"
-      "BlobEndpoint=http://%s:%u/%s;\n",
-      server::kDevAccount, server::kDevKey, host.c_str(), *port, server::kDevAccount);
-  if (cfg.dfs_port > 0)
-    std::printf("strata dfs endpoint on %s:%u (http://%s:%u/%s)\n", host.c_str(), server.BoundPort(1),
-                host.c_str(), server.BoundPort(1), server::kDevAccount);
+      "Connection string: DefaultEndpointsProtocol=%s;AccountName=%s;AccountKey=%s;"
+      "BlobEndpoint=%s://%s:%u/%s;\n",
+      scheme, server::kDevAccount, server::kDevKey, scheme, host.c_str(), *port,
+      server::kDevAccount);
+  if (tls_listener > 0)
+    std::printf("strata https on %s:%u (https://%s:%u/%s)\n", host.c_str(),
+                server.BoundPort(tls_listener), host.c_str(), server.BoundPort(tls_listener),
+                server::kDevAccount);
+  if (dfs_listener > 0)
+    std::printf("strata dfs endpoint on %s:%u (%s://%s:%u/%s)\n", host.c_str(),
+                server.BoundPort(dfs_listener), scheme, host.c_str(),
+                server.BoundPort(dfs_listener), server::kDevAccount);
+  if (dfs_tls_listener > 0)
+    std::printf("strata https dfs endpoint on %s:%u (https://%s:%u/%s)\n", host.c_str(),
+                server.BoundPort(dfs_tls_listener), host.c_str(),
+                server.BoundPort(dfs_tls_listener), server::kDevAccount);
   std::fflush(stdout);
   std::unique_ptr<server::AdminHandler> admin;
   std::unique_ptr<http::Server> admin_server;

@@ -5,6 +5,7 @@
 
 #include "api/copy_jobs.h"
 #include "common/strings.h"
+#include "server/entra_keys.h"
 
 namespace strata::server {
 
@@ -51,9 +52,15 @@ Result<std::shared_ptr<ns::Store>> ServedAccounts::OpenStore(const Config& cfg,
   return store;
 }
 
-static std::shared_ptr<api::Account> NewAccount(const AccountConfig& ac,
+// The account's Microsoft Entra ID settings: its own, else the top level's.
+static const EntraConfig* EntraOf(const Config& cfg, const AccountConfig& ac) {
+  return ac.entra ? &*ac.entra : cfg.entra ? &*cfg.entra : nullptr;
+}
+
+static std::shared_ptr<api::Account> NewAccount(const Config& cfg, const AccountConfig& ac,
                                                 std::shared_ptr<ns::Store> store) {
   auto a = std::make_shared<api::Account>();
+  if (const EntraConfig* e = EntraOf(cfg, ac)) a->entra = BuildEntraAccess(*e, ac.name);
   a->name = ac.name;
   a->key = *Base64Decode(ac.key_base64);
   if (!ac.key2_base64.empty()) a->key2 = *Base64Decode(ac.key2_base64);
@@ -66,7 +73,7 @@ Result<api::Api::AccountList> ServedAccounts::Open(const Config& cfg) {
   for (const auto& ac : cfg.accounts) {
     auto store = OpenStore(cfg, ac);
     if (!store.ok()) return store.status();
-    auto a = NewAccount(ac, *store);
+    auto a = NewAccount(cfg, ac, *store);
     a->fetcher = opt_.fetcher;
     a->rehydrate_delay = opt_.rehydrate_delay;
     a->copies = opt_.copies;
@@ -105,7 +112,7 @@ Result<ServedAccounts::Plan> ServedAccounts::Prepare(const Config& running, cons
     std::shared_ptr<api::Account> base = cur != current.end()     ? cur->second
                                          : known != stores_.end() ? known->second.last
                                                                   : nullptr;
-    std::shared_ptr<api::Account> a = NewAccount(ac, store);
+    std::shared_ptr<api::Account> a = NewAccount(cfg, ac, store);
     if (base) {
       a->tier = base->tier;
       a->copies = base->copies;
@@ -122,10 +129,14 @@ Result<ServedAccounts::Plan> ServedAccounts::Prepare(const Config& running, cons
     if (cur == current.end()) {
       plan.changes.push_back("account " + ac.name + " added");
     } else {
-      if (a->key == base->key && a->key2 == base->key2)
+      // Entra ID (issuers, keys, RBAC) is read anew on every reload: its
+      // cached grants belong to the account object it was built for.
+      bool entra = a->entra || base->entra;
+      if (a->key == base->key && a->key2 == base->key2 && !entra)
         a = base;  // unchanged: the same object
-      else
+      else if (a->key != base->key || a->key2 != base->key2)
         plan.changes.push_back("account " + ac.name + ": keys changed");
+      if (entra) plan.changes.push_back("account " + ac.name + ": Entra ID and RBAC reloaded");
       current.erase(cur);
     }
     plan.accounts.push_back(std::move(a));

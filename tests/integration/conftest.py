@@ -108,3 +108,28 @@ def make_container(service):
             client.delete_container()
         except Exception:
             pass
+
+
+@pytest.fixture(scope="session")
+def tls_pki():
+    """A throwaway test CA and a server certificate for 127.0.0.1/localhost
+    (tls_util.TestPki: .ca, .cert, .key paths)."""
+    from tls_util import make_test_pki
+    return make_test_pki()
+
+
+@pytest.fixture(scope="session")
+def tls_server(tls_pki):
+    """A strata server with plain HTTP on .port and HTTPS on .tls_port
+    (tls_util.TlsStrataServer: .https_endpoint, .https_connection_string,
+    .https_service(), .pki.ca for clients to trust)."""
+    from tls_util import TlsStrataServer
+    s = TlsStrataServer(tls_pki).start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def tls_service(tls_server):
+    """A BlobServiceClient over HTTPS that trusts the test CA."""
+    return tls_server.https_service()

@@ -71,6 +71,8 @@ def _recipes(c, src_sas):
         "GetServiceProperties/service/GET": ("", "", "restype=service&comp=properties", {}, b""),
         "SetServiceProperties/service/PUT": ("", "", "restype=service&comp=properties", {}, SERVICE_PROPS.encode()),
         "GetAccountInfo/service/GET": ("", "", "restype=account&comp=properties", {}, b""),
+        "GetUserDelegationKey/service/POST": ("", "", "restype=service&comp=userdelegationkey", {},
+                                              b"<KeyInfo><Expiry>2099-01-01T00:00:00Z</Expiry></KeyInfo>"),
         "GetAccountInfo/service/HEAD": ("", "", "restype=account&comp=properties", {}, b""),
         "GetAccountInfo/container/GET": (c, "", "restype=account&comp=properties", {}, b""),
         "GetAccountInfo/container/HEAD": (c, "", "restype=account&comp=properties", {}, b""),
@@ -137,7 +139,7 @@ def _recipes(c, src_sas):
 # Azure's SAS permission rules, written from Microsoft's service SAS
 # reference (permissions by operation) independently of the server's table.
 EXPECTED_PERMISSION = {
-    "ListContainers": "l", "GetServiceProperties": "r", "SetServiceProperties": "w",
+    "ListContainers": "l", "GetServiceProperties": "r", "GetUserDelegationKey": "r", "SetServiceProperties": "w",
     "GetAccountInfo": "r", "CreateContainer": "c|w", "GetContainerProperties": "r",
     "GetContainerMetadata": "r", "SetContainerMetadata": "w", "DeleteContainer": "d",
     "GetContainerAcl": "r", "SetContainerAcl": "w", "ListBlobs": "l", "LeaseContainer": "w",
@@ -320,6 +322,15 @@ def _walk(server, case, row, dfs_endpoint):
                               dfs_endpoint=dfs_endpoint, **kw)
     perm = row["sas_permission"]
     before = _fingerprint(server, c)
+    if row.get("bearer_only"):
+        # Only a bearer token may (test_entra.py): any SAS, even one holding
+        # every letter, and the account key are refused as Azure refuses them.
+        for kw in ({"sas": _asas(ALL_LETTERS)}, {"sign": True}):
+            r = send(**kw)
+            assert r.status_code == 403 and r.headers.get("x-ms-error-code") == "AuthenticationFailed", r.text
+            assert "Only authentication scheme Bearer is supported" in r.text, r.text
+        assert _refused(send())
+        return
 
     # Service and account SAS, each short of the demanded letters in every
     # way (for a rename also of the source's); a SAS for another container.
