@@ -48,7 +48,8 @@ class Api : public http::Handler {
   struct Routed;
   // Fills `out` or returns the error response.
   std::optional<http::Response> Resolve(http::Request& req, Routed* out);
-  void Stamp(const http::Request* req, http::Response& r);
+  // `routed`: the request's routing when req->state does not hold it yet.
+  void Stamp(const http::Request* req, http::Response& r, const Routed* routed = nullptr);
 
   std::vector<std::unique_ptr<Account>> accounts_;
   int dfs_listener_ = -1;  // none

@@ -12,17 +12,53 @@
 #include <thread>
 
 #include "api/api.h"
+#include "common/log.h"
 #include "api/copy_jobs.h"
 #include "common/strings.h"
 #include "http/server.h"
+#include "common/log.h"
+#include "server/access_log.h"
 #include "server/admin.h"
 #include "server/config.h"
+#include "server/health.h"
+#include "server/metrics.h"
+#include "server/observer.h"
 #include "server/tier_cli.h"
 #include "tier/capacity_tier.h"
 #include "tier/policy.h"
 #include "tier/scheduler.h"
 
 using namespace strata;
+
+namespace {
+
+// What SIGHUP reopens (logrotate): the access log's file. Set before the
+// signal is unblocked; the waiter thread calls ReopenLogs().
+std::atomic<server::AccessLog*> g_access_log{nullptr};
+
+void ReopenLogs() {
+  if (server::AccessLog* log = g_access_log.load()) log->Reopen();
+}
+
+// SIGHUP: reopen the log files. Blocked in every thread (call before any
+// thread starts); one thread waits for it.
+void HandleSighup() {
+  sigset_t hup;
+  sigemptyset(&hup);
+  sigaddset(&hup, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &hup, nullptr);
+  std::thread([hup] {
+    while (true) {
+      int sig = 0;
+      if (sigwait(&hup, &sig) == 0 && sig == SIGHUP) {
+        LOG_INFO("SIGHUP: reopening the log files");
+        ReopenLogs();
+      }
+    }
+  }).detach();
+}
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App app{"strata: Azure Blob Storage-compatible server for AI training clusters"};
@@ -117,6 +153,18 @@ int main(int argc, char** argv) {
                     "MiB all request bodies may hold in memory together (back-pressure beyond)")
       ->capture_default_str();
   server::TierCliOptions tier_cli;
+  // Observability: the access log and the server's own messages.
+  std::string access_log_dest = "off", access_log_format = "plain", log_level = "info";
+  serve->add_option("--access-log", access_log_dest,
+                    "One line per request: stderr, a FILE (reopened on SIGHUP), or off")
+      ->capture_default_str();
+  serve->add_option("--access-log-format", access_log_format, "plain or json")
+      ->capture_default_str();
+  serve->add_option("--log-level", log_level, "Server messages: error, warn, info or debug")
+      ->capture_default_str();
+  // Hidden: tests sample the status page's history faster than every 10 s.
+  double status_interval_s = 10;
+  serve->add_option("--status-interval", status_interval_s, "")->group("");
   CLI::App* tiercmd = app.add_subcommand("tier", "Capacity tier: status|offload|recall|verify PATH...");
   tiercmd->add_option("verb", tier_cli.verb, "status | offload | recall | verify")->required();
   tiercmd->add_option("paths", tier_cli.paths, "CONTAINER/BLOB or CONTAINER/PREFIX")->required();
@@ -135,12 +183,33 @@ int main(int argc, char** argv) {
     return 0;
   }
 
+  {
+    LogLevel level;
+    if (!ParseLogLevel(log_level, &level)) {
+      std::fprintf(stderr, "strata: --log-level must be error, warn, info or debug\n");
+      return 2;
+    }
+    SetLogLevel(level);
+  }
+  if (access_log_format != "plain" && access_log_format != "json") {
+    std::fprintf(stderr, "strata: --access-log-format must be plain or json\n");
+    return 2;
+  }
+  if (access_log_dest.empty()) {
+    std::fprintf(stderr, "strata: --access-log must be stderr, off or a file\n");
+    return 2;
+  }
+  if (!(status_interval_s > 0.05 && status_interval_s <= 3600)) {
+    std::fprintf(stderr, "strata: --status-interval must be within (0.05, 3600] seconds\n");
+    return 2;
+  }
+
   if (!config_path.empty()) {
     // The file sets defaults; flags given on the command line win.
     server::Config file_cfg = cfg;
     Status s = server::LoadConfigFile(config_path, &file_cfg);
     if (!s.ok()) {
-      std::fprintf(stderr, "strata: %s\n", s.message().c_str());
+      LOG_ERROR("%s\n", s.message().c_str());
       return 2;
     }
     if (serve->count("--host") == 0) cfg.host = file_cfg.host;
@@ -171,7 +240,7 @@ int main(int argc, char** argv) {
   if (!tier_policy_file.empty()) {
     std::ifstream in(tier_policy_file);
     if (!in) {
-      std::fprintf(stderr, "strata: cannot read %s\n", tier_policy_file.c_str());
+      LOG_ERROR("cannot read %s\n", tier_policy_file.c_str());
       return 2;
     }
     std::stringstream ss;
@@ -180,16 +249,84 @@ int main(int argc, char** argv) {
   }
   if (!durability.empty()) {
     if (durability != "fsync" && durability != "none") {
-      std::fprintf(stderr, "strata: --durability must be fsync or none\n");
+      LOG_ERROR("--durability must be fsync or none\n");
       return 2;
     }
     cfg.fsync = durability == "fsync";
   }
   if (cfg.dfs_port < 0 || cfg.dfs_port > 65535 || (cfg.dfs_port != 0 && cfg.dfs_port == cfg.port)) {
-    std::fprintf(stderr, "strata: --dfs-port must be a free port other than --port\n");
+    LOG_ERROR("--dfs-port must be a free port other than --port\n");
     return 2;
   }
   server::AddDefaultAccount(&cfg);
+
+  // What the operator endpoints report: readiness, the data path's metrics
+  // (and their history), the access log. The admin listener starts first,
+  // so /healthz and /readyz answer while the stores open and the tier
+  // replays its journals.
+  // Signals that threads must not take (SIGUSR1: see below; SIGHUP: its
+  // waiter) are blocked before the first thread starts.
+  {
+    sigset_t early;
+    sigemptyset(&early);
+    sigaddset(&early, SIGUSR1);
+    pthread_sigmask(SIG_BLOCK, &early, nullptr);
+  }
+  HandleSighup();
+  server::Health health;
+  server::RequestMetrics request_metrics;
+  server::MetricsHistory history(
+      &request_metrics,
+      std::chrono::milliseconds(static_cast<int64_t>(status_interval_s * 1000)));
+  std::unique_ptr<server::AccessLog> access_log;
+  if (access_log_dest != "off") {
+    auto al = server::AccessLog::Open(
+        access_log_dest,
+        access_log_format == "json" ? server::AccessLogFormat::kJson : server::AccessLogFormat::kPlain);
+    if (!al.ok()) {
+      LOG_ERROR("--access-log: %s", al.status().message().c_str());
+      return 2;
+    }
+    access_log = std::move(*al);
+    g_access_log = access_log.get();
+  }
+  history.Start();
+  std::unique_ptr<server::AdminHandler> admin;
+  std::unique_ptr<http::Server> admin_server;
+  std::thread admin_thread;
+  // Stops the admin listener on every way out (before what it reports goes).
+  struct StopAdmin {
+    std::unique_ptr<http::Server>& server;
+    std::thread& thread;
+    ~StopAdmin() {
+      if (!server) return;
+      server->Stop();
+      if (thread.joinable()) thread.join();
+    }
+  } stop_admin{admin_server, admin_thread};
+  if (admin_port >= 0) {
+    server::AdminSources sources;
+    sources.health = &health;
+    sources.metrics = &request_metrics;
+    sources.history = &history;
+    sources.access_log = access_log.get();
+    admin = std::make_unique<server::AdminHandler>(std::vector<server::AdminAccount>{}, sources);
+    http::ServerOptions ao;
+    ao.host = admin_host;
+    ao.port = static_cast<uint16_t>(admin_port);
+    ao.threads = 1;
+    admin_server = std::make_unique<http::Server>(ao, admin.get());
+    auto ap = admin_server->Listen();
+    if (!ap.ok()) {
+      LOG_ERROR("admin: %s", ap.status().message().c_str());
+      admin_server.reset();
+      return 1;
+    }
+    std::printf("strata admin on %s:%u (/metrics, /healthz, /readyz, /status, /tier)\n",
+                admin_host.c_str(), *ap);
+    std::fflush(stdout);
+    admin_thread = std::thread([&admin_server] { admin_server->Run(); });
+  }
 
   // Copy sources on other hosts: only when the operator named some.
   std::unique_ptr<tier::UrlFetcher> fetcher;
@@ -209,7 +346,7 @@ int main(int argc, char** argv) {
         // The view's own path may pass through symlinks; what it names is fixed now.
         char* real = ::realpath(entry.path.c_str(), nullptr);
         if (!real) {
-          std::fprintf(stderr, "strata: view %s: cannot resolve %s\n", name.c_str(), entry.path.c_str());
+          LOG_ERROR("view %s: cannot resolve %s\n", name.c_str(), entry.path.c_str());
           return 1;
         }
         cc.dir = real;
@@ -224,7 +361,7 @@ int main(int argc, char** argv) {
     a->store->SetSingleGateway(cfg.single_gateway);
     Status s = a->store->Open();
     if (!s.ok()) {
-      std::fprintf(stderr, "strata: cannot open root %s: %s\n", ac.root.c_str(), s.message().c_str());
+      LOG_ERROR("cannot open root %s: %s\n", ac.root.c_str(), s.message().c_str());
       return 1;
     }
     accounts.push_back(std::move(a));
@@ -248,7 +385,7 @@ int main(int argc, char** argv) {
     ro.bandwidth_bytes_per_sec = cfg.tier.bandwidth_bytes_per_sec;
     auto rc = tier::MakeRemoteClient(ro);
     if (!rc.ok()) {
-      std::fprintf(stderr, "strata: --tier-remote: %s\n", rc.status().message().c_str());
+      LOG_ERROR("--tier-remote: %s\n", rc.status().message().c_str());
       return 2;
     }
     remote = std::move(*rc);
@@ -256,7 +393,7 @@ int main(int argc, char** argv) {
     if (!cfg.tier.policy_json.empty()) {
       auto p = tier::LifecyclePolicy::Parse(cfg.tier.policy_json);
       if (!p.ok()) {
-        std::fprintf(stderr, "strata: %s\n", p.status().message().c_str());
+        LOG_ERROR("%s\n", p.status().message().c_str());
         return 2;
       }
       policy = std::move(*p);
@@ -264,7 +401,7 @@ int main(int argc, char** argv) {
     if (cfg.tier.high_watermark > 0 &&
         (cfg.tier.low_watermark <= 0 || cfg.tier.low_watermark >= cfg.tier.high_watermark ||
          cfg.tier.high_watermark > 100)) {
-      std::fprintf(stderr, "strata: the low watermark must lie between 0 and the high one\n");
+      LOG_ERROR("the low watermark must lie between 0 and the high one\n");
       return 2;
     }
     for (size_t i = 0; i < accounts.size(); ++i) {
@@ -276,10 +413,11 @@ int main(int argc, char** argv) {
       to.transfer_workers = cfg.tier.workers;
       to.sync = cfg.fsync;
       to.retry_delay_ms = cfg.tier.retry_delay_ms;
+      to.replaying = &health.replaying;
       auto t = std::make_unique<tier::CapacityTier>(accounts[i]->store.get(), remote.get(), to);
       Status s = t->Start();
       if (!s.ok()) {
-        std::fprintf(stderr, "strata: tier: %s\n", s.message().c_str());
+        LOG_ERROR("tier: %s\n", s.message().c_str());
         return 1;
       }
       accounts[i]->tier = t.get();
@@ -316,6 +454,7 @@ int main(int argc, char** argv) {
     admin_accounts.push_back({accounts[i]->name, accounts[i]->store.get(), accounts[i]->tier,
                               i < schedulers.size() ? schedulers[i].get() : nullptr});
   api::Api handler(std::move(accounts));
+  server::ObservedHandler observed(&handler, &request_metrics, access_log.get());
   // The tiers move data of the stores the handler owns: they stop first,
   // on every way out of here.
   struct StopTiers {
@@ -340,10 +479,10 @@ int main(int argc, char** argv) {
   opt.body_min_rate = limits.body_min_rate;
   opt.body_rate_window_s = std::max(1, limits.body_rate_window_s);
   opt.body_memory_limit = std::max<uint64_t>(1, body_memory_mib) << 20;
-  http::Server server(opt, &handler);
+  http::Server server(opt, &observed);
   auto port = server.Listen();
   if (!port.ok()) {
-    std::fprintf(stderr, "strata: %s\n", port.status().message().c_str());
+    LOG_ERROR("%s\n", port.status().message().c_str());
     return 1;
   }
   std::string host = cfg.host.find(':') != std::string::npos ? "[" + cfg.host + "]" : cfg.host;
@@ -357,25 +496,11 @@ int main(int argc, char** argv) {
                 host.c_str(), server.BoundPort(1), server::kDevAccount);
   std::fflush(stdout);
   signal(SIGPIPE, SIG_IGN);
-  std::unique_ptr<server::AdminHandler> admin;
-  std::unique_ptr<http::Server> admin_server;
-  std::thread admin_thread;
-  if (admin_port >= 0) {
-    admin = std::make_unique<server::AdminHandler>(std::move(admin_accounts));
-    http::ServerOptions ao;
-    ao.host = admin_host;
-    ao.port = static_cast<uint16_t>(admin_port);
-    ao.threads = 1;
-    admin_server = std::make_unique<http::Server>(ao, admin.get());
-    auto ap = admin_server->Listen();
-    if (!ap.ok()) {
-      std::fprintf(stderr, "strata: admin: %s\n", ap.status().message().c_str());
-      return 1;
-    }
-    std::printf("strata admin on %s:%u (/metrics, /tier)\n", admin_host.c_str(), *ap);
-    std::fflush(stdout);
-    admin_thread = std::thread([&admin_server] { admin_server->Run(); });
+  if (admin) {
+    admin->SetAccounts(std::move(admin_accounts));
+    admin->SetServerStats([&server] { return server.Stats(); });
   }
+  health.serving = true;
   if (!schedulers.empty()) {
     std::thread([usr1, &schedulers] {
       while (true) {
@@ -417,9 +542,9 @@ int main(int argc, char** argv) {
     }
   } join_sweeper{sweep_mu, sweep_cv, sweep_stop, sweeper};
   server.Run();
-  if (admin_server) {
-    admin_server->Stop();
-    admin_thread.join();
-  }
+  health.serving = false;
+  if (admin) admin->SetServerStats(nullptr);
+  if (access_log) access_log->Flush();
+  g_access_log = nullptr;  // (a SIGHUP now finds nothing to reopen)
   return 0;  // stop_tiers stops the tiers before the stores they move data of go
 }

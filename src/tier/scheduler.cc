@@ -1,4 +1,5 @@
 #include "tier/scheduler.h"
+#include "common/log.h"
 
 #include <sys/statvfs.h>
 
@@ -50,8 +51,7 @@ void TierScheduler::Start() {
       l.unlock();
       if (asked && !tier_->leader()) {
         auto who = tier_->Leader();
-        std::fprintf(stderr,
-                     "strata: tier: a pass was asked for, but this gateway is not the tier "
+        LOG_INFO("tier: a pass was asked for, but this gateway is not the tier "
                      "leader (%s%s): only counting\n",
                      who.id.empty() ? "none yet" : who.id.c_str(),
                      who.id.empty() || who.alive ? "" : ", gone; a gateway takes over");
@@ -156,7 +156,7 @@ TierScheduler::Pass TierScheduler::RunOnce(bool move) {
     }
   }
   if (move)
-    std::fprintf(stderr, "strata: tier: leader pass over %zu blobs: %zu moves, %zu deletes\n",
+    LOG_INFO("tier: leader pass over %zu blobs: %zu moves, %zu deletes\n",
                  pass.blobs, pass.policy_moves, pass.deletes);
   if (!move || opt_.high_watermark <= 0) return pass;
   // Watermarks.
@@ -187,7 +187,7 @@ TierScheduler::Pass TierScheduler::RunOnce(bool move) {
     used -= static_cast<double>(cand.size);
     ++pass.watermark_moves;
   }
-  std::fprintf(stderr, "strata: tier: leader watermark pass: %.1f%% used, %zu offloads queued\n",
+  LOG_INFO("tier: leader watermark pass: %.1f%% used, %zu offloads queued\n",
                pass.used_percent, pass.watermark_moves);
   return pass;
 }
