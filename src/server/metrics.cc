@@ -56,6 +56,7 @@ RequestMetrics::RequestMetrics()
     for (auto& c : ops_[i].count) c.store(0);
     for (auto& b : ops_[i].buckets) b.store(0);
   }
+  FindOp("Unknown");  // first, so it always has a slot: what does not fit counts there
 }
 
 RequestMetrics::~RequestMetrics() {
