@@ -65,8 +65,9 @@ function plot(id, samples, series, unit) {
     el("text", {x: L - 4, y: yy + 3, "text-anchor": "end"}, svg).textContent = human(v, unit);
   }
   if (samples.length) {
-    const ago = Math.round((t1 - t0) / 60000);
-    el("text", {x: L, y: H - 5}, svg).textContent = ago + " min ago";
+    const secs = Math.round((t1 - t0) / 1000);
+    el("text", {x: L, y: H - 5}, svg).textContent =
+        (secs < 120 ? secs + " s" : Math.round(secs / 60) + " min") + " ago";
     el("text", {x: W - R, y: H - 5, "text-anchor": "end"}, svg).textContent = "now";
   }
   const legend = document.getElementById(id.replace("chart", "legend"));
@@ -126,7 +127,7 @@ function drawTier(accounts) {
     p.textContent = "Gateway " + a.gateway + (a.leader ? " (tier leader)" : "");
     root.appendChild(p);
     const states = a.states || {};
-    const srows = Object.keys(states).map(k => [k, states[k].blobs, human(states[k].bytes, "B/s").replace("/s", "")]);
+    const srows = ["hot", "premigrated", "offloaded", "archived"].filter(k => states[k]).map(k => [k, states[k].blobs, human(states[k].bytes, "B/s").replace("/s", "")]);
     const st = table(["state", "blobs", "bytes"], srows);
     st.id = "tier-states-" + a.account;
     root.appendChild(st);

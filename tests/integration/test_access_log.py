@@ -207,3 +207,19 @@ def test_AccessLog_bad_flags_are_refused(args, tmp_path):
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2, r
     assert "strata" in r.stderr
+
+
+@pytest.mark.parametrize("level,shown", [("info", True), ("warn", False)])
+def test_LogLevel_filters_the_servers_own_messages(level, shown):
+    # SIGHUP's message is an info line: shown at info, not at warn.
+    s = ObservedServer(extra_args=["--log-level", level]).start()
+    try:
+        s.proc.send_signal(signal.SIGHUP)
+        BlobServiceClient.from_connection_string(s.connection_string).get_service_properties()
+        s.proc.send_signal(signal.SIGTERM)
+        s.proc.wait(timeout=10)
+        out = s.proc.stdout.read()
+    finally:
+        s.stop()
+    assert ("I strata: SIGHUP: reopening the log files" in out) == shown, out
+    assert re.search(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z I strata: SIGHUP", out, re.M) or not shown
