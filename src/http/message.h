@@ -3,8 +3,8 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <iterator>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -136,7 +136,8 @@ struct ResponseNote {
     if (!auth) auth = other.auth;
     if (!account) account = other.account;
     if (error_code.empty()) error_code = other.error_code;
-    if (!request_id[0]) std::copy(std::begin(other.request_id), std::end(other.request_id), request_id);
+    if (!request_id[0])
+      std::copy(std::begin(other.request_id), std::end(other.request_id), request_id);
   }
 };
 

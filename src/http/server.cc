@@ -1,5 +1,4 @@
 #include "http/server.h"
-#include "common/log.h"
 
 #include <fcntl.h>
 #include <malloc.h>
@@ -25,6 +24,7 @@
 
 #include "common/crc64.h"
 #include "common/crypto.h"
+#include "common/log.h"
 #include "common/strings.h"
 #include "http/limits.h"
 #include "http/request_parser.h"
@@ -213,7 +213,8 @@ class ExchangeReport {
   }
   ~ExchangeReport() {
     if (!begun_) return;
-    if (ex.end == std::chrono::steady_clock::time_point{}) ex.end = std::chrono::steady_clock::now();
+    if (ex.end == std::chrono::steady_clock::time_point{})
+      ex.end = std::chrono::steady_clock::now();
     in_flight_->fetch_sub(1, std::memory_order_relaxed);
     handler_->Completed(ex);
   }
@@ -246,7 +247,7 @@ struct Server::Impl {
   MemoryBudget body_memory;
   std::atomic<uint64_t> sessions{0};  // open connections, all loops
   std::atomic<uint64_t> sessions_total{0};  // accepted, all loops
-  std::atomic<uint64_t> in_flight{0};  // requests begun and not yet reported
+  std::atomic<uint64_t> in_flight{0};       // requests begun and not yet reported
   // Whether accepting is paused for want of descriptors (logged once).
   std::atomic<bool> accept_starved{false};
   std::vector<std::unique_ptr<Loop>> loops;
@@ -343,8 +344,7 @@ struct Server::Impl {
         if (ec == asio::error::no_descriptors || ec.value() == ENFILE ||
             ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
           if (!accept_starved.exchange(true))
-            LOG_WARN("accept: %s; pausing accepts until connections close\n",
-                         ec.message().c_str());
+            LOG_WARN("accept: %s; pausing accepts until connections close\n", ec.message().c_str());
           backoff = std::clamp(backoff * 2, std::chrono::milliseconds(10),
                                std::chrono::milliseconds(1000));
           pause.expires_after(backoff);

@@ -37,12 +37,12 @@ enum class Failure {
 // One request's journey, reported once it ended (Handler::Completed): its
 // response fully written, or its connection dropped or cut off.
 struct Exchange {
-  const Request* request = nullptr;  // null when not even its header parsed
-  int status = 0;                    // what was sent (0: no response went out)
-  bool complete = false;             // the whole response was written
-  ResponseNote note;                 // the handler's note on the response sent
-  uint64_t bytes_in = 0;             // request bytes read: header, body, framing
-  uint64_t bytes_out = 0;            // response bytes written, body included
+  const Request* request = nullptr;             // null when not even its header parsed
+  int status = 0;                               // what was sent (0: no response went out)
+  bool complete = false;                        // the whole response was written
+  ResponseNote note;                            // the handler's note on the response sent
+  uint64_t bytes_in = 0;                        // request bytes read: header, body, framing
+  uint64_t bytes_out = 0;                       // response bytes written, body included
   std::chrono::steady_clock::time_point start;  // its first header byte was read
   std::chrono::steady_clock::time_point end;    // its last byte was sent (or it ended)
   std::chrono::system_clock::time_point wall_start;
@@ -69,9 +69,9 @@ class Handler {
 
 // The server's own counters (all listeners), read at any time.
 struct ServerStats {
-  uint64_t connections = 0;        // open now
-  uint64_t connections_total = 0;  // accepted since start
-  uint64_t requests_in_flight = 0; // header read, response not yet written
+  uint64_t connections = 0;         // open now
+  uint64_t connections_total = 0;   // accepted since start
+  uint64_t requests_in_flight = 0;  // header read, response not yet written
 };
 
 struct ServerOptions {

@@ -75,10 +75,10 @@ std::optional<http::Response> AdminHandler::Prepare(http::Request& req, http::Bo
   if (get && req.path == "/readyz") {
     const Health* h = sources_.health;
     if (!h || h->Ready()) return Text(200, "ready\n");
-    std::string why = h->draining.load()          ? "draining"
-                      : h->replaying.load() > 0   ? "replaying the capacity tier's journals"
-                      : !h->serving.load()        ? "starting"
-                                                  : "not ready";
+    std::string why = h->draining.load()        ? "draining"
+                      : h->replaying.load() > 0 ? "replaying the capacity tier's journals"
+                      : !h->serving.load()      ? "starting"
+                                                : "not ready";
     return Text(503, "not ready: " + why + "\n");
   }
   if (get && (req.path == "/" || req.path == "/status")) {
@@ -213,13 +213,18 @@ std::string AdminHandler::TierJson() {
     j["queue"] = {{"moves", c.queue_depth},
                   {"remote_reads", c.pending_reads},
                   {"journal_entries", c.journal_entries}};
-    j["totals"] = {{"offloads", c.offloads},         {"offload_bytes", c.offload_bytes},
-                   {"recalls", c.recalls},           {"recall_bytes", c.recall_bytes},
-                   {"remote_reads", c.stream_reads}, {"failures", c.failures},
-                   {"verify_failures", c.verify_failures}, {"damaged", c.damaged}};
+    j["totals"] = {{"offloads", c.offloads},
+                   {"offload_bytes", c.offload_bytes},
+                   {"recalls", c.recalls},
+                   {"recall_bytes", c.recall_bytes},
+                   {"remote_reads", c.stream_reads},
+                   {"failures", c.failures},
+                   {"verify_failures", c.verify_failures},
+                   {"damaged", c.damaged}};
     nlohmann::json events = nlohmann::json::array();
     for (const auto& e : a.tier->RecentEvents())
-      events.push_back({{"t", e.at / 1000000}, {"kind", e.kind}, {"path", e.path}, {"bytes", e.bytes}});
+      events.push_back(
+          {{"t", e.at / 1000000}, {"kind", e.kind}, {"path", e.path}, {"bytes", e.bytes}});
     j["recent"] = std::move(events);
     out.push_back(std::move(j));
   }

@@ -3,20 +3,19 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
-#include <condition_variable>
 #include <mutex>
+#include <sstream>
 #include <thread>
 
 #include "api/api.h"
-#include "common/log.h"
 #include "api/copy_jobs.h"
+#include "common/log.h"
 #include "common/strings.h"
 #include "http/server.h"
-#include "common/log.h"
 #include "server/access_log.h"
 #include "server/admin.h"
 #include "server/config.h"
@@ -155,8 +154,9 @@ int main(int argc, char** argv) {
   server::TierCliOptions tier_cli;
   // Observability: the access log and the server's own messages.
   std::string access_log_dest = "off", access_log_format = "plain", log_level = "info";
-  serve->add_option("--access-log", access_log_dest,
-                    "One line per request: stderr, a FILE (reopened on SIGHUP), or off")
+  serve
+      ->add_option("--access-log", access_log_dest,
+                   "One line per request: stderr, a FILE (reopened on SIGHUP), or off")
       ->capture_default_str();
   serve->add_option("--access-log-format", access_log_format, "plain or json")
       ->capture_default_str();
@@ -276,13 +276,12 @@ int main(int argc, char** argv) {
   server::Health health;
   server::RequestMetrics request_metrics;
   server::MetricsHistory history(
-      &request_metrics,
-      std::chrono::milliseconds(static_cast<int64_t>(status_interval_s * 1000)));
+      &request_metrics, std::chrono::milliseconds(static_cast<int64_t>(status_interval_s * 1000)));
   std::unique_ptr<server::AccessLog> access_log;
   if (access_log_dest != "off") {
-    auto al = server::AccessLog::Open(
-        access_log_dest,
-        access_log_format == "json" ? server::AccessLogFormat::kJson : server::AccessLogFormat::kPlain);
+    auto al = server::AccessLog::Open(access_log_dest, access_log_format == "json"
+                                                           ? server::AccessLogFormat::kJson
+                                                           : server::AccessLogFormat::kPlain);
     if (!al.ok()) {
       LOG_ERROR("--access-log: %s", al.status().message().c_str());
       return 2;

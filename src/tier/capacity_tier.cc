@@ -1,5 +1,4 @@
 #include "tier/capacity_tier.h"
-#include "common/log.h"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -9,6 +8,7 @@
 
 #include "common/crash_point.h"
 #include "common/crypto.h"
+#include "common/log.h"
 #include "common/strings.h"
 
 namespace strata::tier {
@@ -180,12 +180,10 @@ void CapacityTier::TryLead() {
   if (s.ok()) s = store_->fs()->Rename(tmp, dir + "/leader");
   if (!s.ok()) {
     (void)store_->fs()->Unlink(tmp);
-    LOG_WARN("tier: recording the leader in %s/leader: %s\n", dir.c_str(),
-                 s.ToString().c_str());
+    LOG_WARN("tier: recording the leader in %s/leader: %s\n", dir.c_str(), s.ToString().c_str());
   }
   leader_ = true;
-  LOG_INFO("tier: gateway %s is the tier leader of %s\n", id_.c_str(),
-               store_->root().c_str());
+  LOG_INFO("tier: gateway %s is the tier leader of %s\n", id_.c_str(), store_->root().c_str());
 }
 
 CapacityTier::LeaderInfo CapacityTier::Leader() {
@@ -258,7 +256,7 @@ void CapacityTier::RecoverDead() {
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
             .count();
     LOG_INFO("tier: replayed the journal of dead gateway %s (%zu entries, %lld ms)\n",
-                 e.name.c_str(), n, static_cast<long long>(ms));
+             e.name.c_str(), n, static_cast<long long>(ms));
   }
 }
 
@@ -278,8 +276,7 @@ bool CapacityTier::RecoverJournal(OffloadJournal& j) {
   for (const auto& name : bad) {
     all = false;
     if (reported_bad_.insert(name).second)
-      LOG_WARN("tier: unreadable journal entry %s left in place\n",
-                   name.c_str());
+      LOG_WARN("tier: unreadable journal entry %s left in place\n", name.c_str());
   }
   // Whatever a step could not finish (the remote down, a local error) is
   // still there.
@@ -606,15 +603,16 @@ void CapacityTier::MarkDamaged(const std::string& c, const std::string& b,
       nrec.remote_damaged = true;
       Status s = store_->UpdateRecord(c, b, nrec);
       if (!s.ok())
-        LOG_ERROR("tier: %s/%s: recording the damage failed: %s\n", c.c_str(),
-                     b.c_str(), s.ToString().c_str());
+        LOG_ERROR("tier: %s/%s: recording the damage failed: %s\n", c.c_str(), b.c_str(),
+                  s.ToString().c_str());
     }
   }
   if (!first) return;  // already marked (by us or another gateway), or the blob moved on
   n_.damaged++;
-  LOG_ERROR("tier: %s/%s: DAMAGED: %s; the remote copy is neither served nor "
-               "recalled (a verify that passes or a rewrite of the blob clears this)\n",
-               c.c_str(), b.c_str(), why.ToString().c_str());
+  LOG_ERROR(
+      "tier: %s/%s: DAMAGED: %s; the remote copy is neither served nor "
+      "recalled (a verify that passes or a rewrite of the blob clears this)\n",
+      c.c_str(), b.c_str(), why.ToString().c_str());
   NoteEvent("damaged", c, b, 0);
   std::lock_guard<std::mutex> l(mu_);
   last_error_[c + "/" + b] = why.ToString();
@@ -1041,9 +1039,7 @@ Result<int> CapacityTier::StartRead(const std::string& c, const std::string& b,
     }
     if (!s.ok()) {
       n_.failures++;
-      if (!damaged)
-        LOG_WARN("tier: read %s: %s\n", rec.remote_name.c_str(),
-                     s.ToString().c_str());
+      if (!damaged) LOG_WARN("tier: read %s: %s\n", rec.remote_name.c_str(), s.ToString().c_str());
     }
     n_.stream_bytes += sent;
     ::close(wfd);
