@@ -15,6 +15,10 @@ namespace strata::server {
 
 namespace {
 
+// Lines reach the file within kBatchMs, or sooner once kWakeBytes are pending.
+constexpr int kBatchMs = 100;
+constexpr size_t kWakeBytes = 64 << 10;
+
 bool IsCredentialParam(std::string_view raw_name) {
   // The name percent-decoded and lowercased (a name spelled %73ig is sig).
   std::string name;
@@ -111,10 +115,16 @@ void AppendTime(std::string* out, std::chrono::system_clock::time_point t) {
 
 }  // namespace
 
-std::string RedactUri(std::string_view target) {
+namespace {
+// RedactUri, appended to *out.
+void AppendRedactedUri(std::string_view target, std::string* outp) {
+  std::string& out = *outp;
   size_t q = target.find('?');
-  if (q == std::string_view::npos) return std::string(target);
-  std::string out(target.substr(0, q + 1));
+  if (q == std::string_view::npos) {
+    out.append(target);
+    return;
+  }
+  out.append(target.substr(0, q + 1));
   std::string_view query = target.substr(q + 1);
   bool first = true;
   while (true) {
@@ -135,6 +145,12 @@ std::string RedactUri(std::string_view target) {
     if (amp == std::string_view::npos) break;
     query.remove_prefix(amp + 1);
   }
+}
+}  // namespace
+
+std::string RedactUri(std::string_view target) {
+  std::string out;
+  AppendRedactedUri(target, &out);
   return out;
 }
 
@@ -146,7 +162,13 @@ void FormatAccessLine(AccessLogFormat format, const http::Exchange& ex, std::str
   std::string_view op = ex.note.operation ? ex.note.operation : "Unknown";
   std::string_view auth = ex.note.auth ? ex.note.auth : "";
   std::string_view method = req ? std::string_view(req->method) : std::string_view();
-  std::string uri = req ? RedactUri(req->target) : std::string();
+  thread_local std::string uri;  // the request line, redacted (reused: no allocation per line)
+  uri.clear();
+  if (req) {
+    uri.append(req->method);
+    uri.push_back(' ');
+    AppendRedactedUri(req->target, &uri);
+  }
   const std::string* ua = req ? req->FindHeader("user-agent") : nullptr;
   double latency_ms =
       std::chrono::duration<double, std::milli>(ex.end - ex.start).count();
@@ -180,8 +202,7 @@ void FormatAccessLine(AccessLogFormat format, const http::Exchange& ex, std::str
     out->push_back(' ');
     field(auth);
     if (req) {
-      std::string mu = std::string(method) + " " + uri;
-      AppendQuoted(out, mu);
+      AppendQuoted(out, uri);
     } else {
       out->push_back('-');
     }
@@ -219,7 +240,7 @@ void FormatAccessLine(AccessLogFormat format, const http::Exchange& ex, std::str
   out->push_back(',');
   str("auth", auth);
   str("method", method);
-  str("uri", uri);
+  str("uri", req ? std::string_view(uri).substr(method.size() + 1) : std::string_view());
   str("user_agent", ua ? std::string_view(*ua) : std::string_view(), false);
   out->append("}\n");
 }
@@ -259,11 +280,13 @@ void AccessLog::Record(const http::Exchange& ex) {
       dropped_.fetch_add(1, std::memory_order_relaxed);
       return;
     }
-    wake = pending_.empty();
+    // The writer wakes by itself every kBatchMs; only a batch that grew
+    // large wakes it sooner (a wake per line would cost a context switch
+    // per request).
+    wake = pending_.size() < kWakeBytes && pending_.size() + line.size() >= kWakeBytes;
     pending_ += line;
     appended_ += line.size();
   }
-  // The writer sleeps only while nothing is pending (a batch forms while it writes).
   if (wake) cv_.notify_one();
 }
 
@@ -275,6 +298,7 @@ void AccessLog::Reopen() {
 void AccessLog::Flush() {
   std::unique_lock<std::mutex> l(mu_);
   uint64_t target = appended_;
+  flush_asked_ = true;
   cv_.notify_one();
   flushed_cv_.wait_for(l, std::chrono::seconds(10), [&] { return flushed_ >= target; });
 }
@@ -298,7 +322,10 @@ void AccessLog::WriterLoop() {
   std::string batch;
   std::unique_lock<std::mutex> l(mu_);
   while (true) {
-    cv_.wait(l, [&] { return stop_ || !pending_.empty() || reopen_.load(); });
+    cv_.wait_for(l, std::chrono::milliseconds(kBatchMs), [&] {
+      return stop_ || flush_asked_ || reopen_.load() || pending_.size() >= kWakeBytes;
+    });
+    flush_asked_ = false;
     if (reopen_.exchange(false) && !path_.empty()) {
       int fd = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0640);
       if (fd >= 0) {

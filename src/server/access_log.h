@@ -14,7 +14,9 @@
 // replaced by REDACTED, and no header but User-Agent is logged. Quoted
 // fields escape '"', '\' and bytes outside printable ASCII (\xHH).
 //
-// Thread-safety: Record runs on I/O threads and never blocks on the writer:
+// Lines are written in batches, at least every 100 ms (sooner when 64 KiB
+// are pending). Thread-safety: Record runs on I/O threads and never blocks
+// on the writer:
 // lines go to a bounded buffer (a short lock to append); when the writer
 // falls behind by more than max_pending bytes, lines are dropped and
 // counted (dropped()). Reopen (SIGHUP, for logrotate) may come from any thread.
@@ -73,6 +75,7 @@ class AccessLog {
   std::string pending_;
   uint64_t appended_ = 0, flushed_ = 0;  // bytes appended / bytes handed to write (with mu_)
   bool stop_ = false;
+  bool flush_asked_ = false;
   std::atomic<bool> reopen_{false};
   std::atomic<uint64_t> dropped_{0}, written_{0};
   std::thread writer_;
