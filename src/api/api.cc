@@ -34,6 +34,18 @@ struct Api::Routed {
 
 namespace {
 
+// The credential a request presents (whether or not it is good).
+const char* AuthKind(const http::Request& req) {
+  if (const std::string* a = req.FindHeader("authorization")) {
+    if (StartsWith(*a, "SharedKeyLite ")) return "sharedkeylite";
+    if (StartsWith(*a, "SharedKey ")) return "sharedkey";
+    if (StartsWith(*a, "Bearer ")) return "bearer";
+    return "other";
+  }
+  if (req.FindQuery("sig")) return "sas";
+  return "anonymous";
+}
+
 // A version-4 UUID, formatted by hand into *out (this runs on every response).
 std::string_view NewRequestId(char (&out)[36]) {
   thread_local std::mt19937_64 rng(std::random_device{}());
@@ -408,13 +420,13 @@ std::optional<http::Response> Api::Prepare(http::Request& req, http::BodyPlan* p
   auto routed = std::make_shared<Routed>();
   if (auto err = Resolve(req, routed.get())) {
     if (routed->dfs) dfs::ToJson(req, *err);
-    Stamp(&req, *err);
+    Stamp(&req, *err, routed.get());
     return err;
   }
   Routed& r = *routed;
   if (r.route && r.route->body == Body::kData && !r.dfs) {
     if (auto err = QuotaPrecheck(*r.account->store, r.route->name, r.container, r.blob, req)) {
-      Stamp(&req, *err);
+      Stamp(&req, *err, &r);
       return err;
     }
   }
@@ -525,7 +537,13 @@ http::Response Api::Fail(http::Failure kind, const http::Request* req, const Sta
   return r;
 }
 
-void Api::Stamp(const http::Request* req, http::Response& r) {
+void Api::Stamp(const http::Request* req, http::Response& r, const Routed* routed) {
+  if (!routed && req && req->state) routed = static_cast<const Routed*>(req->state.get());
+  // What the access log and the metrics say of it (http::ResponseNote).
+  http::ResponseNote& note = r.note;
+  note.operation = req ? OperationName(routed ? routed->route : nullptr, *req) : "Unknown";
+  note.auth = req ? AuthKind(*req) : nullptr;
+  if (routed && routed->account) note.account = &routed->account->name;
   const std::string* version = nullptr;
   if (req) {
     version = req->FindHeader("x-ms-version");
@@ -536,6 +554,10 @@ void Api::Stamp(const http::Request* req, http::Response& r) {
   char id[36];
   std::string_view request_id = NewRequestId(id);
   r.Set("x-ms-request-id", request_id);
+  std::copy(request_id.begin(), request_id.end(), note.request_id);
+  note.request_id[request_id.size()] = '\0';
+  if (r.status >= 400 && note.error_code.empty())
+    if (auto code = r.Get("x-ms-error-code")) note.error_code = std::move(*code);
   r.Set("x-ms-version", version ? std::string_view(*version) : std::string_view(kDefaultVersion));
   TimeNs now = NowNs();
   HttpDateBuf date;
@@ -560,8 +582,8 @@ void Api::Stamp(const http::Request* req, http::Response& r) {
   if (req && req->state &&
       (req->method == "GET" || req->method == "HEAD" || req->FindHeader("origin"))) {
     // No shared_ptr copy: this runs on every GET and HEAD.
-    const Routed* routed = static_cast<const Routed*>(req->state.get());
-    if (routed->account) AddCorsHeaders(routed->account, *req, r);
+    const Routed* state = static_cast<const Routed*>(req->state.get());
+    if (state->account) AddCorsHeaders(state->account, *req, r);
   }
 }
 

@@ -63,7 +63,8 @@ class Api : public http::Handler {
   struct Routed;
   // Fills `out` or returns the error response.
   std::optional<http::Response> Resolve(http::Request& req, Routed* out);
-  void Stamp(const http::Request* req, http::Response& r);
+  // `routed`: the request's routing when req->state does not hold it yet.
+  void Stamp(const http::Request* req, http::Response& r, const Routed* routed = nullptr);
 
   std::atomic<std::shared_ptr<const AccountList>> accounts_;
   // Bit i: listener i is a dfs endpoint.

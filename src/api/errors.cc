@@ -113,6 +113,7 @@ http::Response Build(AzError e, const std::string& detail, const std::string& ex
   http::Response r;
   r.status = info.status;
   r.Set("x-ms-error-code", info.code);
+  r.note.error_code = info.code;  // for the access log and metrics
   r.Set("Content-Type", "application/xml");
   std::string msg = info.message;
   if (std::string d = ClientDetail(info.status, detail); !d.empty()) msg += " " + d;

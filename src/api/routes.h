@@ -50,4 +50,10 @@ std::span<const Route> AllRoutes();
 // The row for a request, or nullptr when none matches.
 const Route* FindRoute(Level level, const http::Request& req);
 
+// The name Azure Storage analytics logs give the request routed to `route`
+// (GetBlob, PutBlob, AcquireBlobLease, CreatePathFile, ...; a Blob or dfs
+// row), "BlobPreflightRequest" for an unrouted OPTIONS, "Unknown" for any
+// other unrouted request. A static string from a fixed set.
+const char* OperationName(const Route* route, const http::Request& req);
+
 }  // namespace strata::api

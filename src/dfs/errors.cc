@@ -46,6 +46,7 @@ http::Response Make(const api::AzErrorInfo& info, const std::string& detail) {
   http::Response r;
   r.status = info.status;
   r.Set("x-ms-error-code", info.code);
+  r.note.error_code = info.code;  // for the access log and metrics
   r.Set("Content-Type", "application/json;charset=utf-8");
   std::string msg = info.message;
   if (std::string d = api::ClientDetail(info.status, detail); !d.empty()) msg += " " + d;

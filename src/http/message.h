@@ -1,8 +1,10 @@
 // The HTTP messages handlers see. Knows nothing of Azure.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <string>
@@ -118,6 +120,27 @@ struct PipeBody {
   std::function<void(char code, const Response& original, Response* out)> on_fail;
 };
 
+// What the handler says about a response for logs and metrics; the server
+// only carries it to Handler::Completed. Names are static strings from a
+// fixed set (so metrics can use them as labels), or null when unknown.
+struct ResponseNote {
+  const char* operation = nullptr;       // e.g. "GetBlob"
+  const char* auth = nullptr;            // e.g. "sharedkey"
+  const std::string* account = nullptr;  // lives as long as the handler
+  std::string error_code;                // empty on success
+  char request_id[40] = {};              // NUL-terminated; empty when none
+  // Fills what this note lacks from `other` (a replacement response keeps
+  // what the original knew).
+  void FillFrom(const ResponseNote& other) {
+    if (!operation) operation = other.operation;
+    if (!auth) auth = other.auth;
+    if (!account) account = other.account;
+    if (error_code.empty()) error_code = other.error_code;
+    if (!request_id[0])
+      std::copy(std::begin(other.request_id), std::end(other.request_id), request_id);
+  }
+};
+
 struct Response {
   // A blob GET sets about 16 headers: room for them without regrowth.
   Response() { fields.reserve(640); }
@@ -132,6 +155,7 @@ struct Response {
   // For HEAD: the Content-Length to advertise without a body.
   std::optional<uint64_t> head_length;
   bool close = false;             // close the connection after this response
+  ResponseNote note;              // for Handler::Completed (never sent)
 
   void Set(std::string_view name, std::string_view value) {
     fields.append(name).append(": ", 2).append(value).append("\r\n", 2);

@@ -26,6 +26,7 @@
 
 #include "common/crc64.h"
 #include "common/crypto.h"
+#include "common/log.h"
 #include "common/strings.h"
 #include "http/limits.h"
 #include "http/request_parser.h"
@@ -162,7 +163,12 @@ class Watchdog {
   void RequireRate(uint64_t min_bytes, int window_s) {
     rate_.Start(Clock::now(), min_bytes, std::chrono::seconds(window_s));
   }
-  void Received(size_t n) { rate_.Add(n); }
+  void Received(size_t n) {
+    rate_.Add(n);
+    counted_ += n;
+  }
+  // Every byte Received counted, for the exchange's tally.
+  uint64_t counted() const { return counted_; }
   // The same for a response, from its first wait on; later calls do nothing.
   void RequireRateOnce(uint64_t min_bytes, int window_s) {
     if (!rate_.on()) RequireRate(min_bytes, window_s);
@@ -202,6 +208,41 @@ class Watchdog {
   Clock::time_point deadline_ = Clock::time_point::max();
   MinRate rate_;
   bool idle_ = false;
+  uint64_t counted_ = 0;
+};
+
+// One request's Exchange, reported to the handler when this goes (at the
+// end of the request's turn in the session loop, however it ends).
+// Declared after the Request it reports, so it goes first.
+class ExchangeReport {
+ public:
+  ExchangeReport(Handler* h, std::atomic<uint64_t>* in_flight, const std::string* ip, int listener)
+      : handler_(h), in_flight_(in_flight) {
+    ex.remote_ip = ip;
+    ex.listener = listener;
+  }
+  // The request's first bytes are here.
+  void Begin() {
+    ex.start = std::chrono::steady_clock::now();
+    ex.wall_start = std::chrono::system_clock::now();
+    in_flight_->fetch_add(1, std::memory_order_relaxed);
+    begun_ = true;
+  }
+  ~ExchangeReport() {
+    if (!begun_) return;
+    if (ex.end == std::chrono::steady_clock::time_point{})
+      ex.end = std::chrono::steady_clock::now();
+    in_flight_->fetch_sub(1, std::memory_order_relaxed);
+    handler_->Completed(ex);
+  }
+  ExchangeReport(const ExchangeReport&) = delete;
+  ExchangeReport& operator=(const ExchangeReport&) = delete;
+  Exchange ex;
+
+ private:
+  Handler* handler_;
+  std::atomic<uint64_t>* in_flight_;
+  bool begun_ = false;
 };
 
 
@@ -357,6 +398,8 @@ struct Server::Impl {
   // Before the loops: their sessions give memory back as they are destroyed.
   MemoryBudget body_memory;
   std::atomic<uint64_t> sessions{0};  // open connections, all loops
+  std::atomic<uint64_t> sessions_total{0};  // accepted, all loops
+  std::atomic<uint64_t> in_flight{0};       // requests begun and not yet reported
   // Whether accepting is paused for want of descriptors (logged once).
   std::atomic<bool> accept_starved{false};
   // Drain(): no new connections, no further requests on a connection.
@@ -467,8 +510,7 @@ struct Server::Impl {
         if (ec == asio::error::no_descriptors || ec.value() == ENFILE ||
             ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
           if (!accept_starved.exchange(true))
-            std::fprintf(stderr, "strata: accept: %s; pausing accepts until connections close\n",
-                         ec.message().c_str());
+            LOG_WARN("accept: %s; pausing accepts until connections close\n", ec.message().c_str());
           backoff = std::clamp(backoff * 2, std::chrono::milliseconds(10),
                                std::chrono::milliseconds(1000));
           pause.expires_after(backoff);
@@ -479,7 +521,7 @@ struct Server::Impl {
       }
       backoff = std::chrono::milliseconds(0);
       if (accept_starved.load(std::memory_order_relaxed) && accept_starved.exchange(false))
-        std::fprintf(stderr, "strata: accepting connections again\n");
+        LOG_INFO("accepting connections again\n");
       auto ex = sock.get_executor();
       asio::co_spawn(ex, Session(std::move(sock), listener), asio::detached);
     }
@@ -618,7 +660,7 @@ struct Server::Impl {
 
   // A PipeBody: the status byte first, then the body as it arrives.
   awaitable<bool> WritePipe(Conn& c, Response& r, bool head, bool keep_alive,
-                            std::string& headbytes, Watchdog* rate) {
+                            std::string& headbytes, Watchdog* rate, Exchange* ex) {
     PipeBody pb = std::move(*r.pipe);
     r.pipe.reset();
     int pfd = *pb.fd;
@@ -638,7 +680,8 @@ struct Server::Impl {
       Response f;
       if (pb.on_fail) pb.on_fail(code, r, &f);
       else f.status = 500;
-      co_return co_await Write(c, f, head, keep_alive, headbytes);
+      if (ex) f.note.FillFrom(ex->note);
+      co_return co_await Write(c, f, head, keep_alive, headbytes, ex);
     }
     SerializeHead(r, pb.length, keep_alive, &headbytes);
     if (head) co_return co_await SendAll(c, headbytes, false, rate);
@@ -670,10 +713,24 @@ struct Server::Impl {
   // body_min_rate, averaged over windows of io_timeout_s (the stall a write
   // was always allowed): a client that reads a little now and then does not
   // keep the connection, nor what the response holds.
+  // `ex` (may be null) learns what was sent.
   awaitable<bool> Write(Conn& c, Response& r, bool head, bool keep_alive,
-                        std::string& headbytes) {
-    Watchdog rate(c.sock, opt.io_timeout_s);
-    if (r.pipe) co_return co_await WritePipe(c, r, head, keep_alive, headbytes, &rate);
+                        std::string& headbytes, Exchange* ex = nullptr) {
+    Watchdog rate(c.c, opt.io_timeout_s);
+    struct Tally {
+      Watchdog& rate;
+      Exchange* ex;
+      ~Tally() {
+        if (!ex) return;
+        ex->bytes_out += rate.counted();
+        ex->end = std::chrono::steady_clock::now();  // not the lingering close after it
+      }
+    } tally{rate, ex};
+    if (ex) {
+      ex->status = r.status;
+      ex->note = std::move(r.note);
+    }
+    if (r.pipe) co_return co_await WritePipe(c, r, head, keep_alive, headbytes, &rate, ex);
     uint64_t len = r.file ? r.file->length : r.body.size();
     if (r.head_length) len = *r.head_length;
     SerializeHead(r, len, keep_alive, &headbytes);
@@ -721,9 +778,11 @@ struct Server::Impl {
   // separate statements with an explicit co_return: GCC 12 miscompiled
   // `if (co_await Write(...)) co_await LingeringClose(sock);` as the last
   // statement of a coroutine, which died with SIGILL.)
-  awaitable<void> RespondAndClose(Conn& c, Response& r, bool head) {
+  awaitable<void> RespondAndClose(Conn& c, Response& r, bool head,
+                                  Exchange* ex = nullptr) {
     std::string headbytes;
-    bool sent = co_await Write(c, r, head, false, headbytes);
+    bool sent = co_await Write(c, r, head, false, headbytes, ex);
+    if (ex) ex->complete = sent;
     if (sent) co_await LingeringClose(c);
     co_return;
   }
@@ -826,6 +885,7 @@ struct Server::Impl {
       if (!ec) ip = ep.address().to_string();
     }
     sessions.fetch_add(1, std::memory_order_relaxed);
+    sessions_total.fetch_add(1, std::memory_order_relaxed);
     struct Counted {
       std::atomic<uint64_t>* n;
       ~Counted() { n->fetch_sub(1, std::memory_order_relaxed); }
@@ -838,6 +898,8 @@ struct Server::Impl {
       Request req;
       MemoryCharge body_charge(&body_memory);  // req.body's share of the budget
       RequestParser parser(&req);
+      ExchangeReport report(handler, &in_flight, &ip, listener);
+      Exchange* ex = &report.ex;
       parser.header_limit(opt.header_limit);
       parser.body_limit(std::numeric_limits<std::uint64_t>::max());
       // Waiting for a request may take idle_timeout_s; once its first
@@ -858,12 +920,14 @@ struct Server::Impl {
         if (ec) co_return;
         buffer.commit(n);
       }
+      report.Begin();
       // The header is parsed in place from the read buffer; the usual one
       // arrives in one read, so no second read and no timer then.
       bool io_armed = false;
       while (true) {
         size_t used = parser.put(asio::const_buffer(buffer.data().data(), buffer.size()), ec);
         buffer.consume(used);
+        ex->bytes_in += used;
         if (ec != bhttp::error::need_more) break;
         ec = {};
         if (!io_armed) {
@@ -890,9 +954,10 @@ struct Server::Impl {
         Failure kind = ec == bhttp::error::header_limit ? Failure::kHeaderTooLarge
                                                         : Failure::kBadRequest;
         Response r = handler->Fail(kind, nullptr, Status(ErrorKind::kInvalidArgument, ec.message()));
-        co_await RespondAndClose(c, r, false);
+        co_await RespondAndClose(c, r, false, ex);
         co_return;
       }
+      ex->request = &req;
       req.remote_ip = ip;
       req.listener = listener;
       req.https = c.tls();
@@ -911,7 +976,7 @@ struct Server::Impl {
       }
       if (refusal) {
         Response r = handler->Fail(*refusal, &req, Status(ErrorKind::kInvalidArgument, why));
-        co_await RespondAndClose(c, r, req.method == "HEAD");
+        co_await RespondAndClose(c, r, req.method == "HEAD", ex);
         co_return;
       }
       bool keep_alive = parser.keep_alive();
@@ -927,7 +992,7 @@ struct Server::Impl {
         if (expects_continue || (declared && *declared > kDrainLimit)) {
           // The client waits for a verdict before sending, or the body is
           // too large to drain: answer now and close.
-          co_await RespondAndClose(c, *early, head);
+          co_await RespondAndClose(c, *early, head, ex);
           co_return;
         }
         // Drain a modest body so the client reads the answer; else close.
@@ -938,11 +1003,12 @@ struct Server::Impl {
         if (declared && *declared > plan.max_size) {
           // Refuse an oversized body before reading any of it.
           Response r = handler->Fail(Failure::kBodyTooLarge, &req, Status::Ok());
-          co_await RespondAndClose(c, r, head);
+          co_await RespondAndClose(c, r, head, ex);
           co_return;
         }
         if (expects_continue) {
           if (!co_await SendAll(c, "HTTP/1.1 100 Continue\r\n\r\n", false)) co_return;
+          ex->bytes_out += 25;
         }
       }
       std::optional<Failure> failure;
@@ -1069,6 +1135,7 @@ struct Server::Impl {
               break;
             }
             body_wd.Received(got);
+            ex->bytes_in += got;
             fill += got;
             left -= got;
           }
@@ -1084,6 +1151,7 @@ struct Server::Impl {
                 size_t used =
                     parser.put(asio::const_buffer(buffer.data().data(), buffer.size()), ec);
                 buffer.consume(used);
+                ex->bytes_in += used;
                 if (ec == bhttp::error::need_buffer) {
                   ec = {};
                   break;  // this buffer is full
@@ -1124,7 +1192,7 @@ struct Server::Impl {
               ec == asio::error::operation_aborted || ec == asio::error::connection_reset)
             co_return;
           Response r = handler->Fail(Failure::kBadRequest, &req, Status(ErrorKind::kInvalidArgument, ec.message()));
-          co_await RespondAndClose(c, r, head);
+          co_await RespondAndClose(c, r, head, ex);
           co_return;
         }
       }
@@ -1143,7 +1211,8 @@ struct Server::Impl {
       req.body_target.reset();
       if (!req.body_file.empty()) ::unlink(req.body_file.c_str());
       if (resp.close || draining.load()) keep_alive = false;
-      bool ok = co_await Write(c, resp, head, keep_alive, out_head);
+      bool ok = co_await Write(c, resp, head, keep_alive, out_head, ex);
+      ex->complete = ok;
       if (!ok) co_return;
       if (!keep_alive) {
         co_await LingeringClose(c);
@@ -1209,6 +1278,14 @@ Result<uint16_t> Server::Listen() {
   }
   impl_->bound = ports;
   return ports.front();
+}
+
+ServerStats Server::Stats() const {
+  ServerStats s;
+  s.connections = impl_->sessions.load(std::memory_order_relaxed);
+  s.connections_total = impl_->sessions_total.load(std::memory_order_relaxed);
+  s.requests_in_flight = impl_->in_flight.load(std::memory_order_relaxed);
+  return s;
 }
 
 uint16_t Server::BoundPort(int listener) const {

@@ -10,6 +10,7 @@
 // more wait their turn).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -34,6 +35,22 @@ enum class Failure {
                     // ServerOptions::body_memory_limit)
 };
 
+// One request's journey, reported once it ended (Handler::Completed): its
+// response fully written, or its connection dropped or cut off.
+struct Exchange {
+  const Request* request = nullptr;             // null when not even its header parsed
+  int status = 0;                               // what was sent (0: no response went out)
+  bool complete = false;                        // the whole response was written
+  ResponseNote note;                            // the handler's note on the response sent
+  uint64_t bytes_in = 0;                        // request bytes read: header, body, framing
+  uint64_t bytes_out = 0;                       // response bytes written, body included
+  std::chrono::steady_clock::time_point start;  // its first header byte was read
+  std::chrono::steady_clock::time_point end;    // its last byte was sent (or it ended)
+  std::chrono::system_clock::time_point wall_start;
+  const std::string* remote_ip = nullptr;
+  int listener = 0;
+};
+
 class Handler {
  public:
   virtual ~Handler() = default;
@@ -46,6 +63,16 @@ class Handler {
   // The response for a failure the server detected itself. `req` is null
   // when not even the header could be parsed; `detail` explains.
   virtual Response Fail(Failure kind, const Request* req, const Status& detail) = 0;
+  // Called on the connection's I/O thread once a request ended (see
+  // Exchange); must not block. Default: nothing.
+  virtual void Completed(const Exchange& ex) {}
+};
+
+// The server's own counters (all listeners), read at any time.
+struct ServerStats {
+  uint64_t connections = 0;         // open now
+  uint64_t connections_total = 0;   // accepted since start
+  uint64_t requests_in_flight = 0;  // header read, response not yet written
 };
 
 struct ServerOptions {
@@ -116,6 +143,7 @@ class Server {
   // or after `seconds`, the server stops as Stop() does. Thread-safe; a
   // second call does nothing (call Stop() to end at once).
   void Drain(int seconds);
+  ServerStats Stats() const;
 
  private:
   struct Impl;

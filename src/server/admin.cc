@@ -6,6 +6,9 @@
 
 namespace strata::server {
 
+// The status page (status_page.cc).
+const std::string& StatusPageHtml();
+
 namespace {
 http::Response Text(int status, std::string body, const char* type = "text/plain; charset=utf-8") {
   http::Response r;
@@ -48,10 +51,48 @@ std::vector<ns::BlobInfo> Expand(ns::Store* store, const std::string& path, std:
 }
 }  // namespace
 
+void AdminHandler::SetAccounts(std::vector<AdminAccount> accounts) {
+  std::lock_guard<std::mutex> l(mu_);
+  accounts_ = std::move(accounts);
+}
+
+void AdminHandler::SetServerStats(std::function<http::ServerStats()> fn) {
+  std::lock_guard<std::mutex> l(mu_);
+  sources_.server_stats = std::move(fn);
+}
+
+std::vector<AdminAccount> AdminHandler::Accounts() {
+  std::lock_guard<std::mutex> l(mu_);
+  return accounts_;
+}
+
 std::optional<http::Response> AdminHandler::Prepare(http::Request& req, http::BodyPlan* plan) {
   plan->kind = http::BodyPlan::kDiscard;
-  if (req.method == "GET" && req.path == "/metrics")
+  bool get = req.method == "GET" || req.method == "HEAD";
+  if (get && req.path == "/metrics")
     return Text(200, Metrics(), "text/plain; version=0.0.4; charset=utf-8");
+  if (get && req.path == "/healthz") return Text(200, "ok\n");
+  if (get && req.path == "/readyz") {
+    const Health* h = sources_.health;
+    if (!h || h->Ready()) return Text(200, "ready\n");
+    std::string why = h->draining.load()        ? "draining"
+                      : h->replaying.load() > 0 ? "replaying the capacity tier's journals"
+                      : !h->serving.load()      ? "starting"
+                                                : "not ready";
+    return Text(503, "not ready: " + why + "\n");
+  }
+  if (get && (req.path == "/" || req.path == "/status")) {
+    http::Response r = Text(200, StatusPageHtml(), "text/html; charset=utf-8");
+    r.Set("Cache-Control", "no-store");
+    r.Set("Content-Security-Policy",
+          "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+          "connect-src 'self'; img-src 'self' data:");
+    return r;
+  }
+  if (get && req.path == "/status/history.json")
+    return Text(200, sources_.history ? sources_.history->Json() : "{\"samples\":[]}",
+                "application/json");
+  if (get && req.path == "/status/tier.json") return Text(200, TierJson(), "application/json");
   if (req.path.rfind("/tier/", 0) == 0) {
     std::string verb = req.path.substr(6);
     bool get = verb == "status" || verb == "leader";
@@ -74,10 +115,11 @@ http::Response AdminHandler::Tier(http::Request& req, const std::string& verb) {
   if (verb != "status" && verb != "offload" && verb != "recall" && verb != "verify" &&
       verb != "leader" && verb != "pass")
     return Text(404, "not found\n");
-  AdminAccount* acct = accounts_.empty() ? nullptr : &accounts_.front();
+  std::vector<AdminAccount> accounts = Accounts();
+  AdminAccount* acct = accounts.empty() ? nullptr : &accounts.front();
   if (auto name = req.Query("account")) {
     acct = nullptr;
-    for (auto& a : accounts_)
+    for (auto& a : accounts)
       if (a.name == *name) acct = &a;
   }
   if (!acct) return Text(404, "no such account\n");
@@ -148,8 +190,69 @@ http::Response AdminHandler::Tier(http::Request& req, const std::string& verb) {
   return Text(200, out, "application/x-ndjson");
 }
 
+std::string AdminHandler::TierJson() {
+  nlohmann::json out = nlohmann::json::array();
+  for (auto& a : Accounts()) {
+    nlohmann::json j;
+    j["account"] = a.name;
+    j["tier"] = a.tier != nullptr;
+    if (!a.tier) {
+      out.push_back(std::move(j));
+      continue;
+    }
+    j["gateway"] = a.tier->id();
+    j["leader"] = a.tier->leader();
+    if (a.scheduler) {
+      auto p = a.scheduler->last_pass();
+      nlohmann::json states = nlohmann::json::object();
+      for (int st = 0; st < 4; ++st)
+        states[kStates[st]] = {{"blobs", p.state_blobs[st]}, {"bytes", p.state_bytes[st]}};
+      j["states"] = std::move(states);
+    }
+    auto c = a.tier->GetCounters();
+    j["queue"] = {{"moves", c.queue_depth},
+                  {"remote_reads", c.pending_reads},
+                  {"journal_entries", c.journal_entries}};
+    j["totals"] = {{"offloads", c.offloads},
+                   {"offload_bytes", c.offload_bytes},
+                   {"recalls", c.recalls},
+                   {"recall_bytes", c.recall_bytes},
+                   {"remote_reads", c.stream_reads},
+                   {"failures", c.failures},
+                   {"verify_failures", c.verify_failures},
+                   {"damaged", c.damaged}};
+    nlohmann::json events = nlohmann::json::array();
+    for (const auto& e : a.tier->RecentEvents())
+      events.push_back(
+          {{"t", e.at / 1000000}, {"kind", e.kind}, {"path", e.path}, {"bytes", e.bytes}});
+    j["recent"] = std::move(events);
+    out.push_back(std::move(j));
+  }
+  return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 std::string AdminHandler::Metrics() {
   std::string m;
+  if (sources_.metrics) {
+    http::ServerStats st;
+    std::function<http::ServerStats()> fn;
+    {
+      std::lock_guard<std::mutex> l(mu_);
+      fn = sources_.server_stats;
+    }
+    if (fn) st = fn();
+    m += sources_.metrics->Prometheus(fn ? &st : nullptr);
+  }
+  if (sources_.access_log) {
+    m += "# HELP strata_access_log_dropped_total Access log lines dropped (the writer fell behind, "
+         "or a write failed).\n# TYPE strata_access_log_dropped_total counter\n";
+    m += "strata_access_log_dropped_total " + std::to_string(sources_.access_log->dropped()) + "\n";
+  }
+  if (sources_.health) {
+    m += "# HELP strata_ready 1 when /readyz answers 200.\n# TYPE strata_ready gauge\n";
+    m += std::string("strata_ready ") + (sources_.health->Ready() ? "1" : "0") + "\n";
+  }
+  std::vector<AdminAccount> accounts_ = Accounts();
   auto counter = [&m](const char* name, const char* help, const char* type) {
     m += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
   };

@@ -31,6 +31,11 @@ struct ServeFlags {
   uint64_t max_uncommitted_blocks = ns::Store::kMaxUncommittedBlocks;
   http::ServerOptions limits;
   uint64_t body_memory_mib = http::ServerOptions().body_memory_limit >> 20;
+  // Observability: the access log and the server's own messages.
+  std::string access_log = "off";  // stderr | FILE | off
+  std::string access_log_format = "plain";
+  std::string log_level = "info";
+  double status_interval_s = 10;  // the status page's history (hidden: tests)
   // For each flag the file also sets: copies the flag's value over the
   // file's when the flag was given.
   std::vector<std::pair<CLI::Option*, std::function<void(const Config& flags, Config* out)>>>

@@ -22,12 +22,16 @@
 
 #include "api/api.h"
 #include "api/copy_jobs.h"
+#include "common/log.h"
 #include "common/strings.h"
 #include "http/server.h"
+#include "server/access_log.h"
 #include "server/admin.h"
 #include "server/config.h"
 #include "server/flags.h"
 #include "server/health.h"
+#include "server/metrics.h"
+#include "server/observer.h"
 #include "server/reload.h"
 #include "server/served_accounts.h"
 #include "server/tier_cli.h"
@@ -102,6 +106,11 @@ void StartSignalThread() {
 }
 
 int Serve(const server::ServeFlags& flags) {
+  {
+    LogLevel level = LogLevel::kInfo;
+    ParseLogLevel(flags.log_level, &level);  // the flag's check admits only valid names
+    SetLogLevel(level);
+  }
   StartSignalThread();
   signal(SIGPIPE, SIG_IGN);
 
@@ -140,6 +149,65 @@ int Serve(const server::ServeFlags& flags) {
     return 0;
   }
 
+  // What the operator endpoints report: readiness, the data path's metrics
+  // (and their history), the access log. The admin listener starts first,
+  // so /healthz and /readyz answer while the stores open and the tier
+  // replays its journals.
+  server::Health health;
+  server::RequestMetrics request_metrics;
+  server::MetricsHistory history(
+      &request_metrics,
+      std::chrono::milliseconds(static_cast<int64_t>(flags.status_interval_s * 1000)));
+  std::unique_ptr<server::AccessLog> access_log;
+  if (flags.access_log != "off") {
+    auto al = server::AccessLog::Open(flags.access_log, flags.access_log_format == "json"
+                                                            ? server::AccessLogFormat::kJson
+                                                            : server::AccessLogFormat::kPlain);
+    if (!al.ok()) {
+      Log("--access-log: " + al.status().message());
+      return 2;
+    }
+    access_log = std::move(*al);
+  }
+  history.Start();
+  std::unique_ptr<server::AdminHandler> admin;
+  std::unique_ptr<http::Server> admin_server;
+  std::thread admin_thread;
+  // Stops the admin listener on every way out (before what it reports goes).
+  struct StopAdmin {
+    std::unique_ptr<http::Server>& server;
+    std::thread& thread;
+    ~StopAdmin() {
+      if (!server) return;
+      server->Stop();
+      if (thread.joinable()) thread.join();
+    }
+  } stop_admin{admin_server, admin_thread};
+  if (flags.admin_port >= 0) {
+    server::AdminSources sources;
+    sources.health = &health;
+    sources.metrics = &request_metrics;
+    sources.history = &history;
+    sources.access_log = access_log.get();
+    admin = std::make_unique<server::AdminHandler>(std::vector<server::AdminAccount>{}, sources);
+    http::ServerOptions ao;
+    ao.host = flags.admin_host;
+    ao.port = static_cast<uint16_t>(flags.admin_port);
+    ao.threads = 1;
+    ao.stop_on_signals = false;
+    admin_server = std::make_unique<http::Server>(ao, admin.get());
+    auto ap = admin_server->Listen();
+    if (!ap.ok()) {
+      Log("admin: " + ap.status().message());
+      admin_server.reset();
+      return 1;
+    }
+    std::printf("strata admin on %s:%u (/metrics, /healthz, /readyz, /status, /tier)\n",
+                flags.admin_host.c_str(), *ap);
+    std::fflush(stdout);
+    admin_thread = std::thread([&admin_server] { admin_server->Run(); });
+  }
+
   // Copy sources on other hosts: only when the operator named some.
   std::unique_ptr<tier::UrlFetcher> fetcher;
   if (!cfg.copy_sources.hosts.empty()) fetcher = std::make_unique<tier::UrlFetcher>(cfg.copy_sources);
@@ -155,7 +223,6 @@ int Serve(const server::ServeFlags& flags) {
     return 1;
   }
   api::Api::AccountList accounts = std::move(*opened);
-  server::Health health;
   // The capacity tier: one remote client, one tier per account.
   std::vector<std::unique_ptr<tier::CapacityTier>> tiers;
   std::vector<std::unique_ptr<tier::TierScheduler>> schedulers;
@@ -169,6 +236,7 @@ int Serve(const server::ServeFlags& flags) {
       to.transfer_workers = cfg.tier.workers;
       to.sync = cfg.fsync;
       to.retry_delay_ms = cfg.tier.retry_delay_ms;
+      to.replaying = &health.replaying;
       auto t = std::make_unique<tier::CapacityTier>(accounts[i]->store.get(), remote.get(), to);
       Status s = t->Start();
       if (!s.ok()) {
@@ -210,6 +278,7 @@ int Serve(const server::ServeFlags& flags) {
     admin_accounts.push_back({accounts[i]->name, accounts[i]->store.get(), accounts[i]->tier,
                               i < schedulers.size() ? schedulers[i].get() : nullptr});
   api::Api handler(std::move(accounts));
+  server::ObservedHandler observed(&handler, &request_metrics, access_log.get());
   // The tiers move data of the stores: they stop first, on every way out.
   struct StopTiers {
     std::vector<std::unique_ptr<tier::TierScheduler>>& schedulers;
@@ -255,7 +324,7 @@ int Serve(const server::ServeFlags& flags) {
   opt.body_rate_window_s = flags.limits.body_rate_window_s;
   opt.body_memory_limit = flags.body_memory_mib << 20;
   opt.stop_on_signals = false;  // the signal thread below drains
-  http::Server server(opt, &handler);
+  http::Server server(opt, &observed);
   auto port = server.Listen();
   if (!port.ok()) {
     Log(port.status().message());
@@ -268,6 +337,11 @@ int Serve(const server::ServeFlags& flags) {
   std::atomic<int> drain_seconds{cfg.drain_seconds};
   server::Config running = cfg;
   auto reload = [&] {
+    // The access log's file is reopened (logrotate), config file or not.
+    if (access_log) {
+      access_log->Reopen();
+      Log("SIGHUP: reopened the access log");
+    }
     if (flags.config_path.empty()) {
       Log("SIGHUP: no --config file to reload");
       return;
@@ -349,25 +423,9 @@ int Serve(const server::ServeFlags& flags) {
                 server.BoundPort(dfs_tls_listener), host.c_str(),
                 server.BoundPort(dfs_tls_listener), server::kDevAccount);
   std::fflush(stdout);
-  std::unique_ptr<server::AdminHandler> admin;
-  std::unique_ptr<http::Server> admin_server;
-  std::thread admin_thread;
-  if (flags.admin_port >= 0) {
-    admin = std::make_unique<server::AdminHandler>(std::move(admin_accounts));
-    http::ServerOptions ao;
-    ao.host = flags.admin_host;
-    ao.port = static_cast<uint16_t>(flags.admin_port);
-    ao.threads = 1;
-    ao.stop_on_signals = false;
-    admin_server = std::make_unique<http::Server>(ao, admin.get());
-    auto ap = admin_server->Listen();
-    if (!ap.ok()) {
-      Log("admin: " + ap.status().message());
-      return 1;
-    }
-    std::printf("strata admin on %s:%u (/metrics, /tier)\n", flags.admin_host.c_str(), *ap);
-    std::fflush(stdout);
-    admin_thread = std::thread([&admin_server] { admin_server->Run(); });
+  if (admin) {
+    admin->SetAccounts(std::move(admin_accounts));
+    admin->SetServerStats([&server] { return server.Stats(); });
   }
 
   // Uncommitted blocks expire 7 days after their blob's last Put Block;
@@ -405,10 +463,8 @@ int Serve(const server::ServeFlags& flags) {
   server.Run();
   health.serving.store(false);
   SetSignalAction([](int) {});  // stopping already; what the action used goes now
-  if (admin_server) {
-    admin_server->Stop();
-    admin_thread.join();
-  }
+  if (admin) admin->SetServerStats(nullptr);
+  if (access_log) access_log->Flush();
   return 0;  // stop_tiers stops the tiers before the stores they move data of go
 }
 

@@ -8,6 +8,7 @@
 
 #include "common/crash_point.h"
 #include "common/crypto.h"
+#include "common/log.h"
 #include "common/strings.h"
 
 namespace strata::tier {
@@ -123,7 +124,11 @@ Status CapacityTier::Start() {
   // A gateway that starts alone leads at once and has replayed what earlier
   // runs left before it serves (the queued remote steps run on the workers).
   TryLead();
-  if (leader()) RecoverDead();
+  if (leader()) {
+    if (opt_.replaying) opt_.replaying->fetch_add(1);
+    RecoverDead();
+    if (opt_.replaying) opt_.replaying->fetch_sub(1);
+  }
   leader_thread_ = std::thread([this] { LeaderLoop(); });
   return Status::Ok();
 }
@@ -175,12 +180,10 @@ void CapacityTier::TryLead() {
   if (s.ok()) s = store_->fs()->Rename(tmp, dir + "/leader");
   if (!s.ok()) {
     (void)store_->fs()->Unlink(tmp);
-    std::fprintf(stderr, "strata: tier: recording the leader in %s/leader: %s\n", dir.c_str(),
-                 s.ToString().c_str());
+    LOG_WARN("tier: recording the leader in %s/leader: %s\n", dir.c_str(), s.ToString().c_str());
   }
   leader_ = true;
-  std::fprintf(stderr, "strata: tier: gateway %s is the tier leader of %s\n", id_.c_str(),
-               store_->root().c_str());
+  LOG_INFO("tier: gateway %s is the tier leader of %s\n", id_.c_str(), store_->root().c_str());
 }
 
 CapacityTier::LeaderInfo CapacityTier::Leader() {
@@ -245,16 +248,15 @@ void CapacityTier::RecoverDead() {
     if (!RecoverJournal(dead)) continue;  // the rest at the next look
     Status s = fs->RemoveAll(dir);
     if (!s.ok()) {
-      std::fprintf(stderr, "strata: tier: removing %s: %s\n", dir.c_str(), s.ToString().c_str());
+      LOG_WARN("tier: removing %s: %s\n", dir.c_str(), s.ToString().c_str());
       continue;
     }
     if (opt_.sync) (void)fs->SyncDir(journal_root_);
     auto ms =
         std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0)
             .count();
-    std::fprintf(stderr,
-                 "strata: tier: replayed the journal of dead gateway %s (%zu entries, %lld ms)\n",
-                 e.name.c_str(), n, static_cast<long long>(ms));
+    LOG_INFO("tier: replayed the journal of dead gateway %s (%zu entries, %lld ms)\n",
+             e.name.c_str(), n, static_cast<long long>(ms));
   }
 }
 
@@ -274,8 +276,7 @@ bool CapacityTier::RecoverJournal(OffloadJournal& j) {
   for (const auto& name : bad) {
     all = false;
     if (reported_bad_.insert(name).second)
-      std::fprintf(stderr, "strata: tier: unreadable journal entry %s left in place\n",
-                   name.c_str());
+      LOG_WARN("tier: unreadable journal entry %s left in place\n", name.c_str());
   }
   // Whatever a step could not finish (the remote down, a local error) is
   // still there.
@@ -312,7 +313,7 @@ ns::Coordination::Guard CapacityTier::MoveLock(const std::string& c, const std::
 
 void CapacityTier::NoteError(const std::string& c, const std::string& b, const Status& s) {
   n_.failures++;
-  std::fprintf(stderr, "strata: tier: %s/%s: %s\n", c.c_str(), b.c_str(), s.ToString().c_str());
+  LOG_WARN("tier: %s/%s: %s\n", c.c_str(), b.c_str(), s.ToString().c_str());
   std::lock_guard<std::mutex> l(mu_);
   last_error_[c + "/" + b] = s.ToString();
 }
@@ -525,6 +526,7 @@ Status CapacityTier::FinishOffload(JournalEntry e, OffloadJournal* from) {
       STRATA_RETURN_IF_ERROR(store_->ReleaseData(c, b, rec, e.fp_mtime));
       STRATA_CRASH_POINT("tier.offload.released");
       n_.offloads++;
+      NoteEvent("offload", c, b, rec.remote_size);
     }
     // Only while the blob is still meant to be archived: a rehydration or
     // another tier asked since leaves the data online.
@@ -601,16 +603,17 @@ void CapacityTier::MarkDamaged(const std::string& c, const std::string& b,
       nrec.remote_damaged = true;
       Status s = store_->UpdateRecord(c, b, nrec);
       if (!s.ok())
-        std::fprintf(stderr, "strata: tier: %s/%s: recording the damage failed: %s\n", c.c_str(),
-                     b.c_str(), s.ToString().c_str());
+        LOG_ERROR("tier: %s/%s: recording the damage failed: %s\n", c.c_str(), b.c_str(),
+                  s.ToString().c_str());
     }
   }
   if (!first) return;  // already marked (by us or another gateway), or the blob moved on
   n_.damaged++;
-  std::fprintf(stderr,
-               "strata: tier: %s/%s: DAMAGED: %s; the remote copy is neither served nor "
-               "recalled (a verify that passes or a rewrite of the blob clears this)\n",
-               c.c_str(), b.c_str(), why.ToString().c_str());
+  LOG_ERROR(
+      "tier: %s/%s: DAMAGED: %s; the remote copy is neither served nor "
+      "recalled (a verify that passes or a rewrite of the blob clears this)\n",
+      c.c_str(), b.c_str(), why.ToString().c_str());
+  NoteEvent("damaged", c, b, 0);
   std::lock_guard<std::mutex> l(mu_);
   last_error_[c + "/" + b] = why.ToString();
 }
@@ -751,6 +754,7 @@ Status CapacityTier::RecallLocked(const std::string& c, const std::string& b, bo
   STRATA_CRASH_POINT("tier.recall.committed");
   n_.recalls++;
   n_.recall_bytes += rec.remote_size;
+  NoteEvent("recall", c, b, rec.remote_size);
   if (!keep_remote) {
     Status d = remote_->Delete(e.remote_name);
     if (!d.ok()) return Status::Ok();  // the journal entry retries it at the next start
@@ -1035,9 +1039,7 @@ Result<int> CapacityTier::StartRead(const std::string& c, const std::string& b,
     }
     if (!s.ok()) {
       n_.failures++;
-      if (!damaged)
-        std::fprintf(stderr, "strata: tier: read %s: %s\n", rec.remote_name.c_str(),
-                     s.ToString().c_str());
+      if (!damaged) LOG_WARN("tier: read %s: %s\n", rec.remote_name.c_str(), s.ToString().c_str());
     }
     n_.stream_bytes += sent;
     ::close(wfd);
@@ -1054,6 +1056,18 @@ Result<int> CapacityTier::StartRead(const std::string& c, const std::string& b,
   n_.stream_reads++;
   read_cv_.notify_one();
   return fds[0];
+}
+
+void CapacityTier::NoteEvent(const char* kind, const std::string& c, const std::string& b,
+                             uint64_t bytes) {
+  std::lock_guard<std::mutex> l(mu_);
+  events_.push_back(Event{NowNs(), kind, c + "/" + b, bytes});
+  if (events_.size() > kRecentEvents) events_.pop_front();
+}
+
+std::vector<CapacityTier::Event> CapacityTier::RecentEvents() {
+  std::lock_guard<std::mutex> l(mu_);
+  return std::vector<Event>(events_.begin(), events_.end());
 }
 
 CapacityTier::Counters CapacityTier::GetCounters() {

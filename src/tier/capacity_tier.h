@@ -77,6 +77,8 @@ struct TierOptions {
   // Non-leaders try to become the tier leader this often; the leader looks
   // for the journals of dead gateways this often.
   int leader_poll_ms = 1000;
+  // Raised by one while Start() replays journals (readiness: server::Health).
+  std::atomic<int>* replaying = nullptr;
 };
 
 // What a streaming read's producer writes first into the pipe.
@@ -192,6 +194,16 @@ class CapacityTier {
   Counters GetCounters();
   // The last failure of a move of blob b ("" when none since it last moved).
   std::string LastError(const std::string& c, const std::string& b);
+  // The latest finished moves and damage found (newest last, at most
+  // kRecentEvents), for the status page.
+  struct Event {
+    TimeNs at = 0;
+    const char* kind = "";  // "offload" | "recall" | "damaged"
+    std::string path;       // CONTAINER/BLOB
+    uint64_t bytes = 0;
+  };
+  static constexpr size_t kRecentEvents = 50;
+  std::vector<Event> RecentEvents();
   RemoteClient* remote() { return remote_; }
   ns::Store* store() { return store_; }
 
@@ -276,6 +288,8 @@ class CapacityTier {
   std::condition_variable read_cv_;
   std::vector<std::thread> threads_;
   std::map<std::string, std::string> last_error_;
+  void NoteEvent(const char* kind, const std::string& c, const std::string& b, uint64_t bytes);
+  std::deque<Event> events_;  // with mu_
   RecallOnRead recall_on_read_;
 
   struct AtomicCounters {

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstdio>
 
+#include "common/log.h"
+
 namespace strata::tier {
 
 using TierState = ns::BlobRecord::TierState;
@@ -50,11 +52,11 @@ void TierScheduler::Start() {
       l.unlock();
       if (asked && !tier_->leader()) {
         auto who = tier_->Leader();
-        std::fprintf(stderr,
-                     "strata: tier: a pass was asked for, but this gateway is not the tier "
-                     "leader (%s%s): only counting\n",
-                     who.id.empty() ? "none yet" : who.id.c_str(),
-                     who.id.empty() || who.alive ? "" : ", gone; a gateway takes over");
+        LOG_INFO(
+            "tier: a pass was asked for, but this gateway is not the tier "
+            "leader (%s%s): only counting\n",
+            who.id.empty() ? "none yet" : who.id.c_str(),
+            who.id.empty() || who.alive ? "" : ", gone; a gateway takes over");
       }
       Pass p = RunOnce();
       l.lock();
@@ -156,8 +158,8 @@ TierScheduler::Pass TierScheduler::RunOnce(bool move) {
     }
   }
   if (move)
-    std::fprintf(stderr, "strata: tier: leader pass over %zu blobs: %zu moves, %zu deletes\n",
-                 pass.blobs, pass.policy_moves, pass.deletes);
+    LOG_INFO("tier: leader pass over %zu blobs: %zu moves, %zu deletes\n", pass.blobs,
+             pass.policy_moves, pass.deletes);
   if (!move || opt_.high_watermark <= 0) return pass;
   // Watermarks.
   double total = 0, used = 0;
@@ -187,8 +189,8 @@ TierScheduler::Pass TierScheduler::RunOnce(bool move) {
     used -= static_cast<double>(cand.size);
     ++pass.watermark_moves;
   }
-  std::fprintf(stderr, "strata: tier: leader watermark pass: %.1f%% used, %zu offloads queued\n",
-               pass.used_percent, pass.watermark_moves);
+  LOG_INFO("tier: leader watermark pass: %.1f%% used, %zu offloads queued\n", pass.used_percent,
+           pass.watermark_moves);
   return pass;
 }
 
