@@ -716,7 +716,7 @@ struct Server::Impl {
   // `ex` (may be null) learns what was sent.
   awaitable<bool> Write(Conn& c, Response& r, bool head, bool keep_alive,
                         std::string& headbytes, Exchange* ex = nullptr) {
-    Watchdog rate(c.c, opt.io_timeout_s);
+    Watchdog rate(c.sock, opt.io_timeout_s);
     struct Tally {
       Watchdog& rate;
       Exchange* ex;

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -418,15 +419,15 @@ void ValidateConfig(const Config& cfg, std::vector<std::string>* errors) {
   // HTTPS: both files or neither; the ports apart.
   bool https = !cfg.tls_cert.empty() || !cfg.tls_key.empty();
   if (https && (cfg.tls_cert.empty() || cfg.tls_key.empty()))
-    err("cert, key (--cert, --key): HTTPS needs both a certificate and its key");
+    err("cert, key: HTTPS needs both --cert and --key (a certificate and its key)");
   if (!https && (cfg.tls_port >= 0 || cfg.dfs_tls_port != 0))
-    err("tls_port, dfs_tls_port (--tls-port, --dfs-tls-port): need cert and key (--cert, --key)");
+    err("tls_port, dfs_tls_port: --tls-port and --dfs-tls-port need --cert and --key");
   if (cfg.tls_port < -1 || cfg.tls_port > 65535) err("tls_port (--tls-port): must be from 0 to 65535");
   if (cfg.dfs_tls_port < 0 || cfg.dfs_tls_port > 65535)
     err("dfs_tls_port (--dfs-tls-port): must be from 0 to 65535");
   if (cfg.dfs_tls_port != 0 && cfg.tls_port < 0)
-    err("dfs_tls_port (--dfs-tls-port): needs tls_port (--tls-port); without it the dfs port "
-        "serves HTTPS itself");
+    err("dfs_tls_port: --dfs-tls-port needs --tls-port (without it --dfs-port serves HTTPS "
+        "itself)");
   {
     std::vector<int> ports = {cfg.port, cfg.dfs_port, cfg.tls_port, cfg.dfs_tls_port};
     bool clash = false;
@@ -554,9 +555,11 @@ void ValidateEnvironment(const Config& cfg, std::vector<std::string>* errors) {
     }
   }
   if (!cfg.tls_cert.empty()) {
-    std::ifstream cert(cfg.tls_cert), key(cfg.tls_key);
-    if (!cert) errors->push_back("cert (--cert): cannot read " + cfg.tls_cert);
-    if (!key) errors->push_back("key (--key): cannot read " + cfg.tls_key);
+    for (const auto& [what, path] : {std::pair<std::string, std::string>{"cert (--cert)", cfg.tls_cert},
+                                     {"key (--key)", cfg.tls_key}}) {
+      if (::access(path.c_str(), R_OK) != 0)
+        errors->push_back(what + ": cannot read " + path + ": " + std::strerror(errno));
+    }
   }
   for (const auto& f : cfg.required_files) {
     std::ifstream in(f.path);

@@ -56,6 +56,10 @@ std::string VersionString() {
   return v;
 }
 
+// The server's messages once it serves: leveled (--log-level), stamped.
+void Info(const std::string& line) { LOG_INFO("%s", line.c_str()); }
+void Warn(const std::string& line) { LOG_WARN("%s", line.c_str()); }
+
 void Log(const std::string& line) {
   std::fprintf(stderr, "strata: %s\n", line.c_str());
   std::fflush(stderr);
@@ -338,12 +342,10 @@ int Serve(const server::ServeFlags& flags) {
   server::Config running = cfg;
   auto reload = [&] {
     // The access log's file is reopened (logrotate), config file or not.
-    if (access_log) {
-      access_log->Reopen();
-      Log("SIGHUP: reopened the access log");
-    }
+    Info("SIGHUP: reopening the log files");
+    if (access_log) access_log->Reopen();
     if (flags.config_path.empty()) {
-      Log("SIGHUP: no --config file to reload");
+      Info("SIGHUP: no --config file to reload");
       return;
     }
     std::vector<std::string> errs;
@@ -359,8 +361,8 @@ int Serve(const server::ServeFlags& flags) {
       else errs.push_back(p.status().message());
     }
     if (!errs.empty()) {
-      Log("reload of " + flags.config_path + " refused; the running configuration stays:");
-      for (const auto& e : errs) Log("  " + e);
+      Warn("reload of " + flags.config_path + " refused; the running configuration stays:");
+      for (const auto& e : errs) Warn("  " + e);
       return;
     }
     std::vector<std::string> restart = server::RestartOnlyChanges(running, next);
@@ -373,8 +375,8 @@ int Serve(const server::ServeFlags& flags) {
     running = std::move(next);
     std::string what;
     for (const auto& c : plan->changes) what += (what.empty() ? "" : "; ") + c;
-    Log("reloaded " + flags.config_path + ": " + (what.empty() ? "no account changed" : what));
-    for (const auto& r : restart) Log("reload: " + r + " changed; needs a restart");
+    Info("reloaded " + flags.config_path + ": " + (what.empty() ? "no account changed" : what));
+    for (const auto& r : restart) Warn("reload: " + r + " changed; needs a restart");
   };
 
   // From here on the signal thread acts on signals (before, SIGTERM and
@@ -388,11 +390,11 @@ int Serve(const server::ServeFlags& flags) {
     } else if (terms++ == 0) {
       // Readiness goes false first, then the listeners close.
       health.draining.store(true);
-      Log(std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": draining (at most " +
+      Info(std::string(sig == SIGTERM ? "SIGTERM" : "SIGINT") + ": draining (at most " +
           std::to_string(drain_seconds.load()) + " s; again to stop at once)");
       server.Drain(drain_seconds.load());
     } else {
-      Log("stopping now");
+      Info("stopping now");
       server.Stop();
     }
   });

@@ -160,8 +160,11 @@ def test_AccessLog_file_is_reopened_on_SIGHUP(logged):
     ids = Ids()
 
     def new_line():
+        # The writer is asynchronous: any request made since the reopen may
+        # be the first one the new file shows.
         svc.get_service_properties(raw_response_hook=ids)
-        return os.path.exists(logged.log_path) and any(ids.ids[-1] in l for l in read_lines(logged))
+        return os.path.exists(logged.log_path) and any(
+            i in l for l in read_lines(logged) for i in ids.ids)
     assert wait_for(new_line, timeout=10, step=0.2)
     assert logged.alive()
     with open(rotated) as f:
@@ -206,7 +209,7 @@ def test_AccessLog_bad_flags_are_refused(args, tmp_path):
     r = subprocess.run([strata_binary(), "serve", "--port", "0", "--root", str(tmp_path)] + args,
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 2, r
-    assert "strata" in r.stderr
+    assert args[0] in r.stderr  # the message names the flag
 
 
 @pytest.mark.parametrize("level,shown", [("info", True), ("warn", False)])
