@@ -479,8 +479,14 @@ int main(int argc, char** argv) {
   opt.body_rate_window_s = std::max(1, limits.body_rate_window_s);
   opt.body_memory_limit = std::max<uint64_t>(1, body_memory_mib) << 20;
   http::Server server(opt, &observed);
+  // Before the banner: whoever reads it may ask the admin endpoints at once.
+  if (admin) {
+    admin->SetAccounts(std::move(admin_accounts));
+    admin->SetServerStats([&server] { return server.Stats(); });
+  }
   auto port = server.Listen();
   if (!port.ok()) {
+    if (admin) admin->SetServerStats(nullptr);
     LOG_ERROR("%s\n", port.status().message().c_str());
     return 1;
   }
@@ -495,10 +501,6 @@ int main(int argc, char** argv) {
                 host.c_str(), server.BoundPort(1), server::kDevAccount);
   std::fflush(stdout);
   signal(SIGPIPE, SIG_IGN);
-  if (admin) {
-    admin->SetAccounts(std::move(admin_accounts));
-    admin->SetServerStats([&server] { return server.Stats(); });
-  }
   health.serving = true;
   if (!schedulers.empty()) {
     std::thread([usr1, &schedulers] {
