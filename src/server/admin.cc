@@ -116,6 +116,7 @@ http::Response AdminHandler::Tier(http::Request& req, const std::string& verb) {
       verb != "leader" && verb != "pass")
     return Text(404, "not found\n");
   std::vector<AdminAccount> accounts = Accounts();
+  if (accounts.empty()) return Text(503, "starting: the accounts are not open yet\n");
   AdminAccount* acct = accounts.empty() ? nullptr : &accounts.front();
   if (auto name = req.Query("account")) {
     acct = nullptr;

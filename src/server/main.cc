@@ -329,8 +329,14 @@ int Serve(const server::ServeFlags& flags) {
   opt.body_memory_limit = flags.body_memory_mib << 20;
   opt.stop_on_signals = false;  // the signal thread below drains
   http::Server server(opt, &observed);
+  // Before the banner: whoever reads it may ask the admin endpoints at once.
+  if (admin) {
+    admin->SetAccounts(std::move(admin_accounts));
+    admin->SetServerStats([&server] { return server.Stats(); });
+  }
   auto port = server.Listen();
   if (!port.ok()) {
+    if (admin) admin->SetServerStats(nullptr);
     Log(port.status().message());
     return 1;
   }
@@ -425,10 +431,6 @@ int Serve(const server::ServeFlags& flags) {
                 server.BoundPort(dfs_tls_listener), host.c_str(),
                 server.BoundPort(dfs_tls_listener), server::kDevAccount);
   std::fflush(stdout);
-  if (admin) {
-    admin->SetAccounts(std::move(admin_accounts));
-    admin->SetServerStats([&server] { return server.Stats(); });
-  }
 
   // Uncommitted blocks expire 7 days after their blob's last Put Block;
   // sweep hourly (and once at start, in Store::Open). What gateways that
