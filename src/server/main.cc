@@ -42,6 +42,8 @@ void ReopenLogs() {
 // SIGHUP: reopen the log files. Blocked in every thread (call before any
 // thread starts); one thread waits for it.
 void HandleSighup() {
+  // An inherited SIG_IGN (nohup) would discard it even while blocked.
+  signal(SIGHUP, SIG_DFL);
   sigset_t hup;
   sigemptyset(&hup);
   sigaddset(&hup, SIGHUP);
