@@ -228,13 +228,16 @@ class ExchangeReport {
     in_flight_->fetch_add(1, std::memory_order_relaxed);
     begun_ = true;
   }
-  ~ExchangeReport() {
+  // Reports now (once): the response is written, or the request ended.
+  void Finish() {
     if (!begun_) return;
+    begun_ = false;
     if (ex.end == std::chrono::steady_clock::time_point{})
       ex.end = std::chrono::steady_clock::now();
     in_flight_->fetch_sub(1, std::memory_order_relaxed);
     handler_->Completed(ex);
   }
+  ~ExchangeReport() { Finish(); }
   ExchangeReport(const ExchangeReport&) = delete;
   ExchangeReport& operator=(const ExchangeReport&) = delete;
   Exchange ex;
@@ -778,11 +781,15 @@ struct Server::Impl {
   // separate statements with an explicit co_return: GCC 12 miscompiled
   // `if (co_await Write(...)) co_await LingeringClose(sock);` as the last
   // statement of a coroutine, which died with SIGILL.)
+  // `report` (may be null) is finished before the lingering close.
   awaitable<void> RespondAndClose(Conn& c, Response& r, bool head,
-                                  Exchange* ex = nullptr) {
+                                  ExchangeReport* report = nullptr) {
     std::string headbytes;
-    bool sent = co_await Write(c, r, head, false, headbytes, ex);
-    if (ex) ex->complete = sent;
+    bool sent = co_await Write(c, r, head, false, headbytes, report ? &report->ex : nullptr);
+    if (report) {
+      report->ex.complete = sent;
+      report->Finish();
+    }
     if (sent) co_await LingeringClose(c);
     co_return;
   }
@@ -954,7 +961,7 @@ struct Server::Impl {
         Failure kind = ec == bhttp::error::header_limit ? Failure::kHeaderTooLarge
                                                         : Failure::kBadRequest;
         Response r = handler->Fail(kind, nullptr, Status(ErrorKind::kInvalidArgument, ec.message()));
-        co_await RespondAndClose(c, r, false, ex);
+        co_await RespondAndClose(c, r, false, &report);
         co_return;
       }
       ex->request = &req;
@@ -976,7 +983,7 @@ struct Server::Impl {
       }
       if (refusal) {
         Response r = handler->Fail(*refusal, &req, Status(ErrorKind::kInvalidArgument, why));
-        co_await RespondAndClose(c, r, req.method == "HEAD", ex);
+        co_await RespondAndClose(c, r, req.method == "HEAD", &report);
         co_return;
       }
       bool keep_alive = parser.keep_alive();
@@ -992,7 +999,7 @@ struct Server::Impl {
         if (expects_continue || (declared && *declared > kDrainLimit)) {
           // The client waits for a verdict before sending, or the body is
           // too large to drain: answer now and close.
-          co_await RespondAndClose(c, *early, head, ex);
+          co_await RespondAndClose(c, *early, head, &report);
           co_return;
         }
         // Drain a modest body so the client reads the answer; else close.
@@ -1003,7 +1010,7 @@ struct Server::Impl {
         if (declared && *declared > plan.max_size) {
           // Refuse an oversized body before reading any of it.
           Response r = handler->Fail(Failure::kBodyTooLarge, &req, Status::Ok());
-          co_await RespondAndClose(c, r, head, ex);
+          co_await RespondAndClose(c, r, head, &report);
           co_return;
         }
         if (expects_continue) {
@@ -1192,7 +1199,7 @@ struct Server::Impl {
               ec == asio::error::operation_aborted || ec == asio::error::connection_reset)
             co_return;
           Response r = handler->Fail(Failure::kBadRequest, &req, Status(ErrorKind::kInvalidArgument, ec.message()));
-          co_await RespondAndClose(c, r, head, ex);
+          co_await RespondAndClose(c, r, head, &report);
           co_return;
         }
       }
@@ -1215,6 +1222,7 @@ struct Server::Impl {
       ex->complete = ok;
       if (!ok) co_return;
       if (!keep_alive) {
+        report.Finish();  // not after the lingering close
         co_await LingeringClose(c);
         co_return;
       }

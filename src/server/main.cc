@@ -90,6 +90,9 @@ void StartSignalThread() {
   for (int s : {SIGTERM, SIGINT, SIGHUP, SIGUSR1}) sigaddset(&sigs, s);
   // Every thread started from here on inherits this mask.
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  // An ignored signal is discarded even while blocked: nohup leaves SIGHUP
+  // ignored, which would make reloads (and log reopens) vanish.
+  signal(SIGHUP, SIG_DFL);  // (blocked now: a SIGHUP waits for the thread)
   std::thread([sigs] {
     while (true) {
       int sig = 0;
