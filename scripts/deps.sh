@@ -12,6 +12,8 @@ if [ "$mode" = test ]; then
          libsecret-1-0)
   # The fuzz targets (scripts/fuzz.sh): clang and its libFuzzer runtime.
   pkgs+=(clang libclang-rt-14-dev)
+  # The status page is tested in a real browser (headless).
+  pkgs+=(chromium)
   # The load balancer in front of several gateways (tests/cluster/).
   command -v nginx >/dev/null 2>&1 || pkgs+=(nginx-light)
   # Node.js may come from elsewhere (its own packages conflict with Debian's).

@@ -364,7 +364,9 @@ def test_CopyBlob_rehydrates_archived_source(tier_server, tc):
     r = copy(tier_server, c, "src", "fast",
              {"x-ms-access-tier": "Cool", "x-ms-rehydrate-priority": "High"})
     assert r.status_code == 202, r.text
-    assert head(tier_server, c, "fast").headers["x-ms-archive-status"] in (
+    # (Under load the High-priority rehydration may already be done: the
+    # header is then absent, which the assertion allows.)
+    assert head(tier_server, c, "fast").headers.get("x-ms-archive-status") in (
         "rehydrate-pending-to-cool", None)
     assert wait_online(tier_server, c, "fast", timeout=DELAY_S).headers[
         "x-ms-access-tier"] == "Cool"
