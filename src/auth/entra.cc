@@ -130,7 +130,7 @@ std::string FormatKeyTime(TimeNs t) {
   time_t secs = static_cast<time_t>(t / 1000000000LL);
   struct tm tm {};
   gmtime_r(&secs, &tm);
-  char buf[32];
+  char buf[80];  // room for any int the fields could hold (-Wformat-truncation)
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
