@@ -5,7 +5,10 @@ import base64
 import datetime
 import hashlib
 import os
+import select
+import time
 import urllib.parse
+from email.utils import formatdate
 
 from azure.storage.blob import BlobSasPermissions, generate_blob_sas
 
@@ -72,3 +75,33 @@ def read_sas_url(blob_client, permission=None):
 
 def disk_path(server, container, blob):
     return os.path.join(server.root, container, *blob.split("/"))
+
+
+def signed_put_head(port, container, blob, length, account=DEV_ACCOUNT, key=DEV_KEY):
+    """The bytes of a SharedKey-signed Put Blob header of `length` bytes of
+    body, for tests that send the body themselves (slowly, in part, never)."""
+    path = "/%s/%s/%s" % (account, container, blob)
+    h = {"x-ms-version": "2021-12-02", "x-ms-date": formatdate(usegmt=True),
+         "x-ms-blob-type": "BlockBlob", "Content-Length": str(length)}
+    h["Authorization"] = signing.sign("PUT", path, "", h, account=account, key=key)
+    lines = ["PUT %s HTTP/1.1" % path, "Host: 127.0.0.1:%d" % port]
+    lines += ["%s: %s" % kv for kv in h.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode()
+
+
+def read_until_closed(sock, timeout):
+    """All the server sends until it closes (or timeout); (bytes, closed)."""
+    data = b""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        r, _, _ = select.select([sock], [], [], max(0.0, deadline - time.time()))
+        if not r:
+            break
+        try:
+            chunk = sock.recv(65536)
+        except ConnectionResetError:
+            return data, True
+        if not chunk:
+            return data, True
+        data += chunk
+    return data, False

@@ -13,41 +13,12 @@ import signal
 import socket
 import tempfile
 import time
-from email.utils import formatdate
 
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobServiceClient
 
-import signing
+from blob_util import read_until_closed, signed_put_head
 from strata_server import DEV_ACCOUNT, DEV_KEY, StrataServer
-
-
-def put_head(port, container, blob, length, account=DEV_ACCOUNT, key=DEV_KEY):
-    path = "/%s/%s/%s" % (account, container, blob)
-    h = {"x-ms-version": "2021-12-02", "x-ms-date": formatdate(usegmt=True),
-         "x-ms-blob-type": "BlockBlob", "Content-Length": str(length)}
-    h["Authorization"] = signing.sign("PUT", path, "", h, account=account, key=key)
-    lines = ["PUT %s HTTP/1.1" % path, "Host: 127.0.0.1:%d" % port]
-    lines += ["%s: %s" % kv for kv in h.items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
-def read_response(sock, timeout):
-    """What the server sends until it closes or the timeout; (bytes, closed)."""
-    data = b""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        r, _, _ = select.select([sock], [], [], max(0.0, deadline - time.time()))
-        if not r:
-            break
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            return data, True
-        if not chunk:
-            return data, True
-        data += chunk
-    return data, False
 
 
 class Upload:
@@ -56,7 +27,7 @@ class Upload:
     def __init__(self, port, container, blob, size, **kw):
         self.size, self.sent = size, 0
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
-        self.sock.sendall(put_head(port, container, blob, size, **kw))
+        self.sock.sendall(signed_put_head(port, container, blob, size, **kw))
 
     def send(self, n, pause=0.05):
         while n > 0 and self.sent < self.size:
@@ -132,7 +103,7 @@ def test_Drain_inflight_upload_finishes_new_connections_refused_exit_0():
         assert wait_refused(s.port), "the listener still accepts while draining"
         assert s.proc.poll() is None  # the upload holds the drain open
         up.finish()
-        data, closed = read_response(up.sock, 10)
+        data, closed = read_until_closed(up.sock, 10)
         up.close()
         assert data.startswith(b"HTTP/1.1 201"), data
         assert b"\r\nConnection: close\r\n" in data
@@ -148,11 +119,11 @@ def test_Drain_idle_keepalive_connection_closed_at_once():
     try:
         sock = socket.create_connection(("127.0.0.1", s.port), timeout=10)
         sock.sendall(b"GET /devstoreaccount1/cnt?restype=container HTTP/1.1\r\nHost: x\r\n\r\n")
-        first, _ = read_response(sock, 1)
+        first, _ = read_until_closed(sock, 1)
         assert first.startswith(b"HTTP/1.1 ") and b"Connection: close" not in first
         t0 = time.time()
         s.proc.send_signal(signal.SIGTERM)
-        data, closed = read_response(sock, 5)
+        data, closed = read_until_closed(sock, 5)
         assert closed and data == b""  # closed, no response to a request never sent
         assert s.proc.wait(timeout=5) == 0
         assert time.time() - t0 < 4
@@ -178,7 +149,7 @@ def test_Drain_deadline_cuts_a_request_that_outlives_it():
                 break
         assert s.proc.wait(timeout=10) == 0
         assert 0.9 < time.time() - t0 < 5
-        data, _ = read_response(up.sock, 2)
+        data, _ = read_until_closed(up.sock, 2)
         assert not data.startswith(b"HTTP/1.1 201")
         up.close()
         assert not os.path.exists(os.path.join(s.root, "cnt", "cut"))
@@ -255,7 +226,7 @@ def test_Reload_adds_account_and_rotates_key_in_flight_unaffected():
         assert "account rotating: keys changed" in log.text and "account added added" in log.text
         assert KEY1 not in log.text and KEY2 not in log.text and KEY3 not in log.text
         up.finish()
-        data, _ = read_response(up.sock, 10)
+        data, _ = read_until_closed(up.sock, 10)
         up.close()
         assert data.startswith(b"HTTP/1.1 201"), data
         assert works(s, "rotating", KEY2)

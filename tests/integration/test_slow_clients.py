@@ -28,6 +28,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 
 import signing
+from blob_util import read_until_closed, signed_put_head
 from strata_server import DEV_ACCOUNT, StrataServer
 
 WINDOW = 2          # --body-rate-window (s)
@@ -55,34 +56,6 @@ def cpu_seconds(pid):
     with open("/proc/%d/stat" % pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-def signed_put_head(port, container, blob, length):
-    path = "/%s/%s/%s" % (DEV_ACCOUNT, container, blob)
-    h = {"x-ms-version": "2021-12-02", "x-ms-date": formatdate(usegmt=True),
-         "x-ms-blob-type": "BlockBlob", "Content-Length": str(length)}
-    h["Authorization"] = signing.sign("PUT", path, "", h)
-    lines = ["PUT %s HTTP/1.1" % path, "Host: 127.0.0.1:%d" % port]
-    lines += ["%s: %s" % kv for kv in h.items()]
-    return ("\r\n".join(lines) + "\r\n\r\n").encode()
-
-
-def read_until_closed(sock, timeout):
-    """All the server sends until it closes (or timeout); (bytes, closed)."""
-    data = b""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        r, _, _ = select.select([sock], [], [], max(0.0, deadline - time.time()))
-        if not r:
-            break
-        try:
-            chunk = sock.recv(65536)
-        except ConnectionResetError:
-            return data, True
-        if not chunk:
-            return data, True
-        data += chunk
-    return data, False
 
 
 def start(extra, **kw):
