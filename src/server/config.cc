@@ -570,8 +570,12 @@ void ValidateEnvironment(const Config& cfg, std::vector<std::string>* errors) {
 void AddDefaultAccount(Config* cfg) {
   for (const auto& a : cfg->accounts)
     if (a.name == kDevAccount) return;
-  cfg->accounts.insert(cfg->accounts.begin(),
-                       AccountConfig{kDevAccount, kDevKey, "", cfg->root, cfg->dev_containers});
+  AccountConfig dev;
+  dev.name = kDevAccount;
+  dev.key_base64 = kDevKey;
+  dev.root = cfg->root;
+  dev.containers = cfg->dev_containers;  // entra: the top level's, if any
+  cfg->accounts.insert(cfg->accounts.begin(), std::move(dev));
 }
 
 }  // namespace strata::server
