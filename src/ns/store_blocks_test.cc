@@ -45,9 +45,11 @@ class StoreBlocksTest : public ::testing::Test {
   void Reopen(uint64_t max_blocks = Store::kMaxUncommittedBlocks) {
     store_ = MakeStore(max_blocks);
     ASSERT_TRUE(store_->Open().ok());
-    for (const char* c : {"ctr", "q"})
-      if (!store_->GetContainer(c).ok())
+    for (const char* c : {"ctr", "q"}) {
+      if (!store_->GetContainer(c).ok()) {
         ASSERT_TRUE(store_->CreateContainer(c, ContainerRecord()).ok());
+      }
+    }
   }
 
   std::unique_ptr<Store> MakeStore(uint64_t max_blocks = Store::kMaxUncommittedBlocks) {

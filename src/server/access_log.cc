@@ -100,7 +100,7 @@ void AppendTime(std::string* out, std::chrono::system_clock::time_point t) {
   time_t secs = static_cast<time_t>(ms / 1000);
   // The calendar part changes once a second: cached per thread.
   thread_local time_t cached_secs = -1;
-  thread_local char cached[24];
+  thread_local char cached[64];  // room for any field value (-Wformat-truncation)
   if (secs != cached_secs) {
     tm tmv;
     gmtime_r(&secs, &tmv);

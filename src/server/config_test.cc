@@ -119,8 +119,8 @@ TEST(ConfigTest, ValidateConfigChecksTheMergedWhole) {
   cfg.tier.high_watermark = 50;
   cfg.tier.low_watermark = 60;
   cfg.tier.policy_json = R"({"rules": 3})";
-  cfg.accounts.push_back({"acct1", kKey, "", "/r", {}});
-  cfg.accounts.push_back({"acct2", kKey, "", "/r/", {}});
+  cfg.accounts.push_back({"acct1", kKey, "", "/r", {}, std::nullopt});
+  cfg.accounts.push_back({"acct2", kKey, "", "/r/", {}, std::nullopt});
   std::vector<std::string> errors;
   ValidateConfig(cfg, &errors);
   EXPECT_TRUE(Has(errors, "dfs_port (--dfs-port): must be a free port other than --port"));
@@ -181,7 +181,7 @@ TEST(ConfigTest, RestartOnlyChangesAreNamedAndKept) {
   b.port = 1;
   b.tier.remote_key = "c2VjcmV0";
   b.drain_seconds = 3;
-  b.accounts.push_back({"acct1", kKey, "", "/r", {}});
+  b.accounts.push_back({"acct1", kKey, "", "/r", {}, std::nullopt});
   auto changed = RestartOnlyChanges(a, b);
   EXPECT_EQ(changed, (std::vector<std::string>{"port", "tier.key"}));
   KeepRestartOnly(a, &b);
@@ -217,7 +217,7 @@ TEST(ServedAccountsTest, ReloadAddsRemovesAndRotatesWithoutTouchingServedObjects
   Config cfg;
   cfg.root = dir.path() + "/dev";
   cfg.create_root = true;
-  cfg.accounts.push_back({"acct1", kKey, "", dir.path() + "/a1", {}});
+  cfg.accounts.push_back({"acct1", kKey, "", dir.path() + "/a1", {}, std::nullopt});
   AddDefaultAccount(&cfg);
   ServedAccounts served({});
   auto list = served.Open(cfg);
@@ -230,7 +230,7 @@ TEST(ServedAccountsTest, ReloadAddsRemovesAndRotatesWithoutTouchingServedObjects
   Config next = cfg;
   next.accounts[1].key_base64 = "bmV3LWtleQ==";  // "new-key"
   next.accounts[1].key2_base64 = kKey;
-  next.accounts.push_back({"acct2", kKey, "", dir.path() + "/a2", {}});
+  next.accounts.push_back({"acct2", kKey, "", dir.path() + "/a2", {}, std::nullopt});
   auto plan = served.Prepare(cfg, next, *list);
   ASSERT_TRUE(plan.ok()) << plan.status().message();
   ASSERT_EQ(plan->accounts.size(), 3u);
@@ -288,7 +288,7 @@ TEST(ServedAccountsTest, ReloadAddsRemovesAndRotatesWithoutTouchingServedObjects
   // A new account whose root is missing (no create_root) fails the plan.
   Config fifth = next;
   fifth.create_root = false;
-  fifth.accounts.push_back({"acct3", kKey, "", dir.path() + "/missing", {}});
+  fifth.accounts.push_back({"acct3", kKey, "", dir.path() + "/missing", {}, std::nullopt});
   auto plan4 = served.Prepare(next, fifth, plan->accounts);
   EXPECT_FALSE(plan4.ok());
   struct stat st;
