@@ -5,6 +5,7 @@
 #include <openssl/param_build.h>
 
 #include <cmath>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 namespace strata::auth {
@@ -199,7 +200,9 @@ std::optional<ParsedJwt> ParseJwt(std::string_view token, TokenError* error) {
       p.groups.push_back(g.get<std::string>());
     }
   }
-  p.expiry = out.exp ? *out.exp * 1000000000LL : 0;
+  // exp may name any second up to year 9999; TimeNs ends in 2262.
+  constexpr int64_t kLastSecond = std::numeric_limits<TimeNs>::max() / 1000000000LL;
+  p.expiry = out.exp ? std::min(*out.exp, kLastSecond) * 1000000000LL : 0;
   return out;
 }
 

@@ -1,6 +1,7 @@
 // JWT parsing and validation (auth/jwt.h), the JWKS key source (auth/entra.h).
 #include "auth/jwt.h"
 
+#include <limits>
 #include <gtest/gtest.h>
 #include <openssl/core_names.h>
 #include <openssl/evp.h>
@@ -92,6 +93,21 @@ TEST_F(JwtTest, ExpiryAndNotBeforeAllowFiveMinutesOfSkew) {
   EXPECT_EQ(Validate(issuer_.Mint(c)), std::nullopt);
   c["nbf"] = now_s_ + 301;
   EXPECT_EQ(Validate(issuer_.Mint(c)), TokenError::kNotYetValid);
+}
+
+TEST_F(JwtTest, AnExpiryPastTheYear2262IsHeldAtTheLastNanosecondClock) {
+  // Found by jwt_fuzz: exp in year 9999 overflowed the nanosecond expiry.
+  auto c = Claims();
+  c["exp"] = 253402300799LL;  // 9999-12-31T23:59:59Z, the latest NumericDate accepted
+  std::string token = issuer_.Mint(c);
+  EXPECT_EQ(Validate(token), std::nullopt);
+  TokenError e;
+  auto t = ParseJwt(token, &e);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->principal.expiry,
+            std::numeric_limits<TimeNs>::max() / 1000000000LL * 1000000000LL);
+  c["exp"] = 253402300800LL;  // a second later: out of range, malformed
+  EXPECT_FALSE(ParseJwt(issuer_.Mint(c), &e));
 }
 
 TEST_F(JwtTest, RefusesWrongAudienceAndIssuer) {
