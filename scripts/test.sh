@@ -10,7 +10,7 @@
 # suite runs once more through nginx in front of three gateways sharing one
 # root. Prints how long each stage took.
 #
-# STRATA_FUZZ_SECONDS: seconds per fuzz target (default 30; 0 skips fuzzing).
+# STRATA_FUZZ_SECONDS: seconds per fuzz target (default 20; 0 skips fuzzing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stages=()
@@ -29,7 +29,7 @@ trap report EXIT
 
 build_asan() {
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Sanitize -DSTRATA_SANITIZE=ON \
-    -DSTRATA_TESTING=ON >/dev/null
+    -DSTRATA_TESTING=ON -DSTRATA_UNIT_SHARDS=4 >/dev/null
   ninja -C build-asan
 }
 # Every sanitized process (servers, probes, test binaries) writes its
@@ -72,8 +72,8 @@ cluster_integration() {
 }
 rm -rf "$san_dir" && mkdir -p "$san_dir"
 run_stage unit unit_tests
-if [ "${STRATA_FUZZ_SECONDS:-30}" != 0 ]; then
-  run_stage fuzz scripts/fuzz.sh "${STRATA_FUZZ_SECONDS:-30}"
+if [ "${STRATA_FUZZ_SECONDS:-20}" != 0 ]; then
+  run_stage fuzz scripts/fuzz.sh "${STRATA_FUZZ_SECONDS:-20}"
 fi
 run_stage integration integration_tests
 run_stage release release_units
