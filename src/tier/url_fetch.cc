@@ -14,7 +14,7 @@ namespace strata::tier {
 
 namespace {
 
-std::once_flag g_curl_init;
+std::once_flag g_fetch_curl_init;
 
 // An IPv4 address (host order) is allowed.
 bool V4Allowed(uint32_t a, bool allow_private) {
@@ -245,7 +245,7 @@ std::unique_ptr<FetchSlot> UrlFetcher::Reserve() const {
 }
 
 FetchResult UrlFetcher::Fetch(const FetchRequest& request) const {
-  std::call_once(g_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
+  std::call_once(g_fetch_curl_init, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
   // One parse, by curl, of what curl will fetch.
   std::unique_ptr<CURLU, CurluDeleter> url(curl_url());
   if (!url || curl_url_set(url.get(), CURLUPART_URL, request.url.c_str(), 0) != CURLUE_OK)
