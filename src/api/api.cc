@@ -435,6 +435,17 @@ std::optional<http::Response> Api::Prepare(http::Request& req, http::BodyPlan* p
   plan->max_size = 1 << 20;
   if (r.route) {
     plan->on_pool = r.route->work == Work::kPool;
+    // A cached container may ask its remote before the handler runs (an
+    // import, a write-through upload): off the I/O thread, unless it is a
+    // read of a blob that is here.
+    if (r.account->tier && !r.container.empty() && r.account->tier->Cached(r.container)) {
+      bool local = false;
+      if (!r.blob.empty() && std::string_view(r.route->name).rfind("Get", 0) == 0) {
+        auto info = r.account->store->Head(r.container, r.blob);
+        local = info.ok();
+      }
+      if (!local) plan->on_pool = true;
+    }
     if (r.route->body == Body::kXml) {
       plan->max_size = 16 << 20;
     } else if (r.route->body == Body::kData) {
@@ -465,6 +476,69 @@ std::optional<http::Response> Api::Prepare(http::Request& req, http::BodyPlan* p
   }
   return std::nullopt;
 }
+
+namespace {
+
+// Routes that change a blob's data, properties or metadata (or remove it):
+// what a cached container sends to its remote.
+bool ChangesCachedBlob(std::string_view n) {
+  for (std::string_view w :
+       {"PutBlob", "PutBlockList", "AppendBlock", "CopyBlob", "CopyBlobFromUrl", "PutBlobFromUrl",
+        "DeleteBlob", "SetBlobProperties", "SetBlobMetadata", "DfsCreatePath", "DfsFlushData",
+        "DfsDeletePath", "DfsRenamePath", "DfsUpdatePath", "DfsSetPathProperties"})
+    if (n == w) return true;
+  return false;
+}
+
+bool ReadsCachedBlob(std::string_view n) {
+  for (std::string_view w : {"GetBlob", "GetBlobProperties", "GetBlobMetadata", "GetBlockList",
+                             "DfsReadPath", "DfsGetPathProperties"})
+    if (n == w) return true;
+  return false;
+}
+
+// Cache mode, before the handler: the remote's names come in (a listing
+// imports its prefix; a request naming a blob imports it), and a cached
+// container is never deleted through strata (that would delete the
+// remote's blobs). Runs on the worker pool (Prepare).
+std::optional<http::Response> BeforeCached(Ctx& ctx, const Route& route,
+                                           tier::CapacityTier* cache) {
+  std::string_view n = route.name;
+  const std::string& c = ctx.container;
+  if (n == "DeleteContainer" || n == "DfsDeleteFilesystem")
+    return ErrorResponse(AzError::kInvalidOperation,
+                         "A cached container cannot be deleted: it fronts a remote container.");
+  if (n == "ListBlobs") {
+    std::string delimiter = ctx.req->Query("delimiter").value_or("");
+    cache->EnsureListed(c, ctx.req->Query("prefix").value_or(""), delimiter == "/");
+  } else if (n == "DfsListPaths") {
+    std::string dir = ctx.req->Query("directory").value_or("");
+    while (!dir.empty() && dir.back() == '/') dir.pop_back();
+    bool recursive = ToLower(ctx.req->Query("recursive").value_or("")) == "true";
+    cache->EnsureListed(c, dir.empty() ? "" : dir + "/", !recursive);
+  } else if (!ctx.blob.empty()) {
+    Status s = cache->EnsureImported(c, ctx.blob);
+    if (!s.ok() && ReadsCachedBlob(n)) return ErrorResponse(AzError::kServerBusy);
+  }
+  return std::nullopt;
+}
+
+// Cache mode, after the handler: a change goes to the remote (write_through:
+// before the answer, which is 503 ServerBusy when the remote is out of
+// reach; the change stays local and is uploaded later), and a read served
+// from local data counts as a hit.
+void AfterCached(Ctx& ctx, const Route& route, tier::CapacityTier* cache, http::Response* resp) {
+  std::string_view n = route.name;
+  if (resp->status >= 300) return;
+  if (ChangesCachedBlob(n) && !ctx.blob.empty()) {
+    Status s = cache->AfterWrite(ctx.container, ctx.blob);
+    if (!s.ok()) *resp = ErrorResponse(AzError::kServerBusy);
+  } else if ((n == "GetBlob" || n == "DfsReadPath") && resp->file) {
+    cache->NoteCacheHit(resp->file->length);
+  }
+}
+
+}  // namespace
 
 http::Response Api::Handle(http::Request& req) {
   std::shared_ptr<Routed> routed = std::static_pointer_cast<Routed>(req.state);
@@ -497,10 +571,19 @@ http::Response Api::Handle(http::Request& req) {
           return resp;
         }
       }
-      try {
-        resp = r.route->fn(ctx);
-      } catch (const std::exception& e) {
-        resp = ErrorResponse(AzError::kInternalError, e.what());
+      tier::CapacityTier* cache = ctx.account->tier;
+      if (!cache || ctx.container.empty() || !cache->Cached(ctx.container)) cache = nullptr;
+      std::optional<http::Response> early;
+      if (cache) early = BeforeCached(ctx, *r.route, cache);
+      if (early) {
+        resp = std::move(*early);
+      } else {
+        try {
+          resp = r.route->fn(ctx);
+        } catch (const std::exception& e) {
+          resp = ErrorResponse(AzError::kInternalError, e.what());
+        }
+        if (cache) AfterCached(ctx, *r.route, cache, &resp);
       }
       if (r.dfs) {
         dfs::ToJson(req, resp);

@@ -180,6 +180,8 @@ Status Store::Open() {
         tmps.push_back(cfg.dir + "/.strata/tmp");
       }
     }
+    // A cached container exists from the start: its names come from the remote.
+    if (cfg.cached) STRATA_RETURN_IF_ERROR(fs_->MkdirAll(ContainerDir(name)));
   }
   if (coord_->first()) {
     for (const auto& t : tmps) STRATA_RETURN_IF_ERROR(fs_->RemoveAll(t));
@@ -675,6 +677,20 @@ Status Store::Commit(const std::string& c, const std::string& b, const std::stri
   // would expire whenever the thread is preempted before the rename, and
   // readers would take the new blob for one changed through POSIX.)
   rec.fp_ctime_bound = 0;
+  if (Cached(c) && rec.tier_state == BlobRecord::TierState::kHot && rec.remote_name.empty() &&
+      replace) {
+    // A local write over a cached blob: the new (dirty) record keeps the
+    // remote ETag it replaces, the condition of its write-back (a remote
+    // changed meanwhile is a conflict). Staged with the record, so a crash
+    // cannot lose it.
+    std::string path = BlobPath(c, b);
+    auto dst = fs_->Stat(path);
+    if (dst.ok() && dst->is_file())
+      if (auto old = RemoteRef(path, c, b, dst->ino)) {
+        rec.remote_name = old->remote_name;
+        rec.remote_etag = old->remote_etag;
+      }
+  }
   Status s = WritePacked(temp, kRecordXattr, c, b, rec.fp_ino, rec.Pack(), /*fresh=*/true);
   if (s.ok() && sync_) {
     auto f = fs_->OpenRead(temp);
@@ -790,7 +806,7 @@ std::optional<BlobRecord> Store::RemoteRef(const std::string& path, const std::s
   if (!text) return std::nullopt;
   auto rec = BlobRecord::Unpack(*text);
   if (!rec.ok() || rec->remote_name.empty() ||
-      rec->tier_state == BlobRecord::TierState::kHot)
+      (rec->tier_state == BlobRecord::TierState::kHot && !Cached(c)))
     return std::nullopt;
   return std::move(*rec);
 }

@@ -116,6 +116,11 @@ struct ContainerConfig {
   bool read_only = false;  // no write of any kind (api answers 403)
   uint64_t max_bytes = 0;  // 0: no limit; else the sum of its files' sizes stays <= this
   uint64_t max_files = 0;  // 0: no limit; else its number of files stays <= this
+  // Cache mode (tier/capacity_tier.h, "Cache mode"): the container fronts a
+  // remote container of the same names. Its directory is created at Open; a
+  // hot record may keep the remote ETag its data replaced (the base of a
+  // pending write-back) and still counts as a remote reference.
+  bool cached = false;
 };
 
 struct Usage {
@@ -448,6 +453,10 @@ class Store {
     if (configured_.empty()) return nullptr;
     auto it = configured_.find(c);
     return it == configured_.end() ? nullptr : it->second.get();
+  }
+  bool Cached(const std::string& c) const {
+    auto* s = Configured(c);
+    return s && s->cfg.cached;
   }
   const ContainerState* View(const std::string& c) const {
     auto* s = Configured(c);

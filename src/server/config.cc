@@ -163,6 +163,30 @@ void ParseContainers(const json& j, const std::string& path,
     r.Bool("read_only", &e.read_only);
     r.U64("max_bytes", &e.max_bytes, 1);
     r.U64("max_files", &e.max_files, 1);
+    std::string mode;
+    if (r.Str("mode", &mode) && mode != "cache")
+      r.Error(r.Path("mode"), "must be \"cache\" (the only mode)");
+    CacheEntry ce;
+    bool remote = r.Str("remote", &ce.remote, true);
+    r.Base64Key("remote_key", &ce.remote_key);
+    if (r.Str("write_mode", &ce.write_mode) && ce.write_mode != "write_through" &&
+        ce.write_mode != "write_back")
+      r.Error(r.Path("write_mode"), "must be \"write_through\" or \"write_back\"");
+    r.Int("revalidate_s", &ce.revalidate_s, 1, 86400 * 30);
+    r.Bool("hydrate_on_range", &ce.hydrate_on_range);
+    r.Int("max_concurrency", &ce.max_concurrency, 1, 256);
+    r.U64("bandwidth_bytes_per_sec", &ce.bandwidth_bytes_per_sec, 0);
+    r.AbsPath("ca_file", &ce.ca_file);
+    if (mode == "cache") {
+      if (!remote) r.Error(r.Path("remote"), "is required in cache mode");
+      if (!e.path.empty()) r.Error(r.Path("path"), "a cached container cannot also be a view");
+      e.cache = ce;
+    } else if (v.is_object()) {
+      for (const char* k : {"remote", "remote_key", "write_mode", "revalidate_s",
+                            "hydrate_on_range", "max_concurrency", "bandwidth_bytes_per_sec",
+                            "ca_file"})
+        if (v.contains(k)) r.Error(r.Path(k), "needs \"mode\": \"cache\"");
+    }
     r.Done();
     (*out)[name] = e;
   }

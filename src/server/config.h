@@ -22,12 +22,27 @@ inline constexpr char kDevAccount[] = "devstoreaccount1";
 inline constexpr char kDevKey[] =
     "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
 
-// One entry of an account's "containers": a view and/or limits.
+// A container in cache mode (README, "Cache mode"): it fronts an existing
+// remote Azure container.
+struct CacheEntry {
+  std::string remote;      // the remote container's URL, with a SAS or with `remote_key`
+  std::string remote_key;  // base64 account key for SharedKey
+  std::string write_mode = "write_through";  // write_through | write_back
+  int revalidate_s = 60;         // listings and the leader look again after this
+  bool hydrate_on_range = true;  // a ranged read starts a hydration of the whole blob
+  int max_concurrency = 8;       // remote requests in flight
+  uint64_t bandwidth_bytes_per_sec = 0;  // 0: no cap
+  std::string ca_file;                   // HTTPS remote: CA bundle to trust ("" = system)
+  bool operator==(const CacheEntry&) const = default;
+};
+
+// One entry of an account's "containers": a view, limits, or a cache.
 struct ContainerEntry {
   std::string path;  // non-empty: a view over this directory
   bool read_only = false;
   uint64_t max_bytes = 0;  // 0: none
   uint64_t max_files = 0;  // 0: none
+  std::optional<CacheEntry> cache;  // "mode": "cache"
 };
 
 // Microsoft Entra ID for an account (server/entra_keys.h builds it).

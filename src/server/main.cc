@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <functional>
+#include <map>
 #include <mutex>
 #include <thread>
 
@@ -138,6 +139,26 @@ int Serve(const server::ServeFlags& flags) {
     if (!cfg.tier.policy_json.empty())
       if (auto p = tier::LifecyclePolicy::Parse(cfg.tier.policy_json); p.ok()) policy = std::move(*p);
   }
+  // Cache mode: one remote client per cached container (account, container).
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<tier::RemoteClient>> cache_remotes;
+  for (const auto& ac : cfg.accounts) {
+    for (const auto& [name, entry] : ac.containers) {
+      if (!entry.cache) continue;
+      tier::RemoteOptions ro;
+      ro.container_url = entry.cache->remote;
+      ro.account_key = entry.cache->remote_key;
+      ro.max_concurrency = entry.cache->max_concurrency;
+      ro.bandwidth_bytes_per_sec = entry.cache->bandwidth_bytes_per_sec;
+      ro.ca_file = entry.cache->ca_file;
+      auto rc = tier::MakeRemoteClient(ro);
+      // The message names the key, never the URL (it may hold a SAS).
+      if (!rc.ok())
+        errors.push_back("account " + ac.name + ", container " + name +
+                         ": remote: " + rc.status().message());
+      else
+        cache_remotes[{ac.name, name}] = std::move(*rc);
+    }
+  }
   // HTTPS: the certificate and key are loaded now (and so checked by
   // --check-config), before anything else starts.
   std::shared_ptr<http::TlsContext> tls;
@@ -233,8 +254,21 @@ int Serve(const server::ServeFlags& flags) {
   // The capacity tier: one remote client, one tier per account.
   std::vector<std::unique_ptr<tier::CapacityTier>> tiers;
   std::vector<std::unique_ptr<tier::TierScheduler>> schedulers;
-  if (remote) {
-    for (size_t i = 0; i < accounts.size(); ++i) {
+  for (size_t i = 0; i < accounts.size(); ++i) {
+    std::vector<std::pair<std::string, tier::CapacityTier::CacheOptions>> caches;
+    for (const auto& ac : cfg.accounts) {
+      if (ac.name != accounts[i]->name) continue;
+      for (const auto& [name, entry] : ac.containers) {
+        if (!entry.cache) continue;
+        tier::CapacityTier::CacheOptions co;
+        co.remote = cache_remotes[{ac.name, name}].get();
+        co.write_back = entry.cache->write_mode == "write_back";
+        co.revalidate_s = entry.cache->revalidate_s;
+        co.hydrate_on_range = entry.cache->hydrate_on_range;
+        caches.emplace_back(name, co);
+      }
+    }
+    if (remote || !caches.empty()) {
       tier::TierOptions to;
       // Names a container cannot have ("@...") keep accounts apart.
       to.prefix = cfg.tier.prefix;
@@ -245,6 +279,7 @@ int Serve(const server::ServeFlags& flags) {
       to.retry_delay_ms = cfg.tier.retry_delay_ms;
       to.replaying = &health.replaying;
       auto t = std::make_unique<tier::CapacityTier>(accounts[i]->store.get(), remote.get(), to);
+      for (const auto& [name, co] : caches) t->AddCache(name, co);
       Status s = t->Start();
       if (!s.ok()) {
         Log("tier: " + s.message());

@@ -17,7 +17,8 @@ bool SameContainers(const std::map<std::string, ContainerEntry>& a,
   for (const auto& [name, e] : a) {
     auto it = b.find(name);
     if (it == b.end() || it->second.path != e.path || it->second.read_only != e.read_only ||
-        it->second.max_bytes != e.max_bytes || it->second.max_files != e.max_files)
+        it->second.max_bytes != e.max_bytes || it->second.max_files != e.max_files ||
+        it->second.cache != e.cache)
       return false;
   }
   return true;
@@ -42,6 +43,7 @@ Result<std::shared_ptr<ns::Store>> ServedAccounts::OpenStore(const Config& cfg,
     cc.read_only = entry.read_only;
     cc.max_bytes = entry.max_bytes;
     cc.max_files = entry.max_files;
+    cc.cached = entry.cache.has_value();
     store->ConfigureContainer(name, cc);
   }
   store->SetMaxUncommittedBlocks(opt_.max_uncommitted_blocks);
@@ -100,7 +102,7 @@ Result<ServedAccounts::Plan> ServedAccounts::Prepare(const Config& running, cons
         plan.needs_restart.push_back("account " + ac.name + ": root " + ac.root + " (serving " +
                                      known->second.cfg.root + ")");
       if (!SameContainers(known->second.cfg.containers, ac.containers))
-        plan.needs_restart.push_back("account " + ac.name + ": containers (views, quotas)");
+        plan.needs_restart.push_back("account " + ac.name + ": containers (views, quotas, caches)");
     } else {
       auto opened = OpenStore(cfg, ac);
       if (!opened.ok()) return opened.status();

@@ -10,57 +10,15 @@
 #include "common/crypto.h"
 #include "common/log.h"
 #include "common/strings.h"
+#include "tier/tier_internal.h"
 
 namespace strata::tier {
 
 using TierState = ns::BlobRecord::TierState;
 
+using namespace internal;
+
 namespace {
-int64_t NowMs() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::steady_clock::now().time_since_epoch())
-      .count();
-}
-
-bool SameFile(const FileStat& a, const FileStat& b) {
-  return a.ino == b.ino && a.size == b.size && a.mtime_ns == b.mtime_ns;
-}
-
-bool WriteAll(int fd, const char* p, size_t n) {
-  while (n > 0) {
-    ssize_t w = ::write(fd, p, n);
-    if (w < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    p += w;
-    n -= static_cast<size_t>(w);
-  }
-  return true;
-}
-
-JournalEntry DeleteEntry(const std::string& c, const std::string& b, const std::string& name) {
-  JournalEntry d;
-  d.op = JournalEntry::Op::kRemoteDelete;
-  d.step = "delete";
-  d.container = c;
-  d.blob = b;
-  d.remote_name = name;
-  return d;
-}
-
-// Damage rather than a remote out of reach: the copy recorded is not what
-// the remote holds (412: its ETag changed; another ETag than asked for;
-// 404: it is gone).
-bool IsDamage(const Status& s) {
-  return s.kind() == ErrorKind::kPathConflict || s.kind() == ErrorKind::kNotFound;
-}
-
-Status VerificationFailed(const ns::BlobRecord& rec, const std::string& why) {
-  return Status(ErrorKind::kIo,
-                "the remote copy " + rec.remote_name + " failed verification (" + why + ")");
-}
-
 void ClearRemote(ns::BlobRecord* rec) {
   rec->tier_state = TierState::kHot;
   rec->remote_damaged = false;
@@ -217,6 +175,7 @@ void CapacityTier::LeaderLoop() {
     l.unlock();
     TryLead();
     if (leader()) RecoverDead();
+    if (leader() && !caches_.empty()) CacheLeaderPass();
     l.lock();
   }
 }
@@ -300,6 +259,7 @@ bool CapacityTier::Pinned(const std::string& c, const std::string& b) const {
 }
 
 std::string CapacityTier::RemoteName(const std::string& c, const std::string& b) const {
+  if (Cached(c)) return b;
   return opt_.prefix.empty() ? c + "/" + b : opt_.prefix + "/" + c + "/" + b;
 }
 
@@ -355,13 +315,13 @@ Status CapacityTier::Upload(const std::string& c, const std::string& b, const ns
   hdr.cache_control = rec.cache_control;
   hdr.content_md5 = *md5;
   hdr.metadata = rec.metadata;
-  STRATA_RETURN_IF_ERROR(remote_->Upload(name, (*f)->fd(), st->size, hdr, props));
+  STRATA_RETURN_IF_ERROR(RemoteOf(c)->Upload(name, (*f)->fd(), st->size, hdr, props));
   // Verify: the remote copy's length and MD5.
   if (opt_.verify_readback) {
     Md5Hasher rh;
     uint64_t got = 0;
     if (st->size > 0) {
-      STRATA_RETURN_IF_ERROR(remote_->Read(
+      STRATA_RETURN_IF_ERROR(RemoteOf(c)->Read(
           name, 0, 0,
           [&](const char* d, size_t n) {
             rh.Update(d, n);
@@ -374,7 +334,7 @@ Status CapacityTier::Upload(const std::string& c, const std::string& b, const ns
     if (got != st->size || rmd5 != *md5)
       return Status(ErrorKind::kIo, "the uploaded copy does not match (length or MD5)");
   } else {
-    auto hp = remote_->Head(name);
+    auto hp = RemoteOf(c)->Head(name);
     if (!hp.ok()) return hp.status();
     if (hp->size != st->size || (hp->content_md5.size() == 16 && hp->content_md5 != *md5))
       return Status(ErrorKind::kIo, "the uploaded copy does not match (length or MD5)");
@@ -398,8 +358,18 @@ Status CapacityTier::OffloadLocked(const std::string& c, const std::string& b,
     return Status(ErrorKind::kAlreadyExists, "the blob changed since the move was asked");
   if (info->rec.blob_type != "BlockBlob")
     return Status(ErrorKind::kInvalidArgument, "only block blobs are tiered");
-  const std::string target = tier.empty() ? "Cool" : tier;
+  // A cache evicts; it never archives the remote it fronts.
+  const std::string target = Cached(c) ? "" : tier.empty() ? "Cool" : tier;
   TierState state = info->rec.tier_state;
+  if (Cached(c) && state == TierState::kHot) {
+    // Dirty: uploaded first (dirty data is never evicted before), then released.
+    STRATA_RETURN_IF_ERROR(CacheUploadLocked(c, b));
+    info = store_->Head(c, b);
+    if (!info.ok()) return info.status();
+    state = info->rec.tier_state;
+    if (state == TierState::kHot)
+      return Status(ErrorKind::kAlreadyExists, "the blob changed during its upload");
+  }
   if (state == TierState::kArchived) return Status::Ok();
   if (state == TierState::kOffloaded) {
     if (target != "Archive") return Status::Ok();
@@ -449,7 +419,7 @@ Status CapacityTier::OffloadLocked(const std::string& c, const std::string& b,
   if (!up.ok()) {
     // Roll back: no record points to the copy. Unreachable now: the journal
     // keeps the intent for the next attempt or restart.
-    if (remote_->Delete(e.remote_name).ok()) (void)journal_.Remove(e);
+    if (RemoteOf(c)->Delete(e.remote_name).ok()) (void)journal_.Remove(e);
     return up;
   }
   STRATA_CRASH_POINT("tier.offload.uploaded");
@@ -459,7 +429,7 @@ Status CapacityTier::OffloadLocked(const std::string& c, const std::string& b,
     if (!now.ok() || now->rec.etag != e.etag || !SameFile(now->st, info->st) ||
         now->rec.tier_state != TierState::kHot) {
       lock.unlock();
-      if (remote_->Delete(e.remote_name).ok()) (void)journal_.Remove(e);
+      if (RemoteOf(c)->Delete(e.remote_name).ok()) (void)journal_.Remove(e);
       return Status(ErrorKind::kAlreadyExists, "the blob changed during the offload");
     }
     ns::BlobRecord rec = now->rec;
@@ -476,7 +446,7 @@ Status CapacityTier::OffloadLocked(const std::string& c, const std::string& b,
     Status s = store_->UpdateRecord(c, b, rec);
     if (!s.ok()) {
       lock.unlock();
-      if (remote_->Delete(e.remote_name).ok()) (void)journal_.Remove(e);
+      if (RemoteOf(c)->Delete(e.remote_name).ok()) (void)journal_.Remove(e);
       return s;
     }
   }
@@ -534,7 +504,7 @@ Status CapacityTier::FinishOffload(JournalEntry e, OffloadJournal* from) {
               rec.tier == "Archive" && rec.rehydrate_to.empty();
   }
   if (archive) {
-    STRATA_RETURN_IF_ERROR(remote_->SetTier(e.remote_name, "Archive"));
+    STRATA_RETURN_IF_ERROR(RemoteOf(c)->SetTier(e.remote_name, "Archive"));
     auto lock = store_->LockBlob(c, b);
     auto now = store_->Head(c, b);
     if (now.ok() && now->rec.etag == e.etag && now->rec.remote_name == e.remote_name &&
@@ -553,14 +523,14 @@ Status CapacityTier::FinishOffload(JournalEntry e, OffloadJournal* from) {
 
 // ------------------------------------------------------------------- recall
 
-Status CapacityTier::ReadVerified(const ns::BlobRecord& rec, const RemoteSink& sink,
+Status CapacityTier::ReadVerified(const std::string& c, const ns::BlobRecord& rec, const RemoteSink& sink,
                                   bool* damaged) {
   *damaged = false;
   Md5Hasher h;
   uint64_t got = 0;
   if (rec.remote_size > 0) {
     bool too_long = false;
-    Status s = remote_->Read(
+    Status s = RemoteOf(c)->Read(
         rec.remote_name, 0, 0,
         [&](const char* d, size_t n) {
           if (got + n > rec.remote_size) {
@@ -581,7 +551,10 @@ Status CapacityTier::ReadVerified(const ns::BlobRecord& rec, const RemoteSink& s
       return *damaged ? VerificationFailed(rec, s.message()) : s;
     }
   }
-  if (got != rec.remote_size || h.Final() != rec.remote_md5) {
+  // A cached blob's remote copy may carry no MD5 (not every writer sends
+  // one): its length, and its ETag through If-Match, are then what verify it.
+  bool md5_known = !(Cached(c) && rec.remote_md5.empty());
+  if (got != rec.remote_size || (md5_known && h.Final() != rec.remote_md5)) {
     *damaged = true;
     return VerificationFailed(rec, "length or MD5 differ from the record");
   }
@@ -591,6 +564,13 @@ Status CapacityTier::ReadVerified(const ns::BlobRecord& rec, const RemoteSink& s
 void CapacityTier::MarkDamaged(const std::string& c, const std::string& b,
                                const ns::BlobRecord& rec, const Status& why) {
   n_.verify_failures++;
+  if (Cached(c)) {
+    // The remote is the cache's source: other bytes than it announced are
+    // neither served nor kept, and the next read tries again.
+    c_.remote_errors++;
+    LOG_WARN("cache: %s/%s: %s\n", c.c_str(), b.c_str(), why.ToString().c_str());
+    return;
+  }
   bool first = false;
   {
     auto lock = store_->LockBlob(c, b);
@@ -637,7 +617,7 @@ Status CapacityTier::DownloadVerified(const std::string& c, const std::string& b
   uint64_t off = 0;
   Status io;
   bool damaged = false;
-  Status s = ReadVerified(
+  Status s = ReadVerified(c, 
       rec,
       [&](const char* d, size_t n) {
         io = (*f)->PWrite(d, n, off);
@@ -669,6 +649,11 @@ Status CapacityTier::RecallLocked(const std::string& c, const std::string& b, bo
     return Status(ErrorKind::kAlreadyExists, "the blob changed since the move was asked");
   ns::BlobRecord rec = info->rec;
   if (rec.tier_state == TierState::kHot) return Status::Ok();
+  if (Cached(c)) {
+    // The remote is the cache's source: a recall hydrates, it never deletes.
+    if (rec.tier_state != TierState::kOffloaded) return Status::Ok();
+    return HydrateLocked(c, b, rec, nullptr);
+  }
   if (rec.tier_state == TierState::kPremigrated) {
     if (keep_remote) return Status::Ok();
     JournalEntry d = DeleteEntry(c, b, rec.remote_name);
@@ -688,9 +673,9 @@ Status CapacityTier::RecallLocked(const std::string& c, const std::string& b, bo
   }
   if (rec.tier_state == TierState::kArchived) {
     std::string target = rec.rehydrate_to.empty() ? "Hot" : rec.rehydrate_to;
-    Status st = remote_->SetTier(rec.remote_name, target);
+    Status st = RemoteOf(c)->SetTier(rec.remote_name, target);
     if (!st.ok() && st.kind() != ErrorKind::kAlreadyExists) return st;
-    auto props = remote_->Head(rec.remote_name);
+    auto props = RemoteOf(c)->Head(rec.remote_name);
     if (!props.ok()) return props.status();
     if (props->access_tier == "Archive" || !props->archive_status.empty())
       return Status(ErrorKind::kBusy, "rehydrating " + rec.remote_name);
@@ -756,7 +741,7 @@ Status CapacityTier::RecallLocked(const std::string& c, const std::string& b, bo
   n_.recall_bytes += rec.remote_size;
   NoteEvent("recall", c, b, rec.remote_size);
   if (!keep_remote) {
-    Status d = remote_->Delete(e.remote_name);
+    Status d = RemoteOf(c)->Delete(e.remote_name);
     if (!d.ok()) return Status::Ok();  // the journal entry retries it at the next start
     n_.remote_deletes++;
     STRATA_CRASH_POINT("tier.recall.remote_deleted");
@@ -772,7 +757,7 @@ Status CapacityTier::Verify(const std::string& c, const std::string& b) {
   if (rec.tier_state == TierState::kArchived)
     return Status(ErrorKind::kBusy, "archived: the remote copy cannot be read");
   bool damaged = false;
-  Status s = ReadVerified(
+  Status s = ReadVerified(c, 
       rec, [](const char*, size_t) { return true; }, &damaged);
   if (damaged) MarkDamaged(c, b, rec, s);
   if (s.ok() && rec.remote_damaged) ClearDamaged(c, b, rec);
@@ -783,6 +768,7 @@ Status CapacityTier::Verify(const std::string& c, const std::string& b) {
 
 void CapacityTier::OnRemoteRef(const std::string& c, const std::string& b,
                                const ns::BlobRecord& old, bool done) {
+  if (Cached(c)) return OnCacheRemoteRef(c, b, old, done);
   JournalEntry d = DeleteEntry(c, b, old.remote_name);
   if (!done) {
     (void)journal_.Put(d);
@@ -793,13 +779,20 @@ void CapacityTier::OnRemoteRef(const std::string& c, const std::string& b,
 
 void CapacityTier::CollectRemote(const JournalEntry& e) {
   auto stored = store_->ReadStoredRecord(e.container, e.blob);
+  if (Cached(e.container) &&
+      (stored.ok() || stored.status().kind() != ErrorKind::kNotFound)) {
+    // A cache propagates deletes only: any local entry at the name (dirty,
+    // uploaded later; clean) keeps the remote blob, and so does an error.
+    (void)journal_.Remove(e);
+    return;
+  }
   if (stored.ok() && stored->rec && stored->rec->remote_name == e.remote_name &&
       stored->rec->tier_state != TierState::kHot) {
     // Still pointed to (the replace or delete did not happen): keep it.
     (void)journal_.Remove(e);
     return;
   }
-  Status s = remote_->Delete(e.remote_name);
+  Status s = RemoteOf(e.container)->Delete(e.remote_name);
   if (!s.ok()) {
     NoteError(e.container, e.blob, s);  // the journal entry retries at the next start
     return;
@@ -869,6 +862,9 @@ void CapacityTier::Schedule(JobKind kind, const std::string& c, const std::strin
       last_error_.erase(c + "/" + b);  // a new request: an older failure no longer says how it went
       for (auto& j : jobs_) {
         if (j.kind != JobKind::kCollect && j.c == c && j.b == b) {
+          // A pending upload is not replaced: the blob is dirty, and moves
+          // wait for it (a cached blob's offload uploads it too).
+          if (j.kind == JobKind::kWriteBack && kind != JobKind::kOffload) return;
           j.kind = kind;
           j.tier = tier;
           j.etag = etag;
@@ -937,6 +933,8 @@ void CapacityTier::TransferLoop() {
       s = OffloadLocked(job.c, job.b, job.tier, job.etag);
     } else if (job.kind == JobKind::kRecall || job.kind == JobKind::kPrefetch) {
       s = RecallLocked(job.c, job.b, job.kind == JobKind::kPrefetch, job.etag);
+    } else if (job.kind == JobKind::kWriteBack) {
+      s = CacheUploadLocked(job.c, job.b);
     } else {
       // Under the blob's move lock: an offload of a newer version to the
       // same remote name, on any gateway, either finished recording (the
@@ -986,6 +984,7 @@ void CapacityTier::ReadLoop() {
 
 Result<int> CapacityTier::StartRead(const std::string& c, const std::string& b,
                                     const ns::BlobRecord& rec, uint64_t offset, uint64_t length) {
+  if (Cached(c)) return CacheStartRead(c, b, rec, offset, length);
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
   ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
@@ -1007,7 +1006,7 @@ Result<int> CapacityTier::StartRead(const std::string& c, const std::string& b,
     if (offset == 0 && length == rec.remote_size) {
       // The whole blob: hashed as it streams; the tail waits for the verdict.
       std::string held;
-      s = ReadVerified(
+      s = ReadVerified(c, 
           rec,
           [&](const char* d, size_t n) {
             held.append(d, n);
@@ -1021,7 +1020,7 @@ Result<int> CapacityTier::StartRead(const std::string& c, const std::string& b,
       if (s.ok() && !emit(held.data(), held.size()))
         s = Status(ErrorKind::kIo, "the client went away");
     } else {
-      s = remote_->Read(
+      s = RemoteOf(c)->Read(
           rec.remote_name, offset, length,
           [&](const char* d, size_t n) {
             if (n > length - sent) n = length - sent;

@@ -41,6 +41,31 @@
 // (Offload/Recall); moves of one blob are serialized across the gateways. Reads of
 // offloaded data run on a separate pool of read workers and reach the
 // caller through a pipe, so no I/O thread ever waits on the remote.
+//
+// Cache mode (AddCache; README, "Cache mode"): a container that fronts an
+// existing remote container, blob for blob under the same names (no
+// prefix). The remote is the source of truth and its copies are never
+// deleted by strata except to propagate a local delete. The same states
+// mean:
+//   offloaded    a stub imported from the remote listing: the remote's size,
+//                ETag, Last-Modified, content headers and metadata; no data
+//   premigrated  hydrated: local data equal to the remote copy (clean);
+//                eviction releases it back to a stub
+//   hot          dirty: written locally, not yet uploaded. Its record keeps
+//                the remote ETag its write replaced (remote_etag, the
+//                condition of the upload), so a remote changed meanwhile is
+//                a conflict: the remote version is copied to
+//                NAME.conflict-REMOTEETAG on the remote (and so appears in
+//                the namespace), then the local version takes the name.
+// Reads of a stub hydrate it: the first reader downloads into staging
+// while it streams (the tail held until length and MD5 verify), readers
+// that come meanwhile follow the staged file, and the verified file
+// replaces the stub. Writes are uploaded before the answer (write_through)
+// or by the workers (write_back; a hot record in a cached container is the
+// crash-safe intent: the leader finds them again at start and every
+// revalidation). Imports list the remote (paginated) and merge: new names
+// become stubs, changed clean ones new stubs, clean ones the remote lost
+// are removed; dirty ones are left to their upload.
 #pragma once
 
 #include <atomic>
@@ -140,7 +165,8 @@ class CapacityTier {
   // ---- asynchronous moves ----
   // kPrefetch: a recall that keeps the remote copy (premigrated).
   // kCollect (internal): delete a stale remote copy; `tier` holds its name.
-  enum class JobKind { kOffload, kRecall, kPrefetch, kCollect };
+  // kWriteBack (cache mode): upload a dirty blob.
+  enum class JobKind { kOffload, kRecall, kPrefetch, kCollect, kWriteBack };
   // Queues a move of blob b (a later request for the same blob replaces a
   // queued one). Jobs that meet an unreachable remote are retried after
   // retry_delay_ms until they succeed or fail otherwise.
@@ -182,6 +208,67 @@ class CapacityTier {
 
   bool Pinned(const std::string& c, const std::string& b) const;
   std::string RemoteName(const std::string& c, const std::string& b) const;
+  // The remote client of container c: its cache's, else the tier's (null
+  // when the account has cached containers but no capacity tier).
+  RemoteClient* RemoteOf(const std::string& c) const {
+    auto it = caches_.find(c);
+    return it == caches_.end() ? remote_ : it->second.remote;
+  }
+
+  // ---- cache mode ----
+  struct CacheOptions {
+    RemoteClient* remote = nullptr;  // the remote container, outlives the tier
+    bool write_back = false;         // else write_through
+    int revalidate_s = 60;
+    bool hydrate_on_range = true;
+  };
+  // Makes container c a cache of `o.remote`. Before Start().
+  void AddCache(const std::string& c, CacheOptions o);
+  bool Cached(const std::string& c) const { return caches_.count(c) > 0; }
+  const CacheOptions* CacheOf(const std::string& c) const {
+    auto it = caches_.find(c);
+    return it == caches_.end() ? nullptr : &it->second;
+  }
+  std::vector<std::string> CachedContainers() const;
+  struct ImportStats {
+    uint64_t pages = 0, listed = 0, created = 0, updated = 0, removed = 0, skipped = 0;
+    uint64_t dirs = 0;
+  };
+  // Imports the remote's blobs under `prefix` (all of them, or with
+  // `one_level` those directly under it and its subdirectories as
+  // directories), page by page from `*marker` (updated after each page, ""
+  // when done: an interrupted import resumes from it). `progress` is called
+  // after each page; false stops. kBusy: the remote is out of reach.
+  Status Import(const std::string& c, const std::string& prefix, bool one_level,
+                ImportStats* stats, std::string* marker = nullptr,
+                const std::function<bool(const ImportStats&)>& progress = {});
+  // Before a listing of (prefix, one_level): imports it unless an import
+  // that covers it ran within revalidate_s. A remote out of reach leaves
+  // the local view (logged, counted).
+  void EnsureListed(const std::string& c, const std::string& prefix, bool one_level);
+  // Before a request naming blob b: without a local entry, looks b up on
+  // the remote and imports it (a remote out of reach: kBusy).
+  Status EnsureImported(const std::string& c, const std::string& b);
+  // A write route changed blob b: write_through uploads it now (kBusy:
+  // the remote out of reach; the blob stays dirty and is retried), write_back
+  // queues the upload.
+  Status AfterWrite(const std::string& c, const std::string& b);
+  // Uploads blob b if dirty (handles conflicts). Takes the move lock.
+  Status WriteBack(const std::string& c, const std::string& b);
+  // Hydrates blob b (a stub) now: Ok when already local.
+  Status Hydrate(const std::string& c, const std::string& b) { return Recall(c, b, true); }
+  struct CacheCounters {
+    uint64_t hit_requests = 0, hit_bytes = 0, miss_requests = 0, miss_bytes = 0;
+    uint64_t hydrations = 0, hydration_bytes = 0, shared_reads = 0;
+    uint64_t uploads = 0, upload_bytes = 0, conflicts = 0, remote_errors = 0;
+    uint64_t imported = 0, evictions = 0, dirty = 0;
+  };
+  CacheCounters GetCacheCounters();
+  // A read of cached blob b served from local data (`bytes` long).
+  void NoteCacheHit(uint64_t bytes) {
+    c_.hit_requests++;
+    c_.hit_bytes += bytes;
+  }
 
   // ---- observability ----
   struct Counters {
@@ -250,7 +337,8 @@ class CapacityTier {
   // ETag, into `sink`, then checks length and MD5 against the record. On a
   // failure, *damaged says whether it is damage (the copy changed, is gone,
   // or holds other bytes) rather than a remote that could not be reached.
-  Status ReadVerified(const ns::BlobRecord& rec, const RemoteSink& sink, bool* damaged);
+  Status ReadVerified(const std::string& c, const ns::BlobRecord& rec, const RemoteSink& sink,
+                      bool* damaged);
   // Records that the remote copy `rec` names is damaged: counts it, marks
   // the record (if it is still that blob's, and not marked yet) and logs
   // once per blob. Takes LockBlob(c, b).
@@ -260,6 +348,56 @@ class CapacityTier {
   void ClearDamaged(const std::string& c, const std::string& b, const ns::BlobRecord& rec);
   void TransferLoop();
   void ReadLoop();
+
+  // ---- cache mode (cache.cc) ----
+  // A hydration in progress on this gateway: its staged file grows while
+  // followers read it (see the top of this file).
+  struct Hydration {
+    std::mutex mu;
+    std::condition_variable cv;
+    std::string etag;      // the blob version being hydrated
+    int fd = -1;           // the staged file, for reading (closed by the last owner)
+    uint64_t size = 0;     // the remote size expected
+    uint64_t written = 0;  // bytes staged so far
+    bool done = false;
+    bool verified = false;  // done with every byte verified (and committed)
+    ~Hydration();
+  };
+  Status CacheUploadLocked(const std::string& c, const std::string& b);
+  // Hydration of a stub under its move lock; `emit` (optional) receives the
+  // bytes as they arrive, the last kVerifyHoldBack only once verified, and
+  // may say stop (the hydration goes on).
+  Status HydrateLocked(const std::string& c, const std::string& b, const ns::BlobRecord& rec,
+                       const RemoteSink& emit);
+  Result<int> CacheStartRead(const std::string& c, const std::string& b, const ns::BlobRecord& rec,
+                             uint64_t offset, uint64_t length);
+  // Creates or refreshes the stub of remote blob `name`; *what: created,
+  // updated, unchanged, skipped. Takes LockBlob.
+  Status ImportOne(const std::string& c, const std::string& name, const RemoteProps& props,
+                   const char** what);
+  // Removes local entry b if clean (its data equal to a remote copy that is
+  // gone). Takes the move lock and LockBlob.
+  bool RemoveClean(const std::string& c, const std::string& b);
+  // After a read of stub b met another version than `rec` names: follows
+  // the remote (a new stub, or none). True when the stub changed.
+  bool Refresh(const std::string& c, const std::string& b, const ns::BlobRecord& rec);
+  // The leader's cache duties: re-import every cached container once
+  // revalidate_s passed, and queue the upload of every dirty blob.
+  void CacheLeaderPass();
+  void OnCacheRemoteRef(const std::string& c, const std::string& b, const ns::BlobRecord& old,
+                        bool done);
+  std::map<std::string, CacheOptions> caches_;  // set before Start
+  std::map<std::string, std::shared_ptr<Hydration>> hydrating_;  // c/b, with mu_
+  // When an import covering (c, prefix, one_level) last ended: only saves
+  // remote listings (another gateway's import makes none of it wrong).
+  std::map<std::string, int64_t> imported_at_;  // with mu_
+  std::map<std::string, int64_t> revalidated_;  // c -> the leader's last full import (ms)
+  struct CacheAtomics {
+    std::atomic<uint64_t> hit_requests{0}, hit_bytes{0}, miss_requests{0}, miss_bytes{0};
+    std::atomic<uint64_t> hydrations{0}, hydration_bytes{0}, shared_reads{0};
+    std::atomic<uint64_t> uploads{0}, upload_bytes{0}, conflicts{0}, remote_errors{0};
+    std::atomic<uint64_t> imported{0}, evictions{0};
+  } c_;
   void NoteError(const std::string& c, const std::string& b, const Status& s);
 
   ns::Store* store_;

@@ -118,6 +118,13 @@ class CurlRemoteClient final : public RemoteClient {
   Result<RemoteProps> Head(const std::string& name) override;
   Status Delete(const std::string& name) override;
   Status SetTier(const std::string& name, std::string_view tier) override;
+  Result<RemoteListing> List(const std::string&, const std::string&, const std::string&,
+                             int) override {
+    return Status(ErrorKind::kInvalidArgument, "TEMP");
+  }
+  Status Copy(const std::string&, const std::string&, const std::string&, RemoteProps*) override {
+    return Status(ErrorKind::kInvalidArgument, "TEMP");
+  }
   Stats GetStats() const override { return http_.Counters(); }
 
  private:

@@ -83,6 +83,16 @@ struct RemoteProps {
   std::string access_tier;  // Hot | Cool | Cold | Archive (empty if not reported)
   std::string archive_status;  // x-ms-archive-status, e.g. rehydrate-pending-to-hot
   std::vector<std::pair<std::string, std::string>> metadata;  // x-ms-meta-*
+  int64_t last_modified_ns = 0;
+  std::string content_type, content_encoding, content_language, content_disposition,
+      cache_control;
+  std::string blob_type;  // BlockBlob | AppendBlob | PageBlob
+};
+
+struct RemoteListing {
+  std::vector<std::pair<std::string, RemoteProps>> blobs;
+  std::vector<std::string> prefixes;
+  std::string next_marker;
 };
 
 // Headers stored with an uploaded blob so the remote copy is usable alone.
@@ -91,6 +101,8 @@ struct RemoteBlobHeaders {
       cache_control;
   std::string content_md5;  // raw 16 bytes: sent as x-ms-blob-content-md5
   std::vector<std::pair<std::string, std::string>> metadata;
+  std::string if_match;
+  bool if_none_match_any = false;
 };
 
 // Receives body bytes in order; returning false aborts the transfer (kIo
@@ -131,6 +143,10 @@ class RemoteClient {
   virtual Result<RemoteProps> Head(const std::string& name) = 0;
   // Deleting a blob that is already gone is ok (idempotent).
   virtual Status Delete(const std::string& name) = 0;
+  virtual Result<RemoteListing> List(const std::string& prefix, const std::string& delimiter,
+                                     const std::string& marker, int max_results) = 0;
+  virtual Status Copy(const std::string& from, const std::string& to,
+                      const std::string& if_match, RemoteProps* props) = 0;
   // Set Blob Tier on the remote blob: Hot | Cool | Cold | Archive.
   virtual Status SetTier(const std::string& name, std::string_view tier) = 0;
 

@@ -106,6 +106,11 @@ TierScheduler::Pass TierScheduler::RunOnce(bool move) {
   auto containers = store->ContainerNames();
   if (!containers.ok()) return pass;
   for (const auto& c : *containers) {
+    // A cached container evicts clean data only (its dirty data is on its
+    // way up); the lifecycle policy is the capacity tier's, and a container
+    // of an account without one has nowhere to move.
+    bool cached = tier_->Cached(c);
+    if (!cached && !tier_->remote()) continue;
     std::string marker;
     for (int page = 0; page < 1'000'000; ++page) {
       auto list = store->List(c, "", "", marker, 5000);
@@ -121,6 +126,12 @@ TierScheduler::Pass TierScheduler::RunOnce(bool move) {
         bool local = rec.tier_state == TierState::kHot || rec.tier_state == TierState::kPremigrated;
         if (local) local_bytes += item.info.st.size;
         if (tier_->Pinned(c, b)) continue;
+        if (cached) {
+          if (rec.tier_state == TierState::kPremigrated && item.info.st.size > 0)
+            lru.push_back({c, b, rec.etag, item.info.st.size,
+                           std::max(rec.last_access, rec.last_modified)});
+          continue;
+        }
         bool moved = false;
         if (opt_.policy) {
           auto action = opt_.policy->Evaluate(c, b, rec, now);
