@@ -81,9 +81,14 @@ Result<RemoteProps> PropsOf(pugi::xml_node blob) {
 Result<RemoteListing> ParseListBlobs(std::string_view xml) {
   if (xml.size() > kMaxListBody) return Bad("larger than 64 MiB");
   pugi::xml_document doc;
-  // No DOCTYPE, no entity expansion beyond XML's five (pugixml has none).
+  // No DOCTYPE, no entity expansion beyond XML's five and character
+  // references (pugixml has none). Text is kept byte for byte: no line-end
+  // normalisation (a name may hold a CR), no trimming, and a name of
+  // spaces alone is a name.
   pugi::xml_parse_result parsed =
-      doc.load_buffer(xml.data(), xml.size(), pugi::parse_default, pugi::encoding_utf8);
+      doc.load_buffer(xml.data(), xml.size(),
+                      (pugi::parse_default & ~pugi::parse_eol) | pugi::parse_ws_pcdata,
+                      pugi::encoding_utf8);
   if (!parsed) return Bad(std::string("not XML (") + parsed.description() + ")");
   pugi::xml_node root = doc.child("EnumerationResults");
   if (!root) return Bad("no EnumerationResults");

@@ -91,6 +91,18 @@ TEST(ParseListBlobsTest, NonAsciiAndEncodedNames) {
   EXPECT_EQ(r->prefixes[0], "pre\x0b" "fix/");
 }
 
+TEST(ParseListBlobsTest, WhitespaceInNamesIsKeptByteForByte) {
+  auto r = ParseListBlobs(Page(
+      "<Blob><Name>  lead and trail  </Name></Blob><Blob><Name>cr\r\nlf</Name></Blob>"
+      "<Blob><Name>ref&#xD;&#x9;</Name></Blob>\n  <BlobPrefix><Name> </Name></BlobPrefix>\n"));
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_EQ(r->blobs.size(), 3u);
+  EXPECT_EQ(r->prefixes, (std::vector<std::string>{" "}));
+  EXPECT_EQ(r->blobs[0].first, "  lead and trail  ");
+  EXPECT_EQ(r->blobs[1].first, "cr\r\nlf");
+  EXPECT_EQ(r->blobs[2].first, "ref\r\t");
+}
+
 TEST(ParseListBlobsTest, PrefixesAndNextMarker) {
   auto r = ParseListBlobs(Page(
       "<BlobPrefix><Name>a/</Name></BlobPrefix><Blob><Name>b</Name></Blob>"
