@@ -272,7 +272,7 @@ def test_dfs_rename_propagates(remote):
     rc = fresh_remote(remote, {"dir/a.txt": b"alpha"})
     s = CacheServer(rc.sas_url).start()
     try:
-        dl = s.datalake()
+        dl = s.lake_client()
         fs = dl.get_file_system_client("data")
         s.client().get_blob_client("dir/a.txt").get_blob_properties()  # imported
         fs.get_file_client("dir/a.txt").rename_file("data/dir/b.txt")
