@@ -84,8 +84,9 @@ class Synthetic:
 
     PER_DIR = 500
 
-    def __init__(self, n):
+    def __init__(self, n, delay_ms=0):
         self.n = n
+        self.delay = delay_ms / 1000.0  # added to every page: a remote's own time per page
         self.port = free_port()
         self.pages = 0
         self.server = None
@@ -173,6 +174,8 @@ class Synthetic:
                         except ValueError:
                             return self.reply(400)
                         syn.pages += 1
+                        if syn.delay:
+                            time.sleep(syn.delay)
                         return self.reply(200, syn.page(q.get("prefix", ""), q.get("marker", ""), mx))
                     return self.reply(200, head=head)
                 self.reply(404, b"" if head else
@@ -366,6 +369,9 @@ def main():
     ap.add_argument("--list", type=int, default=None, help="remote blobs of row n (10,000)")
     ap.add_argument("--import-big", type=int, default=None,
                     help="synthetic remote blobs of row o (1,000,000)")
+    ap.add_argument("--page-ms", type=int, default=0,
+                    help="row o: the synthetic remote waits this long per List Blobs page "
+                         "(a real remote's time per 5,000-blob page; 0: none)")
     ap.add_argument("--workdir", default=None, help="kept afterwards when given")
     a = ap.parse_args()
     rows = set(a.rows)
@@ -548,7 +554,7 @@ def main():
 
         # ------------------------------------------- o: import from synthetic
         if "o" in rows:
-            syn = Synthetic(n_big).start()
+            syn = Synthetic(n_big, a.page_ms).start()
             try:
                 with Cpu() as m:
                     cnt, _, wall = walk(syn.port, "/devstoreaccount1/remote", "include=metadata&sig=x")
@@ -638,8 +644,8 @@ def main():
         ratios.append("n first/azurite %s, warm/azurite %s" % (ratio(n_f, n_a), ratio(n_w, n_a)))
     if ("o", "first") in res:
         o_f, o_r, o_w = res[("o", "first")], res[("o", "remote")], res[("o", "warm")]
-        line("o", "first List Blobs walk of %d blobs, SYNTHETIC remote (imports stubs; 1 run)"
-             % n_big, "blobs/s", "%.0f" % o_f[0], "synthetic remote direct %.0f" % o_r[0],
+        line("o", "first List Blobs walk of %d blobs, SYNTHETIC remote%s (imports stubs; 1 run)"
+             % (n_big, ", %d ms per page" % a.page_ms if a.page_ms else ""), "blobs/s", "%.0f" % o_f[0], "synthetic remote direct %.0f" % o_r[0],
              "strata warm %.0f" % o_w[0], "first/remote %s" % ratio(o_f, o_r),
              "; ".join("%s: %s" % (k, cpu_cell(cpu[("o", k)])) for k in ("first", "remote", "warm")))
         rss0, rss1 = res[("o", "rss")]
