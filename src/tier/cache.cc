@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <future>
 #include <set>
 
 #include "common/clock.h"
@@ -194,20 +193,11 @@ Status CapacityTier::Import(const std::string& c, const std::string& prefix, boo
     }
     return li < local.size() ? &local[li] : nullptr;
   };
-  // The next page is fetched while this one is imported, so the remote's
-  // time per page and the local work overlap (a page fetched ahead and not
-  // used, when the import stops early, is dropped).
-  std::future<Result<RemoteListing>> ahead;
   for (int pages = 0; pages < 10'000'000; ++pages) {
-    Result<RemoteListing> page = ahead.valid() ? ahead.get() : rc->List(prefix, delim, m, kListPage);
+    auto page = rc->List(prefix, delim, m, kListPage);
     if (!page.ok()) {
       c_.remote_errors++;
       return page.status();
-    }
-    if (!page->next_marker.empty()) {
-      ahead = std::async(std::launch::async, [rc, prefix, delim, next = page->next_marker] {
-        return rc->List(prefix, delim, next, kListPage);
-      });
     }
     stats->pages++;
     std::set<std::string> names;
