@@ -662,8 +662,8 @@ Result<int> CapacityTier::CacheStartRead(const std::string& c, const std::string
       }
       through = sent == 0 && sent < length && s.ok();  // it failed before any byte: go direct
       if (!through && sent < length && s.ok()) s = Status(ErrorKind::kIo, "the hydration failed");
-    } else if (whole || (o && o->hydrate_on_range)) {
-      if (whole) {
+    } else if (whole) {
+      {
         // The first reader hydrates while it streams, unless the blob is
         // already moving (another gateway): then it reads through.
         auto move = MoveLock(c, b, false);
@@ -676,8 +676,6 @@ Result<int> CapacityTier::CacheStartRead(const std::string& c, const std::string
             through = true;  // it changed meanwhile: read what this reader asked for
           }
         }
-      } else {
-        Schedule(JobKind::kPrefetch, c, b, "", rec.etag);
       }
     }
     if (through && s.ok()) {
@@ -707,6 +705,9 @@ Result<int> CapacityTier::CacheStartRead(const std::string& c, const std::string
         MarkDamaged(c, b, rec, s);
         if (Refresh(c, b, rec)) s = Status(ErrorKind::kBusy, "the remote blob changed since its import");
       }
+      // By policy, a ranged read brings the whole blob in behind it.
+      if (s.ok() && !whole && !h && o && o->hydrate_on_range)
+        Schedule(JobKind::kPrefetch, c, b, "", rec.etag);
     }
     if (!started) {
       // A remote version that changed since the import is busy, not an
