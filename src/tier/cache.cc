@@ -622,7 +622,12 @@ Result<int> CapacityTier::CacheStartRead(const std::string& c, const std::string
   int wfd = fds[1];
   const CacheOptions* o = CacheOf(c);
   bool whole = offset == 0 && length == rec.remote_size;
-  auto job = [this, wfd, c, b, rec, offset, length, whole, o] {
+  // A read from the first byte starts a hydration and is served from it
+  // (SDKs read large blobs as ranges from 0 on); a range elsewhere (a
+  // footer, a random sample) is a ranged remote read, with the hydration
+  // behind it.
+  bool lead = whole || (offset == 0 && o && o->hydrate_on_range);
+  auto job = [this, wfd, c, b, rec, offset, length, whole, lead, o] {
     bool started = false;
     uint64_t sent = 0;
     auto emit = [&](const char* d, size_t n) {
@@ -644,7 +649,7 @@ Result<int> CapacityTier::CacheStartRead(const std::string& c, const std::string
       auto it = hydrating_.find(c + "/" + b);
       if (it != hydrating_.end() && it->second->etag == rec.etag) {
         h = it->second;
-      } else if (whole && it == hydrating_.end()) {
+      } else if (lead && it == hydrating_.end()) {
         mine = std::make_shared<Hydration>();
         mine->etag = rec.etag;
         mine->size = rec.remote_size;
@@ -712,7 +717,7 @@ Result<int> CapacityTier::CacheStartRead(const std::string& c, const std::string
       }
       through = sent == 0 && sent < length && s.ok();  // it failed before any byte: go direct
       if (!through && sent < length && s.ok()) s = Status(ErrorKind::kIo, "the hydration failed");
-    } else if (whole) {
+    } else if (lead) {
       {
         // The first reader hydrates while it streams, unless the blob is
         // already moving (another gateway): then it reads through.
