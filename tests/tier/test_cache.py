@@ -588,3 +588,64 @@ def test_eviction_releases_least_recently_read_clean_data(remote):
             assert c.get_blob_client(n).download_blob().readall() == body
     finally:
         s.stop()
+
+
+def test_dfs_list_paths_imports_the_directory(remote):
+    rc = fresh_remote(remote, {"d/x.txt": b"x", "d/sub/y.txt": b"yy", "top.txt": b"t"})
+    s = CacheServer(rc.sas_url).start()
+    try:
+        fs = s.lake_client().get_file_system_client("data")
+        one = sorted((p.name, p.is_directory) for p in fs.get_paths(path="d", recursive=False))
+        assert one == [("d/sub", True), ("d/x.txt", False)]
+        deep = sorted(p.name for p in fs.get_paths(recursive=True) if not p.is_directory)
+        assert deep == ["d/sub/y.txt", "d/x.txt", "top.txt"]
+        assert fs.get_file_client("d/sub/y.txt").download_file().readall() == b"yy"
+    finally:
+        s.stop()
+
+
+def test_crash_after_an_import_page_resumes_cleanly(remote):
+    rc = remote.create_container()
+    for i in range(12):
+        rc.client.upload_blob("p/%02d.txt" % i, b"%d" % i)
+    s = CacheServer(rc.sas_url, env={"STRATA_CRASH_AT": "cache.import.page"}).start()
+    root = s.root
+    try:
+        assert s.wait_exit(60) != 0  # the leader's first import dies after its first page
+    finally:
+        s.stop()
+    s2 = CacheServer(rc.sas_url, root=root).start()
+    try:
+        names = sorted(x.name for x in s2.client().list_blobs(name_starts_with="p/"))
+        assert names == ["p/%02d.txt" % i for i in range(12)]
+        assert s2.client().get_blob_client("p/07.txt").download_blob().readall() == b"7"
+        assert not tmp_files(root)
+    finally:
+        s2.stop()
+
+
+def test_crash_during_eviction_keeps_the_blob(remote):
+    body = os.urandom(2 * MIB)
+    rc = fresh_remote(remote, {"ev.bin": body})
+    s = CacheServer(rc.sas_url, tier={"capacity": MIB, "high_watermark": 50, "low_watermark": 10,
+                                      "interval": 1},
+                    env={"STRATA_CRASH_AT": "tier.offload.released"}).start()
+    root = s.root
+    try:
+        try:
+            assert s.client(retry_total=0).get_blob_client("ev.bin").download_blob().readall() \
+                == body
+        except Exception:
+            pass
+        assert s.wait_exit(60) != 0  # released, then killed before the journal entry went
+    finally:
+        s.stop()
+    s2 = CacheServer(rc.sas_url, root=root).start()
+    try:
+        b = s2.client().get_blob_client("ev.bin")
+        assert state(b) in ("offloaded", "premigrated")
+        assert b.download_blob().readall() == body
+        assert rc.client.get_blob_client("ev.bin").download_blob().readall() == body
+        assert not tmp_files(root)
+    finally:
+        s2.stop()
