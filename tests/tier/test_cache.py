@@ -649,3 +649,29 @@ def test_crash_during_eviction_keeps_the_blob(remote):
         assert not tmp_files(root)
     finally:
         s2.stop()
+
+
+def test_dirty_data_of_a_dead_gateway_is_uploaded_by_the_survivor(remote):
+    rc = fresh_remote(remote, {"base.txt": b"base"})
+    p = FaultProxy(remote.port).start()
+    url = rc.with_base(p.url).sas_url
+    cache = {"write_mode": "write_back", "revalidate_s": 1}
+    g1 = CacheServer(url, cache=cache, extra_args=["--tier-retry-ms", "200"]).start()
+    g2 = CacheServer(url, cache=cache, root=g1.root, extra_args=["--tier-retry-ms", "200"]).start()
+    try:
+        p.go_down()
+        g1.client().upload_blob("orphan.txt", b"written on g1")
+        g1.stop(sig=__import__("signal").SIGKILL)
+        p.come_back()
+        wait_for(lambda: rc.client.get_blob_client("orphan.txt").exists(), timeout=60,
+                 what="the survivor's upload")
+        assert rc.client.get_blob_client("orphan.txt").download_blob().readall() == \
+            b"written on g1"
+        assert g2.client().get_blob_client("orphan.txt").download_blob().readall() == \
+            b"written on g1"
+        # The remote's credentials are in no log line.
+        assert "sig=" not in g2.log() and rc.sas.split("sig=")[1][:10] not in g2.log()
+    finally:
+        g2.stop()
+        g1.stop()
+        p.stop()
