@@ -691,7 +691,7 @@ Result<int> CapacityTier::CacheStartRead(const std::string& c, const std::string
                            : h->written + kVerifyHoldBack > h->size
                                ? (h->size > kVerifyHoldBack ? h->size - kVerifyHoldBack : 0)
                                : h->written;
-          if (done && !verified) limit = whole ? 0 : h->written;
+          if (done && !verified) limit = 0;  // failed: nothing more from its file
           uint64_t end = std::min(limit, offset + length);
           avail = end > offset + sent ? end - (offset + sent) : 0;
         }
