@@ -115,7 +115,9 @@ def test_first_full_read_hydrates_verified_then_reads_locally(cached, dataset, m
     assert local_blocks(cached.path(name)) > 0
     gets = [(r.range, r.status, r.bytes_out, r.fault) for r in mproxy.requests
             if r.method == "GET" and "shard-0000" in r.path]
-    assert len(gets) == 1, gets
+    # One download (a busy remote may make the client resume it: never a
+    # byte twice).
+    assert sum(g[2] for g in gets) <= len(data[name]), gets
     # Warm: served here; nothing crosses the wire.
     assert b.download_blob().readall() == data[name]
     assert mproxy.count(method="GET", path_contains="shard-0000") == len(gets)
