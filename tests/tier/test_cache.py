@@ -677,3 +677,33 @@ def test_dirty_data_of_a_dead_gateway_is_uploaded_by_the_survivor(remote):
         g2.stop()
         g1.stop()
         p.stop()
+
+
+def test_two_cached_containers_on_two_remotes(remote, tmp_path):
+    other = Azurite().start()
+    try:
+        r1 = fresh_remote(remote, {"one.txt": b"from the first"})
+        r2 = other.create_container()
+        r2.client.upload_blob("two.txt", b"from the second")
+        cfg = tmp_path / "two.json"
+        cfg.write_text(json.dumps({"containers": {
+            "first": {"mode": "cache", "remote": r1.sas_url},
+            "second": {"mode": "cache", "remote": r2.url, "remote_key": r2.key,
+                       "write_mode": "write_back"}}}))
+        from strata_server import StrataServer
+        s = StrataServer(config=str(cfg)).start()
+        try:
+            svc = BlobServiceClient.from_connection_string(s.connection_string)
+            names = sorted(c.name for c in svc.list_containers())
+            assert "first" in names and "second" in names
+            assert [b.name for b in svc.get_container_client("first").list_blobs()] == ["one.txt"]
+            assert [b.name for b in svc.get_container_client("second").list_blobs()] == ["two.txt"]
+            assert svc.get_blob_client("second", "two.txt").download_blob().readall() == \
+                b"from the second"
+            svc.get_container_client("second").upload_blob("up.txt", b"to the second")
+            wait_for(lambda: r2.client.get_blob_client("up.txt").exists(), timeout=30)
+            assert not r1.client.get_blob_client("up.txt").exists()
+        finally:
+            s.stop()
+    finally:
+        other.cleanup()
