@@ -401,24 +401,10 @@ Status CapacityTier::CacheUploadLocked(const std::string& c, const std::string& 
   auto st = (*f)->Stat();
   if (!st.ok()) return st.status();
   if (!SameFile(*st, info->st)) return Status(ErrorKind::kAlreadyExists, "the blob changed");
-  Md5Hasher h;
-  std::string buf(1 << 20, '\0');
-  for (uint64_t off = 0; off < st->size;) {
-    auto n = (*f)->PRead(buf.data(), buf.size(), off);
-    if (!n.ok()) return n.status();
-    if (*n == 0) return Status(ErrorKind::kAlreadyExists, "the blob shrank");
-    h.Update(buf.data(), *n);
-    off += *n;
-  }
-  std::string md5 = h.Final();
-  RemoteBlobHeaders hdr;
-  hdr.content_type = rec.content_type;
-  hdr.content_encoding = rec.content_encoding;
-  hdr.content_language = rec.content_language;
-  hdr.content_disposition = rec.content_disposition;
-  hdr.cache_control = rec.cache_control;
-  hdr.content_md5 = md5;
-  hdr.metadata = rec.metadata;
+  auto sum = FileMd5(**f, st->size);
+  if (!sum.ok()) return sum.status();
+  const std::string md5 = *sum;
+  RemoteBlobHeaders hdr = HeadersOf(rec, md5);
   // Only over the remote version this one replaced (or onto no blob).
   if (old_name == b && !rec.remote_etag.empty()) hdr.if_match = rec.remote_etag;
   else hdr.if_none_match_any = true;
@@ -738,27 +724,7 @@ Result<int> CapacityTier::CacheStartRead(const std::string& c, const std::string
     }
     if (through && s.ok()) {
       bool damaged = false;
-      if (whole) {
-        std::string held;
-        s = ReadVerified(
-            c, rec,
-            [&](const char* d, size_t n) {
-              held.append(d, n);
-              if (held.size() < 2 * kVerifyHoldBack) return true;
-              size_t out = held.size() - kVerifyHoldBack;
-              if (!emit(held.data(), out)) return false;
-              held.erase(0, out);
-              return true;
-            },
-            &damaged);
-        if (s.ok() && !emit(held.data(), held.size()))
-          s = Status(ErrorKind::kIo, "the client went away");
-      } else {
-        s = RemoteOf(c)->Read(
-            rec.remote_name, offset, length,
-            [&](const char* d, size_t n) { return emit(d, n); }, nullptr, rec.remote_etag);
-        damaged = IsDamage(s);
-      }
+      s = ReadThrough(c, rec, offset, length, emit, &damaged);
       if (damaged) {
         MarkDamaged(c, b, rec, s);
         if (Refresh(c, b, rec)) s = Status(ErrorKind::kBusy, "the remote blob changed since its import");

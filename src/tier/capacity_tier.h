@@ -348,6 +348,12 @@ class CapacityTier {
   void ClearDamaged(const std::string& c, const std::string& b, const ns::BlobRecord& rec);
   void TransferLoop();
   void ReadLoop();
+  // Streams bytes [offset, offset+length) of the remote copy `rec` names to
+  // `emit`, If-Match its ETag; the whole blob is verified as it streams,
+  // its last kVerifyHoldBack bytes held until it passed. *damaged: the copy
+  // is not what `rec` recorded (changed, gone, other bytes).
+  Status ReadThrough(const std::string& c, const ns::BlobRecord& rec, uint64_t offset,
+                     uint64_t length, const RemoteSink& emit, bool* damaged);
 
   // ---- cache mode (cache.cc) ----
   // A hydration in progress on this gateway: its staged file grows while
