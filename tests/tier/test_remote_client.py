@@ -846,7 +846,10 @@ def test_Upload_if_match(tmp_path, proxy, via, auth, blocks):
     assert rc == 1 and out["kind"] == "kPathConflict", out
     assert "remote blob changed" in out["message"]
     assert out["stats"]["retries"] == 0
-    assert proxy.count(status=412) == 1
+    if blocks:  # checked before any block is sent
+        assert proxy.count(method="PUT") == 0
+    else:
+        assert proxy.count(status=412) == 1
     props = via.client.get_blob_client("c.bin").get_blob_properties()
     assert sdk_etag(props) == current
     assert via.client.get_blob_client("c.bin").download_blob().readall() == \
@@ -872,7 +875,10 @@ def test_Upload_if_none_match_any(tmp_path, proxy, via, auth, blocks):
     assert rc == 1 and out["kind"] == "kPathConflict", out
     assert "remote blob changed" in out["message"]
     assert out["stats"]["retries"] == 0
-    assert proxy.count(status=409) + proxy.count(status=412) == 1
+    if blocks:  # checked before any block is sent
+        assert proxy.count(method="PUT") == 0
+    else:
+        assert proxy.count(status=409) + proxy.count(status=412) == 1
     blob = via.client.get_blob_client("n.bin")
     assert sdk_etag(blob.get_blob_properties()) == etag
     assert blob.download_blob().readall() == data
@@ -888,3 +894,25 @@ def test_Upload_if_none_match_any_retried_after_it_landed_succeeds(tmp_path, pro
     assert rc == 0, out
     assert out["stats"]["retries"] == 1
     assert via.client.get_blob_client("landed.bin").download_blob().readall() == data
+
+
+def test_Upload_blocks_if_match_still_checked_at_the_block_list(tmp_path, proxy, via):
+    # The blob changes after the pre-check passed, while the blocks go up:
+    # the condition on Put Block List catches it and nothing is committed.
+    via.client.upload_blob("race.bin", b"before")
+    etag = sdk_etag(via.client.get_blob_client("race.bin").get_blob_properties())
+    src = write_file(tmp_path, "f", os.urandom(4 * MIB))
+    proxy.stall_next(1, seconds=1, query_contains="comp=block&")
+    result = {}
+    t = threading.Thread(target=lambda: result.update(r=probe(
+        via.sas_url, "upload", "race.bin", src, "--if-match", etag,
+        options=("--block-size", MIB, "--single-put-limit", MIB, "--concurrency", 1))))
+    t.start()
+    time.sleep(0.5)
+    via.client.upload_blob("race.bin", b"changed meanwhile", overwrite=True)
+    t.join(60)
+    rc, out = result["r"]
+    assert rc == 1 and out["kind"] == "kPathConflict", out
+    assert proxy.count(query_contains="comp=blocklist", status=412) == 1
+    blob = via.client.get_blob_client("race.bin")
+    assert blob.download_blob().readall() == b"changed meanwhile"
