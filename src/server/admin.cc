@@ -116,6 +116,9 @@ std::optional<http::Response> AdminHandler::Prepare(http::Request& req, http::Bo
   if (get && req.path == "/status/tier.json") return Text(200, TierJson(), "application/json");
   if (req.path.rfind("/cache/", 0) == 0) {
     std::string verb = req.path.substr(7);
+    if (verb != "status" && verb != "job" && verb != "import" && verb != "prefetch" &&
+        verb != "evict" && verb != "flush")
+      return Text(404, "not found\n");
     bool get = verb == "status" || verb == "job";
     if ((get && !(req.method == "GET" || req.method == "HEAD")) || (!get && req.method != "POST"))
       return Text(405, "method not allowed\n");
