@@ -4,9 +4,13 @@
 //   strata_remote_probe --url URL [--key KEY] [options] VERB ARGS...
 //     upload NAME FILE [--content-type T] [--meta k=v]... [--md5 BASE64]
 //     read NAME OUT [--offset N] [--length N] [--repeat N]
+//            [--if-match ETAG] [--if-none-match-any]
 //     head NAME | delete NAME | set-tier NAME TIER
+//     list PREFIX [--delimiter D] [--marker M] [--max N]
+//     copy FROM TO [--if-match ETAG]
 //
 // Prints one JSON object on stdout: {"ok": true, "props": {...}, "stats": {...}}
+// (list: "listing": {"blobs": [{"name", "props"}...], "prefixes", "next_marker"})
 // or {"ok": false, "kind": "kBusy", "message": "...", "stats": {...}}, and
 // exits 0 on success, 1 on a client error, 2 on a usage error.
 
@@ -46,6 +50,8 @@ const char* KindName(ErrorKind k) {
     case ErrorKind::kNotEmpty: return "kNotEmpty";
     case ErrorKind::kBusy: return "kBusy";
     case ErrorKind::kUnsupported: return "kUnsupported";
+    case ErrorKind::kLimitReached: return "kLimitReached";
+    case ErrorKind::kQuotaExceeded: return "kQuotaExceeded";
   }
   return "unknown";
 }
@@ -56,6 +62,14 @@ nlohmann::json PropsJson(const RemoteProps& p) {
   return {{"size", p.size},
           {"etag", p.etag},
           {"content_md5", strata::Base64Encode(p.content_md5)},
+          {"content_md5_hex", strata::HexEncode(p.content_md5)},
+          {"last_modified_ns", p.last_modified_ns},
+          {"content_type", p.content_type},
+          {"content_encoding", p.content_encoding},
+          {"content_language", p.content_language},
+          {"content_disposition", p.content_disposition},
+          {"cache_control", p.cache_control},
+          {"blob_type", p.blob_type},
           {"access_tier", p.access_tier},
           {"archive_status", p.archive_status},
           {"metadata", meta}};
@@ -104,6 +118,9 @@ int main(int argc, char** argv) {
   up->add_option("--cache-control", headers.cache_control);
   up->add_option("--md5", md5_b64, "Content-MD5 to declare (base64)");
   up->add_option("--meta", meta, "metadata k=v (repeatable)");
+  up->add_option("--if-match", headers.if_match, "upload only if the blob has this ETag");
+  up->add_flag("--if-none-match-any", headers.if_none_match_any,
+               "upload only if no blob of that name exists");
   auto* rd = app.add_subcommand("read", "read NAME into OUT");
   rd->add_option("name", name)->required();
   rd->add_option("out", file)->required();
@@ -117,6 +134,17 @@ int main(int argc, char** argv) {
   auto* st = app.add_subcommand("set-tier", "set NAME's access tier");
   st->add_option("name", name)->required();
   st->add_option("tier", tier)->required();
+  std::string prefix, delimiter, marker, to, if_match;
+  int max_results = 5000;
+  auto* ls = app.add_subcommand("list", "list blobs under PREFIX (one page)");
+  ls->add_option("prefix", prefix)->required();
+  ls->add_option("--delimiter", delimiter);
+  ls->add_option("--marker", marker);
+  ls->add_option("--max", max_results);
+  auto* cp = app.add_subcommand("copy", "copy blob FROM to TO inside the remote");
+  cp->add_option("from", name)->required();
+  cp->add_option("to", to)->required();
+  cp->add_option("--if-match", if_match, "the source's ETag");
   CLI11_PARSE(app, argc, argv);
 
   auto client = strata::tier::MakeRemoteClient(opt);
@@ -181,6 +209,18 @@ int main(int argc, char** argv) {
     status = remote.Delete(name);
   } else if (st->parsed()) {
     status = remote.SetTier(name, tier);
+  } else if (ls->parsed()) {
+    auto r = remote.List(prefix, delimiter, marker, max_results);
+    status = r.status();
+    if (r.ok()) {
+      nlohmann::json blobs = nlohmann::json::array();
+      for (const auto& [n, p] : r->blobs) blobs.push_back({{"name", n}, {"props", PropsJson(p)}});
+      out["listing"] = {{"blobs", blobs}, {"prefixes", r->prefixes},
+                        {"next_marker", r->next_marker}};
+    }
+  } else if (cp->parsed()) {
+    status = remote.Copy(name, to, if_match, &props);
+    have_props = status.ok();
   }
   out["ok"] = status.ok();
   if (!status.ok()) {
@@ -189,6 +229,7 @@ int main(int argc, char** argv) {
   }
   if (have_props) out["props"] = PropsJson(props);
   out["stats"] = StatsJson(remote.GetStats());
-  std::cout << out.dump() << std::endl;
+  // A remote name need not be UTF-8: such bytes print as U+FFFD.
+  std::cout << out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) << std::endl;
   return status.ok() ? 0 : 1;
 }

@@ -279,20 +279,12 @@ Status CapacityTier::EnsureImported(const std::string& c, const std::string& b) 
   int64_t fresh = now - static_cast<int64_t>(o->revalidate_s) * 1000;
   std::string missing_key = c + '\0' + '-' + b;
   {
-    // A fresh import that covers b, or a fresh look that found no b: the
-    // remote has no b either (within the revalidation interval).
+    // A fresh look that found no b: the remote has none either (within the
+    // revalidation interval). A listing's import is not enough: a name
+    // opened is looked up, so a blob added there since is found at once.
     std::lock_guard<std::mutex> l(mu_);
-    auto recent = [&](const std::string& key) {
-      auto it = imported_at_.find(key);
-      return it != imported_at_.end() && it->second >= fresh;
-    };
-    if (recent(missing_key)) return Status::Ok();
-    size_t slash = b.rfind('/');
-    std::string parent = slash == std::string::npos ? "" : b.substr(0, slash + 1);
-    if (recent(ImportKey(c, parent, true))) return Status::Ok();
-    for (size_t n = 0; n <= b.size(); ++n)
-      if ((n == 0 || b[n - 1] == '/') && recent(ImportKey(c, b.substr(0, n), false)))
-        return Status::Ok();
+    auto it = imported_at_.find(missing_key);
+    if (it != imported_at_.end() && it->second >= fresh) return Status::Ok();
   }
   auto props = RemoteOf(c)->Head(b);
   if (!props.ok()) {
@@ -670,8 +662,8 @@ Result<int> CapacityTier::CacheStartRead(const std::string& c, const std::string
       }
       through = sent == 0 && sent < length && s.ok();  // it failed before any byte: go direct
       if (!through && sent < length && s.ok()) s = Status(ErrorKind::kIo, "the hydration failed");
-    } else if (whole || (o && o->hydrate_on_range)) {
-      if (whole) {
+    } else if (whole) {
+      {
         // The first reader hydrates while it streams, unless the blob is
         // already moving (another gateway): then it reads through.
         auto move = MoveLock(c, b, false);
@@ -684,8 +676,6 @@ Result<int> CapacityTier::CacheStartRead(const std::string& c, const std::string
             through = true;  // it changed meanwhile: read what this reader asked for
           }
         }
-      } else {
-        Schedule(JobKind::kPrefetch, c, b, "", rec.etag);
       }
     }
     if (through && s.ok()) {
@@ -715,6 +705,9 @@ Result<int> CapacityTier::CacheStartRead(const std::string& c, const std::string
         MarkDamaged(c, b, rec, s);
         if (Refresh(c, b, rec)) s = Status(ErrorKind::kBusy, "the remote blob changed since its import");
       }
+      // By policy, a ranged read brings the whole blob in behind it.
+      if (s.ok() && !whole && !h && o && o->hydrate_on_range)
+        Schedule(JobKind::kPrefetch, c, b, "", rec.etag);
     }
     if (!started) {
       // A remote version that changed since the import is busy, not an

@@ -16,6 +16,7 @@
 #include "common/crypto.h"
 #include "common/strings.h"
 #include "tier/remote_http.h"
+#include "tier/remote_list.h"
 #include "tier/remote_retry.h"
 #include "tier/remote_signer.h"
 #include "tier/remote_url.h"
@@ -104,6 +105,29 @@ void FillProps(const HttpResponse& r, RemoteProps* p) {
   if (auto tier = r.Header("x-ms-access-tier")) p->access_tier = *tier;
   if (auto status = r.Header("x-ms-archive-status")) p->archive_status = *status;
   p->metadata = r.metadata;
+  if (auto modified = r.Header("last-modified")) {
+    if (auto t = ParseHttpDate(*modified)) p->last_modified_ns = *t;
+  }
+  auto take = [&](const char* header, std::string* field) {
+    if (auto v = r.Header(header)) *field = *v;
+  };
+  take("content-type", &p->content_type);
+  take("content-encoding", &p->content_encoding);
+  take("content-language", &p->content_language);
+  take("content-disposition", &p->content_disposition);
+  take("cache-control", &p->cache_control);
+  take("x-ms-blob-type", &p->blob_type);
+}
+
+// The upload conditions of RemoteBlobHeaders as request headers.
+void AddUploadConditions(const RemoteBlobHeaders& h,
+                         std::vector<std::pair<std::string, std::string>>* out) {
+  if (!h.if_match.empty()) out->emplace_back("If-Match", "\"" + h.if_match + "\"");
+  if (h.if_none_match_any) out->emplace_back("If-None-Match", "*");
+}
+
+bool Conditional(const RemoteBlobHeaders& h) {
+  return !h.if_match.empty() || h.if_none_match_any;
 }
 
 class CurlRemoteClient final : public RemoteClient {
@@ -118,13 +142,10 @@ class CurlRemoteClient final : public RemoteClient {
   Result<RemoteProps> Head(const std::string& name) override;
   Status Delete(const std::string& name) override;
   Status SetTier(const std::string& name, std::string_view tier) override;
-  Result<RemoteListing> List(const std::string&, const std::string&, const std::string&,
-                             int) override {
-    return Status(ErrorKind::kInvalidArgument, "TEMP");
-  }
-  Status Copy(const std::string&, const std::string&, const std::string&, RemoteProps*) override {
-    return Status(ErrorKind::kInvalidArgument, "TEMP");
-  }
+  Result<RemoteListing> List(const std::string& prefix, const std::string& delimiter,
+                             const std::string& marker, int max_results) override;
+  Status Copy(const std::string& from, const std::string& to, const std::string& if_match,
+              RemoteProps* props) override;
   Stats GetStats() const override { return http_.Counters(); }
 
  private:
@@ -149,10 +170,12 @@ class CurlRemoteClient final : public RemoteClient {
   void Authorize(HttpRequest& req, const std::string& path, const std::string& query);
   std::vector<std::pair<std::string, std::string>> BlobHeaders(const RemoteBlobHeaders& h,
                                                                const std::string& md5) const;
+  // *attempts: how many attempts the committing request (Put Blob / Put
+  // Block List) took.
   Status PutBlob(const std::string& name, int fd, uint64_t size, const RemoteBlobHeaders& h,
-                 const std::string& md5);
+                 const std::string& md5, int* attempts);
   Status PutBlocks(const std::string& name, int fd, uint64_t size, const RemoteBlobHeaders& h,
-                   const std::string& md5);
+                   const std::string& md5, int* attempts);
 
   const RemoteOptions options_;
   const ContainerUrl url_;
@@ -274,7 +297,8 @@ Result<std::string> HashRange(int fd, uint64_t offset, uint64_t len) {
 }
 
 Status CurlRemoteClient::PutBlob(const std::string& name, int fd, uint64_t size,
-                                 const RemoteBlobHeaders& h, const std::string& md5) {
+                                 const RemoteBlobHeaders& h, const std::string& md5,
+                                 int* attempts) {
   CallSpec spec;
   spec.method = "PUT";
   spec.path = url_.BlobPath(name);
@@ -282,13 +306,16 @@ Status CurlRemoteClient::PutBlob(const std::string& name, int fd, uint64_t size,
   spec.headers = BlobHeaders(h, md5);
   spec.headers.emplace_back("x-ms-blob-type", "BlockBlob");
   spec.headers.emplace_back("Content-MD5", Base64Encode(md5));  // checked by the remote
+  AddUploadConditions(h, &spec.headers);
   spec.body.fd = fd;
   spec.body.body_len = size;
+  spec.prepare = [attempts](HttpRequest&, int attempt) { *attempts = attempt; };
   return Call(spec, nullptr);
 }
 
 Status CurlRemoteClient::PutBlocks(const std::string& name, int fd, uint64_t size,
-                                   const RemoteBlobHeaders& h, const std::string& md5) {
+                                   const RemoteBlobHeaders& h, const std::string& md5,
+                                   int* attempts) {
   uint64_t block = std::clamp<uint64_t>(options_.block_size, 1, kMaxBlockSize);
   if ((size + block - 1) / block > kMaxBlocks) block = (size + kMaxBlocks - 1) / kMaxBlocks;
   const uint64_t count = (size + block - 1) / block;
@@ -354,8 +381,10 @@ Status CurlRemoteClient::PutBlocks(const std::string& name, int fd, uint64_t siz
   spec.headers = BlobHeaders(h, md5);
   spec.headers.emplace_back("Content-Type", "application/xml");
   spec.headers.emplace_back("Content-MD5", Base64Encode(Md5(xml)));
+  AddUploadConditions(h, &spec.headers);
   spec.body.memory = &xml;
   spec.body.body_len = xml.size();
+  spec.prepare = [attempts](HttpRequest&, int attempt) { *attempts = attempt; };
   return Call(spec, nullptr);
 }
 
@@ -373,11 +402,32 @@ Status CurlRemoteClient::Upload(const std::string& name, int fd, uint64_t size,
                                       Base64Encode(md5) + " is not its declared Content-MD5 " +
                                       Base64Encode(headers.content_md5));
   }
-  if (size > std::min(options_.single_put_limit, kMaxPutBlob)) {
-    STRATA_RETURN_IF_ERROR(PutBlocks(name, fd, size, headers, md5));
-  } else {
-    STRATA_RETURN_IF_ERROR(PutBlob(name, fd, size, headers, md5));
+  int attempts = 0;
+  Status put = size > std::min(options_.single_put_limit, kMaxPutBlob)
+                   ? PutBlocks(name, fd, size, headers, md5, &attempts)
+                   : PutBlob(name, fd, size, headers, md5, &attempts);
+  if (!put.ok() && Conditional(headers)) {
+    const bool unmet =
+        put.kind() == ErrorKind::kPathConflict ||
+        (put.kind() == ErrorKind::kAlreadyExists && headers.if_none_match_any) ||
+        (put.kind() == ErrorKind::kNotFound && !headers.if_match.empty());
+    if (unmet) {
+      // A retry of a request whose first attempt did land sees its own
+      // write as the condition failing: the remote holding exactly these
+      // bytes then counts as done.
+      bool landed = false;
+      if (attempts > 1) {
+        auto head = Head(name);
+        landed = head.ok() && head->size == size && head->content_md5 == md5;
+      }
+      if (!landed) {
+        return Status(ErrorKind::kPathConflict,
+                      "upload of " + name + ": remote blob changed (" + put.message() + ")");
+      }
+      put = Status::Ok();
+    }
   }
+  STRATA_RETURN_IF_ERROR(put);
   auto head = Head(name);
   if (!head.ok()) return head.status();
   if (head->size != size) {
@@ -492,6 +542,106 @@ Status CurlRemoteClient::SetTier(const std::string& name, std::string_view tier)
   spec.what = "Set Blob Tier " + name;
   spec.headers.emplace_back("x-ms-access-tier", std::string(tier));
   return Call(spec, nullptr);
+}
+
+Result<RemoteListing> CurlRemoteClient::List(const std::string& prefix,
+                                             const std::string& delimiter,
+                                             const std::string& marker, int max_results) {
+  if (max_results < 1 || max_results > 5000) {
+    return Status(ErrorKind::kInvalidArgument,
+                  "List Blobs: max_results " + std::to_string(max_results) + " not in 1..5000");
+  }
+  std::string body;
+  bool too_large = false;
+  RemoteSink keep = [&](const char* data, size_t n) {
+    if (n > kMaxListBody - body.size()) {
+      too_large = true;
+      return false;
+    }
+    body.append(data, n);
+    return true;
+  };
+  CallSpec spec;
+  spec.method = "GET";
+  spec.path = url_.container_path;
+  spec.query = "restype=container&comp=list&include=metadata";
+  if (!prefix.empty()) spec.query += "&prefix=" + UrlEncode(prefix);
+  if (!delimiter.empty()) spec.query += "&delimiter=" + UrlEncode(delimiter);
+  if (!marker.empty()) spec.query += "&marker=" + UrlEncode(marker);
+  spec.query += "&maxresults=" + std::to_string(max_results);
+  spec.what = "List Blobs '" + prefix + "'";
+  spec.body.sink = &keep;
+  spec.prepare = [&](HttpRequest&, int) { body.clear(); };  // a retry starts the page over
+  Status st = Call(spec, nullptr);
+  if (too_large) {
+    return Status(ErrorKind::kIo, spec.what + ": the page is larger than " +
+                                      std::to_string(kMaxListBody >> 20) + " MiB");
+  }
+  if (!st.ok()) return st;
+  return ParseListBlobs(body);
+}
+
+Status CurlRemoteClient::Copy(const std::string& from, const std::string& to,
+                              const std::string& if_match, RemoteProps* props) {
+  const std::string what = "Copy Blob " + from + " to " + to;
+  CallSpec spec;
+  spec.method = "PUT";
+  spec.path = url_.BlobPath(to);
+  spec.what = what;
+  // The source in the same account: with a SAS it carries the SAS (never
+  // in a message: only `what` and Azure's code are); with SharedKey the
+  // request's own signature covers it.
+  spec.headers.emplace_back("x-ms-copy-source", url_.Url(url_.BlobPath(from), ""));
+  if (!if_match.empty()) spec.headers.emplace_back("x-ms-source-if-match", "\"" + if_match + "\"");
+  HttpResponse r;
+  Status st = Call(spec, &r);
+  if (!st.ok()) {
+    if (st.kind() == ErrorKind::kPathConflict && !if_match.empty()) {
+      return Status(ErrorKind::kPathConflict, what + ": the source no longer has ETag " +
+                                                  if_match + " (" + st.message() + ")");
+    }
+    return st;
+  }
+  const std::string copy_id = r.Header("x-ms-copy-id").value_or("");
+  std::string copy_status = r.Header("x-ms-copy-status").value_or("success");
+  const int64_t deadline =
+      NowNs() + static_cast<int64_t>(std::max(options_.request_timeout_ms, 1000)) * 1'000'000;
+  int64_t wait_ms = 50;
+  RemoteProps last;
+  bool have_last = false;
+  while (copy_status == "pending") {
+    if (NowNs() > deadline) {
+      return Status(ErrorKind::kBusy, what + ": still pending after " +
+                                          std::to_string(options_.request_timeout_ms) + " ms");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(wait_ms));
+    wait_ms = std::min<int64_t>(wait_ms * 2, 2000);
+    CallSpec poll;
+    poll.method = "HEAD";
+    poll.path = url_.BlobPath(to);
+    poll.what = "Get Blob Properties " + to + " (copy status)";
+    HttpResponse pr;
+    STRATA_RETURN_IF_ERROR(Call(poll, &pr));
+    std::string id = pr.Header("x-ms-copy-id").value_or("");
+    if (!copy_id.empty() && id != copy_id) {
+      return Status(ErrorKind::kPathConflict, what + ": another copy or write replaced " + to);
+    }
+    copy_status = pr.Header("x-ms-copy-status").value_or("");
+    FillProps(pr, &last);
+    have_last = true;
+  }
+  if (copy_status != "success") {
+    return Status(ErrorKind::kIo, what + ": copy status '" + copy_status + "'");
+  }
+  if (!props) return Status::Ok();
+  if (have_last) {
+    *props = std::move(last);
+    return Status::Ok();
+  }
+  auto head = Head(to);
+  if (!head.ok()) return head.status();
+  *props = std::move(*head);
+  return Status::Ok();
 }
 
 }  // namespace

@@ -23,7 +23,9 @@
 //  - kNotFound: 404 (kContainerNotFound when the remote container itself is
 //    missing);
 //  - kAlreadyExists: 409, e.g. reading an archived blob (BlobArchived);
-//  - kPathConflict: 412;
+//  - kPathConflict: 412; for a conditional upload (if_match,
+//    if_none_match_any) also 409 BlobAlreadyExists and 404: "remote blob
+//    changed";
 //  - kPermission: 401/403, or an HTTPS certificate not trusted; never retried;
 //  - kBusy: the remote could not be reached, or still failed after the
 //    retries (callers answer 503 ServerBusy);
@@ -33,7 +35,8 @@
 //  - kInvalidArgument: other 4xx.
 // Read does not hash what it streams: callers that need the content
 // verified hash the bytes against their own record.
-// A SAS must grant r, c, w and d (Upload reads the properties back).
+// A SAS must grant r, c, w and d (Upload reads the properties back), and l
+// for List.
 // Thread-safe: every method may be called from any thread.
 #pragma once
 
@@ -75,7 +78,8 @@ struct RemoteOptions {
   std::string ca_file;
 };
 
-// What Get Blob Properties / a successful upload report.
+// What Get Blob Properties / Get Blob / List Blobs / a successful upload
+// report. Fields the remote did not report stay empty (0).
 struct RemoteProps {
   uint64_t size = 0;
   std::string etag;         // remote ETag, without quotes
@@ -83,16 +87,17 @@ struct RemoteProps {
   std::string access_tier;  // Hot | Cool | Cold | Archive (empty if not reported)
   std::string archive_status;  // x-ms-archive-status, e.g. rehydrate-pending-to-hot
   std::vector<std::pair<std::string, std::string>> metadata;  // x-ms-meta-*
-  int64_t last_modified_ns = 0;
+  int64_t last_modified_ns = 0;  // Last-Modified (RFC 1123), ns since the epoch
   std::string content_type, content_encoding, content_language, content_disposition,
       cache_control;
   std::string blob_type;  // BlockBlob | AppendBlob | PageBlob
 };
 
+// One page of List Blobs.
 struct RemoteListing {
-  std::vector<std::pair<std::string, RemoteProps>> blobs;
-  std::vector<std::string> prefixes;
-  std::string next_marker;
+  std::vector<std::pair<std::string, RemoteProps>> blobs;  // name -> props (incl. metadata)
+  std::vector<std::string> prefixes;  // BlobPrefix names, with delimiter
+  std::string next_marker;            // "" when this was the last page
 };
 
 // Headers stored with an uploaded blob so the remote copy is usable alone.
@@ -101,6 +106,11 @@ struct RemoteBlobHeaders {
       cache_control;
   std::string content_md5;  // raw 16 bytes: sent as x-ms-blob-content-md5
   std::vector<std::pair<std::string, std::string>> metadata;
+  // Conditions on the upload (Put Blob, or Put Block List for block
+  // uploads; the blocks themselves are unconditional). if_match: an ETag
+  // without quotes the remote blob must still have; if_none_match_any: no
+  // blob of that name may exist. Not met: kPathConflict "remote blob
+  // changed", unretried, and the remote blob is left as it was.
   std::string if_match;
   bool if_none_match_any = false;
 };
@@ -143,12 +153,30 @@ class RemoteClient {
   virtual Result<RemoteProps> Head(const std::string& name) = 0;
   // Deleting a blob that is already gone is ok (idempotent).
   virtual Status Delete(const std::string& name) = 0;
-  virtual Result<RemoteListing> List(const std::string& prefix, const std::string& delimiter,
-                                     const std::string& marker, int max_results) = 0;
-  virtual Status Copy(const std::string& from, const std::string& to,
-                      const std::string& if_match, RemoteProps* props) = 0;
   // Set Blob Tier on the remote blob: Hot | Cool | Cold | Archive.
   virtual Status SetTier(const std::string& name, std::string_view tier) = 0;
+
+  // List Blobs (restype=container&comp=list&include=metadata) of the remote
+  // container: `prefix`, `delimiter` ("" = flat), `marker` (continuation),
+  // at most `max_results` (1..5000, else kInvalidArgument) per page. Names
+  // are returned decoded (<Name Encoded="true"> is percent-decoded as Azure
+  // encodes it). kContainerNotFound when the container is missing;
+  // kPermission on 401/403; kBusy unreachable; kIo on a page that is not
+  // List Blobs XML or is larger than 64 MiB (remote_list.h).
+  virtual Result<RemoteListing> List(const std::string& prefix, const std::string& delimiter,
+                                     const std::string& marker, int max_results) = 0;
+
+  // Copies blob `from` to blob `to` in the remote container (Copy Blob with
+  // the source's URL in the same account; SAS or SharedKey as configured),
+  // waits (bounded by request_timeout_ms, polling Get Blob Properties) until
+  // x-ms-copy-status is success (failed/aborted: kIo; still pending: kBusy;
+  // another copy took over `to`: kPathConflict). `if_match` (ETag without
+  // quotes, optional) makes the copy conditional on the source's ETag
+  // (x-ms-source-if-match) -> kPathConflict when it changed; kNotFound when
+  // the source is gone. The copy takes the source's properties and
+  // metadata. Fills *props (may be null) of `to`.
+  virtual Status Copy(const std::string& from, const std::string& to,
+                      const std::string& if_match, RemoteProps* props) = 0;
 
   // Counters since start, for /metrics.
   struct Stats {

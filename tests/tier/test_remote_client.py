@@ -586,3 +586,305 @@ def test_Https_with_a_trusted_certificate(tmp_path):
         assert out["stats"]["retries"] == 0
     finally:
         a.cleanup()
+
+
+# --- Cache mode's calls (issue 14): List, Copy, conditional uploads ---------
+
+AUTHS = ["sas", "key"]
+
+
+def run(via, auth, verb, *args, options=()):
+    """probe() through a SAS URL or SharedKey."""
+    if auth == "sas":
+        return probe(via.sas_url, verb, *args, options=options)
+    return probe(via.url, verb, *args, key=via.key, options=options)
+
+
+def list_all(via, auth, prefix="", delimiter=None, max_results=None):
+    """Every page of a listing: (blob entries, prefixes, pages)."""
+    blobs, prefixes, pages, marker = [], [], 0, None
+    for _ in range(100):
+        args = [prefix]
+        if delimiter is not None:
+            args += ["--delimiter", delimiter]
+        if max_results is not None:
+            args += ["--max", max_results]
+        if marker:
+            args += ["--marker", marker]
+        rc, out = run(via, auth, "list", *args)
+        assert rc == 0, out
+        pages += 1
+        blobs += out["listing"]["blobs"]
+        prefixes += out["listing"]["prefixes"]
+        marker = out["listing"]["next_marker"]
+        if not marker:
+            return blobs, prefixes, pages
+    raise AssertionError("listing did not end")
+
+
+def sdk_etag(props):
+    return props.etag.strip('"')
+
+
+@pytest.mark.parametrize("auth", AUTHS)
+def test_List_flat_and_with_delimiter(via, auth):
+    for name in ["a/1", "a/2", "a/b/3", "c", "d/4"]:
+        via.client.upload_blob(name, name.encode())
+    blobs, prefixes, _ = list_all(via, auth)
+    assert [b["name"] for b in blobs] == ["a/1", "a/2", "a/b/3", "c", "d/4"]
+    assert prefixes == []
+    assert [b["props"]["size"] for b in blobs] == [3, 3, 5, 1, 3]
+    blobs, prefixes, _ = list_all(via, auth, delimiter="/")
+    assert [b["name"] for b in blobs] == ["c"]
+    assert prefixes == ["a/", "d/"]
+    blobs, prefixes, _ = list_all(via, auth, prefix="a/", delimiter="/")
+    assert [b["name"] for b in blobs] == ["a/1", "a/2"]
+    assert prefixes == ["a/b/"]
+    blobs, prefixes, _ = list_all(via, auth, prefix="zzz")
+    assert blobs == [] and prefixes == []
+
+
+@pytest.mark.parametrize("auth", AUTHS)
+def test_List_paginates_with_max_results(via, auth):
+    names = ["p/%02d" % i for i in range(11)]
+    for name in names:
+        via.client.upload_blob(name, b"x")
+    via.client.upload_blob("q/other", b"x")
+    blobs, _, pages = list_all(via, auth, prefix="p/", max_results=4)
+    assert pages == 3
+    assert [b["name"] for b in blobs] == names
+    rc, out = run(via, auth, "list", "p/", "--max", 4)
+    assert rc == 0, out
+    assert len(out["listing"]["blobs"]) == 4 and out["listing"]["next_marker"]
+    # Prefixes count towards max_results too and paginate the same way.
+    blobs, prefixes, pages = list_all(via, auth, delimiter="/", max_results=1)
+    assert pages >= 2 and prefixes == ["p/", "q/"] and blobs == []
+
+
+@pytest.mark.parametrize("auth", AUTHS)
+def test_List_names_with_spaces_non_ascii_and_percent(via, auth):
+    names = ["sp ace/a b.txt", "sp ace/100%.bin", "sp ace/%41%2F", "\u00e9t\u00e9/\u65e5\u672c",
+             "plus+amp&q?h#", "tab\tname", "  lead and trail  ", "lf\nx", "cr\rx",
+             "xml <&>\"' chars"]
+    for name in names:
+        via.client.upload_blob(name, name.encode())
+    blobs, _, _ = list_all(via, auth)
+    assert sorted(b["name"] for b in blobs) == sorted(names)
+    blobs, prefixes, _ = list_all(via, auth, prefix="sp ace/", delimiter="/")
+    assert sorted(b["name"] for b in blobs) == sorted(n for n in names if n.startswith("sp ace/"))
+    blobs, _, _ = list_all(via, auth, prefix="\u00e9t\u00e9/")
+    assert [b["name"] for b in blobs] == ["\u00e9t\u00e9/\u65e5\u672c"]
+    blobs, _, _ = list_all(via, auth, prefix="sp ace/%")
+    assert [b["name"] for b in blobs] == ["sp ace/%41%2F"]
+    blobs, prefixes, _ = list_all(via, auth, delimiter=" ")
+    assert prefixes == [" ", "sp ", "xml "]
+
+
+@pytest.mark.parametrize("auth", AUTHS)
+def test_List_and_Head_report_metadata_and_content_headers(via, auth):
+    from azure.storage.blob import BlobBlock, ContentSettings
+    data = b"hello, cache"
+    settings = ContentSettings(content_type="text/x-strata", content_encoding="identity",
+                               content_language="de-CH",
+                               content_disposition='attachment; filename="h.txt"',
+                               cache_control="max-age=60")
+    blob = via.client.upload_blob("h.txt", data, content_settings=settings,
+                                  metadata={"origin": "strata", "Mixed": "a & <b> c"})
+    via.client.upload_blob("empty", b"")
+    # Blocks and a block list without any MD5: the remote has none.
+    nomd5 = via.client.get_blob_client("nomd5")
+    nomd5.stage_block("YmxrMQ==", b"part one ")
+    nomd5.stage_block("YmxrMg==", b"part two")
+    nomd5.commit_block_list([BlobBlock("YmxrMQ=="), BlobBlock("YmxrMg==")])
+    sdk = via.client.get_blob_client("h.txt").get_blob_properties()
+    rc, out = run(via, auth, "list", "")
+    assert rc == 0, out
+    entries = {b["name"]: b["props"] for b in out["listing"]["blobs"]}
+    assert set(entries) == {"h.txt", "empty", "nomd5"}
+    rc, head = run(via, auth, "head", "h.txt")
+    assert rc == 0, head
+    for p in (entries["h.txt"], head["props"]):
+        assert p["size"] == len(data)
+        assert p["etag"] == sdk_etag(sdk) == blob.get_blob_properties().etag.strip('"')
+        assert p["content_md5_hex"] == hashlib.md5(data).hexdigest()
+        assert p["content_md5"] == md5_b64(data)
+        assert p["content_type"] == "text/x-strata"
+        assert p["content_encoding"] == "identity"
+        assert p["content_language"] == "de-CH"
+        assert p["content_disposition"] == 'attachment; filename="h.txt"'
+        assert p["cache_control"] == "max-age=60"
+        assert p["blob_type"] == "BlockBlob"
+        assert p["metadata"] == {"origin": "strata", "Mixed": "a & <b> c"}
+        assert p["last_modified_ns"] == int(sdk.last_modified.timestamp()) * 10**9
+    assert entries["empty"]["size"] == 0
+    assert entries["nomd5"]["size"] == len(b"part one part two")
+    assert entries["nomd5"]["content_md5"] == "" and entries["nomd5"]["content_md5_hex"] == ""
+    rc, head = run(via, auth, "head", "nomd5")
+    assert rc == 0 and head["props"]["content_md5"] == "", head
+    # Read reports the same properties with the first bytes.
+    rc, rd = run(via, auth, "read", "h.txt", os.devnull)
+    assert rc == 0, rd
+    assert rd["props"]["content_type"] == "text/x-strata"
+    assert rd["props"]["cache_control"] == "max-age=60"
+    assert rd["props"]["last_modified_ns"] == entries["h.txt"]["last_modified_ns"]
+
+
+def test_List_retries_a_503_and_a_dropped_page(proxy, via):
+    for i in range(30):
+        via.client.upload_blob("r/%02d" % i, b"x" * i)
+    proxy.fail_next(1, status=503, query_contains="comp=list")
+    proxy.drop_next(1, after_bytes=200, query_contains="comp=list")
+    rc, out = probe(via.sas_url, "list", "r/")
+    assert rc == 0, out
+    assert [b["name"] for b in out["listing"]["blobs"]] == ["r/%02d" % i for i in range(30)]
+    assert out["stats"]["retries"] == 2
+    assert proxy.count(query_contains="comp=list") == 3
+
+
+def test_List_missing_container_and_bad_max(azurite):  # noqa: F811
+    url = azurite.endpoint + "/nosuchcontainer"
+    rc, out = probe(url, "list", "", key=azurite.key)
+    assert rc == 1 and out["kind"] == "kContainerNotFound", out
+    for bad in (0, 5001):
+        rc, out = probe(url, "list", "", "--max", bad, key=azurite.key)
+        assert rc == 1 and out["kind"] == "kInvalidArgument", out
+        assert out["stats"]["requests"] == 0
+
+
+def test_List_failure_never_shows_the_sas(tmp_path, proxy, via):
+    via.client.upload_blob("s.bin", b"x")
+    for sas in (via.sas_for("r"), via.sas_for("racwd", hours=-1)):
+        sig = [kv for kv in sas.split("&") if kv.startswith("sig=")][0][4:]
+        cmd = [probe_binary(), "--url", via.url + "?" + sas, "--base-backoff-ms", "20",
+               "list", ""]
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1, r.stdout
+        out = json.loads(r.stdout)
+        assert out["kind"] == "kPermission", out
+        text = r.stdout + r.stderr
+        for secret in (sig, sas, urllib_unquote(sig)):
+            assert secret not in text
+    # The copy source carries the SAS: a failing copy does not show it either.
+    sas = via.sas_for("r")
+    sig = [kv for kv in sas.split("&") if kv.startswith("sig=")][0][4:]
+    r = subprocess.run([probe_binary(), "--url", via.url + "?" + sas, "copy", "s.bin", "t.bin"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and json.loads(r.stdout)["kind"] == "kPermission", r.stdout
+    assert sig not in r.stdout + r.stderr and urllib_unquote(sig) not in r.stdout + r.stderr
+
+
+def urllib_unquote(s):
+    import urllib.parse
+    return urllib.parse.unquote(s)
+
+
+@pytest.mark.parametrize("auth", AUTHS)
+def test_Copy_inside_the_remote(remote_container, auth):  # noqa: F811
+    # Not through the proxy: Azurite checks a SAS copy source by its host
+    # being the one the request came to.
+    via = remote_container
+    data = os.urandom(300_000)
+    via.client.upload_blob("src dir/s\u00e9.bin", data, metadata={"origin": "strata"})
+    src_props = via.client.get_blob_client("src dir/s\u00e9.bin").get_blob_properties()
+    rc, out = run(via, auth, "copy", "src dir/s\u00e9.bin", "dst dir/d%.bin",
+                  "--if-match", sdk_etag(src_props))
+    assert rc == 0, out
+    assert out["props"]["size"] == len(data)
+    assert out["props"]["content_md5"] == md5_b64(data)
+    assert out["props"]["metadata"] == {"origin": "strata"}
+    dst = via.client.get_blob_client("dst dir/d%.bin")
+    assert dst.download_blob().readall() == data
+    assert out["props"]["etag"] == sdk_etag(dst.get_blob_properties())
+    assert dst.get_blob_properties().copy.status == "success"
+    # Without a condition too, over an existing destination.
+    rc, out = run(via, auth, "copy", "src dir/s\u00e9.bin", "dst dir/d%.bin")
+    assert rc == 0, out
+
+
+@pytest.mark.parametrize("auth", AUTHS)
+def test_Copy_with_a_stale_etag_is_a_conflict_and_copies_nothing(remote_container, auth):  # noqa: F811
+    # Not through the proxy: Azurite checks a SAS copy source by its host
+    # being the one the request came to.
+    via = remote_container
+    via.client.upload_blob("s.bin", b"one")
+    old = sdk_etag(via.client.get_blob_client("s.bin").get_blob_properties())
+    via.client.upload_blob("s.bin", b"two", overwrite=True)
+    rc, out = run(via, auth, "copy", "s.bin", "t.bin", "--if-match", old)
+    assert rc == 1 and out["kind"] == "kPathConflict", out
+    assert out["stats"]["retries"] == 0
+    assert [b.name for b in via.client.list_blobs()] == ["s.bin"]
+
+
+@pytest.mark.parametrize("auth", AUTHS)
+def test_Copy_of_a_missing_source_is_not_found(remote_container, auth):  # noqa: F811
+    # Not through the proxy: Azurite checks a SAS copy source by its host
+    # being the one the request came to.
+    via = remote_container
+    rc, out = run(via, auth, "copy", "nope.bin", "t.bin")
+    assert rc == 1 and out["kind"] == "kNotFound", out
+    assert out["stats"]["retries"] == 0
+    assert list(via.client.list_blobs()) == []
+
+
+@pytest.mark.parametrize("auth", AUTHS)
+@pytest.mark.parametrize("blocks", [False, True])
+def test_Upload_if_match(tmp_path, proxy, via, auth, blocks):
+    opts = ("--block-size", 64 * 1024, "--single-put-limit", 64 * 1024) if blocks else ()
+    first = os.urandom(200_000)
+    via.client.upload_blob("c.bin", first)
+    current = sdk_etag(via.client.get_blob_client("c.bin").get_blob_properties())
+    stale = current
+    src = write_file(tmp_path, "f", os.urandom(200_000))
+    rc, out = run(via, auth, "upload", "c.bin", src, "--if-match", current, options=opts)
+    assert rc == 0, out
+    current = out["props"]["etag"]
+    assert current != stale
+    # The same condition again: the blob changed since, nothing is written.
+    proxy.reset_counts()
+    src2 = write_file(tmp_path, "g", os.urandom(200_000))
+    rc, out = run(via, auth, "upload", "c.bin", src2, "--if-match", stale, options=opts)
+    assert rc == 1 and out["kind"] == "kPathConflict", out
+    assert "remote blob changed" in out["message"]
+    assert out["stats"]["retries"] == 0
+    assert proxy.count(status=412) == 1
+    props = via.client.get_blob_client("c.bin").get_blob_properties()
+    assert sdk_etag(props) == current
+    assert via.client.get_blob_client("c.bin").download_blob().readall() == \
+        open(src, "rb").read()
+    # If-Match on a blob that is gone: also a conflict.
+    rc, out = run(via, auth, "upload", "gone.bin", src2, "--if-match", current, options=opts)
+    assert rc == 1 and out["kind"] == "kPathConflict", out
+    assert "gone.bin" not in [b.name for b in via.client.list_blobs()]
+
+
+@pytest.mark.parametrize("auth", AUTHS)
+@pytest.mark.parametrize("blocks", [False, True])
+def test_Upload_if_none_match_any(tmp_path, proxy, via, auth, blocks):
+    opts = ("--block-size", 64 * 1024, "--single-put-limit", 64 * 1024) if blocks else ()
+    data = os.urandom(150_000)
+    src = write_file(tmp_path, "f", data)
+    rc, out = run(via, auth, "upload", "n.bin", src, "--if-none-match-any", options=opts)
+    assert rc == 0, out
+    etag = out["props"]["etag"]
+    proxy.reset_counts()
+    src2 = write_file(tmp_path, "g", os.urandom(150_000))
+    rc, out = run(via, auth, "upload", "n.bin", src2, "--if-none-match-any", options=opts)
+    assert rc == 1 and out["kind"] == "kPathConflict", out
+    assert "remote blob changed" in out["message"]
+    assert out["stats"]["retries"] == 0
+    assert proxy.count(status=409) + proxy.count(status=412) == 1
+    blob = via.client.get_blob_client("n.bin")
+    assert sdk_etag(blob.get_blob_properties()) == etag
+    assert blob.download_blob().readall() == data
+
+
+def test_Upload_if_none_match_any_retried_after_it_landed_succeeds(tmp_path, proxy, via):
+    # The first Put Blob lands but its answer is lost: the retry sees the
+    # blob exist, and the remote holding exactly these bytes counts as done.
+    data = os.urandom(100_000)
+    src = write_file(tmp_path, "f", data)
+    proxy.drop_next(1, after_bytes=-1, method="PUT")
+    rc, out = probe(via.sas_url, "upload", "landed.bin", src, "--if-none-match-any")
+    assert rc == 0, out
+    assert out["stats"]["retries"] == 1
+    assert via.client.get_blob_client("landed.bin").download_blob().readall() == data
