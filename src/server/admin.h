@@ -19,13 +19,16 @@
 //   POST /tier/pass                  run a policy and watermark pass now: 202
 //                                    on the tier leader; 409 naming the
 //                                    leader on any other gateway
-//   GET  /cache/status               the cached containers of the account
-//                                    (cache_admin.h, CacheStatusJson)
-//   POST /cache/import?path=C[/P]    start a job (cache_admin.h): 202 {"job": ID};
+//   GET  /cache/status               the account's cached containers: remote
+//                                    URL (never its query string), write
+//                                    mode, blobs and bytes per state, the
+//                                    cache counters, recent events, errors
+//   POST /cache/import?path=C[/P]    start a cache job (cache_admin.h):
 //   POST /cache/prefetch?path=C[/P][&concurrency=1..64][&bandwidth=BYTES/s]
-//   POST /cache/evict?path=C[/P]       503 when 4 jobs run, 409 when C is not
-//   POST /cache/flush[?path=C[/P]]     cached (or an import of C runs)
-//   GET  /cache/job?id=N             a job's progress (JSON)
+//   POST /cache/evict?path=C[/P]     202 {"job": ID}; 409 when C is not
+//   POST /cache/flush[?path=C[/P]]   cached or an import of C runs; 503 when
+//                                    4 jobs run
+//   GET  /cache/job?id=ID            a job's progress (JSON)
 //
 // `path` is CONTAINER/BLOB or CONTAINER/PREFIX (every blob under it);
 // `account=NAME` picks an account other than the default. Bodies are JSON
