@@ -368,7 +368,7 @@ class CapacityTier {
   // bytes as they arrive, the last kVerifyHoldBack only once verified, and
   // may say stop (the hydration goes on).
   Status HydrateLocked(const std::string& c, const std::string& b, const ns::BlobRecord& rec,
-                       const RemoteSink& emit);
+                       const RemoteSink& emit, std::shared_ptr<Hydration> pre = nullptr);
   Result<int> CacheStartRead(const std::string& c, const std::string& b, const ns::BlobRecord& rec,
                              uint64_t offset, uint64_t length);
   // Creates or refreshes the stub of remote blob `name`; *what: created,
