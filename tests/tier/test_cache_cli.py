@@ -323,7 +323,7 @@ def test_prefetch_lists_failures_and_exits_1(cached, remote_container, azurite):
     assert rc == 1, out
     assert re.search(r"^FAILED   %s/f/a  \S" % CACHED, out, re.M), out
     assert re.search(r"^FAILED   %s/f/b  \S" % CACHED, out, re.M), out
-    assert re.search(r"^FAILED   %s/f  import: " % CACHED, out, re.M), out
+    assert re.search(r"^FAILED   %s/f/  import: " % CACHED, out, re.M), out
     assert "prefetch %s/f/: failed" % CACHED in out, out
     assert states(cached)["stub"] == 2
     assert metric(metrics_text(cached), "strata_cache_remote_errors_total") >= 1
