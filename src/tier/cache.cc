@@ -302,6 +302,15 @@ Status CapacityTier::EnsureImported(const std::string& c, const std::string& b) 
   return ImportOne(c, b, *props, &what);
 }
 
+void CapacityTier::RevalidateStub(const std::string& c, const std::string& b) {
+  if (!Cached(c)) return;
+  auto info = store_->Head(c, b);
+  if (!info.ok() || !info->has_record || info->rec.tier_state != TierState::kOffloaded ||
+      info->rec.remote_name != b)
+    return;
+  (void)Refresh(c, b, info->rec);
+}
+
 // ------------------------------------------------------------------ writes
 
 void CapacityTier::OnCacheRemoteRef(const std::string& c, const std::string& b,
