@@ -9,6 +9,7 @@
 #
 # Usage: scripts/fuzz.sh [SECONDS_PER_TARGET [TARGET...]]   (default 60, all)
 # FUZZ_JOBS targets run at once (default: the number of cores).
+# FUZZ_BUILD_ONLY=1 builds the targets and runs none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 seconds="${1:-60}"
@@ -17,6 +18,7 @@ jobs="${FUZZ_JOBS:-$(nproc)}"
 cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_CXX_COMPILER=clang++ -DSTRATA_FUZZ=ON >/dev/null
 ninja -C build-fuzz fuzz
+if [ "${FUZZ_BUILD_ONLY:-0}" = 1 ]; then exit 0; fi
 targets=("$@")
 if [ "${#targets[@]}" -eq 0 ]; then
   for f in fuzz/*_fuzz.cc; do t="$(basename "$f" _fuzz.cc)"; targets+=("$t"); done

@@ -442,7 +442,7 @@ std::optional<http::Response> Api::Prepare(http::Request& req, http::BodyPlan* p
       bool local = false;
       if (!r.blob.empty() && std::string_view(r.route->name).rfind("Get", 0) == 0) {
         auto info = r.account->store->Head(r.container, r.blob);
-        local = info.ok();
+        local = info.ok() && info->rec.tier_state != ns::BlobRecord::TierState::kOffloaded;
       }
       if (!local) plan->on_pool = true;
     }
@@ -519,6 +519,9 @@ std::optional<http::Response> BeforeCached(Ctx& ctx, const Route& route,
   } else if (!ctx.blob.empty()) {
     Status s = cache->EnsureImported(c, ctx.blob);
     if (!s.ok() && ReadsCachedBlob(n)) return ErrorResponse(AzError::kServerBusy);
+    // A read of a stub goes to the remote anyway: it first makes sure the
+    // stub is the remote's current version, so the read serves that one.
+    if (s.ok() && (n == "GetBlob" || n == "DfsReadPath")) cache->RevalidateStub(c, ctx.blob);
   }
   return std::nullopt;
 }

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <chrono>
+
 #include "common/strings.h"
 
 namespace strata::server {
@@ -16,6 +18,20 @@ http::Response Text(int status, std::string body, const char* type = "text/plain
   r.Set("Content-Type", type);
   r.body = std::move(body);
   return r;
+}
+
+// A Prometheus label value: \\, " and newlines escaped.
+std::string LabelValue(const std::string& v) {
+  std::string out;
+  for (char ch : v) {
+    if (ch == '\\' || ch == '"') out += '\\';
+    if (ch == '\n') {
+      out += "\\n";
+      continue;
+    }
+    out += ch;
+  }
+  return out;
 }
 
 const char* kStates[] = {"hot", "premigrated", "offloaded", "archived"};
@@ -56,6 +72,11 @@ void AdminHandler::SetAccounts(std::vector<AdminAccount> accounts) {
   accounts_ = std::move(accounts);
 }
 
+void AdminHandler::SetCacheJobs(CacheJobs* jobs) {
+  std::lock_guard<std::mutex> l(cache_mu_);
+  cache_jobs_ = jobs;
+}
+
 void AdminHandler::SetServerStats(std::function<http::ServerStats()> fn) {
   std::lock_guard<std::mutex> l(mu_);
   sources_.server_stats = std::move(fn);
@@ -93,6 +114,16 @@ std::optional<http::Response> AdminHandler::Prepare(http::Request& req, http::Bo
     return Text(200, sources_.history ? sources_.history->Json() : "{\"samples\":[]}",
                 "application/json");
   if (get && req.path == "/status/tier.json") return Text(200, TierJson(), "application/json");
+  if (req.path.rfind("/cache/", 0) == 0) {
+    std::string verb = req.path.substr(7);
+    if (verb != "status" && verb != "job" && verb != "import" && verb != "prefetch" &&
+        verb != "evict" && verb != "flush")
+      return Text(404, "not found\n");
+    bool get = verb == "status" || verb == "job";
+    if ((get && !(req.method == "GET" || req.method == "HEAD")) || (!get && req.method != "POST"))
+      return Text(405, "method not allowed\n");
+    return Cache(req, verb);
+  }
   if (req.path.rfind("/tier/", 0) == 0) {
     std::string verb = req.path.substr(6);
     bool get = verb == "status" || verb == "leader";
@@ -191,6 +222,99 @@ http::Response AdminHandler::Tier(http::Request& req, const std::string& verb) {
   return Text(200, out, "application/x-ndjson");
 }
 
+http::Response AdminHandler::Cache(http::Request& req, const std::string& verb) {
+  CacheJobKind kind = CacheJobKind::kImport;
+  if (verb == "import") kind = CacheJobKind::kImport;
+  else if (verb == "prefetch") kind = CacheJobKind::kPrefetch;
+  else if (verb == "evict") kind = CacheJobKind::kEvict;
+  else if (verb == "flush") kind = CacheJobKind::kFlush;
+  else if (verb != "status" && verb != "job") return Text(404, "not found\n");
+  auto json = [](int status, const nlohmann::json& j) {
+    return Text(status, j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n",
+                "application/json");
+  };
+  std::lock_guard<std::mutex> hold(cache_mu_);  // cache_jobs_ stays while this runs
+  if (verb == "job") {
+    auto id = req.Query("id");
+    uint64_t n = 0;
+    if (!id) return Text(400, "id= is required\n");
+    if (Status s = ParseBounded(*id, 1, UINT64_MAX, &n); !s.ok())
+      return Text(400, "id: " + s.message() + "\n");
+    if (!cache_jobs_) return Text(404, "no such job\n");
+    auto p = cache_jobs_->Progress(n);
+    if (!p) return Text(404, "no such job\n");
+    return json(200, *p);
+  }
+  std::vector<AdminAccount> accounts = Accounts();
+  if (accounts.empty()) return Text(503, "starting: the accounts are not open yet\n");
+  AdminAccount* acct = &accounts.front();
+  if (auto name = req.Query("account")) {
+    acct = nullptr;
+    for (auto& a : accounts)
+      if (a.name == *name) acct = &a;
+  }
+  if (!acct) return Text(404, "no such account\n");
+  bool cached_any = acct->tier && !acct->tier->CachedContainers().empty();
+  if (verb == "status") {
+    if (!cached_any) return json(200, {{"account", acct->name}, {"containers", nlohmann::json::array()}});
+    return json(200, CacheStatusJson(acct->name, acct->tier, acct->store, acct->cache_remotes));
+  }
+  CacheJobSpec spec;
+  spec.kind = kind;
+  spec.account = acct->name;
+  spec.tier = acct->tier;
+  spec.store = acct->store;
+  auto path = req.Query("path");
+  if (path && !path->empty()) {
+    CachePath cp;
+    if (Status s = ParseCachePath(*path, &cp); !s.ok()) return Text(400, s.message() + "\n");
+    if (!cached_any || !acct->tier->Cached(cp.container))
+      return Text(409, "container " + cp.container + " is not cached\n");
+    spec.containers.push_back(cp.container);
+    spec.prefix = cp.prefix;
+  } else if (kind == CacheJobKind::kFlush) {
+    if (!cached_any) return Text(409, "the account has no cached container\n");
+    spec.containers = acct->tier->CachedContainers();
+  } else {
+    return Text(400, "path= is required\n");
+  }
+  if (auto v = req.Query("concurrency")) {
+    uint64_t n = 0;
+    if (kind != CacheJobKind::kPrefetch) return Text(400, "concurrency= applies to prefetch only\n");
+    if (Status s = ParseBounded(*v, 1, 64, &n); !s.ok())
+      return Text(400, "concurrency: " + s.message() + "\n");
+    spec.concurrency = static_cast<int>(n);
+  }
+  if (auto v = req.Query("bandwidth")) {
+    uint64_t n = 0;
+    if (kind != CacheJobKind::kPrefetch) return Text(400, "bandwidth= applies to prefetch only\n");
+    if (Status s = ParseBounded(*v, 0, uint64_t{1} << 50, &n); !s.ok())
+      return Text(400, "bandwidth: " + s.message() + "\n");
+    spec.bandwidth = n;
+  }
+  if (!cache_jobs_) return Text(503, "cache jobs are not available (starting or stopping)\n");
+  auto id = cache_jobs_->Start(std::move(spec));
+  if (!id.ok())
+    return Text(id.status().kind() == ErrorKind::kAlreadyExists ? 409 : 503,
+                id.status().message() + "\n");
+  return json(202, {{"job", *id}});
+}
+
+nlohmann::json AdminHandler::CacheJsonCached(const AdminAccount& a) {
+  int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                    std::chrono::steady_clock::now().time_since_epoch())
+                    .count();
+  {
+    std::lock_guard<std::mutex> l(cache_json_mu_);
+    auto it = cache_json_.find(a.name);
+    if (it != cache_json_.end() && now - it->second.first < 5000) return it->second.second;
+  }
+  nlohmann::json j = CacheStatusJson(a.name, a.tier, a.store, a.cache_remotes);
+  std::lock_guard<std::mutex> l(cache_json_mu_);
+  cache_json_[a.name] = {now, j};
+  return j;
+}
+
 std::string AdminHandler::TierJson() {
   nlohmann::json out = nlohmann::json::array();
   for (auto& a : Accounts()) {
@@ -227,6 +351,7 @@ std::string AdminHandler::TierJson() {
       events.push_back(
           {{"t", e.at / 1000000}, {"kind", e.kind}, {"path", e.path}, {"bytes", e.bytes}});
     j["recent"] = std::move(events);
+    if (!a.tier->CachedContainers().empty()) j["cache"] = CacheJsonCached(a);
     out.push_back(std::move(j));
   }
   return out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -324,6 +449,85 @@ std::string AdminHandler::Metrics() {
   for (const auto& f : kFields) {
     counter(f.name, f.help, f.type);
     for (const auto& [name, c] : counts) line(f.name, "account=\"" + name + "\"", c.*(f.field));
+  }
+  // Cache mode. The tier counts per account (all its cached containers
+  // together), so these carry the account label only.
+  struct CacheField {
+    const char* name;
+    const char* help;
+    uint64_t tier::CapacityTier::CacheCounters::*field;
+  };
+  using CC = tier::CapacityTier::CacheCounters;
+  static const CacheField kCacheFields[] = {
+      {"strata_cache_hit_requests_total", "Reads of cached containers served from local data.",
+       &CC::hit_requests},
+      {"strata_cache_hit_bytes_total", "Bytes of reads served from local data.", &CC::hit_bytes},
+      {"strata_cache_miss_requests_total", "Reads of cached containers that went to the remote.",
+       &CC::miss_requests},
+      {"strata_cache_miss_bytes_total", "Bytes of reads that went to the remote.",
+       &CC::miss_bytes},
+      {"strata_cache_hydrations_total", "Stubs hydrated (downloaded and verified).",
+       &CC::hydrations},
+      {"strata_cache_hydration_bytes_total", "Bytes hydrated.", &CC::hydration_bytes},
+      {"strata_cache_uploads_total", "Local writes uploaded to the remote.", &CC::uploads},
+      {"strata_cache_upload_bytes_total", "Bytes uploaded by write-through and write-back.",
+       &CC::upload_bytes},
+      {"strata_cache_conflicts_total",
+       "Uploads that found the remote changed (the remote version kept as NAME.conflict-ETAG).",
+       &CC::conflicts},
+      {"strata_cache_remote_errors_total", "Remote failures met by the cache (list, head, read, upload).",
+       &CC::remote_errors},
+      {"strata_cache_imported_total", "Stubs created or updated from remote listings.",
+       &CC::imported},
+  };
+  std::vector<std::pair<const AdminAccount*, CC>> cache_counts;
+  for (auto& a : accounts_)
+    if (a.tier && !a.tier->CachedContainers().empty())
+      cache_counts.emplace_back(&a, a.tier->GetCacheCounters());
+  if (!cache_counts.empty()) {
+    for (const auto& f : kCacheFields) {
+      counter(f.name, f.help, "counter");
+      for (const auto& [a, c] : cache_counts)
+        line(f.name, "account=\"" + LabelValue(a->name) + "\"", c.*(f.field));
+    }
+    counter("strata_cache_writeback_queue", "Uploads of dirty cached blobs queued or running.",
+            "gauge");
+    for (const auto& [a, c] : cache_counts)
+      line("strata_cache_writeback_queue", "account=\"" + LabelValue(a->name) + "\"", c.dirty);
+    // Per container: what it is, and its own remote client's traffic.
+    counter("strata_cache_container_info", "1 per cached container, with its write mode.", "gauge");
+    for (const auto& [a, c] : cache_counts)
+      for (const auto& name : a->tier->CachedContainers()) {
+        const auto* o = a->tier->CacheOf(name);
+        line("strata_cache_container_info",
+             "account=\"" + LabelValue(a->name) + "\",container=\"" + LabelValue(name) +
+                 "\",write_mode=\"" + (o && o->write_back ? "write_back" : "write_through") + "\"",
+             1);
+      }
+    struct RemoteField {
+      const char* name;
+      const char* help;
+      uint64_t tier::RemoteClient::Stats::*field;
+    };
+    static const RemoteField kRemoteFields[] = {
+        {"strata_cache_remote_requests_total", "Requests sent to a cached container's remote.",
+         &tier::RemoteClient::Stats::requests},
+        {"strata_cache_remote_bytes_down_total", "Bytes received from a cached container's remote.",
+         &tier::RemoteClient::Stats::bytes_down},
+        {"strata_cache_remote_bytes_up_total", "Bytes sent to a cached container's remote.",
+         &tier::RemoteClient::Stats::bytes_up},
+    };
+    std::vector<std::pair<std::string, tier::RemoteClient::Stats>> rstats;
+    for (const auto& [a, c] : cache_counts)
+      for (const auto& name : a->tier->CachedContainers())
+        if (const auto* o = a->tier->CacheOf(name); o && o->remote)
+          rstats.emplace_back("account=\"" + LabelValue(a->name) + "\",container=\"" +
+                                  LabelValue(name) + "\"",
+                              o->remote->GetStats());
+    for (const auto& f : kRemoteFields) {
+      counter(f.name, f.help, "counter");
+      for (const auto& [labels, st] : rstats) line(f.name, labels, st.*(f.field));
+    }
   }
   // The remote client is shared by the accounts.
   tier::RemoteClient* remote = nullptr;

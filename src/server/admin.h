@@ -19,6 +19,16 @@
 //   POST /tier/pass                  run a policy and watermark pass now: 202
 //                                    on the tier leader; 409 naming the
 //                                    leader on any other gateway
+//   GET  /cache/status               the account's cached containers: remote
+//                                    URL (never its query string), write
+//                                    mode, blobs and bytes per state, the
+//                                    cache counters, recent events, errors
+//   POST /cache/import?path=C[/P]    start a cache job (cache_admin.h):
+//   POST /cache/prefetch?path=C[/P][&concurrency=1..64][&bandwidth=BYTES/s]
+//   POST /cache/evict?path=C[/P]     202 {"job": ID}; 409 when C is not
+//   POST /cache/flush[?path=C[/P]]   cached or an import of C runs; 503 when
+//                                    4 jobs run
+//   GET  /cache/job?id=ID            a job's progress (JSON)
 //
 // `path` is CONTAINER/BLOB or CONTAINER/PREFIX (every blob under it);
 // `account=NAME` picks an account other than the default. Bodies are JSON
@@ -27,12 +37,14 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "http/server.h"
 #include "server/access_log.h"
+#include "server/cache_admin.h"
 #include "server/health.h"
 #include "server/metrics.h"
 #include "ns/store.h"
@@ -46,6 +58,8 @@ struct AdminAccount {
   ns::Store* store = nullptr;
   tier::CapacityTier* tier = nullptr;  // null without a capacity tier
   tier::TierScheduler* scheduler = nullptr;
+  // Cached containers -> their remote URL (shown without its query string).
+  std::map<std::string, std::string> cache_remotes;
 };
 
 // What the operator endpoints report beyond the accounts (each may be null).
@@ -64,6 +78,9 @@ class AdminHandler : public http::Handler {
   // The accounts, once their stores and tiers are up (the admin listener
   // may serve /healthz and /readyz before). Until then /tier/* answers 503.
   void SetAccounts(std::vector<AdminAccount> accounts);
+  // The cache jobs (null: none, /cache/* jobs answer 503). Waits for a
+  // /cache/ request being answered, so the jobs may go once this returns.
+  void SetCacheJobs(CacheJobs* jobs);
   // The data path's server stats, once it exists.
   void SetServerStats(std::function<http::ServerStats()> fn);
   std::optional<http::Response> Prepare(http::Request& req, http::BodyPlan* plan) override;
@@ -75,11 +92,18 @@ class AdminHandler : public http::Handler {
  private:
   http::Response Tier(http::Request& req, const std::string& verb);
   std::string TierJson();
+  http::Response Cache(http::Request& req, const std::string& verb);
+  // An account's CacheStatusJson, reused for up to 5 s (the page polls).
+  nlohmann::json CacheJsonCached(const AdminAccount& a);
   std::vector<AdminAccount> Accounts();
   std::mutex mu_;  // accounts_ and sources_.server_stats (set while serving)
   bool accounts_set_ = true;
   std::vector<AdminAccount> accounts_;
   AdminSources sources_;
+  std::mutex cache_mu_;  // held while a /cache/ request uses cache_jobs_
+  CacheJobs* cache_jobs_ = nullptr;
+  std::mutex cache_json_mu_;
+  std::map<std::string, std::pair<int64_t, nlohmann::json>> cache_json_;  // account -> (ms, json)
 };
 
 }  // namespace strata::server

@@ -28,6 +28,8 @@
 #include "http/server.h"
 #include "server/access_log.h"
 #include "server/admin.h"
+#include "server/cache_admin.h"
+#include "server/cache_cli.h"
 #include "server/config.h"
 #include "server/flags.h"
 #include "server/health.h"
@@ -230,7 +232,7 @@ int Serve(const server::ServeFlags& flags) {
       admin_server.reset();
       return 1;
     }
-    std::printf("strata admin on %s:%u (/metrics, /healthz, /readyz, /status, /tier)\n",
+    std::printf("strata admin on %s:%u (/metrics, /healthz, /readyz, /status, /tier, /cache)\n",
                 flags.admin_host.c_str(), *ap);
     std::fflush(stdout);
     admin_thread = std::thread([&admin_server] { admin_server->Run(); });
@@ -318,7 +320,12 @@ int Serve(const server::ServeFlags& flags) {
   std::vector<server::AdminAccount> admin_accounts;
   for (size_t i = 0; i < accounts.size(); ++i)
     admin_accounts.push_back({accounts[i]->name, accounts[i]->store.get(), accounts[i]->tier,
-                              i < schedulers.size() ? schedulers[i].get() : nullptr});
+                              i < schedulers.size() ? schedulers[i].get() : nullptr, {}});
+  for (auto& aa : admin_accounts)  // what /cache/status shows (without the query string)
+    for (const auto& ac : cfg.accounts)
+      if (ac.name == aa.name)
+        for (const auto& [name, entry] : ac.containers)
+          if (entry.cache) aa.cache_remotes[name] = server::RedactUrl(entry.cache->remote);
   api::Api handler(std::move(accounts));
   server::ObservedHandler observed(&handler, &request_metrics, access_log.get());
   // The tiers move data of the stores: they stop first, on every way out.
@@ -330,6 +337,18 @@ int Serve(const server::ServeFlags& flags) {
       for (auto& t : tiers) t->Stop();
     }
   } stop_tiers{schedulers, tiers};
+  // Cache jobs (import, prefetch, evict, flush) use the tiers: they stop and
+  // are joined first, after the admin listener let go of them.
+  server::CacheJobs cache_jobs;
+  struct ReleaseCacheJobs {
+    server::AdminHandler* admin;
+    ~ReleaseCacheJobs() {
+      if (!admin) return;
+      admin->SetCacheJobs(nullptr);
+      admin->SetAccounts({});  // the tiers and stores go soon after
+    }
+  } release_cache_jobs{admin.get()};
+  if (admin) admin->SetCacheJobs(&cache_jobs);
   http::ServerOptions opt;
   opt.host = cfg.host;
   opt.port = static_cast<uint16_t>(cfg.port);
@@ -531,6 +550,26 @@ int main(int argc, char** argv) {
       ->check(CLI::Range(1, 86400))
       ->capture_default_str();
   tiercmd->add_flag("--no-wait{false}", tier_cli.wait, "Queue the moves and return");
+  server::CacheCliOptions cache_cli;
+  int cache_concurrency = 0;
+  uint64_t cache_bandwidth = 0;
+  CLI::App* cachecmd =
+      app.add_subcommand("cache", "Cache mode: status|import|prefetch|evict|flush [PATH]");
+  cachecmd->add_option("verb", cache_cli.verb, "status | import | prefetch | evict | flush")
+      ->required();
+  cachecmd->add_option("path", cache_cli.path, "CONTAINER or CONTAINER/PREFIX");
+  cachecmd->add_option("--admin", cache_cli.admin, "The server's admin endpoint, http://HOST:PORT")
+      ->required();
+  cachecmd->add_option("--account", cache_cli.account, "An account other than the default");
+  CLI::Option* cache_conc = cachecmd->add_option("--concurrency", cache_concurrency,
+                                                 "prefetch: blobs hydrated at once (1..64, default 4)")
+                                ->check(CLI::Range(1, 64));
+  CLI::Option* cache_bw = cachecmd->add_option("--bandwidth", cache_bandwidth,
+                                               "prefetch: bytes/s for all its hydrations (0: no cap)");
+  cachecmd->add_option("--timeout", cache_cli.timeout_s, "Seconds to wait for the job")
+      ->check(CLI::Range(1, 86400 * 7))
+      ->capture_default_str();
+  cachecmd->add_flag("--no-wait{false}", cache_cli.wait, "Start the job and return");
   CLI::App* routes = app.add_subcommand("routes", "Print the authorization table (JSON)");
   try {
     app.parse(argc, argv);
@@ -540,6 +579,11 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : 2;
   }
   if (*tiercmd) return server::RunTierCli(tier_cli);
+  if (*cachecmd) {
+    if (*cache_conc) cache_cli.concurrency = cache_concurrency;
+    if (*cache_bw) cache_cli.bandwidth = cache_bandwidth;
+    return server::RunCacheCli(cache_cli);
+  }
   if (*routes) {
     std::puts(api::AuthorizationTableJson().c_str());
     return 0;

@@ -1,6 +1,8 @@
 // The admin listener's status page: one self-contained HTML document (no
 // external scripts, styles or fonts) that polls /status/history.json and
-// /status/tier.json and draws its plots as inline SVG.
+// /status/tier.json and draws its plots as inline SVG. An account with cached
+// containers carries a "cache" object in tier.json (cache_admin.h,
+// CacheStatusJson), drawn as the "Cache" section.
 #include <string>
 
 namespace strata::server {
@@ -28,6 +30,7 @@ td.l,th.l{text-align:left}.bad{color:#b00;font-weight:bold}
 <div class="chart"><h3>Latency (ms)</h3><svg id="chart-latency" width="420" height="160"></svg><div class="legend" id="legend-latency"></div></div>
 </div>
 <h2>Capacity tier</h2><div id="tier" class="muted">loading&hellip;</div>
+<h2>Cache</h2><div id="cache" class="muted">loading&hellip;</div>
 <script>
 "use strict";
 const NS = "http://www.w3.org/2000/svg";
@@ -148,6 +151,65 @@ function drawTier(accounts) {
     root.appendChild(rt);
   }
 }
+function drawCache(accounts) {
+  const root = document.getElementById("cache");
+  root.textContent = "";
+  root.className = "";
+  let any = false;
+  const mib = b => human(b, "B/s").replace("/s", "");
+  for (const a of accounts) {
+    const c = a.cache;
+    if (!c || !c.containers || !c.containers.length) continue;
+    any = true;
+    const h = document.createElement("h3");
+    h.textContent = "Account " + a.account;
+    root.appendChild(h);
+    const k = c.counters || {};
+    const kt = table(["hits", "hit bytes", "misses", "miss bytes", "hydrations", "hydrated bytes",
+                      "uploads", "write-back queue", "conflicts", "remote errors", "imported"],
+                     [[k.hit_requests, mib(k.hit_bytes), k.miss_requests, mib(k.miss_bytes),
+                       k.hydrations, mib(k.hydration_bytes), k.uploads, k.writeback_queue,
+                       k.conflicts, k.remote_errors, k.imported]]);
+    kt.id = "cache-counters-" + a.account;
+    kt.querySelectorAll("td").forEach(td => td.className = "num");
+    const tds = kt.querySelectorAll("td");
+    if (k.conflicts > 0) tds[8].classList.add("bad");
+    if (k.remote_errors > 0) tds[9].classList.add("bad");
+    root.appendChild(kt);
+    const rows = c.containers.map(x => {
+      const st = x.states || {}, z = {blobs: 0, bytes: 0};
+      const s = st.stub || z, cl = st.clean || z, d = st.dirty || z;
+      return [x.name, x.write_mode, x.remote, s.blobs, mib(s.bytes), cl.blobs, mib(cl.bytes),
+              d.blobs, mib(d.bytes)];
+    });
+    const ct = table(["container", "write mode", "remote", "remote only", "bytes", "hydrated",
+                      "bytes", "dirty", "bytes"], rows);
+    ct.id = "cache-containers-" + a.account;
+    ct.querySelectorAll("tr").forEach(tr => {
+      const cells = tr.querySelectorAll("td");
+      if (cells.length) { cells[1].className = "l"; cells[2].className = "l"; }
+    });
+    root.appendChild(ct);
+    const errs = [];
+    for (const x of c.containers) for (const e of (x.errors || [])) errs.push([e.path, e.error]);
+    if (errs.length) {
+      const et = table(["blob", "last error"], errs);
+      et.id = "cache-errors-" + a.account;
+      et.querySelectorAll("td").forEach(td => td.className = "l bad");
+      root.appendChild(et);
+    }
+    const recent = (c.recent || []).slice().reverse().map(e =>
+        [new Date(e.t).toISOString().replace("T", " ").slice(0, 19), e.kind, e.path, e.bytes]);
+    const rt = table(["time (UTC)", "event", "blob", "bytes"], recent);
+    rt.id = "cache-recent-" + a.account;
+    rt.querySelectorAll("td").forEach((td, i) => { if (i % 4 === 1 || i % 4 === 2) td.className = "l"; });
+    root.appendChild(rt);
+  }
+  if (!any) {
+    root.className = "muted";
+    root.textContent = "No cached container.";
+  }
+}
 async function refresh() {
   try {
     const [h, t] = await Promise.all([fetch("status/history.json").then(r => r.json()),
@@ -160,6 +222,7 @@ async function refresh() {
     plot("chart-latency", s, [{name: "p50", color: "#1f77b4", key: "p50_ms"},
                               {name: "p99", color: "#9467bd", key: "p99_ms"}], "ms");
     drawTier(t);
+    drawCache(t);
     document.getElementById("updated").textContent =
         "Updated " + new Date().toISOString() + " (a sample every " + h.interval_s + " s)";
     document.body.dataset.drawn = String(s.length);

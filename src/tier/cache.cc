@@ -302,6 +302,15 @@ Status CapacityTier::EnsureImported(const std::string& c, const std::string& b) 
   return ImportOne(c, b, *props, &what);
 }
 
+void CapacityTier::RevalidateStub(const std::string& c, const std::string& b) {
+  if (!Cached(c)) return;
+  auto info = store_->Head(c, b);
+  if (!info.ok() || !info->has_record || info->rec.tier_state != TierState::kOffloaded ||
+      info->rec.remote_name != b)
+    return;
+  (void)Refresh(c, b, info->rec);
+}
+
 // ------------------------------------------------------------------ writes
 
 void CapacityTier::OnCacheRemoteRef(const std::string& c, const std::string& b,
@@ -346,6 +355,24 @@ Status CapacityTier::AfterWrite(const std::string& c, const std::string& b) {
       ns::BlobRecord rec = info->rec;
       rec.tier_state = TierState::kHot;
       (void)store_->UpdateRecord(c, b, rec);
+    } else if (info->has_record && info->rec.tier_state == TierState::kOffloaded &&
+               info->rec.remote_name == b) {
+      // New properties or metadata over a stub: the upload needs the data,
+      // which comes first.
+      lock.unlock();
+      auto move = MoveLock(c, b, true);
+      auto now = store_->Head(c, b);
+      if (now.ok() && now->rec.tier_state == TierState::kOffloaded) {
+        Status h = HydrateLocked(c, b, now->rec, nullptr);
+        if (!h.ok()) return h;
+      }
+      auto relock = store_->LockBlob(c, b);
+      auto again = store_->Head(c, b);
+      if (again.ok() && again->rec.tier_state == TierState::kPremigrated) {
+        ns::BlobRecord rec = again->rec;
+        rec.tier_state = TierState::kHot;
+        (void)store_->UpdateRecord(c, b, rec);
+      }
     }
   }
   if (o->write_back) {
@@ -383,24 +410,10 @@ Status CapacityTier::CacheUploadLocked(const std::string& c, const std::string& 
   auto st = (*f)->Stat();
   if (!st.ok()) return st.status();
   if (!SameFile(*st, info->st)) return Status(ErrorKind::kAlreadyExists, "the blob changed");
-  Md5Hasher h;
-  std::string buf(1 << 20, '\0');
-  for (uint64_t off = 0; off < st->size;) {
-    auto n = (*f)->PRead(buf.data(), buf.size(), off);
-    if (!n.ok()) return n.status();
-    if (*n == 0) return Status(ErrorKind::kAlreadyExists, "the blob shrank");
-    h.Update(buf.data(), *n);
-    off += *n;
-  }
-  std::string md5 = h.Final();
-  RemoteBlobHeaders hdr;
-  hdr.content_type = rec.content_type;
-  hdr.content_encoding = rec.content_encoding;
-  hdr.content_language = rec.content_language;
-  hdr.content_disposition = rec.content_disposition;
-  hdr.cache_control = rec.cache_control;
-  hdr.content_md5 = md5;
-  hdr.metadata = rec.metadata;
+  auto sum = FileMd5(**f, st->size);
+  if (!sum.ok()) return sum.status();
+  const std::string md5 = *sum;
+  RemoteBlobHeaders hdr = HeadersOf(rec, md5);
   // Only over the remote version this one replaced (or onto no blob).
   if (old_name == b && !rec.remote_etag.empty()) hdr.if_match = rec.remote_etag;
   else hdr.if_none_match_any = true;
@@ -492,20 +505,11 @@ bool CapacityTier::Refresh(const std::string& c, const std::string& b, const ns:
 }
 
 Status CapacityTier::HydrateLocked(const std::string& c, const std::string& b,
-                                   const ns::BlobRecord& rec, const RemoteSink& emit) {
-  if (rec.tier_state != TierState::kOffloaded) return Status::Ok();
-  auto h = std::make_shared<Hydration>();
-  h->etag = rec.etag;
-  h->size = rec.remote_size;
-  std::string temp = store_->NewTempPath(c);
-  auto f = store_->fs()->OpenWrite(temp, true, true);
-  if (!f.ok()) return f.status();
-  h->fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
+                                   const ns::BlobRecord& rec, const RemoteSink& emit,
+                                   std::shared_ptr<Hydration> pre) {
+  // Followers find it in hydrating_ (registered already when `pre`).
+  auto h = pre ? pre : std::make_shared<Hydration>();
   const std::string key = c + "/" + b;
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    hydrating_[key] = h;
-  }
   auto finish = [&](bool verified) {
     {
       std::lock_guard<std::mutex> l(mu_);
@@ -517,6 +521,26 @@ Status CapacityTier::HydrateLocked(const std::string& c, const std::string& b,
     h->verified = verified;
     h->cv.notify_all();
   };
+  if (rec.tier_state != TierState::kOffloaded) {
+    finish(false);
+    return Status::Ok();
+  }
+  std::string temp = store_->NewTempPath(c);
+  auto f = store_->fs()->OpenWrite(temp, true, true);
+  if (!f.ok()) {
+    finish(false);
+    return f.status();
+  }
+  {
+    std::lock_guard<std::mutex> g(h->mu);
+    h->etag = rec.etag;
+    h->size = rec.remote_size;
+    h->fd = ::open(temp.c_str(), O_RDONLY | O_CLOEXEC);
+  }
+  if (!pre) {
+    std::lock_guard<std::mutex> l(mu_);
+    hydrating_[key] = h;
+  }
   STRATA_CRASH_POINT("cache.hydrate.begin");
   bool emitting = static_cast<bool>(emit);
   std::string held;
@@ -593,7 +617,12 @@ Result<int> CapacityTier::CacheStartRead(const std::string& c, const std::string
   int wfd = fds[1];
   const CacheOptions* o = CacheOf(c);
   bool whole = offset == 0 && length == rec.remote_size;
-  auto job = [this, wfd, c, b, rec, offset, length, whole, o] {
+  // A read from the first byte starts a hydration and is served from it
+  // (SDKs read large blobs as ranges from 0 on); a range elsewhere (a
+  // footer, a random sample) is a ranged remote read, with the hydration
+  // behind it.
+  bool lead = whole || (offset == 0 && o && o->hydrate_on_range);
+  auto job = [this, wfd, c, b, rec, offset, length, whole, lead, o] {
     bool started = false;
     uint64_t sent = 0;
     auto emit = [&](const char* d, size_t n) {
@@ -606,12 +635,33 @@ Result<int> CapacityTier::CacheStartRead(const std::string& c, const std::string
       return WriteAll(wfd, d, n);
     };
     Status s;
-    std::shared_ptr<Hydration> h;
+    std::shared_ptr<Hydration> h, mine;
     {
+      // A whole read registers its hydration before it tries the move
+      // lock, so readers that come meanwhile follow it rather than read
+      // through.
       std::lock_guard<std::mutex> l(mu_);
       auto it = hydrating_.find(c + "/" + b);
-      if (it != hydrating_.end() && it->second->etag == rec.etag) h = it->second;
+      if (it != hydrating_.end() && it->second->etag == rec.etag) {
+        h = it->second;
+      } else if (lead && it == hydrating_.end()) {
+        mine = std::make_shared<Hydration>();
+        mine->etag = rec.etag;
+        mine->size = rec.remote_size;
+        hydrating_[c + "/" + b] = mine;
+      }
     }
+    auto give_up = [&] {  // `mine` will not hydrate: its followers read through
+      if (!mine) return;
+      {
+        std::lock_guard<std::mutex> l(mu_);
+        auto it = hydrating_.find(c + "/" + b);
+        if (it != hydrating_.end() && it->second == mine) hydrating_.erase(it);
+      }
+      std::lock_guard<std::mutex> g(mine->mu);
+      mine->done = true;
+      mine->cv.notify_all();
+    };
     bool through = true;  // read from the remote directly
     if (h) {
       // Follow the hydration under way: its staged file, as it grows.
@@ -636,7 +686,7 @@ Result<int> CapacityTier::CacheStartRead(const std::string& c, const std::string
                            : h->written + kVerifyHoldBack > h->size
                                ? (h->size > kVerifyHoldBack ? h->size - kVerifyHoldBack : 0)
                                : h->written;
-          if (done && !verified) limit = whole ? 0 : h->written;
+          if (done && !verified) limit = 0;  // failed: nothing more from its file
           uint64_t end = std::min(limit, offset + length);
           avail = end > offset + sent ? end - (offset + sent) : 0;
         }
@@ -662,51 +712,35 @@ Result<int> CapacityTier::CacheStartRead(const std::string& c, const std::string
       }
       through = sent == 0 && sent < length && s.ok();  // it failed before any byte: go direct
       if (!through && sent < length && s.ok()) s = Status(ErrorKind::kIo, "the hydration failed");
-    } else if (whole || (o && o->hydrate_on_range)) {
-      if (whole) {
+    } else if (lead) {
+      {
         // The first reader hydrates while it streams, unless the blob is
         // already moving (another gateway): then it reads through.
-        auto move = MoveLock(c, b, false);
+        auto move = mine ? MoveLock(c, b, false) : ns::Coordination::Guard();
         if (move) {
           through = false;
           auto now = store_->Head(c, b);
           if (now.ok() && now->rec.etag == rec.etag && now->rec.tier_state == TierState::kOffloaded) {
-            s = HydrateLocked(c, b, now->rec, emit);
+            s = HydrateLocked(c, b, now->rec, emit, mine);
           } else {
+            give_up();
             through = true;  // it changed meanwhile: read what this reader asked for
           }
+        } else {
+          give_up();
         }
-      } else {
-        Schedule(JobKind::kPrefetch, c, b, "", rec.etag);
       }
     }
     if (through && s.ok()) {
       bool damaged = false;
-      if (whole) {
-        std::string held;
-        s = ReadVerified(
-            c, rec,
-            [&](const char* d, size_t n) {
-              held.append(d, n);
-              if (held.size() < 2 * kVerifyHoldBack) return true;
-              size_t out = held.size() - kVerifyHoldBack;
-              if (!emit(held.data(), out)) return false;
-              held.erase(0, out);
-              return true;
-            },
-            &damaged);
-        if (s.ok() && !emit(held.data(), held.size()))
-          s = Status(ErrorKind::kIo, "the client went away");
-      } else {
-        s = RemoteOf(c)->Read(
-            rec.remote_name, offset, length,
-            [&](const char* d, size_t n) { return emit(d, n); }, nullptr, rec.remote_etag);
-        damaged = IsDamage(s);
-      }
+      s = ReadThrough(c, rec, offset, length, emit, &damaged);
       if (damaged) {
         MarkDamaged(c, b, rec, s);
         if (Refresh(c, b, rec)) s = Status(ErrorKind::kBusy, "the remote blob changed since its import");
       }
+      // By policy, a ranged read brings the whole blob in behind it.
+      if (s.ok() && !whole && !h && o && o->hydrate_on_range)
+        Schedule(JobKind::kPrefetch, c, b, "", rec.etag);
     }
     if (!started) {
       // A remote version that changed since the import is busy, not an

@@ -294,27 +294,13 @@ Status CapacityTier::Upload(const std::string& c, const std::string& b, const ns
   if (!st.ok()) return st.status();
   if (!SameFile(*st, info.st)) return Status(ErrorKind::kAlreadyExists, "the blob changed");
   // The local MD5, read from the data itself: what the remote copy must match.
-  Md5Hasher h;
-  std::string buf(1 << 20, '\0');
-  for (uint64_t off = 0; off < st->size;) {
-    auto n = (*f)->PRead(buf.data(), buf.size(), off);
-    if (!n.ok()) return n.status();
-    if (*n == 0) return Status(ErrorKind::kAlreadyExists, "the blob shrank");
-    h.Update(buf.data(), *n);
-    off += *n;
-  }
-  *md5 = h.Final();
+  auto sum = FileMd5(**f, st->size);
+  if (!sum.ok()) return sum.status();
+  *md5 = *sum;
   const ns::BlobRecord& rec = info.rec;
   if (rec.content_md5.size() == 16 && rec.content_md5 != *md5)
     return Status(ErrorKind::kIo, "local data does not match the blob's Content-MD5");
-  RemoteBlobHeaders hdr;
-  hdr.content_type = rec.content_type;
-  hdr.content_encoding = rec.content_encoding;
-  hdr.content_language = rec.content_language;
-  hdr.content_disposition = rec.content_disposition;
-  hdr.cache_control = rec.cache_control;
-  hdr.content_md5 = *md5;
-  hdr.metadata = rec.metadata;
+  RemoteBlobHeaders hdr = HeadersOf(rec, *md5);
   STRATA_RETURN_IF_ERROR(RemoteOf(c)->Upload(name, (*f)->fd(), st->size, hdr, props));
   // Verify: the remote copy's length and MD5.
   if (opt_.verify_readback) {
@@ -982,6 +968,33 @@ void CapacityTier::ReadLoop() {
   }
 }
 
+Status CapacityTier::ReadThrough(const std::string& c, const ns::BlobRecord& rec,
+                                 uint64_t offset, uint64_t length, const RemoteSink& emit,
+                                 bool* damaged) {
+  *damaged = false;
+  if (offset == 0 && length == rec.remote_size) {
+    // The whole blob: hashed as it streams; the tail waits for the verdict.
+    std::string held;
+    Status s = ReadVerified(
+        c, rec,
+        [&](const char* d, size_t n) {
+          held.append(d, n);
+          if (held.size() < 2 * kVerifyHoldBack) return true;
+          size_t out = held.size() - kVerifyHoldBack;
+          if (!emit(held.data(), out)) return false;
+          held.erase(0, out);
+          return true;
+        },
+        damaged);
+    if (s.ok() && !emit(held.data(), held.size()))
+      s = Status(ErrorKind::kIo, "the client went away");
+    return s;
+  }
+  Status s = RemoteOf(c)->Read(rec.remote_name, offset, length, emit, nullptr, rec.remote_etag);
+  *damaged = IsDamage(s);
+  return *damaged ? VerificationFailed(rec, s.message()) : s;
+}
+
 Result<int> CapacityTier::StartRead(const std::string& c, const std::string& b,
                                     const ns::BlobRecord& rec, uint64_t offset, uint64_t length) {
   if (Cached(c)) return CacheStartRead(c, b, rec, offset, length);
@@ -1001,35 +1014,13 @@ Result<int> CapacityTier::StartRead(const std::string& c, const std::string& b,
       sent += n;
       return WriteAll(wfd, d, n);
     };
-    Status s;
     bool damaged = false;
-    if (offset == 0 && length == rec.remote_size) {
-      // The whole blob: hashed as it streams; the tail waits for the verdict.
-      std::string held;
-      s = ReadVerified(c, 
-          rec,
-          [&](const char* d, size_t n) {
-            held.append(d, n);
-            if (held.size() < 2 * kVerifyHoldBack) return true;
-            size_t out = held.size() - kVerifyHoldBack;
-            if (!emit(held.data(), out)) return false;
-            held.erase(0, out);
-            return true;
-          },
-          &damaged);
-      if (s.ok() && !emit(held.data(), held.size()))
-        s = Status(ErrorKind::kIo, "the client went away");
-    } else {
-      s = RemoteOf(c)->Read(
-          rec.remote_name, offset, length,
-          [&](const char* d, size_t n) {
-            if (n > length - sent) n = length - sent;
-            return emit(d, n);
-          },
-          nullptr, rec.remote_etag);
-      damaged = IsDamage(s);
-      if (damaged) s = VerificationFailed(rec, s.message());
-    }
+    Status s = ReadThrough(c, rec, offset, length,
+                           [&](const char* d, size_t n) {
+                             if (n > length - sent) n = length - sent;
+                             return emit(d, n);
+                           },
+                           &damaged);
     // Recorded before the client hears of it.
     if (damaged) MarkDamaged(c, b, rec, s);
     if (!started) {

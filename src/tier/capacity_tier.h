@@ -249,6 +249,10 @@ class CapacityTier {
   // Before a request naming blob b: without a local entry, looks b up on
   // the remote and imports it (a remote out of reach: kBusy).
   Status EnsureImported(const std::string& c, const std::string& b);
+  // Before a read of blob b: when it is a stub, looks at the remote blob
+  // and follows it (a new stub, or none) if it changed since its import.
+  // A remote out of reach changes nothing (the read answers for itself).
+  void RevalidateStub(const std::string& c, const std::string& b);
   // A write route changed blob b: write_through uploads it now (kBusy:
   // the remote out of reach; the blob stays dirty and is retried), write_back
   // queues the upload.
@@ -348,6 +352,12 @@ class CapacityTier {
   void ClearDamaged(const std::string& c, const std::string& b, const ns::BlobRecord& rec);
   void TransferLoop();
   void ReadLoop();
+  // Streams bytes [offset, offset+length) of the remote copy `rec` names to
+  // `emit`, If-Match its ETag; the whole blob is verified as it streams,
+  // its last kVerifyHoldBack bytes held until it passed. *damaged: the copy
+  // is not what `rec` recorded (changed, gone, other bytes).
+  Status ReadThrough(const std::string& c, const ns::BlobRecord& rec, uint64_t offset,
+                     uint64_t length, const RemoteSink& emit, bool* damaged);
 
   // ---- cache mode (cache.cc) ----
   // A hydration in progress on this gateway: its staged file grows while
@@ -368,7 +378,7 @@ class CapacityTier {
   // bytes as they arrive, the last kVerifyHoldBack only once verified, and
   // may say stop (the hydration goes on).
   Status HydrateLocked(const std::string& c, const std::string& b, const ns::BlobRecord& rec,
-                       const RemoteSink& emit);
+                       const RemoteSink& emit, std::shared_ptr<Hydration> pre = nullptr);
   Result<int> CacheStartRead(const std::string& c, const std::string& b, const ns::BlobRecord& rec,
                              uint64_t offset, uint64_t length);
   // Creates or refreshes the stub of remote blob `name`; *what: created,

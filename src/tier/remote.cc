@@ -402,10 +402,23 @@ Status CurlRemoteClient::Upload(const std::string& name, int fd, uint64_t size,
                                       Base64Encode(md5) + " is not its declared Content-MD5 " +
                                       Base64Encode(headers.content_md5));
   }
+  const bool blocks = size > std::min(options_.single_put_limit, kMaxPutBlob);
+  if (blocks && Conditional(headers)) {
+    // Only Put Block List carries the condition: a blob that already fails
+    // it is not worth sending the blocks for.
+    auto head = Head(name);
+    if (!head.ok() && head.status().kind() != ErrorKind::kNotFound) return head.status();
+    const bool exists = head.ok();
+    if ((headers.if_none_match_any && exists) ||
+        (!headers.if_match.empty() && (!exists || head->etag != headers.if_match))) {
+      return Status(ErrorKind::kPathConflict,
+                    "upload of " + name + ": remote blob changed (" +
+                        (exists ? "it has ETag " + head->etag : std::string("it is gone")) + ")");
+    }
+  }
   int attempts = 0;
-  Status put = size > std::min(options_.single_put_limit, kMaxPutBlob)
-                   ? PutBlocks(name, fd, size, headers, md5, &attempts)
-                   : PutBlob(name, fd, size, headers, md5, &attempts);
+  Status put = blocks ? PutBlocks(name, fd, size, headers, md5, &attempts)
+                      : PutBlob(name, fd, size, headers, md5, &attempts);
   if (!put.ok() && Conditional(headers)) {
     const bool unmet =
         put.kind() == ErrorKind::kPathConflict ||

@@ -8,10 +8,12 @@
 #include <chrono>
 #include <string>
 
+#include "common/crypto.h"
 #include "common/status.h"
 #include "fs/fs.h"
 #include "ns/record.h"
 #include "tier/journal.h"
+#include "tier/remote.h"
 
 namespace strata::tier::internal {
 
@@ -61,6 +63,34 @@ inline bool IsDamage(const Status& s) {
 inline Status VerificationFailed(const ns::BlobRecord& rec, const std::string& why) {
   return Status(ErrorKind::kIo,
                 "the remote copy " + rec.remote_name + " failed verification (" + why + ")");
+}
+
+// The MD5 of the first `size` bytes of `f`, read in 1 MiB pieces;
+// kAlreadyExists when the file is shorter (it changed under the caller).
+inline Result<std::string> FileMd5(File& f, uint64_t size) {
+  Md5Hasher h;
+  std::string buf(1 << 20, '\0');
+  for (uint64_t off = 0; off < size;) {
+    auto n = f.PRead(buf.data(), buf.size(), off);
+    if (!n.ok()) return n.status();
+    if (*n == 0) return Status(ErrorKind::kAlreadyExists, "the blob shrank");
+    h.Update(buf.data(), *n);
+    off += *n;
+  }
+  return h.Final();
+}
+
+// What a remote copy of the blob `rec` describes carries with it.
+inline RemoteBlobHeaders HeadersOf(const ns::BlobRecord& rec, const std::string& md5) {
+  RemoteBlobHeaders hdr;
+  hdr.content_type = rec.content_type;
+  hdr.content_encoding = rec.content_encoding;
+  hdr.content_language = rec.content_language;
+  hdr.content_disposition = rec.content_disposition;
+  hdr.cache_control = rec.cache_control;
+  hdr.content_md5 = md5;
+  hdr.metadata = rec.metadata;
+  return hdr;
 }
 
 }  // namespace strata::tier::internal

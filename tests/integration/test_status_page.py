@@ -20,7 +20,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tier"))
 
 from azurite import azurite, remote_container  # noqa: E402,F401  (fixtures)
-from tier_util import TierServer, wait_state  # noqa: E402
+from tier_util import CACHED, CacheServer, TierServer, wait_state  # noqa: E402
 
 from obs_util import admin_get, wait_for  # noqa: E402
 
@@ -165,3 +165,45 @@ def test_StatusPage_draws_traffic_and_the_tier_in_a_browser(tiered, tmp_path):
     assert ("offload", cn + "/set/a") in moved and ("offload", cn + "/set/b") in moved
     # Nothing but the admin port is referenced.
     assert not re.search(r'(src|href)="(https?:)?//', html)
+
+
+def test_StatusPage_draws_the_cache_section(remote_container, tmp_path):  # noqa: F811
+    """A cached container: its counters, its blobs per state and its remote
+    (without the SAS) in the page's "Cache" section."""
+    s = CacheServer(remote_container, tmp_path).start()
+    try:
+        for n in ("a", "b"):
+            remote_container.client.get_blob_client(n).upload_blob(os.urandom(30_000))
+        c = s.service().get_container_client(CACHED)
+        for n in ("a", "b"):
+            c.get_blob_client(n).get_blob_properties()   # imports a stub
+        assert len(c.download_blob("a").readall()) == 30_000  # hydrates a
+        c.upload_blob("w", b"written")                        # write-through: clean
+        want = {"stub": 1, "clean": 2, "dirty": 0}
+        got = wait_for(lambda: (lambda j: j if {k: v["blobs"] for k, v in
+                                                j[0]["cache"]["containers"][0]["states"].items()}
+                                == want else None)(
+            json.loads(admin_get(s, "/status/tier.json")[1])), timeout=15)
+        assert got, admin_get(s, "/status/tier.json")
+        r = subprocess.run([chromium(), "--headless", "--no-sandbox", "--disable-gpu",
+                            "--disable-dev-shm-usage", "--no-first-run",
+                            "--user-data-dir=%s" % (tmp_path / "profile"),
+                            "--virtual-time-budget=5000", "--dump-dom", s.admin + "/"],
+                           capture_output=True, timeout=120)
+        html = r.stdout.decode(errors="replace")
+        dom = Dom()
+        dom.feed(html)
+        counters = dom.tables["cache-counters-devstoreaccount1"]
+        row = dict(zip(counters[0], counters[1]))
+        assert int(row["hydrations"]) == 1 and int(row["uploads"]) == 1, row
+        assert row["write-back queue"] == "0" and row["conflicts"] == "0"
+        containers = dom.tables["cache-containers-devstoreaccount1"]
+        assert containers[0][:3] == ["container", "write mode", "remote"]
+        (cr,) = containers[1:]
+        assert cr[0] == CACHED and cr[1] == "write_through" and cr[2] == remote_container.url
+        assert (cr[3], cr[5], cr[7]) == ("1", "2", "0"), cr
+        recent = dom.tables["cache-recent-devstoreaccount1"]
+        assert ("hydrate", CACHED + "/a") in {(x[1], x[2]) for x in recent[1:]}
+        assert "sig=" not in html
+    finally:
+        s.stop()

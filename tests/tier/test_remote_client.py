@@ -846,7 +846,10 @@ def test_Upload_if_match(tmp_path, proxy, via, auth, blocks):
     assert rc == 1 and out["kind"] == "kPathConflict", out
     assert "remote blob changed" in out["message"]
     assert out["stats"]["retries"] == 0
-    assert proxy.count(status=412) == 1
+    if blocks:  # checked before any block is sent
+        assert proxy.count(method="PUT") == 0
+    else:
+        assert proxy.count(status=412) == 1
     props = via.client.get_blob_client("c.bin").get_blob_properties()
     assert sdk_etag(props) == current
     assert via.client.get_blob_client("c.bin").download_blob().readall() == \
@@ -872,19 +875,63 @@ def test_Upload_if_none_match_any(tmp_path, proxy, via, auth, blocks):
     assert rc == 1 and out["kind"] == "kPathConflict", out
     assert "remote blob changed" in out["message"]
     assert out["stats"]["retries"] == 0
-    assert proxy.count(status=409) + proxy.count(status=412) == 1
+    if blocks:  # checked before any block is sent
+        assert proxy.count(method="PUT") == 0
+    else:
+        assert proxy.count(status=409) + proxy.count(status=412) == 1
     blob = via.client.get_blob_client("n.bin")
     assert sdk_etag(blob.get_blob_properties()) == etag
     assert blob.download_blob().readall() == data
 
 
-def test_Upload_if_none_match_any_retried_after_it_landed_succeeds(tmp_path, proxy, via):
-    # The first Put Blob lands but its answer is lost: the retry sees the
-    # blob exist, and the remote holding exactly these bytes counts as done.
+@pytest.mark.parametrize("condition", ["none-match", "match"])
+def test_Upload_conditional_retried_after_it_landed_succeeds(tmp_path, proxy, via, condition):
+    # The first Put Blob lands but its answer is lost: the retry finds the
+    # condition unmet by its own write, and the remote holding exactly these
+    # bytes counts as done.
     data = os.urandom(100_000)
     src = write_file(tmp_path, "f", data)
+    if condition == "match":
+        via.client.upload_blob("landed.bin", b"old")
+        args = ["--if-match", sdk_etag(via.client.get_blob_client("landed.bin")
+                                       .get_blob_properties())]
+    else:
+        args = ["--if-none-match-any"]
     proxy.drop_next(1, after_bytes=-1, method="PUT")
-    rc, out = probe(via.sas_url, "upload", "landed.bin", src, "--if-none-match-any")
+    rc, out = probe(via.sas_url, "upload", "landed.bin", src, *args)
     assert rc == 0, out
     assert out["stats"]["retries"] == 1
+    assert proxy.count(method="PUT", status=412) + proxy.count(method="PUT", status=409) == 1
     assert via.client.get_blob_client("landed.bin").download_blob().readall() == data
+
+
+def test_Copy_is_retried_on_503(proxy, via):
+    via.client.upload_blob("s.bin", b"retry me")
+    proxy.fail_next(1, status=503, method="PUT")
+    rc, out = probe(via.url, "copy", "s.bin", "t.bin", key=via.key)
+    assert rc == 0, out
+    assert out["stats"]["retries"] == 1
+    assert out["props"]["size"] == 8
+    assert via.client.get_blob_client("t.bin").download_blob().readall() == b"retry me"
+
+
+def test_Upload_blocks_if_match_still_checked_at_the_block_list(tmp_path, proxy, via):
+    # The blob changes after the pre-check passed, while the blocks go up:
+    # the condition on Put Block List catches it and nothing is committed.
+    via.client.upload_blob("race.bin", b"before")
+    etag = sdk_etag(via.client.get_blob_client("race.bin").get_blob_properties())
+    src = write_file(tmp_path, "f", os.urandom(4 * MIB))
+    proxy.stall_next(1, seconds=1, query_contains="comp=block&")
+    result = {}
+    t = threading.Thread(target=lambda: result.update(r=probe(
+        via.sas_url, "upload", "race.bin", src, "--if-match", etag,
+        options=("--block-size", MIB, "--single-put-limit", MIB, "--concurrency", 1))))
+    t.start()
+    time.sleep(0.5)
+    via.client.upload_blob("race.bin", b"changed meanwhile", overwrite=True)
+    t.join(60)
+    rc, out = result["r"]
+    assert rc == 1 and out["kind"] == "kPathConflict", out
+    assert proxy.count(query_contains="comp=blocklist", status=412) == 1
+    blob = via.client.get_blob_client("race.bin")
+    assert blob.download_blob().readall() == b"changed meanwhile"

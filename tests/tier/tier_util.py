@@ -76,6 +76,38 @@ class TierServer(StrataServer):
         return "".join(self.output)
 
 
+CACHED = "cached"
+
+
+class CacheServer(TierServer):
+    """A strata whose container `cached` (CACHED) fronts `remote` (an
+    azurite.RemoteContainer, by its SAS URL) in cache mode, from a --config
+    file written in `tmp`, with an admin port (.admin); no capacity tier.
+    Its output is drained as TierServer's is."""
+
+    def __init__(self, remote, tmp, write_mode="write_through", extra_args=()):
+        import json
+        cfg = os.path.join(str(tmp), "strata-cache.json")
+        with open(cfg, "w") as f:
+            json.dump({"containers": {CACHED: {"mode": "cache", "remote": remote.sas_url,
+                                               "write_mode": write_mode,
+                                               "revalidate_s": 3600}}}, f)
+        StrataServer.__init__(self, extra_args=["--admin-port", "0", "--io-timeout", "20"]
+                              + list(extra_args), config=cfg)
+        self.env = {}
+        self.output = []
+        self._drain = None
+        self.admin = None
+
+    def start(self, timeout=20):
+        import re
+        super().start(timeout)
+        m = re.search(r"admin on [\d.]+:(\d+)", self.banner)
+        assert m, self.banner
+        self.admin = "http://127.0.0.1:%s" % m.group(1)
+        return self
+
+
 def tier_state(blob):
     """x-strata-tier-state of a blob client's blob."""
     props = blob.get_blob_properties()
