@@ -12,9 +12,11 @@ directly, a normal (hot) container of the same strata, and nginx:
      Properties that imports the name, then the streamed hydration).
   l  warm read of that blob (hydrated) vs a hot blob of the same bytes in a
      normal container of the same strata vs nginx (sendfile); wrk, one stream.
-  m  prefetch: 64 x 4 MiB blobs hydrated ahead of a job by a bounded set of
-     full reads through strata (8 in flight; the admin prefetch endpoint is
-     not on this branch) vs the same reads from Azurite directly.
+  m  prefetch: 64 x 4 MiB blobs hydrated ahead of a job, by strata's admin
+     endpoint (POST /cache/prefetch?path=data/PREFIX&concurrency=8, polled
+     every 20 ms until the job ends; it imports PREFIX, then hydrates) and by
+     a bounded set of full reads through strata (8 in flight), vs the same
+     reads from Azurite directly. Each way gets blobs of its own.
   n  import: the first flat List Blobs walk of a remote container of 10,000
      blobs through strata (it imports them as stubs) vs the same walk on
      Azurite directly, and a second (warm) walk through strata.
@@ -322,6 +324,27 @@ def head_state(s, container, blob):
     return r.status, r.getheader("x-strata-tier-state")
 
 
+def admin_prefetch(admin_port, path, concurrency, timeout=600):
+    """POST /cache/prefetch, then polls the job until it ends; its JSON."""
+    q = "path=%s&concurrency=%d" % (urllib.parse.quote(path, safe=""), concurrency)
+    st, body = request(admin_port, "POST", "/cache/prefetch?" + q, {}, b"")
+    if st != 202:
+        raise RuntimeError("admin prefetch -> %d %s" % (st, body[:200]))
+    job = json.loads(body)["job"]
+    conn = http.client.HTTPConnection("127.0.0.1", admin_port, timeout=60)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        st, body = request(admin_port, "GET", "/cache/job?id=%d" % job, {}, None, conn)
+        j = json.loads(body) if st == 200 else {}
+        if j.get("state", "running") != "running":
+            conn.close()
+            if j["state"] != "done":
+                raise RuntimeError("admin prefetch: %s" % body[:300])
+            return j
+        time.sleep(0.02)
+    raise RuntimeError("admin prefetch: still running after %d s" % timeout)
+
+
 def du_bytes(path):
     out = subprocess.run(["du", "-s", "-B1", path], capture_output=True, text=True, timeout=1800)
     return int(out.stdout.split()[0]) if out.returncode == 0 else -1
@@ -395,8 +418,13 @@ def main():
         # ------------------------------------------------- k, l, m: one cache
         if rows & set("klm"):
             rc = az.create_container("cold")
+            binary = os.environ.get("STRATA_BIN", os.path.join(REPO, "build", "strata"))
+            has_admin = "--admin-port" in subprocess.run([binary, "serve", "--help"],
+                                                         capture_output=True, text=True).stdout
+            admin_port = free_port() if has_admin else None
             s = Strata(work, name="strata-cache",
-                       extra=["--config", config_file(work, "strata-cache", rc.sas_url)])
+                       extra=["--config", config_file(work, "strata-cache", rc.sas_url)] +
+                       (["--admin-port", str(admin_port)] if has_admin else []))
             s.start()
             procs.append(s)
             time.sleep(1.5)  # the leader's first pass (an empty remote) is over
@@ -477,30 +505,43 @@ def main():
                 ng.stop()
 
             if "m" in rows:
-                mv = {"strata": [], "azurite": []}
-                mc = {"strata": [], "azurite": []}
+                ways = ["azurite", "strata"]
+                if has_admin:
+                    ways.append("admin")
+                mv = {w: [] for w in ways}
+                mc = {w: [] for w in ways}
                 small = os.urandom(4 * MiB)
                 total = n_pref * len(small)
                 for r in range(runs):
-                    names = ["m/r%d/b%03d.bin" % (r, i) for i in range(n_pref)]
+                    # The direct reads use the strata-read set (before or after strata reads it).
+                    sets = {w: ["m/r%d-%s/b%03d.bin" % (r, "admin" if w == "admin" else "read", i)
+                                for i in range(n_pref)] for w in ways}
                     with concurrent.futures.ThreadPoolExecutor(8) as ex:
                         list(ex.map(lambda nm: rc.client.upload_blob(
                             nm, small, overwrite=True, content_settings=ContentSettings(
-                                content_md5=hashlib.md5(small).digest())), names))
-                    order = ["azurite", "strata"] if r % 2 == 0 else ["strata", "azurite"]
+                                content_md5=hashlib.md5(small).digest())),
+                            sorted(set(sum(sets.values(), [])))))
+                    order = ways if r % 2 == 0 else ways[::-1]
                     for who in order:
-                        urls = [az_url(nm) if who == "azurite" else strata_url(nm) for nm in names]
+                        names = sets[who]
                         with Cpu(strata=s.proc.pid, azurite=az.proc.pid) as m:
-                            got = curl_parallel(urls, 8, work)
+                            if who == "admin":
+                                admin_prefetch(admin_port, "data/m/r%d-admin/" % r, 8)
+                                got = total
+                            else:
+                                got = curl_parallel([az_url(nm) if who == "azurite" else
+                                                     strata_url(nm) for nm in names], 8, work)
                         if got != total:
                             raise RuntimeError("m: %s read %d of %d bytes" % (who, got, total))
                         mv[who].append(total / m.wall)
                         mc[who].append(usage(m, total / (1 << 30)))
-                    cold = [nm for nm in names if head_state(s, "data", nm)[1] != "premigrated"]
-                    if cold:
-                        raise RuntimeError("m: %d blobs not hydrated, e.g. %s" % (len(cold), cold[0]))
-                    print("  m run %d: strata %.0f MB/s, azurite %.0f MB/s" %
-                          (r + 1, mv["strata"][-1] / 1e6, mv["azurite"][-1] / 1e6), flush=True)
+                    for w in ways[1:]:
+                        cold = [nm for nm in sets[w] if head_state(s, "data", nm)[1] != "premigrated"]
+                        if cold:
+                            raise RuntimeError("m (%s): %d blobs not hydrated, e.g. %s"
+                                               % (w, len(cold), cold[0]))
+                    print("  m run %d: %s" % (r + 1, ", ".join(
+                        "%s %.0f MB/s" % (w, mv[w][-1] / 1e6) for w in ways)), flush=True)
                 for who in mv:
                     res[("m", who)] = med(mv[who])
                     cpu[("m", who)] = mc[who]
@@ -630,11 +671,14 @@ def main():
         ratios.append("l cached/hot %s, cached/nginx %s" % (ratio(l_c, l_h), ratio(l_c, l_n)))
     if ("m", "strata") in res:
         m_s, m_a = res[("m", "strata")], res[("m", "azurite")]
-        line("m", "prefetch %d x 4 MiB (8 parallel full reads)" % n_pref, "MB/s", fmt(m_s, 1e6),
-             "Azurite direct " + fmt(m_a, 1e6), "", "strata/Azurite " + ratio(m_s, m_a),
-             "strata: " + cpu_cell(cpu[("m", "strata")]) + "; Azurite direct: " +
-             cpu_cell(cpu[("m", "azurite")]))
-        ratios.append("m strata/azurite %s" % ratio(m_s, m_a))
+        m_j = res.get(("m", "admin"))
+        line("m", "prefetch %d x 4 MiB, 8 at once: strata = 8 parallel full reads" % n_pref,
+             "MB/s", fmt(m_s, 1e6), "Azurite direct " + fmt(m_a, 1e6),
+             "admin /cache/prefetch " + fmt(m_j, 1e6) if m_j else "admin prefetch: n/a",
+             "reads/Azurite %s, admin/Azurite %s" % (ratio(m_s, m_a), ratio(m_j, m_a)),
+             "; ".join("%s: %s" % (k, cpu_cell(cpu[("m", k)])) for k in ("strata", "azurite", "admin")
+                       if ("m", k) in cpu))
+        ratios.append("m reads/azurite %s, admin/azurite %s" % (ratio(m_s, m_a), ratio(m_j, m_a)))
     if ("n", "first") in res:
         n_f, n_a, n_w = res[("n", "first")], res[("n", "azurite")], res[("n", "warm")]
         line("n", "first List Blobs walk of %d remote blobs (imports stubs)" % n_list, "blobs/s",
