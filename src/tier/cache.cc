@@ -543,7 +543,7 @@ Status CapacityTier::HydrateLocked(const std::string& c, const std::string& b,
   }
   STRATA_CRASH_POINT("cache.hydrate.begin");
   bool emitting = static_cast<bool>(emit);
-  std::string held;
+  TailHolder tail(rec.remote_size, kVerifyHoldBack);
   uint64_t off = 0;
   Status io;
   bool damaged = false;
@@ -558,14 +558,8 @@ Status CapacityTier::HydrateLocked(const std::string& c, const std::string& b,
           h->written = off;
         }
         h->cv.notify_all();
-        if (emitting) {
-          held.append(d, n);
-          if (held.size() >= 2 * kVerifyHoldBack) {
-            size_t out = held.size() - kVerifyHoldBack;
-            emitting = emit(held.data(), out);  // a client gone: the hydration goes on
-            held.erase(0, out);
-          }
-        }
+        // A client gone stops the emitting, not the hydration.
+        if (emitting) emitting = tail.Add(d, n, emit);
         return true;
       },
       &damaged);
@@ -597,7 +591,7 @@ Status CapacityTier::HydrateLocked(const std::string& c, const std::string& b,
     return s;
   }
   STRATA_CRASH_POINT("cache.hydrate.committed");
-  if (emitting && !held.empty()) (void)emit(held.data(), held.size());
+  if (emitting) (void)tail.Release(emit);
   finish(true);
   c_.hydrations++;
   c_.hydration_bytes += rec.remote_size;

@@ -974,20 +974,10 @@ Status CapacityTier::ReadThrough(const std::string& c, const ns::BlobRecord& rec
   *damaged = false;
   if (offset == 0 && length == rec.remote_size) {
     // The whole blob: hashed as it streams; the tail waits for the verdict.
-    std::string held;
+    TailHolder tail(rec.remote_size, kVerifyHoldBack);
     Status s = ReadVerified(
-        c, rec,
-        [&](const char* d, size_t n) {
-          held.append(d, n);
-          if (held.size() < 2 * kVerifyHoldBack) return true;
-          size_t out = held.size() - kVerifyHoldBack;
-          if (!emit(held.data(), out)) return false;
-          held.erase(0, out);
-          return true;
-        },
-        damaged);
-    if (s.ok() && !emit(held.data(), held.size()))
-      s = Status(ErrorKind::kIo, "the client went away");
+        c, rec, [&](const char* d, size_t n) { return tail.Add(d, n, emit); }, damaged);
+    if (s.ok() && !tail.Release(emit)) s = Status(ErrorKind::kIo, "the client went away");
     return s;
   }
   Status s = RemoteOf(c)->Read(rec.remote_name, offset, length, emit, nullptr, rec.remote_etag);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <chrono>
 #include <string>
 
@@ -92,5 +93,35 @@ inline RemoteBlobHeaders HeadersOf(const ns::BlobRecord& rec, const std::string&
   hdr.metadata = rec.metadata;
   return hdr;
 }
+
+// Passes the bytes of a whole blob of `size` bytes on as they come, but
+// for its last `hold` bytes, which wait for Release() (once the blob
+// verified): what streams before the verdict can never be the whole blob.
+class TailHolder {
+ public:
+  TailHolder(uint64_t size, uint64_t hold) : safe_(size > hold ? size - hold : 0) {}
+  // What `emit` answered (true when nothing went to it).
+  bool Add(const char* d, size_t n, const RemoteSink& emit) {
+    bool ok = true;
+    if (pos_ < safe_) {
+      size_t now = static_cast<size_t>(std::min<uint64_t>(n, safe_ - pos_));
+      ok = emit(d, now);
+      d += now;
+      n -= now;
+      pos_ += now;
+    }
+    held_.append(d, n);
+    pos_ += n;
+    return ok;
+  }
+  bool Release(const RemoteSink& emit) {
+    return held_.empty() || emit(held_.data(), held_.size());
+  }
+
+ private:
+  uint64_t safe_;
+  uint64_t pos_ = 0;
+  std::string held_;
+};
 
 }  // namespace strata::tier::internal

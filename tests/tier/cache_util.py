@@ -87,6 +87,50 @@ def fill(container_client, n_small=10_000, big_mib=256, workers=16, seed_names=T
     return data, md5
 
 
+_prefill = {}
+
+
+def start_prefill():
+    """Starts an Azurite and fills a container of it with the dataset (fill)
+    on a background thread; prefilled() waits for it."""
+    import threading
+    if "thread" in _prefill:
+        return
+
+    def run():
+        from azurite import Azurite
+        try:
+            a = Azurite().start()
+            _prefill["azurite"] = a
+            rc = a.create_container()
+            t0 = time.time()
+            data, md5 = fill(rc.client, n_small=int(os.environ.get("CACHE_TEST_SMALL", "10000")))
+            _prefill["dataset"] = (rc, data, md5)
+            _prefill["seconds"] = time.time() - t0
+        except Exception as e:  # reported by prefilled()
+            _prefill["error"] = e
+    t = threading.Thread(target=run, daemon=True)
+    _prefill["thread"] = t
+    t.start()
+
+
+def prefilled(timeout=900):
+    """(azurite, (container, data, md5)) of the dataset start_prefill made."""
+    start_prefill()
+    _prefill["thread"].join(timeout)
+    if "error" in _prefill:
+        raise _prefill["error"]
+    if "dataset" not in _prefill:
+        raise AssertionError("the cache dataset was not filled within %d s" % timeout)
+    return _prefill["azurite"], _prefill["dataset"]
+
+
+def stop_prefill():
+    a = _prefill.get("azurite")
+    if a is not None:
+        a.cleanup()
+
+
 def local_blocks(path):
     """512-byte blocks the file holds on disk (0: a stub)."""
     return os.stat(path).st_blocks

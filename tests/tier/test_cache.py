@@ -17,7 +17,7 @@ from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContentSettings
 
 from azurite import Azurite, RemoteContainer  # noqa: F401
-from cache_util import SPECIAL, CacheServer, fill, local_blocks, wait_for
+from cache_util import SPECIAL, CacheServer, local_blocks, prefilled, wait_for
 from fault_proxy import FaultProxy
 from tier_util import MIB, raw_header, tmp_files
 
@@ -26,9 +26,12 @@ BIG = "big/blob-256.bin"
 
 @pytest.fixture(scope="module")
 def remote():
-    a = Azurite().start()
-    yield a
-    a.cleanup()
+    # The Azurite that holds the dataset, started and filled in the
+    # background from the session's start (tests/conftest.py).
+    a, _ = prefilled()
+    if not a.alive():
+        a.start()
+    return a
 
 
 @pytest.fixture(scope="module")
@@ -40,11 +43,8 @@ def mproxy(remote):
 
 @pytest.fixture(scope="module")
 def dataset(remote):
-    rc = remote.create_container()
-    t0 = time.time()
-    data, md5 = fill(rc.client, n_small=int(os.environ.get("CACHE_TEST_SMALL", "10000")))
-    print("dataset filled in %.1f s" % (time.time() - t0))
-    return rc, data, md5
+    _, ds = prefilled()
+    return ds
 
 
 @pytest.fixture(scope="module")
