@@ -472,27 +472,30 @@ void CacheJobs::RunImport(Job* j, const std::string& c, bool last_phase) {
   else if (!save_err.ok()) j->Fail(where, "import marker: " + save_err.message());
 }
 
+bool CacheJobs::Scan(Job* j, const std::string& c, const Pick& pick, Todo* todo) {
+  j->Phase("scan");
+  Status ws = Walk(j->spec.store, c, j->spec.prefix, &j->stop,
+                   [&](const ns::BlobInfo& info, const std::string& name) {
+                     if (pick(info, name)) {
+                       todo->emplace_back(c, name, info.st.size);
+                       j->blobs_total++;
+                       j->bytes_total += info.st.size;
+                     }
+                     return true;
+                   });
+  if (!ws.ok() && !j->stop.load()) j->Fail(c, "listing: " + ws.message());
+  return ws.ok() && !j->stop.load();
+}
+
 void CacheJobs::RunPrefetch(Job* j) {
   const std::string c = j->spec.containers.at(0);
   // The list first, so every stub under the prefix is known. A failed
   // import is reported and the stubs already known are still hydrated.
   RunImport(j, c, false);
   if (j->stop.load()) return;
-  j->Phase("scan");
-  std::vector<std::pair<std::string, uint64_t>> todo;
-  Status ws = Walk(j->spec.store, c, j->spec.prefix, &j->stop,
-                   [&](const ns::BlobInfo& info, const std::string& name) {
-                     if (CacheStub(info)) {
-                       todo.emplace_back(name, info.st.size);
-                       j->blobs_total++;
-                       j->bytes_total += info.st.size;
-                     }
-                     return true;
-                   });
-  if (!ws.ok()) {
-    if (!j->stop.load()) j->Fail(c, "listing: " + ws.message());
-    return;
-  }
+  Todo todo;
+  auto stub = [](const ns::BlobInfo& info, const std::string&) { return CacheStub(info); };
+  if (!Scan(j, c, stub, &todo)) return;
   j->Phase("hydrate");
   // Bursts of at most one second of the cap (and at least 1 MiB).
   TokenBucket bucket(j->spec.bandwidth, std::max<uint64_t>(j->spec.bandwidth, 1 << 20));
@@ -502,7 +505,7 @@ void CacheJobs::RunPrefetch(Job* j) {
       if (j->stop.load()) return;
       size_t i = next.fetch_add(1);
       if (i >= todo.size()) return;
-      const auto& [name, size] = todo[i];
+      const auto& [tc, name, size] = todo[i];
       int64_t wait = bucket.Reserve(size, SteadyNs());
       int64_t until = SteadyNs() + std::min<int64_t>(wait, int64_t{86400} * 1'000'000'000);
       while (wait > 0 && !j->stop.load()) {
@@ -530,23 +533,10 @@ void CacheJobs::RunPrefetch(Job* j) {
 
 void CacheJobs::RunEvict(Job* j) {
   const std::string c = j->spec.containers.at(0);
-  j->Phase("scan");
-  std::vector<std::pair<std::string, uint64_t>> todo;
-  Status ws = Walk(j->spec.store, c, j->spec.prefix, &j->stop,
-                   [&](const ns::BlobInfo& info, const std::string& name) {
-                     if (CacheClean(info, name)) {
-                       todo.emplace_back(name, info.st.size);
-                       j->blobs_total++;
-                       j->bytes_total += info.st.size;
-                     }
-                     return true;
-                   });
-  if (!ws.ok()) {
-    if (!j->stop.load()) j->Fail(c, "listing: " + ws.message());
-    return;
-  }
+  Todo todo;
+  if (!Scan(j, c, CacheClean, &todo)) return;
   j->Phase("evict");
-  for (const auto& [name, size] : todo) {
+  for (const auto& [tc, name, size] : todo) {
     if (j->stop.load()) return;
     // The etag is not pinned: a blob written meanwhile is dirty, and
     // Offload uploads it before releasing (never losing it).
@@ -562,23 +552,9 @@ void CacheJobs::RunEvict(Job* j) {
 }
 
 void CacheJobs::RunFlush(Job* j) {
-  std::vector<std::tuple<std::string, std::string, uint64_t>> todo;
-  j->Phase("scan");
-  for (const auto& c : j->spec.containers) {
-    Status ws = Walk(j->spec.store, c, j->spec.prefix, &j->stop,
-                     [&](const ns::BlobInfo& info, const std::string& name) {
-                       if (CacheDirty(info, name)) {
-                         todo.emplace_back(c, name, info.st.size);
-                         j->blobs_total++;
-                         j->bytes_total += info.st.size;
-                       }
-                       return true;
-                     });
-    if (!ws.ok()) {
-      if (!j->stop.load()) j->Fail(c, "listing: " + ws.message());
-      return;
-    }
-  }
+  Todo todo;
+  for (const auto& c : j->spec.containers)
+    if (!Scan(j, c, CacheDirty, &todo)) return;
   j->Phase("upload");
   for (const auto& [c, name, size] : todo) {
     if (j->stop.load()) return;

@@ -27,6 +27,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -34,6 +35,7 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -159,6 +161,13 @@ class CacheJobs {
   struct Job;
   void Run(Job* j);
   void RunImport(Job* j, const std::string& c, bool last_phase);
+  // The blobs (container, name, size) a job works on.
+  using Todo = std::vector<std::tuple<std::string, std::string, uint64_t>>;
+  using Pick = std::function<bool(const ns::BlobInfo&, const std::string&)>;
+  // A job's scan: the blobs of c under its prefix that `pick` wants, added
+  // to `todo` and to its totals. False when it stopped or the walk failed
+  // (then reported as the job's failure).
+  bool Scan(Job* j, const std::string& c, const Pick& pick, Todo* todo);
   void RunPrefetch(Job* j);
   void RunEvict(Job* j);
   void RunFlush(Job* j);

@@ -1,6 +1,5 @@
 #include "server/cache_cli.h"
 
-#include <curl/curl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -8,49 +7,15 @@
 #include <cstdio>
 #include <thread>
 
+#include "server/admin_client.h"
+
 namespace strata::server {
 
 namespace {
-struct Reply {
-  long status = 0;
-  std::string body;
-  std::string error;  // the server could not be reached (or the exchange broke)
-};
+// One admin request: its whole exchange, and the most an answer may hold.
+constexpr long kCacheCallTimeoutS = 120;
+constexpr uint64_t kMaxAnswer = 64u << 20;
 
-Reply Call(const std::string& method, const std::string& url) {
-  Reply r;
-  CURL* h = curl_easy_init();
-  if (!h) {
-    r.error = "curl_easy_init failed";
-    return r;
-  }
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method == "POST") curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT, 5L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT, 120L);
-  curl_easy_setopt(
-      h, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) -> size_t {
-        auto* out = static_cast<std::string*>(ud);
-        if (out->size() > (64u << 20)) return 0;  // not an admin answer
-        out->append(p, s * n);
-        return s * n;
-      });
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
-  CURLcode rc = curl_easy_perform(h);
-  if (rc != CURLE_OK) r.error = curl_easy_strerror(rc);
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
-  curl_easy_cleanup(h);
-  return r;
-}
-
-std::string Escape(const std::string& s) {
-  char* e = curl_easy_escape(nullptr, s.data(), static_cast<int>(s.size()));
-  std::string out = e ? e : "";
-  curl_free(e);
-  return out;
-}
 
 std::string Mib(double b) {
   char buf[32];
@@ -71,7 +36,7 @@ double Secs(const nlohmann::json& j) {
   return it != j.end() && it->is_number() ? it->get<double>() : 0.0;
 }
 
-std::string Body(const Reply& r) {
+std::string Body(const AdminReply& r) {
   std::string b = r.body;
   while (!b.empty() && (b.back() == '\n' || b.back() == '\r')) b.pop_back();
   return b.empty() ? "HTTP " + std::to_string(r.status) : b;
@@ -237,10 +202,11 @@ int RunCacheCli(const CacheCliOptions& o) {
   }
   std::string base = o.admin;
   while (!base.empty() && base.back() == '/') base.pop_back();
-  std::string account = o.account.empty() ? "" : "account=" + Escape(o.account);
+  std::string account = o.account.empty() ? "" : "account=" + UrlEscape(o.account);
 
   if (v == "status") {
-    Reply r = Call("GET", base + "/cache/status" + (account.empty() ? "" : "?" + account));
+    AdminReply r = AdminCall("GET", base + "/cache/status" + (account.empty() ? "" : "?" + account),
+                             kCacheCallTimeoutS, kMaxAnswer);
     if (!r.error.empty()) {
       std::fprintf(stderr, "strata cache: cannot reach %s: %s\n", base.c_str(), r.error.c_str());
       return 3;
@@ -256,10 +222,10 @@ int RunCacheCli(const CacheCliOptions& o) {
   std::string q;
   auto add = [&q](const std::string& kv) { q += (q.empty() ? "?" : "&") + kv; };
   if (!account.empty()) add(account);
-  if (!o.path.empty()) add("path=" + Escape(o.path));
+  if (!o.path.empty()) add("path=" + UrlEscape(o.path));
   if (o.concurrency) add("concurrency=" + std::to_string(*o.concurrency));
   if (o.bandwidth) add("bandwidth=" + std::to_string(*o.bandwidth));
-  Reply r = Call("POST", base + "/cache/" + v + q);
+  AdminReply r = AdminCall("POST", base + "/cache/" + v + q, kCacheCallTimeoutS, kMaxAnswer);
   if (!r.error.empty()) {
     std::fprintf(stderr, "strata cache: cannot reach %s: %s\n", base.c_str(), r.error.c_str());
     return 3;
@@ -284,7 +250,7 @@ int RunCacheCli(const CacheCliOptions& o) {
   bool ended = false;
   size_t last_len = 0;
   while (std::chrono::steady_clock::now() < deadline) {
-    Reply p = Call("GET", job_url);
+    AdminReply p = AdminCall("GET", job_url, kCacheCallTimeoutS, kMaxAnswer);
     if (!p.error.empty()) {
       // The server went away (or restarted): a few tries, then give up.
       if (++unreachable >= 5) {

@@ -1,6 +1,5 @@
 #include "server/tier_cli.h"
 
-#include <curl/curl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -9,46 +8,14 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "server/admin_client.h"
+
 namespace strata::server {
 
 namespace {
-struct Reply {
-  long status = 0;
-  std::string body;
-  std::string error;
-};
+// One admin request's whole exchange (a status of many blobs is long).
+constexpr long kTierCallTimeoutS = 3600;
 
-Reply Call(const std::string& method, const std::string& url) {
-  Reply r;
-  CURL* h = curl_easy_init();
-  if (!h) {
-    r.error = "curl_easy_init failed";
-    return r;
-  }
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method.c_str());
-  if (method == "POST") curl_easy_setopt(h, CURLOPT_POSTFIELDS, "");
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT, 3600L);
-  curl_easy_setopt(
-      h, CURLOPT_WRITEFUNCTION, +[](char* p, size_t s, size_t n, void* ud) -> size_t {
-        static_cast<std::string*>(ud)->append(p, s * n);
-        return s * n;
-      });
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &r.body);
-  CURLcode rc = curl_easy_perform(h);
-  if (rc != CURLE_OK) r.error = curl_easy_strerror(rc);
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
-  curl_easy_cleanup(h);
-  return r;
-}
-
-std::string Escape(const std::string& s) {
-  char* e = curl_easy_escape(nullptr, s.data(), static_cast<int>(s.size()));
-  std::string out = e ? e : "";
-  curl_free(e);
-  return out;
-}
 
 std::vector<nlohmann::json> Lines(const std::string& body) {
   std::vector<nlohmann::json> out;
@@ -95,17 +62,17 @@ int RunTierCli(const TierCliOptions& o) {
   std::string base = o.admin;
   while (!base.empty() && base.back() == '/') base.pop_back();
   auto url = [&](const std::string& verb, const std::string& path) {
-    std::string u = base + "/tier/" + verb + "?path=" + Escape(path);
-    if (verb == "offload") u += "&tier=" + Escape(o.tier);
-    if (!o.account.empty()) u += "&account=" + Escape(o.account);
+    std::string u = base + "/tier/" + verb + "?path=" + UrlEscape(path);
+    if (verb == "offload") u += "&tier=" + UrlEscape(o.tier);
+    if (!o.account.empty()) u += "&account=" + UrlEscape(o.account);
     return u;
   };
   int rc = 0;
   if (o.verb == "status") {
     // Which gateway moves data by policy and watermarks; any gateway answers.
     std::string u = base + "/tier/leader";
-    if (!o.account.empty()) u += "?account=" + Escape(o.account);
-    Reply r = Call("GET", u);
+    if (!o.account.empty()) u += "?account=" + UrlEscape(o.account);
+    AdminReply r = AdminCall("GET", u, kTierCallTimeoutS);
     auto j = nlohmann::json::parse(r.body, nullptr, false);
     if (r.error.empty() && r.status == 200 && j.is_object()) {
       std::string id = j.value("leader", "");
@@ -119,7 +86,7 @@ int RunTierCli(const TierCliOptions& o) {
   // blob path -> size, for the ones to wait on.
   std::map<std::string, uint64_t> pending;
   for (const auto& p : o.paths) {
-    Reply r = Call(o.verb == "status" ? "GET" : "POST", url(o.verb, p));
+    AdminReply r = AdminCall(o.verb == "status" ? "GET" : "POST", url(o.verb, p), kTierCallTimeoutS);
     if (!r.error.empty() || r.status != 200) {
       std::fprintf(stderr, "strata tier %s %s: %s\n", o.verb.c_str(), p.c_str(),
                    r.error.empty() ? r.body.c_str() : r.error.c_str());
@@ -155,7 +122,7 @@ int RunTierCli(const TierCliOptions& o) {
   std::map<std::string, std::string> failed;
   while (!pending.empty() && std::chrono::steady_clock::now() < deadline) {
     for (auto it = pending.begin(); it != pending.end();) {
-      Reply r = Call("GET", url("status", it->first));
+      AdminReply r = AdminCall("GET", url("status", it->first), kTierCallTimeoutS);
       auto lines = Lines(r.body);
       bool finished = false;
       if (r.status == 200 && lines.size() == 1) {

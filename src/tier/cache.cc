@@ -604,11 +604,6 @@ Status CapacityTier::HydrateLocked(const std::string& c, const std::string& b,
 Result<int> CapacityTier::CacheStartRead(const std::string& c, const std::string& b,
                                          const ns::BlobRecord& rec, uint64_t offset,
                                          uint64_t length) {
-  int fds[2];
-  if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
-  ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
-  ::fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);
-  int wfd = fds[1];
   const CacheOptions* o = CacheOf(c);
   bool whole = offset == 0 && length == rec.remote_size;
   // A read from the first byte starts a hydration and is served from it
@@ -616,7 +611,7 @@ Result<int> CapacityTier::CacheStartRead(const std::string& c, const std::string
   // footer, a random sample) is a ranged remote read, with the hydration
   // behind it.
   bool lead = whole || (offset == 0 && o && o->hydrate_on_range);
-  auto job = [this, wfd, c, b, rec, offset, length, whole, lead, o] {
+  auto job = [this, c, b, rec, offset, length, whole, lead, o](int wfd) {
     bool started = false;
     uint64_t sent = 0;
     auto emit = [&](const char* d, size_t n) {
@@ -751,20 +746,12 @@ Result<int> CapacityTier::CacheStartRead(const std::string& c, const std::string
     n_.stream_bytes += sent;
     ::close(wfd);
   };
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (!started_ || stop_ || reads_.size() >= opt_.max_pending_reads) {
-      ::close(fds[0]);
-      ::close(fds[1]);
-      return Status(ErrorKind::kBusy, "too many remote reads waiting");
-    }
-    reads_.push_back(std::move(job));
+  auto fd = QueueRead(std::move(job));
+  if (fd.ok()) {
+    c_.miss_requests++;
+    c_.miss_bytes += length;
   }
-  n_.stream_reads++;
-  c_.miss_requests++;
-  c_.miss_bytes += length;
-  read_cv_.notify_one();
-  return fds[0];
+  return fd;
 }
 
 // ------------------------------------------------------------------ leader

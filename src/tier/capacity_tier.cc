@@ -985,15 +985,30 @@ Status CapacityTier::ReadThrough(const std::string& c, const ns::BlobRecord& rec
   return *damaged ? VerificationFailed(rec, s.message()) : s;
 }
 
-Result<int> CapacityTier::StartRead(const std::string& c, const std::string& b,
-                                    const ns::BlobRecord& rec, uint64_t offset, uint64_t length) {
-  if (Cached(c)) return CacheStartRead(c, b, rec, offset, length);
+Result<int> CapacityTier::QueueRead(std::function<void(int)> produce) {
   int fds[2];
   if (::pipe2(fds, O_CLOEXEC) != 0) return ErrnoStatus(errno, "pipe");
   ::fcntl(fds[0], F_SETFL, O_NONBLOCK);
   ::fcntl(fds[1], F_SETPIPE_SZ, 1 << 20);  // best effort: fewer wakeups
   int wfd = fds[1];
-  auto job = [this, wfd, c, b, rec, offset, length] {
+  {
+    std::lock_guard<std::mutex> l(mu_);
+    if (!started_ || stop_ || reads_.size() >= opt_.max_pending_reads) {
+      ::close(fds[0]);
+      ::close(fds[1]);
+      return Status(ErrorKind::kBusy, "too many remote reads waiting");
+    }
+    reads_.push_back([produce = std::move(produce), wfd] { produce(wfd); });
+  }
+  n_.stream_reads++;
+  read_cv_.notify_one();
+  return fds[0];
+}
+
+Result<int> CapacityTier::StartRead(const std::string& c, const std::string& b,
+                                    const ns::BlobRecord& rec, uint64_t offset, uint64_t length) {
+  if (Cached(c)) return CacheStartRead(c, b, rec, offset, length);
+  return QueueRead([this, c, b, rec, offset, length](int wfd) {
     bool started = false;
     uint64_t sent = 0;
     auto emit = [&](const char* d, size_t n) {
@@ -1023,19 +1038,7 @@ Result<int> CapacityTier::StartRead(const std::string& c, const std::string& b,
     }
     n_.stream_bytes += sent;
     ::close(wfd);
-  };
-  {
-    std::lock_guard<std::mutex> l(mu_);
-    if (!started_ || stop_ || reads_.size() >= opt_.max_pending_reads) {
-      ::close(fds[0]);
-      ::close(fds[1]);
-      return Status(ErrorKind::kBusy, "too many remote reads waiting");
-    }
-    reads_.push_back(std::move(job));
-  }
-  n_.stream_reads++;
-  read_cv_.notify_one();
-  return fds[0];
+  });
 }
 
 void CapacityTier::NoteEvent(const char* kind, const std::string& c, const std::string& b,

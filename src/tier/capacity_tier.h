@@ -352,6 +352,9 @@ class CapacityTier {
   void ClearDamaged(const std::string& c, const std::string& b, const ns::BlobRecord& rec);
   void TransferLoop();
   void ReadLoop();
+  // A pipe whose write end `produce` gets on a read worker (and closes);
+  // its read end (non-blocking) for the caller. kBusy: too many waiting.
+  Result<int> QueueRead(std::function<void(int)> produce);
   // Streams bytes [offset, offset+length) of the remote copy `rec` names to
   // `emit`, If-Match its ETag; the whole blob is verified as it streams,
   // its last kVerifyHoldBack bytes held until it passed. *damaged: the copy
