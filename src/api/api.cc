@@ -517,11 +517,10 @@ std::optional<http::Response> BeforeCached(Ctx& ctx, const Route& route,
     bool recursive = ToLower(ctx.req->Query("recursive").value_or("")) == "true";
     cache->EnsureListed(c, dir.empty() ? "" : dir + "/", !recursive);
   } else if (!ctx.blob.empty()) {
-    Status s = cache->EnsureImported(c, ctx.blob);
+    // A read of a stub revalidates it, so the read serves the remote's
+    // current version.
+    Status s = cache->EnsureImported(c, ctx.blob, n == "GetBlob" || n == "DfsReadPath");
     if (!s.ok() && ReadsCachedBlob(n)) return ErrorResponse(AzError::kServerBusy);
-    // A read of a stub goes to the remote anyway: it first makes sure the
-    // stub is the remote's current version, so the read serves that one.
-    if (s.ok() && (n == "GetBlob" || n == "DfsReadPath")) cache->RevalidateStub(c, ctx.blob);
   }
   return std::nullopt;
 }

@@ -300,6 +300,13 @@ class Store {
   using RemoteRefHook =
       std::function<void(const std::string& c, const std::string& b, const BlobRecord& old, bool done)>;
   void SetRemoteRefHook(RemoteRefHook hook) { remote_ref_hook_ = std::move(hook); }
+  // Creates directory p of container c and its parents as plain
+  // directories (no record, as an upload's parents), refusing anything but a
+  // directory on the way (a file, or a symlink a local user planted):
+  // kPathConflict. REQUIRES: p a valid blob name.
+  Status MakeParentDirs(const std::string& c, const std::string& p) {
+    return CheckParentsForCreate(c, p + "/");
+  }
   // The file of blob b (not checked to exist).
   std::string BlobFilePath(const std::string& c, const std::string& b) const {
     return BlobPath(c, b);

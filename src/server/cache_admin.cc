@@ -303,6 +303,16 @@ struct CacheJobs::Job {
     failure_count++;
     if (failures.size() < kMaxFailures) failures.emplace_back(path, why);
   }
+  // One blob's outcome: done (with its bytes) or failed (with why).
+  void Tally(const std::string& path, uint64_t size, const Status& s) {
+    if (s.ok()) {
+      blobs_done++;
+      bytes_done += size;
+    } else {
+      blobs_failed++;
+      Fail(path, s.message());
+    }
+  }
   void Phase(const char* p) {
     std::lock_guard<std::mutex> l(mu);
     phase = p;
@@ -515,13 +525,7 @@ void CacheJobs::RunPrefetch(Job* j) {
       }
       if (j->stop.load()) return;
       Status s = j->spec.tier->Hydrate(c, name);
-      if (s.ok()) {
-        j->blobs_done++;
-        j->bytes_done += size;
-      } else {
-        j->blobs_failed++;
-        j->Fail(c + "/" + name, s.message());
-      }
+      j->Tally(c + "/" + name, size, s);
     }
   };
   int n = std::min<int>(j->spec.concurrency, static_cast<int>(std::max<size_t>(todo.size(), 1)));
@@ -541,13 +545,7 @@ void CacheJobs::RunEvict(Job* j) {
     // The etag is not pinned: a blob written meanwhile is dirty, and
     // Offload uploads it before releasing (never losing it).
     Status s = j->spec.tier->Offload(c, name, "");
-    if (s.ok()) {
-      j->blobs_done++;
-      j->bytes_done += size;
-    } else {
-      j->blobs_failed++;
-      j->Fail(c + "/" + name, s.message());
-    }
+    j->Tally(c + "/" + name, size, s);
   }
 }
 
@@ -558,16 +556,10 @@ void CacheJobs::RunFlush(Job* j) {
   j->Phase("upload");
   for (const auto& [c, name, size] : todo) {
     if (j->stop.load()) return;
+    // Still dirty after an Ok (changed again meanwhile): it goes with the
+    // next write-back; counted as done, its new version is queued.
     Status s = j->spec.tier->WriteBack(c, name);
-    if (s.ok()) {
-      // Still dirty after an Ok (changed again meanwhile): it goes with
-      // the next write-back; counted as done, its new version is queued.
-      j->blobs_done++;
-      j->bytes_done += size;
-    } else {
-      j->blobs_failed++;
-      j->Fail(c + "/" + name, s.message());
-    }
+    j->Tally(c + "/" + name, size, s);
   }
 }
 

@@ -215,7 +215,7 @@ Status CapacityTier::Import(const std::string& c, const std::string& prefix, boo
       while (!p.empty() && p.back() == '/') p.pop_back();
       if (p.empty() || !ns::ValidateBlobName(p).ok()) continue;
       names.insert(p);
-      if (store_->fs()->MkdirAll(store_->BlobFilePath(c, p)).ok()) stats->dirs++;
+      if (store_->MakeParentDirs(c, p).ok()) stats->dirs++;  // confined like a blob's parents
     }
     if (removals) {
       // This page covers the names up to its last one (all of them on the
@@ -270,11 +270,20 @@ void CapacityTier::EnsureListed(const std::string& c, const std::string& prefix,
   imported_at_[ImportKey(c, prefix, one_level)] = now;
 }
 
-Status CapacityTier::EnsureImported(const std::string& c, const std::string& b) {
+Status CapacityTier::EnsureImported(const std::string& c, const std::string& b,
+                                    bool revalidate_stub) {
   const CacheOptions* o = CacheOf(c);
   if (!o || !ns::ValidateBlobName(b).ok()) return Status::Ok();
   auto info = store_->Head(c, b);
-  if (info.ok() || info.status().kind() != ErrorKind::kNotFound) return Status::Ok();
+  if (info.ok()) {
+    // A stub about to be read: the data comes from the remote anyway, so
+    // first make sure the stub is the remote's current version.
+    if (revalidate_stub && info->has_record &&
+        info->rec.tier_state == TierState::kOffloaded && info->rec.remote_name == b)
+      (void)Refresh(c, b, info->rec);
+    return Status::Ok();
+  }
+  if (info.status().kind() != ErrorKind::kNotFound) return Status::Ok();
   int64_t now = NowMs();
   int64_t fresh = now - static_cast<int64_t>(o->revalidate_s) * 1000;
   std::string missing_key = c + '\0' + '-' + b;
@@ -300,15 +309,6 @@ Status CapacityTier::EnsureImported(const std::string& c, const std::string& b) 
   }
   const char* what = "";
   return ImportOne(c, b, *props, &what);
-}
-
-void CapacityTier::RevalidateStub(const std::string& c, const std::string& b) {
-  if (!Cached(c)) return;
-  auto info = store_->Head(c, b);
-  if (!info.ok() || !info->has_record || info->rec.tier_state != TierState::kOffloaded ||
-      info->rec.remote_name != b)
-    return;
-  (void)Refresh(c, b, info->rec);
 }
 
 // ------------------------------------------------------------------ writes

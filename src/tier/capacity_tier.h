@@ -247,12 +247,11 @@ class CapacityTier {
   // the local view (logged, counted).
   void EnsureListed(const std::string& c, const std::string& prefix, bool one_level);
   // Before a request naming blob b: without a local entry, looks b up on
-  // the remote and imports it (a remote out of reach: kBusy).
-  Status EnsureImported(const std::string& c, const std::string& b);
-  // Before a read of blob b: when it is a stub, looks at the remote blob
-  // and follows it (a new stub, or none) if it changed since its import.
-  // A remote out of reach changes nothing (the read answers for itself).
-  void RevalidateStub(const std::string& c, const std::string& b);
+  // the remote and imports it (a remote out of reach: kBusy). With
+  // `revalidate_stub` (a read), a stub is first checked against the remote
+  // blob and follows it (a new stub, or none) if it changed since its
+  // import; a remote out of reach then changes nothing.
+  Status EnsureImported(const std::string& c, const std::string& b, bool revalidate_stub = false);
   // A write route changed blob b: write_through uploads it now (kBusy:
   // the remote out of reach; the blob stays dirty and is retried), write_back
   // queues the upload.

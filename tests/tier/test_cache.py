@@ -707,3 +707,25 @@ def test_two_cached_containers_on_two_remotes(remote, tmp_path):
             s.stop()
     finally:
         other.cleanup()
+
+
+def test_an_import_never_follows_a_planted_symlink(remote, tmp_path):
+    rc = fresh_remote(remote, {"evil/inner/x.txt": b"x", "evil/y.txt": b"y", "ok.txt": b"ok"})
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    s = CacheServer(rc.sas_url, cache={"revalidate_s": 3600}).start()
+    try:
+        # A local user plants a symlink where the remote has a directory.
+        link = s.path("evil")
+        if os.path.lexists(link):
+            import shutil
+            shutil.rmtree(link)
+        os.symlink(str(outside), link)
+        c = s.client()
+        names = [x.name for x in c.walk_blobs(name_starts_with="evil/", delimiter="/")]
+        list(c.list_blobs())
+        assert os.listdir(outside) == [], names  # nothing made or written out there
+        assert os.path.islink(link)
+        assert c.get_blob_client("ok.txt").download_blob().readall() == b"ok"
+    finally:
+        s.stop()
